@@ -1,0 +1,338 @@
+"""The public interest form: contact details plus one question per patient criterion.
+
+Forms only validate. The pre-screen questions are generated from the study's criteria, so a
+new criterion in a study file needs no code. Every question is optional and offers "Not sure":
+a skipped or unsure answer sends the application to review; it never blocks it.
+"""
+
+import re
+import uuid
+from datetime import date
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from recruitment import eligibility
+from recruitment.contact import format_phone, normalise_phone
+from recruitment.models import (
+    BestTime,
+    ContactMethod,
+    EligibilityCriterion,
+    ReferralSource,
+    RuleKind,
+)
+from recruitment.services import ContactDetails
+
+YES, NO = "yes", "no"
+UNSURE = eligibility.UNSURE
+YES_NO_CHOICES = [(YES, _("Yes")), (NO, _("No")), (UNSURE, _("Not sure"))]
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y"]
+NOTE_MAX = 1000
+
+DOB_FUTURE = _("Your date of birth cannot be in the future.")
+DOB_TOO_OLD = _("Check the year of your date of birth.")
+ZIP_INVALID = _("Enter a 5-digit ZIP code, like 35294.")
+ZIP_UNKNOWN = _("We could not find this ZIP code. Check it and try again.")
+PHONE_NEEDED = _("Enter a phone number so we can call or text you.")
+CONSENT_NEEDED = _("Tick this box so we can contact you about the study.")
+LAST_DOSE_NEEDED = _("Enter the date of your last dose, or choose “Not sure”.")
+LAST_DOSE_FUTURE = _("The date of your last dose cannot be in the future.")
+LAST_DOSE_NOT_RECENT = _("Only enter a date if you said “Yes”.")
+
+
+def question_field_name(criterion: EligibilityCriterion, item: str = "") -> str:
+    return f"q_{criterion.code}" + (f"__{item}" if item else "")
+
+
+def _radio(label, choices, help_text="") -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=label,
+        choices=choices,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=help_text,
+    )
+
+
+class InterestForm(forms.Form):
+    """Contact details, consent to be contacted, and the study's pre-screen questions."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=100)
+    last_name = forms.CharField(label=_("Last name"), max_length=100)
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        help_text=_("We send you a confirmation here."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone number"),
+        max_length=30,
+        required=False,
+        help_text=_("Needed if you want a call or a text."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "type": "tel"}),
+    )
+    preferred_contact = forms.ChoiceField(
+        label=_("How should we contact you?"),
+        choices=ContactMethod.choices,
+        widget=forms.RadioSelect,
+    )
+    best_time = forms.ChoiceField(
+        label=_("Best time to reach you (optional)"),
+        choices=BestTime.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"),
+        input_formats=DATE_INPUT_FORMATS,
+        help_text=_("For example 04/28/1980."),
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
+    )
+    zip_code = forms.CharField(
+        label=_("ZIP code"),
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "postal-code", "inputmode": "numeric", "size": 10}
+        ),
+    )
+    referral_source = forms.ChoiceField(
+        label=_("How did you hear about this study? (optional)"),
+        choices=[("", _("Choose one"))] + ReferralSource.choices,
+        required=False,
+    )
+    note = forms.CharField(
+        label=_("Anything else you want us to know? (optional)"),
+        max_length=NOTE_MAX,
+        required=False,
+        help_text=_("Up to 1,000 characters."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    contact_consent = forms.BooleanField(label="", error_messages={"required": CONSENT_NEEDED})
+    submission_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    # Honeypot: hidden from people (and from screen readers); bots fill every field.
+    website = forms.CharField(
+        label=_("Leave this empty"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args, study, criteria, today: date | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.study = study
+        self.today = today or timezone.localdate()
+        self.criteria = [c for c in criteria if _asks_patient(c)]
+        self.fields["contact_consent"].label = study.contact_consent_text
+        if not self.is_bound:
+            self.initial.setdefault("submission_token", uuid.uuid4())
+        for criterion in self.criteria:
+            self._add_question(criterion)
+        self.helper = self._build_helper()
+
+    # -- Questions generated from criteria ---------------------------------------------------
+    def _add_question(self, criterion: EligibilityCriterion) -> None:
+        name = question_field_name(criterion)
+        if criterion.rule_kind == RuleKind.AT_LEAST_N:
+            for item in criterion.params["items"]:
+                self.fields[question_field_name(criterion, item["key"])] = _radio(
+                    item["label"], YES_NO_CHOICES
+                )
+        elif criterion.rule_kind == RuleKind.WASHOUT:
+            self.fields[name] = _radio(criterion.question, YES_NO_CHOICES, criterion.hint)
+            self.fields[f"{name}__last"] = forms.DateField(
+                label=_("If yes, when did you last take it?"),
+                required=False,
+                input_formats=DATE_INPUT_FORMATS,
+                help_text=_("Your best guess is fine."),
+                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            )
+        elif criterion.rule_kind == RuleKind.CHOICE:
+            choices = [(o["value"], o["label"]) for o in criterion.params["options"]]
+            self.fields[name] = _radio(
+                criterion.question, choices + [(UNSURE, _("Not sure"))], criterion.hint
+            )
+        elif criterion.rule_kind == RuleKind.NUMBER_RANGE:
+            self.fields[name] = forms.DecimalField(
+                label=criterion.question,
+                required=False,
+                max_digits=10,
+                decimal_places=3,
+                help_text=criterion.hint or _("Leave empty if you are not sure."),
+            )
+        else:
+            self.fields[name] = _radio(criterion.question, YES_NO_CHOICES, criterion.hint)
+
+    def _build_helper(self) -> FormHelper:
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
+        questions = []
+        for criterion in self.criteria:
+            names = [n for n in self.fields if n.startswith(question_field_name(criterion))]
+            names = [n for n in names if n.split("__")[0] == question_field_name(criterion)]
+            if criterion.rule_kind == RuleKind.AT_LEAST_N:
+                hint = (
+                    format_html('<p class="form-text">{}</p>', criterion.hint)
+                    if criterion.hint
+                    else ""
+                )
+                questions.append(
+                    Fieldset(criterion.question, HTML(hint), *names, css_class="question-group")
+                )
+            else:
+                questions.extend(names)
+        helper.layout = Layout(
+            Fieldset(
+                _("About you"),
+                "first_name",
+                "last_name",
+                "date_of_birth",
+                "zip_code",
+            ),
+            Fieldset(
+                _("How to reach you"),
+                "email",
+                "phone",
+                "preferred_contact",
+                "best_time",
+            ),
+            Fieldset(_("Your health"), *questions) if questions else HTML(""),
+            Fieldset(
+                _("Last few things"),
+                "referral_source",
+                "note",
+                "contact_consent",
+                "submission_token",
+                Div("website", css_class="hp-field", aria_hidden="true"),
+            ),
+            Submit("submit", _("Send my interest"), css_class="btn-lg"),
+        )
+        return helper
+
+    # -- Validation --------------------------------------------------------------------------
+    def clean_first_name(self):
+        return " ".join(self.cleaned_data["first_name"].split())
+
+    def clean_last_name(self):
+        return " ".join(self.cleaned_data["last_name"].split())
+
+    def clean_date_of_birth(self):
+        dob = self.cleaned_data["date_of_birth"]
+        if dob > self.today:
+            raise ValidationError(DOB_FUTURE, code="future")
+        if dob.year < self.today.year - 120:
+            raise ValidationError(DOB_TOO_OLD, code="too_old")
+        return dob
+
+    def clean_zip_code(self):
+        value = self.cleaned_data["zip_code"].strip()
+        if not re.fullmatch(r"\d{5}(-\d{4})?", value):
+            raise ValidationError(ZIP_INVALID, code="invalid")
+        value = value[:5]
+        if not eligibility.zip_is_known(value):
+            raise ValidationError(ZIP_UNKNOWN, code="unknown")
+        return value
+
+    def clean_phone(self):
+        value = self.cleaned_data["phone"].strip()
+        if not value:
+            return ""
+        return format_phone(normalise_phone(value))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("preferred_contact") in (ContactMethod.PHONE, ContactMethod.TEXT) and not (
+            cleaned.get("phone") or self.errors.get("phone")
+        ):
+            self.add_error("phone", ValidationError(PHONE_NEEDED, code="required"))
+        for criterion in self.criteria:
+            if criterion.rule_kind == RuleKind.WASHOUT:
+                self._clean_washout(criterion, cleaned)
+        return cleaned
+
+    def _clean_washout(self, criterion, cleaned) -> None:
+        name = question_field_name(criterion)
+        taken, last = cleaned.get(name), cleaned.get(f"{name}__last")
+        if last and taken != YES:
+            self.add_error(f"{name}__last", ValidationError(LAST_DOSE_NOT_RECENT, code="not_yes"))
+        elif taken == YES and last is None and f"{name}__last" not in self.errors:
+            self.add_error(f"{name}__last", ValidationError(LAST_DOSE_NEEDED, code="required"))
+        elif last and last > self.today:
+            self.add_error(f"{name}__last", ValidationError(LAST_DOSE_FUTURE, code="future"))
+
+    # -- Results for the service -------------------------------------------------------------
+    @property
+    def is_spam(self) -> bool:
+        return bool(self.cleaned_data.get("website"))
+
+    def contact_details(self) -> ContactDetails:
+        data = self.cleaned_data
+        return ContactDetails(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            phone=data["phone"],
+            preferred_contact=data["preferred_contact"],
+            best_time=data["best_time"],
+            date_of_birth=data["date_of_birth"],
+            zip_code=data["zip_code"],
+            referral_source=data["referral_source"],
+            note=data["note"],
+            contact_consent=data["contact_consent"],
+        )
+
+    def answers(self) -> dict:
+        """The answers in the JSON form the eligibility engine reads; unanswered ones left out."""
+        data = self.cleaned_data
+        answers = {}
+        for criterion in self.criteria:
+            name = question_field_name(criterion)
+            if criterion.rule_kind == RuleKind.AT_LEAST_N:
+                items = {
+                    item["key"]: data.get(question_field_name(criterion, item["key"]))
+                    for item in criterion.params["items"]
+                }
+                items = {key: value for key, value in items.items() if value}
+                if items:
+                    answers[criterion.code] = items
+            elif criterion.rule_kind == RuleKind.WASHOUT:
+                taken = data.get(name)
+                if taken == YES:
+                    last = data.get(f"{name}__last")
+                    answers[criterion.code] = {"taken": YES, "last": last.isoformat()}
+                elif taken:
+                    answers[criterion.code] = {"taken": taken}
+            elif criterion.rule_kind == RuleKind.NUMBER_RANGE:
+                if data.get(name) is not None:
+                    answers[criterion.code] = str(data[name])
+            elif data.get(name):
+                answers[criterion.code] = data[name]
+        return answers
+
+    def error_summary(self) -> list[tuple[str, str]]:
+        """(field id, message) for the error list at the top of the page, in page order."""
+        order = {name: i for i, name in enumerate(self.fields)}
+        items = []
+        for name in sorted(self.errors, key=lambda n: order.get(n, -1)):
+            if name == "__all__":
+                target = "interest-form"
+            else:
+                field = self[name]
+                target = field.auto_id
+                if isinstance(field.field.widget, forms.RadioSelect):
+                    target = f"{field.auto_id}_0"
+            items.extend((target, message) for message in self.errors[name])
+        return items
+
+
+def _asks_patient(criterion: EligibilityCriterion) -> bool:
+    """Age and distance come from the date of birth and ZIP code: no separate question."""
+    return criterion.answered_by == "patient" and criterion.rule_kind not in (
+        RuleKind.AGE_RANGE,
+        RuleKind.ZIP_DISTANCE,
+    )

@@ -1,0 +1,563 @@
+"""Studies, their eligibility criteria, and the participants who express interest.
+
+Invariants that must never be false live here as database constraints; cross-field rules live
+in `clean()`. Every write goes through `recruitment.services`; `save()` has no side effects.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from recruitment import eligibility
+
+ZIP_VALIDATOR = RegexValidator(r"^\d{5}$", _("Enter a 5-digit ZIP code."))
+PREFIX_VALIDATOR = RegexValidator(
+    r"^[A-Z][A-Z0-9]{1,9}$", _("Use 2 to 10 capital letters or digits.")
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Study
+# ---------------------------------------------------------------------------------------------
+class StudyQuerySet(models.QuerySet):
+    def recruiting(self):
+        return self.filter(is_recruiting=True)
+
+    def visible_to(self, user):
+        """Staff see only the studies they are members of; superusers see all."""
+        if user.is_superuser:
+            return self
+        return self.filter(members=user)
+
+
+class Study(models.Model):
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    short_title = models.CharField(_("short title"), max_length=80)
+    summary = models.TextField(_("plain-language summary"), help_text=_("Shown on the home page."))
+    description = models.TextField(
+        _("about the study"),
+        help_text=_("Shown on the study page. Separate paragraphs with a blank line."),
+    )
+    what_it_involves = models.TextField(
+        _("what taking part involves"),
+        blank=True,
+        help_text=_("One item per line; shown as a list on the study page."),
+    )
+    form_minutes = models.PositiveSmallIntegerField(
+        _("minutes to fill the form"), default=5, help_text=_("Told to patients before they start.")
+    )
+    site_name = models.CharField(_("site name"), max_length=200)
+    site_zip = models.CharField(_("site ZIP code"), max_length=5, validators=[ZIP_VALIDATOR])
+    catchment_miles = models.PositiveSmallIntegerField(
+        _("catchment radius (miles)"), validators=[MinValueValidator(1)]
+    )
+    target_enrolment = models.PositiveSmallIntegerField(
+        _("target enrolment"),
+        validators=[MinValueValidator(1), MaxValueValidator(999)],
+        help_text=_("Participants to enrol; enrolment stops at this number."),
+    )
+    withdrawal_frees_slot = models.BooleanField(
+        _("a withdrawal frees a slot"),
+        default=False,
+        help_text=_("If set, a withdrawn participant's slot can be given to someone else."),
+    )
+    is_recruiting = models.BooleanField(
+        _("recruiting"), default=True, help_text=_("When off, the interest form is closed.")
+    )
+    contact_name = models.CharField(_("contact name"), max_length=200)
+    contact_email = models.EmailField(_("contact email"))
+    contact_phone = models.CharField(_("contact phone"), max_length=30)
+    irb_number = models.CharField(_("IRB number"), max_length=60)
+    prefix = models.CharField(
+        _("number prefix"),
+        max_length=10,
+        unique=True,
+        validators=[PREFIX_VALIDATOR],
+        help_text=_("Screening numbers are PREFIX-S-0001; participant IDs are PREFIX-001."),
+    )
+    contact_consent_text = models.TextField(
+        _("consent-to-contact text"),
+        help_text=_("The checkbox text on the form: what is stored and who sees it."),
+    )
+    contact_consent_version = models.CharField(_("consent-to-contact version"), max_length=20)
+    retention_days = models.PositiveIntegerField(
+        _("retention (days)"),
+        default=180,
+        help_text=_("Personal data of people never enrolled is erased after this many days."),
+    )
+    not_reached_after = models.PositiveSmallIntegerField(
+        _("not reached after N attempts"),
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text=_("Unanswered contact attempts before a participant shows as not reached."),
+    )
+    criteria_version = models.PositiveIntegerField(
+        _("criteria version"),
+        default=1,
+        editable=False,
+        help_text=_("Goes up by one whenever a criterion changes."),
+    )
+    last_screening_seq = models.PositiveIntegerField(
+        _("last screening sequence"),
+        default=0,
+        editable=False,
+        help_text=_("Screening numbers come from this counter and are never reused."),
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff members"),
+        related_name="studies",
+        blank=True,
+        help_text=_("Staff who work on this study; they see only their studies' participants."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = StudyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("study")
+        verbose_name_plural = _("studies")
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.short_title or self.title
+
+    def screening_number(self, seq: int) -> str:
+        return f"{self.prefix}-S-{seq:04d}"
+
+    def participant_id(self, slot: int) -> str:
+        return f"{self.prefix}-{slot:03d}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Eligibility criteria
+# ---------------------------------------------------------------------------------------------
+class CriterionKind(models.TextChoices):
+    INCLUSION = eligibility.CriterionKind.INCLUSION, _("Inclusion")
+    EXCLUSION = eligibility.CriterionKind.EXCLUSION, _("Exclusion")
+
+
+class AnsweredBy(models.TextChoices):
+    PATIENT = eligibility.AnsweredBy.PATIENT, _("Patient, on the form")
+    STAFF = eligibility.AnsweredBy.STAFF, _("Staff, at screening")
+
+
+class RuleKind(models.TextChoices):
+    YES_NO = eligibility.RuleKind.YES_NO, _("Yes/no with the answer required")
+    AGE_RANGE = eligibility.RuleKind.AGE_RANGE, _("Age range from date of birth")
+    NUMBER_RANGE = eligibility.RuleKind.NUMBER_RANGE, _("Number range")
+    CHOICE = eligibility.RuleKind.CHOICE, _("Choice in a set")
+    ZIP_DISTANCE = eligibility.RuleKind.ZIP_DISTANCE, _("ZIP code within N miles of the site")
+    AT_LEAST_N = eligibility.RuleKind.AT_LEAST_N, _("At least N of a group of yes/no questions")
+    WASHOUT = eligibility.RuleKind.WASHOUT, _("Washout window (eligible N days after)")
+
+
+class CriterionQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def for_patient(self):
+        return self.filter(answered_by=AnsweredBy.PATIENT)
+
+    def for_staff(self):
+        return self.filter(answered_by=AnsweredBy.STAFF)
+
+
+class EligibilityCriterion(models.Model):
+    study = models.ForeignKey(
+        Study, on_delete=models.CASCADE, related_name="criteria", verbose_name=_("study")
+    )
+    code = models.SlugField(
+        _("code"), max_length=60, help_text=_("Stable key; answers are stored under it.")
+    )
+    kind = models.CharField(_("inclusion or exclusion"), max_length=10, choices=CriterionKind)
+    answered_by = models.CharField(_("answered by"), max_length=10, choices=AnsweredBy)
+    title = models.CharField(_("staff title"), max_length=120)
+    question = models.TextField(
+        _("question for the patient"),
+        blank=True,
+        help_text=_("Plain language, grade 8 or below. Not used for age and ZIP criteria."),
+    )
+    hint = models.TextField(
+        _("hint for the patient"),
+        blank=True,
+        help_text=_("Explains medical words in the question."),
+    )
+    rationale = models.TextField(
+        _("rationale for staff"), help_text=_("Why the protocol has this criterion.")
+    )
+    rule_kind = models.CharField(_("rule"), max_length=20, choices=RuleKind)
+    params = models.JSONField(
+        _("rule parameters"), default=dict, help_text=_("See README: one shape per rule kind.")
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    version = models.PositiveIntegerField(
+        _("version"), default=1, editable=False, help_text=_("Goes up by one at every change.")
+    )
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Retired criteria stay for the record.")
+    )
+
+    objects = CriterionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("eligibility criterion")
+        verbose_name_plural = _("eligibility criteria")
+        ordering = ["study", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "code"], name="criterion_code_unique_in_study"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=CriterionKind.values), name="criterion_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(answered_by__in=AnsweredBy.values), name="criterion_answered_by_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(rule_kind__in=RuleKind.values), name="criterion_rule_kind_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.title}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        try:
+            eligibility.validate_params(eligibility.RuleKind(self.rule_kind), self.params)
+        except ValueError as exc:
+            raise ValidationError({"params": str(exc)}) from exc
+        needs_question = self.answered_by == AnsweredBy.PATIENT and self.rule_kind not in (
+            RuleKind.AGE_RANGE,
+            RuleKind.ZIP_DISTANCE,
+        )
+        if needs_question and not self.question:
+            raise ValidationError({"question": _("A patient-answered criterion needs a question.")})
+
+    def as_rule(self) -> eligibility.Criterion:
+        return eligibility.Criterion(
+            code=self.code,
+            kind=eligibility.CriterionKind(self.kind),
+            answered_by=eligibility.AnsweredBy(self.answered_by),
+            rule_kind=eligibility.RuleKind(self.rule_kind),
+            params=self.params,
+            title=self.title,
+        )
+
+    def snapshot(self) -> dict:
+        """The exact text and rule a participant is judged by, kept with their verdict."""
+        return {
+            "code": self.code,
+            "version": self.version,
+            "kind": self.kind,
+            "answered_by": self.answered_by,
+            "title": self.title,
+            "question": self.question,
+            "rationale": self.rationale,
+            "rule_kind": self.rule_kind,
+            "params": self.params,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Participants
+# ---------------------------------------------------------------------------------------------
+class Status(models.TextChoices):
+    """Where a participant stands; FHIR R4 ResearchSubject codes are in FHIR_STATUS."""
+
+    NEW = "new", _("New")
+    SCREENING = "screening", _("Screening")
+    ELIGIBLE = "eligible", _("Eligible")
+    INELIGIBLE = "ineligible", _("Ineligible")
+    WAITLISTED = "waitlisted", _("Waitlisted")
+    CONSENTED = "consented", _("Consented")
+    ENROLLED = "enrolled", _("Enrolled")
+    COMPLETED = "completed", _("Completed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    DECLINED = "declined", _("Declined")
+
+
+FHIR_STATUS = {
+    Status.NEW: "potential-candidate",
+    Status.SCREENING: "screening",
+    Status.ELIGIBLE: "eligible",
+    Status.INELIGIBLE: "ineligible",
+    Status.WAITLISTED: "eligible",
+    Status.CONSENTED: "pending-on-study",
+    Status.ENROLLED: "on-study",
+    Status.COMPLETED: "off-study",
+    Status.WITHDRAWN: "off-study",
+    Status.DECLINED: "not-registered",
+}
+
+# Statuses that hold a participant ID (given at enrolment, kept afterwards).
+ENROLLED_STATUSES = (Status.ENROLLED, Status.COMPLETED, Status.WITHDRAWN)
+
+
+class Outcome(models.TextChoices):
+    LIKELY_ELIGIBLE = (
+        eligibility.Outcome.LIKELY_ELIGIBLE,
+        _("Likely eligible (staff checks pending)"),
+    )
+    ALL_MET = eligibility.Outcome.ALL_MET, _("All criteria met")
+    LIKELY_INELIGIBLE = eligibility.Outcome.LIKELY_INELIGIBLE, _("Likely ineligible")
+    NEEDS_REVIEW = eligibility.Outcome.NEEDS_REVIEW, _("Needs review")
+    ELIGIBLE_FROM = eligibility.Outcome.ELIGIBLE_FROM, _("Eligible from a later date")
+
+
+class ContactMethod(models.TextChoices):
+    PHONE = "phone", _("Phone call")
+    TEXT = "text", _("Text message")
+    EMAIL = "email", _("Email")
+
+
+class BestTime(models.TextChoices):
+    MORNING = "morning", _("Morning (9 to 12)")
+    AFTERNOON = "afternoon", _("Afternoon (12 to 5)")
+    EVENING = "evening", _("Early evening (5 to 7)")
+    ANY = "any", _("Any time")
+
+
+class ReferralSource(models.TextChoices):
+    DOCTOR = "doctor", _("My doctor or nurse")
+    PROHEALTH = "prohealth", _("ProHealth")
+    PATIENTSLIKEME = "patientslikeme", _("PatientsLikeMe")
+    SUPPORT_GROUP = "support_group", _("A support group")
+    SOCIAL_MEDIA = "social_media", _("Social media")
+    NEWS = "news", _("News or a magazine")
+    FRIEND = "friend", _("A friend or family member")
+    UNIVERSITY = "university", _("The university's website")
+    OTHER = "other", _("Somewhere else")
+
+
+class ParticipantQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(study__members=user)
+
+    def possible_duplicates(self):
+        return self.filter(duplicate_of__isnull=False)
+
+
+class Participant(models.Model):
+    """Everyone from the moment they express interest; `status` says how far they have come."""
+
+    study = models.ForeignKey(
+        Study, on_delete=models.PROTECT, related_name="participants", verbose_name=_("study")
+    )
+    screening_seq = models.PositiveIntegerField(_("screening sequence"), editable=False)
+    screening_number = models.CharField(
+        _("screening number"), max_length=30, unique=True, editable=False
+    )
+    # NULL until enrolment: unique per study among those who have one.
+    participant_id = models.CharField(  # noqa: DJ001
+        _("participant ID"),
+        max_length=30,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Given at enrolment, e.g. LDN-001."),
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status, default=Status.NEW, editable=False
+    )
+
+    # Contact details
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    email = models.EmailField(_("email"), max_length=254)
+    email_normalised = models.CharField(max_length=254, editable=False, db_index=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    phone_normalised = models.CharField(max_length=15, editable=False, blank=True, db_index=True)
+    preferred_contact = models.CharField(
+        _("preferred contact method"), max_length=10, choices=ContactMethod
+    )
+    best_time = models.CharField(
+        _("best time to call"), max_length=10, choices=BestTime, blank=True
+    )
+    date_of_birth = models.DateField(_("date of birth"))
+    zip_code = models.CharField(_("ZIP code"), max_length=5, validators=[ZIP_VALIDATOR])
+    referral_source = models.CharField(
+        _("heard of the study from"), max_length=20, choices=ReferralSource, blank=True
+    )
+    note = models.TextField(_("note from the patient"), max_length=1000, blank=True)
+    language = models.CharField(_("language"), max_length=10, default="en")
+
+    # Consent to be contacted
+    contact_consent = models.BooleanField(_("agreed to be contacted"))
+    contact_consent_version = models.CharField(_("consent-to-contact version"), max_length=20)
+    contact_consent_at = models.DateTimeField(_("agreed at"))
+
+    # Pre-screen evaluation (the per-criterion verdicts are CriterionVerdict rows)
+    outcome = models.CharField(
+        _("pre-screen outcome"), max_length=20, choices=Outcome, editable=False
+    )
+    eligible_from = models.DateField(
+        _("eligible from"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When a washout window is still running: the first eligible date."),
+    )
+    criteria_version = models.PositiveIntegerField(_("criteria version used"), editable=False)
+    evaluated_at = models.DateTimeField(_("evaluated at"), editable=False)
+
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="possible_duplicates",
+        verbose_name=_("possible duplicate of"),
+        editable=False,
+        help_text=_(
+            "Matched on email, phone, or name and date of birth. Staff confirm or dismiss."
+        ),
+    )
+    submission_token = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("applied"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ParticipantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["study", "status"]),
+            models.Index(fields=["study", "outcome"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "screening_seq"], name="screening_seq_unique_in_study"
+            ),
+            models.UniqueConstraint(
+                fields=["study", "participant_id"], name="participant_id_unique_in_study"
+            ),
+            models.UniqueConstraint(
+                fields=["study", "submission_token"], name="submission_token_unique_in_study"
+            ),
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="status_valid"),
+            models.CheckConstraint(condition=Q(outcome__in=Outcome.values), name="outcome_valid"),
+            models.CheckConstraint(
+                condition=Q(
+                    participant_id__isnull=True,
+                    status__in=[s for s in Status.values if s not in ENROLLED_STATUSES],
+                )
+                | Q(participant_id__isnull=False, status__in=ENROLLED_STATUSES),
+                name="participant_id_iff_enrolled",
+            ),
+            models.CheckConstraint(
+                condition=Q(contact_consent=True), name="contact_consent_required"
+            ),
+            models.CheckConstraint(
+                condition=~Q(duplicate_of=models.F("pk")), name="not_duplicate_of_self"
+            ),
+        ]
+
+    def __str__(self):
+        return self.screening_number
+
+    @property
+    def fhir_status(self) -> str:
+        return FHIR_STATUS[Status(self.status)]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Answer(models.Model):
+    """One answer to one criterion: the patient's on the form, or a value staff entered."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="answers", verbose_name=_("participant")
+    )
+    criterion = models.ForeignKey(
+        EligibilityCriterion,
+        on_delete=models.PROTECT,
+        related_name="answers",
+        verbose_name=_("criterion"),
+    )
+    value = models.JSONField(_("answer"), null=True)
+    answered_by = models.CharField(_("answered by"), max_length=10, choices=AnsweredBy)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "criterion"], name="one_answer_per_criterion"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.criterion.code}: {self.value!r}"
+
+
+class Verdict(models.TextChoices):
+    MET = eligibility.Status.MET, _("Met")
+    NOT_MET = eligibility.Status.NOT_MET, _("Not met")
+    UNKNOWN = eligibility.Status.UNKNOWN, _("Unknown")
+    PENDING = eligibility.Status.PENDING, _("Pending (staff)")
+
+
+class Provenance(models.TextChoices):
+    SELF_REPORTED = eligibility.Source.SELF_REPORTED, _("Self-reported")
+    STAFF_VERIFIED = eligibility.Source.STAFF_VERIFIED, _("Staff-verified")
+
+
+class CriterionVerdict(models.Model):
+    """One criterion's verdict in a participant's stored evaluation, with the exact criterion
+    text and rule it was judged by (so later protocol amendments do not rewrite history)."""
+
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.CASCADE,
+        related_name="verdicts",
+        verbose_name=_("participant"),
+    )
+    criterion = models.ForeignKey(
+        EligibilityCriterion,
+        on_delete=models.PROTECT,
+        related_name="verdicts",
+        verbose_name=_("criterion"),
+    )
+    criterion_snapshot = models.JSONField(_("criterion as judged"))
+    answer = models.JSONField(_("answer"), null=True)
+    verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict)
+    reason = models.CharField(_("reason"), max_length=300)
+    provenance = models.CharField(_("provenance"), max_length=20, choices=Provenance, blank=True)
+    eligible_from = models.DateField(_("eligible from"), null=True, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("criterion verdict")
+        verbose_name_plural = _("criterion verdicts")
+        ordering = ["participant", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "criterion"], name="one_verdict_per_criterion"
+            ),
+            models.CheckConstraint(condition=Q(verdict__in=Verdict.values), name="verdict_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.criterion_snapshot.get('code')}: {self.verdict}"

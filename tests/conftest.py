@@ -1,0 +1,29 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from recruitment import services
+
+# Playwright's sync API keeps an event loop in the main thread; Django would refuse its
+# synchronous database calls in the live-server tests. Tests only, never in settings.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+LDN_FILE = Path(__file__).resolve().parent.parent / "recruitment" / "studies" / "ldn-mecfs.toml"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.COORDINATOR_EMAILS = ["coordinators@example.edu"]
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def ldn_study(db):
+    """The real LDN ME/CFS study, loaded from its reviewed file."""
+    return services.study_load_file(path=LDN_FILE).study
