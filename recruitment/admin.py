@@ -82,10 +82,19 @@ class StudyAdmin(SuperuserEditsMixin, admin.ModelAdmin):
         return super().get_queryset(request).visible_to(request.user)
 
     def save_formset(self, request, form, formset, change):
+        """Give every criterion whose text or rule really changed a new version."""
+        study = form.instance
+        before = {c.pk: (c.snapshot(), c.is_active) for c in study.criteria.all()} if change else {}
         super().save_formset(request, form, formset, change)
-        changed = [obj for obj, _fields in formset.changed_objects if obj.pk]
-        if change and (changed or formset.new_objects):
-            services.study_criteria_changed(study=form.instance, criteria=changed)
+        if not change:
+            return
+        criteria = list(study.criteria.all())
+        changed = [
+            c for c in criteria if c.pk in before and (c.snapshot(), c.is_active) != before[c.pk]
+        ]
+        added = [c for c in criteria if c.pk not in before]
+        if changed or added:
+            services.study_criteria_changed(study=study, criteria=changed)
 
 
 class VerdictInline(admin.TabularInline):

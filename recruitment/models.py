@@ -259,6 +259,7 @@ class EligibilityCriterion(models.Model):
             "answered_by": self.answered_by,
             "title": self.title,
             "question": self.question,
+            "hint": self.hint,
             "rationale": self.rationale,
             "rule_kind": self.rule_kind,
             "params": self.params,

@@ -12,6 +12,18 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 LDN_FILE = Path(__file__).resolve().parent.parent / "recruitment" / "studies" / "ldn-mecfs.toml"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Give each test run its own test database, so two runs at once (a developer's shell
+    and CI, SQLite and PostgreSQL) never drop each other's tables."""
+    from django.conf import settings
+
+    for db_settings in settings.DATABASES.values():
+        test = db_settings.setdefault("TEST", {})
+        name = test.get("NAME") or f"test_{db_settings['NAME']}"
+        test["NAME"] = f"{name}_{os.getpid()}"
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
