@@ -15,6 +15,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    """A comma-separated variable, forgiving spaces after the commas."""
+    return [item.strip() for item in env.list(name, default=default) if item.strip()]
+
+
 DEBUG = env.bool("DEBUG", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -23,8 +29,8 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=1 for local development).")
     SECRET_KEY = "django-insecure-development-only-never-use-in-production"  # noqa: S105
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -135,7 +141,7 @@ else:
     EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ldn-trial <noreply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
-COORDINATOR_EMAILS = env.list("COORDINATOR_EMAILS", default=[])
+COORDINATOR_EMAILS = env_list("COORDINATOR_EMAILS", [])
 
 # Security. With DEBUG off these pass `manage.py check --deploy` without a warning.
 SECURE_CONTENT_TYPE_NOSNIFF = True
