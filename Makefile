@@ -35,8 +35,8 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 
 test: lint
-	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
-	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+	env -u DATABASE_URL $(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	env -u DATABASE_URL $(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 	@echo "== pytest on SQLite =="
 	env -u DATABASE_URL $(TEST_ENV) $(BIN)/pytest
 	@if [ -n "$$DATABASE_URL" ]; then \

@@ -30,3 +30,8 @@ def normalise_phone(phone: str) -> str:
 
 def format_phone(digits: str) -> str:
     return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}" if len(digits) == 10 else digits
+
+
+def normalise_name(first_name: str, last_name: str) -> str:
+    """One key for a person's name, whatever the case, accents' case or spacing."""
+    return " ".join(f"{first_name} {last_name}".split()).casefold()

@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility
@@ -33,6 +34,23 @@ UNSURE = eligibility.UNSURE
 YES_NO_CHOICES = [(YES, _("Yes")), (NO, _("No")), (UNSURE, _("Not sure"))]
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y"]
 NOTE_MAX = 1000
+MAX_AGE_YEARS = 120
+
+FIRST_NAME_NEEDED = _("Enter your first name.")
+LAST_NAME_NEEDED = _("Enter your last name.")
+NAME_TOO_LONG = _("Use 100 characters or fewer.")
+NAME_CONTROL_CHARS = _("Use only letters, spaces and punctuation.")
+EMAIL_NEEDED = _("Enter your email address.")
+EMAIL_INVALID = _("Enter an email address like name@example.com.")
+CONTACT_METHOD_NEEDED = _("Choose how we should contact you.")
+CHOICE_INVALID = _("Choose one of the answers shown.")
+DOB_NEEDED = _("Enter your date of birth.")
+DOB_INVALID = _("Enter your date of birth like 04/28/1980 (month, day, year).")
+ZIP_NEEDED = _("Enter your ZIP code.")
+NOTE_TOO_LONG = _("Make your note shorter: up to 1,000 characters. It has %(show_value)s.")
+NOTE_CONTROL_CHARS = _("Remove the special characters from your note.")
+DATE_INVALID = _("Enter the date like 10/25/2026 (month, day, year).")
+NUMBER_INVALID = _("Enter a number, or leave it empty if you are not sure.")
 
 DOB_FUTURE = _("Your date of birth cannot be in the future.")
 DOB_TOO_OLD = _("Check the year of your date of birth.")
@@ -43,6 +61,29 @@ CONSENT_NEEDED = _("Tick this box so we can contact you about the study.")
 LAST_DOSE_NEEDED = _("Enter the date of your last dose, or choose “Not sure”.")
 LAST_DOSE_FUTURE = _("The date of your last dose cannot be in the future.")
 LAST_DOSE_NOT_RECENT = _("Only enter a date if you said “Yes”.")
+
+
+# Control characters (other than line breaks and tabs in the note) are never typed by people.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_NAME_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class NoteField(forms.CharField):
+    """Free text counted the way the patient sees it, and never cut short.
+
+    Browsers send each line break as CRLF but count it as one character; normalise first so
+    the 1,000-character limit means what the help text says. No `maxlength` attribute: a
+    browser would silently drop the end of a pasted note; the server says it is too long.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
 
 
 def question_field_name(criterion: EligibilityCriterion, item: str = "") -> str:
@@ -56,18 +97,30 @@ def _radio(label, choices, help_text="") -> forms.ChoiceField:
         required=False,
         widget=forms.RadioSelect,
         help_text=help_text,
+        error_messages={"invalid_choice": CHOICE_INVALID},
     )
 
 
 class InterestForm(forms.Form):
     """Contact details, consent to be contacted, and the study's pre-screen questions."""
 
-    first_name = forms.CharField(label=_("First name"), max_length=100)
-    last_name = forms.CharField(label=_("Last name"), max_length=100)
+    first_name = forms.CharField(
+        label=_("First name"),
+        max_length=100,
+        error_messages={"required": FIRST_NAME_NEEDED, "max_length": NAME_TOO_LONG},
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label=_("Last name"),
+        max_length=100,
+        error_messages={"required": LAST_NAME_NEEDED, "max_length": NAME_TOO_LONG},
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
     email = forms.EmailField(
         label=_("Email address"),
         max_length=254,
         help_text=_("We send you a confirmation here."),
+        error_messages={"required": EMAIL_NEEDED, "invalid": EMAIL_INVALID},
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     phone = forms.CharField(
@@ -81,22 +134,26 @@ class InterestForm(forms.Form):
         label=_("How should we contact you?"),
         choices=ContactMethod.choices,
         widget=forms.RadioSelect,
+        error_messages={"required": CONTACT_METHOD_NEEDED, "invalid_choice": CHOICE_INVALID},
     )
     best_time = forms.ChoiceField(
         label=_("Best time to reach you (optional)"),
         choices=BestTime.choices,
         required=False,
         widget=forms.RadioSelect,
+        error_messages={"invalid_choice": CHOICE_INVALID},
     )
     date_of_birth = forms.DateField(
         label=_("Date of birth"),
         input_formats=DATE_INPUT_FORMATS,
         help_text=_("For example 04/28/1980."),
+        error_messages={"required": DOB_NEEDED, "invalid": DOB_INVALID},
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
     )
     zip_code = forms.CharField(
         label=_("ZIP code"),
         max_length=10,
+        error_messages={"required": ZIP_NEEDED, "max_length": ZIP_INVALID},
         widget=forms.TextInput(
             attrs={"autocomplete": "postal-code", "inputmode": "numeric", "size": 10}
         ),
@@ -105,16 +162,19 @@ class InterestForm(forms.Form):
         label=_("How did you hear about this study? (optional)"),
         choices=[("", _("Choose one"))] + ReferralSource.choices,
         required=False,
+        error_messages={"invalid_choice": CHOICE_INVALID},
     )
-    note = forms.CharField(
+    note = NoteField(
         label=_("Anything else you want us to know? (optional)"),
         max_length=NOTE_MAX,
         required=False,
         help_text=_("Up to 1,000 characters."),
+        error_messages={"max_length": NOTE_TOO_LONG},
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     contact_consent = forms.BooleanField(label="", error_messages={"required": CONSENT_NEEDED})
-    submission_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    # Idempotency token; read leniently in clean_submission_token (people cannot fix it).
+    submission_token = forms.Field(widget=forms.HiddenInput, required=False)
     # Honeypot: hidden from people (and from screen readers); bots fill every field.
     website = forms.CharField(
         label=_("Leave this empty"),
@@ -130,42 +190,73 @@ class InterestForm(forms.Form):
         self.fields["contact_consent"].label = study.contact_consent_text
         if not self.is_bound:
             self.initial.setdefault("submission_token", uuid.uuid4())
-        for criterion in self.criteria:
-            self._add_question(criterion)
+        self.question_fields = {c.pk: self._add_question(c) for c in self.criteria}
         self.helper = self._build_helper()
+        # Fields in page order, so the error summary lists errors in the order people meet them.
+        self.order_fields(self.PAGE_ORDER_BEFORE + self._question_names() + self.PAGE_ORDER_AFTER)
+
+    PAGE_ORDER_BEFORE = [
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "zip_code",
+        "email",
+        "phone",
+        "preferred_contact",
+        "best_time",
+    ]
+    PAGE_ORDER_AFTER = ["referral_source", "note", "contact_consent", "submission_token", "website"]
+
+    def _question_names(self) -> list[str]:
+        return [name for c in self.criteria for name in self.question_fields[c.pk]]
 
     # -- Questions generated from criteria ---------------------------------------------------
-    def _add_question(self, criterion: EligibilityCriterion) -> None:
+    def _add_question(self, criterion: EligibilityCriterion) -> list[str]:
+        """Add the field(s) asking one criterion; return their names in page order."""
         name = question_field_name(criterion)
         if criterion.rule_kind == RuleKind.AT_LEAST_N:
+            names = []
             for item in criterion.params["items"]:
-                self.fields[question_field_name(criterion, item["key"])] = _radio(
-                    item["label"], YES_NO_CHOICES
-                )
-        elif criterion.rule_kind == RuleKind.WASHOUT:
+                item_name = question_field_name(criterion, item["key"])
+                self.fields[item_name] = _radio(item["label"], YES_NO_CHOICES)
+                names.append(item_name)
+            return names
+        if criterion.rule_kind == RuleKind.WASHOUT:
             self.fields[name] = _radio(criterion.question, YES_NO_CHOICES, criterion.hint)
             self.fields[f"{name}__last"] = forms.DateField(
                 label=_("If yes, when did you last take it?"),
                 required=False,
                 input_formats=DATE_INPUT_FORMATS,
                 help_text=_("Your best guess is fine."),
+                error_messages={"invalid": DATE_INVALID},
                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             )
-        elif criterion.rule_kind == RuleKind.CHOICE:
+            return [name, f"{name}__last"]
+        if criterion.rule_kind == RuleKind.CHOICE:
             choices = [(o["value"], o["label"]) for o in criterion.params["options"]]
             self.fields[name] = _radio(
                 criterion.question, choices + [(UNSURE, _("Not sure"))], criterion.hint
             )
         elif criterion.rule_kind == RuleKind.NUMBER_RANGE:
+            not_sure = _("Leave it empty if you are not sure.")
             self.fields[name] = forms.DecimalField(
                 label=criterion.question,
                 required=False,
                 max_digits=10,
                 decimal_places=3,
-                help_text=criterion.hint or _("Leave empty if you are not sure."),
+                help_text=format_lazy("{} {}", criterion.hint, not_sure)
+                if criterion.hint
+                else not_sure,
+                error_messages={
+                    "invalid": NUMBER_INVALID,
+                    "max_digits": NUMBER_INVALID,
+                    "max_decimal_places": NUMBER_INVALID,
+                    "max_whole_digits": NUMBER_INVALID,
+                },
             )
         else:
             self.fields[name] = _radio(criterion.question, YES_NO_CHOICES, criterion.hint)
+        return [name]
 
     def _build_helper(self) -> FormHelper:
         helper = FormHelper()
@@ -173,8 +264,7 @@ class InterestForm(forms.Form):
         helper.disable_csrf = True
         questions = []
         for criterion in self.criteria:
-            names = [n for n in self.fields if n.startswith(question_field_name(criterion))]
-            names = [n for n in names if n.split("__")[0] == question_field_name(criterion)]
+            names = self.question_fields[criterion.pk]
             if criterion.rule_kind == RuleKind.AT_LEAST_N:
                 hint = (
                     format_html('<p class="form-text">{}</p>', criterion.hint)
@@ -186,29 +276,15 @@ class InterestForm(forms.Form):
                 )
             else:
                 questions.extend(names)
+        before, after = self.PAGE_ORDER_BEFORE, self.PAGE_ORDER_AFTER
         helper.layout = Layout(
-            Fieldset(
-                _("About you"),
-                "first_name",
-                "last_name",
-                "date_of_birth",
-                "zip_code",
-            ),
-            Fieldset(
-                _("How to reach you"),
-                "email",
-                "phone",
-                "preferred_contact",
-                "best_time",
-            ),
+            Fieldset(_("About you"), *before[:4]),
+            Fieldset(_("How to reach you"), *before[4:]),
             Fieldset(_("Your health"), *questions) if questions else HTML(""),
             Fieldset(
                 _("Last few things"),
-                "referral_source",
-                "note",
-                "contact_consent",
-                "submission_token",
-                Div("website", css_class="hp-field", aria_hidden="true"),
+                *after[:-1],
+                Div(after[-1], css_class="hp-field", aria_hidden="true"),
             ),
             Submit("submit", _("Send my interest"), css_class="btn-lg"),
         )
@@ -216,18 +292,32 @@ class InterestForm(forms.Form):
 
     # -- Validation --------------------------------------------------------------------------
     def clean_first_name(self):
-        return " ".join(self.cleaned_data["first_name"].split())
+        return _clean_name(self.cleaned_data["first_name"], FIRST_NAME_NEEDED)
 
     def clean_last_name(self):
-        return " ".join(self.cleaned_data["last_name"].split())
+        return _clean_name(self.cleaned_data["last_name"], LAST_NAME_NEEDED)
 
     def clean_date_of_birth(self):
         dob = self.cleaned_data["date_of_birth"]
         if dob > self.today:
             raise ValidationError(DOB_FUTURE, code="future")
-        if dob.year < self.today.year - 120:
+        if dob < eligibility.add_months(self.today, -12 * MAX_AGE_YEARS):
             raise ValidationError(DOB_TOO_OLD, code="too_old")
         return dob
+
+    def clean_note(self):
+        note = self.cleaned_data["note"]
+        if _CONTROL_CHARS.search(note):
+            raise ValidationError(NOTE_CONTROL_CHARS, code="control_chars")
+        return note
+
+    def clean_submission_token(self) -> uuid.UUID | None:
+        """A missing or mangled token only turns off double-click protection: never an error
+        people would have to fix in a field they cannot see."""
+        try:
+            return uuid.UUID(str(self.cleaned_data["submission_token"] or ""))
+        except ValueError:
+            return None
 
     def clean_zip_code(self):
         value = self.cleaned_data["zip_code"].strip()
@@ -328,6 +418,16 @@ class InterestForm(forms.Form):
                     target = f"{field.auto_id}_0"
             items.extend((target, message) for message in self.errors[name])
         return items
+
+
+def _clean_name(value: str, needed) -> str:
+    """Collapse runs of spaces (and pasted tabs or line breaks); refuse control characters."""
+    value = " ".join(value.split())
+    if not value:
+        raise ValidationError(needed, code="required")
+    if _NAME_CONTROL_CHARS.search(value):
+        raise ValidationError(NAME_CONTROL_CHARS, code="control_chars")
+    return value
 
 
 def _asks_patient(criterion: EligibilityCriterion) -> bool:

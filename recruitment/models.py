@@ -373,6 +373,8 @@ class Participant(models.Model):
     # Contact details
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100)
+    # Case-folded in Python: SQLite's case-insensitive match covers ASCII letters only.
+    name_normalised = models.CharField(max_length=201, editable=False, db_index=True)
     email = models.EmailField(_("email"), max_length=254)
     email_normalised = models.CharField(max_length=254, editable=False, db_index=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)

@@ -26,7 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility
-from recruitment.contact import normalise_email, normalise_phone
+from recruitment.contact import normalise_email, normalise_name, normalise_phone
 from recruitment.models import (
     Answer,
     AnsweredBy,
@@ -265,6 +265,7 @@ def participant_submit(
             screening_number=locked.screening_number(locked.last_screening_seq),
             first_name=contact.first_name.strip(),
             last_name=contact.last_name.strip(),
+            name_normalised=normalise_name(contact.first_name, contact.last_name),
             email=contact.email.strip(),
             email_normalised=normalise_email(contact.email),
             phone=contact.phone.strip(),
@@ -326,11 +327,7 @@ def _find_duplicate(participant: Participant) -> Participant | None:
     match = Q(email_normalised=participant.email_normalised)
     if participant.phone_normalised:
         match |= Q(phone_normalised=participant.phone_normalised)
-    match |= Q(
-        first_name__iexact=participant.first_name,
-        last_name__iexact=participant.last_name,
-        date_of_birth=participant.date_of_birth,
-    )
+    match |= Q(name_normalised=participant.name_normalised, date_of_birth=participant.date_of_birth)
     first = (
         Participant.objects.filter(match, study=participant.study)
         .order_by("screening_seq")

@@ -38,7 +38,8 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
     if not study.is_recruiting:
         return render(request, "recruitment/closed.html", {"study": study})
     criteria = selectors.criterion_list_for_form(study=study)
-    form = InterestForm(request.POST or None, study=study, criteria=criteria)
+    data = request.POST if request.method == "POST" else None
+    form = InterestForm(data, study=study, criteria=criteria)
     if request.method == "POST" and form.is_valid():
         if form.is_spam:
             request.session[SESSION_KEY] = {"study": study.pk, "participant": None}

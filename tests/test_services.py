@@ -114,6 +114,15 @@ def test_a_duplicate_is_kept_and_linked_to_the_first(ldn_study, second):
     assert first.duplicate_of is None
 
 
+def test_names_match_whatever_the_case_of_accented_letters(ldn_study):
+    first = submit(ldn_study, first_name="Zoë", last_name="Núñez")
+    duplicate = submit(
+        ldn_study, email="z@example.com", phone="", first_name=" ZOË ", last_name="NÚÑEZ"
+    )
+
+    assert duplicate.duplicate_of == first
+
+
 def test_a_third_duplicate_links_to_the_first_of_its_group(ldn_study):
     first = submit(ldn_study)
     submit(ldn_study, email="second@example.com")
