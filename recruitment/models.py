@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from recruitment import eligibility
 
@@ -105,6 +106,12 @@ class Study(models.Model):
         default=0,
         editable=False,
         help_text=_("Screening numbers come from this counter and are never reused."),
+    )
+    last_participant_seq = models.PositiveIntegerField(
+        _("last participant sequence"),
+        default=0,
+        editable=False,
+        help_text=_("Participant IDs come from this counter and are never reused."),
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -299,6 +306,27 @@ FHIR_STATUS = {
 
 # Statuses that hold a participant ID (given at enrolment, kept afterwards).
 ENROLLED_STATUSES = (Status.ENROLLED, Status.COMPLETED, Status.WITHDRAWN)
+# Statuses that always hold an enrolment slot (a withdrawn participant holds one unless the
+# study lets withdrawals free their slot).
+SLOT_STATUSES = (Status.ENROLLED, Status.COMPLETED)
+
+# The status machine: where each status may go next. Terminal statuses map to nothing.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.NEW: frozenset({Status.SCREENING, Status.DECLINED}),
+    Status.SCREENING: frozenset({Status.ELIGIBLE, Status.INELIGIBLE, Status.DECLINED}),
+    Status.ELIGIBLE: frozenset(
+        {Status.CONSENTED, Status.WAITLISTED, Status.INELIGIBLE, Status.DECLINED}
+    ),
+    Status.WAITLISTED: frozenset({Status.CONSENTED, Status.INELIGIBLE, Status.DECLINED}),
+    Status.CONSENTED: frozenset({Status.ENROLLED, Status.WAITLISTED, Status.DECLINED}),
+    Status.ENROLLED: frozenset({Status.COMPLETED, Status.WITHDRAWN}),
+    Status.INELIGIBLE: frozenset(),
+    Status.COMPLETED: frozenset(),
+    Status.WITHDRAWN: frozenset(),
+    Status.DECLINED: frozenset(),
+}
+# Transitions into these statuses need a reason (PRODUCT.md "Status").
+REASON_REQUIRED = frozenset({Status.INELIGIBLE, Status.WITHDRAWN, Status.DECLINED})
 
 
 class Outcome(models.TextChoices):
@@ -337,6 +365,21 @@ class ReferralSource(models.TextChoices):
     OTHER = "other", _("Somewhere else")
 
 
+class DuplicateReview(models.TextChoices):
+    NONE = "", _("No match")
+    PENDING = "pending", _("Possible duplicate, not reviewed")
+    CONFIRMED = "confirmed", _("Confirmed duplicate")
+    DISMISSED = "dismissed", _("Dismissed: a different person")
+
+
+class DeclineReason(models.TextChoices):
+    """Common reasons to close a participant as declined; staff may also write their own."""
+
+    NOT_REACHED = "not reached", _("Not reached")
+    NOT_INTERESTED = "no longer interested", _("No longer interested")
+    DUPLICATE = "duplicate", _("Duplicate")
+
+
 class ParticipantQuerySet(models.QuerySet):
     def visible_to(self, user):
         if user.is_superuser:
@@ -344,7 +387,24 @@ class ParticipantQuerySet(models.QuerySet):
         return self.filter(study__members=user)
 
     def possible_duplicates(self):
-        return self.filter(duplicate_of__isnull=False)
+        return self.filter(duplicate_review=DuplicateReview.PENDING)
+
+    def open(self):
+        """Not yet in a final status: someone still has to act on them."""
+        return self.exclude(
+            status__in=[Status.INELIGIBLE, Status.COMPLETED, Status.WITHDRAWN, Status.DECLINED]
+        )
+
+    def waitlist(self):
+        """Waitlisted participants in the order they became eligible."""
+        return self.filter(status=Status.WAITLISTED).order_by("eligible_at", "screening_seq")
+
+    def due_for_follow_up(self, today):
+        return self.open().filter(next_follow_up_on__lte=today)
+
+    def not_reached(self):
+        """Open participants with at least the study's number of unanswered attempts."""
+        return self.open().filter(unanswered_attempts__gte=models.F("study__not_reached_after"))
 
 
 class Participant(models.Model):
@@ -424,16 +484,52 @@ class Participant(models.Model):
             "Matched on email, phone, or name and date of birth. Staff confirm or dismiss."
         ),
     )
+    duplicate_review = models.CharField(
+        _("duplicate review"),
+        max_length=10,
+        choices=DuplicateReview,
+        default=DuplicateReview.NONE,
+        blank=True,
+        editable=False,
+    )
+    eligible_at = models.DateTimeField(
+        _("became eligible"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The waitlist is ordered by this time."),
+    )
+    slot = models.OneToOneField(
+        "EnrolmentSlot",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="participant",
+        verbose_name=_("enrolment slot"),
+        editable=False,
+    )
+    # Kept up to date by the contact-attempt service, so queue filters need no subquery.
+    unanswered_attempts = models.PositiveSmallIntegerField(
+        _("unanswered attempts"),
+        default=0,
+        editable=False,
+        help_text=_("Contact attempts without an answer since the person was last reached."),
+    )
+    next_follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True, editable=False)
     submission_token = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("applied"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ParticipantQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["submission_token"], cascade_delete_history=False)
 
     class Meta:
         verbose_name = _("participant")
         verbose_name_plural = _("participants")
         ordering = ["-created_at"]
+        permissions = [
+            ("view_identification", _("Can see names and contact details")),
+        ]
         indexes = [
             models.Index(fields=["study", "status"]),
             models.Index(fields=["study", "outcome"]),
@@ -464,6 +560,17 @@ class Participant(models.Model):
             models.CheckConstraint(
                 condition=~Q(duplicate_of=models.F("pk")), name="not_duplicate_of_self"
             ),
+            # The enrolment cap's backstop: every enrolled or completed participant holds one
+            # of the study's fixed slot rows, and a slot holds at most one participant.
+            models.CheckConstraint(
+                condition=Q(slot__isnull=False, status__in=SLOT_STATUSES)
+                | Q(status=Status.WITHDRAWN)
+                | Q(
+                    slot__isnull=True,
+                    status__in=[s for s in Status.values if s not in ENROLLED_STATUSES],
+                ),
+                name="slot_iff_enrolled",
+            ),
         ]
 
     def __str__(self):
@@ -472,6 +579,10 @@ class Participant(models.Model):
     @property
     def fhir_status(self) -> str:
         return FHIR_STATUS[Status(self.status)]
+
+    def can_transition_to(self, status: str) -> bool:
+        """Whether the status machine allows this move (no database access)."""
+        return status in ALLOWED_TRANSITIONS[self.status]
 
     @property
     def full_name(self) -> str:
@@ -500,7 +611,8 @@ class Answer(models.Model):
         related_name="+",
         verbose_name=_("recorded by"),
     )
-    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
+    history = HistoricalRecords(cascade_delete_history=False)
 
     class Meta:
         verbose_name = _("answer")
@@ -564,3 +676,157 @@ class CriterionVerdict(models.Model):
 
     def __str__(self):
         return f"{self.criterion_snapshot.get('code')}: {self.verdict}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Screening workflow
+# ---------------------------------------------------------------------------------------------
+class StatusChange(models.Model):
+    """One move through the status machine: who, when, from, to and why. Never edited."""
+
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+        verbose_name=_("participant"),
+    )
+    from_status = models.CharField(_("from"), max_length=12, choices=Status)
+    to_status = models.CharField(_("to"), max_length=12, choices=Status)
+    reason = models.TextField(_("reason"), blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["participant", "at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(from_status__in=Status.values) & Q(to_status__in=Status.values),
+                name="status_change_statuses_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status}"
+
+
+class EnrolmentSlot(models.Model):
+    """One of a study's fixed enrolment slots (as many rows as the target). A participant
+    holds one while enrolled or completed; the unique link makes over-enrolment impossible
+    even for code that skips the services."""
+
+    study = models.ForeignKey(
+        Study, on_delete=models.CASCADE, related_name="slots", verbose_name=_("study")
+    )
+    number = models.PositiveSmallIntegerField(_("slot"), validators=[MinValueValidator(1)])
+
+    class Meta:
+        verbose_name = _("enrolment slot")
+        verbose_name_plural = _("enrolment slots")
+        ordering = ["study", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "number"], name="slot_number_unique_in_study"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="slot_number_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.study.prefix} slot {self.number}"
+
+
+class ConsentRecord(models.Model):
+    """Informed consent to take part, recorded before enrolment."""
+
+    participant = models.OneToOneField(
+        Participant,
+        on_delete=models.CASCADE,
+        related_name="consent",
+        verbose_name=_("participant"),
+    )
+    consented_on = models.DateField(_("date of consent"))
+    form_version = models.CharField(_("consent form version"), max_length=40)
+    obtained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("obtained by"),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    history = HistoricalRecords(cascade_delete_history=False)
+
+    class Meta:
+        verbose_name = _("informed consent")
+        verbose_name_plural = _("informed consents")
+
+    def __str__(self):
+        return f"{self.form_version} on {self.consented_on}"
+
+
+class ContactMethodUsed(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("Email")
+    TEXT = "text", _("Text message")
+    IN_PERSON = "in_person", _("In person")
+
+
+class ContactOutcome(models.TextChoices):
+    REACHED = "reached", _("Reached")
+    VOICEMAIL = "voicemail", _("Left voicemail")
+    NO_ANSWER = "no_answer", _("No answer")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    CALL_BACK = "call_back", _("Asked to call back")
+
+
+# Outcomes where nobody was reached: they count towards "not reached".
+UNANSWERED_OUTCOMES = (
+    ContactOutcome.VOICEMAIL,
+    ContactOutcome.NO_ANSWER,
+    ContactOutcome.WRONG_NUMBER,
+)
+
+
+class ContactAttempt(models.Model):
+    """One attempt to reach a participant, before or after consent. Never edited."""
+
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.CASCADE,
+        related_name="contact_attempts",
+        verbose_name=_("participant"),
+    )
+    at = models.DateTimeField(_("when"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    method = models.CharField(_("how"), max_length=10, choices=ContactMethodUsed)
+    outcome = models.CharField(_("outcome"), max_length=15, choices=ContactOutcome)
+    note = models.TextField(_("note"), max_length=1000, blank=True)
+    follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contact attempt")
+        verbose_name_plural = _("contact attempts")
+        ordering = ["participant", "-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(method__in=ContactMethodUsed.values), name="contact_method_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=ContactOutcome.values), name="contact_outcome_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_method_display()}: {self.get_outcome_display()}"

@@ -9,7 +9,7 @@ import secrets
 import tomllib
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +25,50 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from recruitment import eligibility
-from recruitment.contact import normalise_email, normalise_name, normalise_phone
+from recruitment import eligibility, roles
+from recruitment.contact import format_phone, normalise_email, normalise_name, normalise_phone
 from recruitment.models import (
+    REASON_REQUIRED,
+    UNANSWERED_OUTCOMES,
     Answer,
     AnsweredBy,
+    ConsentRecord,
+    ContactAttempt,
     CriterionVerdict,
+    DeclineReason,
+    DuplicateReview,
     EligibilityCriterion,
+    EnrolmentSlot,
+    Outcome,
     Participant,
+    Status,
+    StatusChange,
     Study,
 )
 
 logger = logging.getLogger(__name__)
 
 STUDY_NOT_RECRUITING = _("This study is not recruiting at the moment.")
+TRANSITION_NOT_ALLOWED = _("{number} cannot move from “{current}” to “{target}”.")
+REASON_NEEDED = _("Give a reason to mark {number} as “{target}”.")
+ELIGIBLE_OVERRIDE_NEEDS_REASON = _(
+    "The pre-screen of {number} does not show every criterion met; give a reason to mark it "
+    "eligible anyway."
+)
+WAITLIST_NOT_FULL = _("The study has a free slot: record consent and enrol {number} instead.")
+CONSENT_NEEDED = _("Record informed consent for {number} before this step.")
+ALREADY_ENROLLED = _("{number} is already enrolled.")
+STUDY_FULL = _("The study is full ({target} of {target} slots taken): waitlist {number} instead.")
+OUT_OF_ORDER = _("{next} is first on the waitlist; give a reason to enrol {number} before them.")
+CONSENT_IN_FUTURE = _("The date of consent cannot be in the future.")
+CONSENT_BEFORE_APPLYING = _("The date of consent cannot be before the person applied.")
+CONSENT_STATUS = _("Consent can be recorded for eligible or waitlisted participants only.")
+CONTACT_IN_FUTURE = _("A contact attempt cannot be in the future.")
+FOLLOW_UP_BEFORE_ATTEMPT = _("The follow-up date cannot be before the attempt.")
+NOT_A_DUPLICATE = _("{number} is not marked as a possible duplicate.")
+EDIT_NEEDS_REASON = _("Give a reason for this change.")
+NOT_STAFF_ASSESSED = _("“{code}” is not a staff-assessed criterion of this study.")
+TARGET_BELOW_ENROLLED = _("The target cannot be lower than the {taken} slots already taken.")
 
 
 class RecruitmentError(Exception):
@@ -50,6 +80,22 @@ class StudyNotRecruiting(RecruitmentError):
 
 
 class StudyFileError(RecruitmentError):
+    pass
+
+
+class InvalidTransition(RecruitmentError):
+    """The status machine, or a rule of the target status, refuses the move."""
+
+
+class ReasonRequired(InvalidTransition):
+    pass
+
+
+class StudyFull(InvalidTransition):
+    pass
+
+
+class AlreadyEnrolled(InvalidTransition):
     pass
 
 
@@ -140,6 +186,10 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
                 changes.append(f"study {field}")
     _full_clean(study, f"study {slug}")
     study.save()
+    try:
+        study_slots_sync(study=study)
+    except RecruitmentError as exc:
+        raise StudyFileError(f"study {slug}: {exc}") from exc
 
     seen = set()
     criteria_changed = False
@@ -199,6 +249,33 @@ def _full_clean(obj, label: str) -> None:
             f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()
         )
         raise StudyFileError(f"{label}: {details}") from exc
+
+
+def study_slots_sync(*, study: Study) -> None:
+    """Keep exactly `target_enrolment` slot rows: add free ones, or drop free ones when the
+    target goes down (never below the slots already taken)."""
+    with transaction.atomic():
+        Study.objects.select_for_update().filter(pk=study.pk).first()
+        slots = list(study.slots.select_related("participant").order_by("number"))
+        missing = study.target_enrolment - len(slots)
+        if missing > 0:
+            start = max((slot.number for slot in slots), default=0) + 1
+            EnrolmentSlot.objects.bulk_create(
+                EnrolmentSlot(study=study, number=n) for n in range(start, start + missing)
+            )
+        elif missing < 0:
+            free = [slot for slot in slots if not _slot_taken(slot)]
+            if len(free) < -missing:
+                taken = len(slots) - len(free)
+                raise RecruitmentError(TARGET_BELOW_ENROLLED.format(taken=taken))
+            EnrolmentSlot.objects.filter(pk__in=[s.pk for s in free[missing:]]).delete()
+
+
+def _slot_taken(slot: EnrolmentSlot) -> bool:
+    try:
+        return slot.participant is not None
+    except Participant.DoesNotExist:
+        return False
 
 
 def study_criteria_changed(*, study: Study, criteria: list[EligibilityCriterion]) -> None:
@@ -286,7 +363,10 @@ def participant_submit(
             outcome=eligibility.Outcome.NEEDS_REVIEW,
         )
         participant.duplicate_of = _find_duplicate(participant)
+        if participant.duplicate_of is not None:
+            participant.duplicate_review = DuplicateReview.PENDING
         participant.full_clean()
+        participant._change_reason = "Submitted the interest form"
         participant.save()
 
         criteria = list(locked.criteria.active().for_patient())
@@ -339,7 +419,9 @@ def _find_duplicate(participant: Participant) -> Participant | None:
     return first.duplicate_of or first
 
 
-def participant_evaluate(*, participant: Participant, today: date | None = None) -> Participant:
+def participant_evaluate(
+    *, participant: Participant, today: date | None = None, by=None
+) -> Participant:
     """Run the pre-screen rules on the participant's answers and store one verdict per active
     criterion, each with the exact criterion text and rule it was judged by."""
     today = today or timezone.localdate()
@@ -376,6 +458,9 @@ def participant_evaluate(*, participant: Participant, today: date | None = None)
         participant.eligible_from = evaluation.eligible_from
         participant.criteria_version = participant.study.criteria_version
         participant.evaluated_at = timezone.now()
+        participant._change_reason = "Pre-screen evaluated"
+        if by is not None:
+            participant._history_user = by
         participant.save(
             update_fields=["outcome", "eligible_from", "criteria_version", "evaluated_at"]
         )
@@ -415,25 +500,304 @@ def _send_submission_emails(participant: Participant, staff_url: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# The screening workflow: the status machine's only writer and the steps around it
+# ---------------------------------------------------------------------------------------------
+def participant_transition(
+    *, participant: Participant, to: str, by, reason: str = ""
+) -> Participant:
+    """Move a participant through the status machine; the only writer of `status`.
+
+    Checks the transition and the rules of the target status, and writes the change and its
+    `StatusChange` row (who, when, from, to, why) in one transaction that holds a lock on the
+    study row, so enrolments cannot race past the target. Raises `InvalidTransition` (or a
+    subclass) with a message for the user; a refusal writes nothing.
+    """
+    reason = (reason or "").strip()
+    to = Status(to)
+    freed_slot = False
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=participant.study_id)
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        number = locked.screening_number
+        if to == Status.ENROLLED and locked.status == Status.ENROLLED:
+            raise AlreadyEnrolled(ALREADY_ENROLLED.format(number=number))
+        if not locked.can_transition_to(to):
+            raise InvalidTransition(
+                TRANSITION_NOT_ALLOWED.format(
+                    number=number, current=locked.get_status_display(), target=to.label
+                )
+            )
+        if to in REASON_REQUIRED and not reason:
+            raise ReasonRequired(REASON_NEEDED.format(number=number, target=to.label))
+
+        if to == Status.ELIGIBLE:
+            if locked.outcome != Outcome.ALL_MET and not reason:
+                raise ReasonRequired(ELIGIBLE_OVERRIDE_NEEDS_REASON.format(number=number))
+            locked.eligible_at = locked.eligible_at or timezone.now()
+        elif to == Status.WAITLISTED:
+            if _free_slots(study).exists():
+                raise InvalidTransition(WAITLIST_NOT_FULL.format(number=number))
+        elif to == Status.CONSENTED:
+            if not ConsentRecord.objects.filter(participant=locked).exists():
+                raise InvalidTransition(CONSENT_NEEDED.format(number=number))
+        elif to == Status.ENROLLED:
+            _enrol(study, locked, reason)
+        elif to == Status.WITHDRAWN and study.withdrawal_frees_slot:
+            locked.slot = None
+            freed_slot = True
+
+        from_status = locked.status
+        locked.status = to
+        locked._change_reason = f"Status {from_status} → {to}" + (f": {reason}" if reason else "")
+        locked._history_user = by
+        locked.save()
+        StatusChange.objects.create(
+            participant=locked, from_status=from_status, to_status=to, reason=reason, by=by
+        )
+        if freed_slot:
+            transaction.on_commit(lambda: _notify_slot_freed(study))
+    return locked
+
+
+def _free_slots(study: Study):
+    return EnrolmentSlot.objects.filter(study=study, participant__isnull=True)
+
+
+def _enrol(study: Study, participant: Participant, reason: str) -> None:
+    """Enrolment's checks and writes; the caller holds the study row lock."""
+    number = participant.screening_number
+    if not ConsentRecord.objects.filter(participant=participant).exists():
+        raise InvalidTransition(CONSENT_NEEDED.format(number=number))
+    slot = _free_slots(study).order_by("number").first()
+    if slot is None:
+        raise StudyFull(STUDY_FULL.format(target=study.target_enrolment, number=number))
+    ahead = Participant.objects.filter(study=study).waitlist()
+    if participant.eligible_at is not None:
+        ahead = ahead.filter(eligible_at__lt=participant.eligible_at)
+    first_waiting = ahead.first()
+    if first_waiting is not None and not reason:
+        raise ReasonRequired(
+            OUT_OF_ORDER.format(next=first_waiting.screening_number, number=number)
+        )
+    study.last_participant_seq += 1
+    study.save(update_fields=["last_participant_seq"])
+    participant.participant_id = study.participant_id(study.last_participant_seq)
+    participant.slot = slot
+
+
+def _notify_slot_freed(study: Study) -> None:
+    """Tell the coordinators a slot is free and who is next (screening number only)."""
+    if not settings.COORDINATOR_EMAILS:
+        return
+    waiting = Participant.objects.filter(study=study).waitlist().first()
+    next_line = (
+        f"Next on the waitlist: {waiting.screening_number}."
+        if waiting
+        else "Nobody is on the waitlist."
+    )
+    try:
+        send_mail(
+            f"A slot is free in {study.short_title}",
+            f"An enrolment slot in {study.title} is free again. {next_line}\n",
+            None,
+            list(settings.COORDINATOR_EMAILS),
+        )
+    except Exception as exc:  # noqa: BLE001 - the status change stands
+        logger.error("Slot-freed email for %s failed: %s", study.slug, type(exc).__name__)
+
+
+def consent_record(
+    *,
+    participant: Participant,
+    consented_on: date,
+    form_version: str,
+    obtained_by,
+    by,
+    today: date | None = None,
+) -> Participant:
+    """Record informed consent and move the participant to `consented`."""
+    today = today or timezone.localdate()
+    if consented_on > today:
+        raise RecruitmentError(CONSENT_IN_FUTURE)
+    if consented_on < timezone.localdate(participant.created_at):
+        raise RecruitmentError(CONSENT_BEFORE_APPLYING)
+    if participant.status not in (Status.ELIGIBLE, Status.WAITLISTED):
+        raise InvalidTransition(CONSENT_STATUS)
+    with transaction.atomic():
+        record = ConsentRecord.objects.filter(participant=participant).first() or ConsentRecord(
+            participant=participant
+        )
+        record.consented_on = consented_on
+        record.form_version = form_version.strip()
+        record.obtained_by = obtained_by
+        record.recorded_by = by
+        record.full_clean()
+        record._history_user = by
+        record.save()
+        return participant_transition(participant=participant, to=Status.CONSENTED, by=by)
+
+
+def contact_attempt_record(
+    *,
+    participant: Participant,
+    by,
+    method: str,
+    outcome: str,
+    at=None,
+    note: str = "",
+    follow_up_on: date | None = None,
+) -> ContactAttempt:
+    """Log an attempt to reach a participant and update their "not reached" count and
+    next follow-up date."""
+    at = at or timezone.now()
+    if at > timezone.now() + timedelta(minutes=5):
+        raise RecruitmentError(CONTACT_IN_FUTURE)
+    if follow_up_on is not None and follow_up_on < timezone.localdate(at):
+        raise RecruitmentError(FOLLOW_UP_BEFORE_ATTEMPT)
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        attempt = ContactAttempt(
+            participant=locked,
+            by=by,
+            at=at,
+            method=method,
+            outcome=outcome,
+            note=note.strip(),
+            follow_up_on=follow_up_on,
+        )
+        attempt.full_clean()
+        attempt.save()
+        if outcome in UNANSWERED_OUTCOMES:
+            locked.unanswered_attempts += 1
+        else:
+            locked.unanswered_attempts = 0
+        latest = locked.contact_attempts.order_by("-at", "-pk").first()
+        locked.next_follow_up_on = latest.follow_up_on
+        locked._change_reason = f"Contact attempt: {attempt.get_outcome_display()}"
+        locked._history_user = by
+        locked.save(update_fields=["unanswered_attempts", "next_follow_up_on", "updated_at"])
+    return attempt
+
+
+def staff_values_record(
+    *, participant: Participant, values: dict[str, Any], by, reason: str = ""
+) -> Participant:
+    """Record staff-assessed values (lab results) as staff-verified answers, and re-run the
+    evaluation. Values are in the engine's JSON form; None clears a value."""
+    criteria = {c.code: c for c in participant.study.criteria.active().for_staff()}
+    for code in values:
+        if code not in criteria:
+            raise RecruitmentError(NOT_STAFF_ASSESSED.format(code=code))
+    with transaction.atomic():
+        for code, value in values.items():
+            answer = Answer.objects.filter(
+                participant=participant, criterion=criteria[code]
+            ).first()
+            if value in (None, ""):
+                if answer is not None:
+                    answer._history_user = by
+                    answer._change_reason = reason or "Cleared by staff"
+                    answer.delete()
+                continue
+            if answer is not None and answer.value == value:
+                continue
+            answer = answer or Answer(participant=participant, criterion=criteria[code])
+            answer.value = value
+            answer.answered_by = AnsweredBy.STAFF
+            answer.recorded_by = by
+            answer._history_user = by
+            answer._change_reason = reason or "Entered by staff at screening"
+            answer.save()
+        return participant_evaluate(participant=participant, by=by)
+
+
+def duplicate_confirm(*, participant: Participant, by) -> Participant:
+    """Confirm a possible duplicate: it is closed as declined, reason "duplicate"."""
+    if participant.duplicate_review != DuplicateReview.PENDING:
+        raise RecruitmentError(NOT_A_DUPLICATE.format(number=participant.screening_number))
+    with transaction.atomic():
+        participant = participant_transition(
+            participant=participant, to=Status.DECLINED, by=by, reason=DeclineReason.DUPLICATE
+        )
+        participant.duplicate_review = DuplicateReview.CONFIRMED
+        participant._change_reason = "Duplicate confirmed"
+        participant._history_user = by
+        participant.save(update_fields=["duplicate_review", "updated_at"])
+    return participant
+
+
+def duplicate_dismiss(*, participant: Participant, by, reason: str = "") -> Participant:
+    """Dismiss a possible duplicate: they are a different person; the link stays on record."""
+    if participant.duplicate_review != DuplicateReview.PENDING:
+        raise RecruitmentError(NOT_A_DUPLICATE.format(number=participant.screening_number))
+    participant.duplicate_review = DuplicateReview.DISMISSED
+    participant._change_reason = "Duplicate dismissed" + (f": {reason}" if reason else "")
+    participant._history_user = by
+    participant.save(update_fields=["duplicate_review", "updated_at"])
+    return participant
+
+
+EDITABLE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "preferred_contact",
+    "best_time",
+    "date_of_birth",
+    "zip_code",
+    "referral_source",
+    "note",
+)
+
+
+def participant_update(
+    *, participant: Participant, data: dict[str, Any], by, reason: str
+) -> Participant:
+    """A staff edit of contact details, audited with who, when, old and new values and why.
+    A new date of birth or ZIP code re-runs the pre-screen."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RecruitmentError(EDIT_NEEDS_REASON)
+    changed = {
+        field: value
+        for field, value in data.items()
+        if field in EDITABLE_FIELDS and getattr(participant, field) != value
+    }
+    if not changed:
+        return participant
+    with transaction.atomic():
+        for field, value in changed.items():
+            setattr(participant, field, value)
+        participant.email_normalised = normalise_email(participant.email)
+        participant.phone_normalised = (
+            normalise_phone(participant.phone) if participant.phone else ""
+        )
+        if participant.phone:
+            participant.phone = format_phone(participant.phone_normalised)
+        participant.name_normalised = normalise_name(participant.first_name, participant.last_name)
+        participant.full_clean()
+        participant._change_reason = reason
+        participant._history_user = by
+        participant.save()
+        if {"date_of_birth", "zip_code"} & set(changed):
+            participant_evaluate(participant=participant, by=by)
+    return participant
+
+
+# ---------------------------------------------------------------------------------------------
 # Staff accounts
 # ---------------------------------------------------------------------------------------------
-COORDINATOR_GROUP = "Coordinators"
-COORDINATOR_PERMISSIONS = [
-    "view_study",
-    "view_eligibilitycriterion",
-    "view_participant",
-    "view_answer",
-    "view_criterionverdict",
-]
-
-
-def coordinator_group_ensure() -> Group:
-    group, _created = Group.objects.get_or_create(name=COORDINATOR_GROUP)
-    permissions = Permission.objects.filter(
-        content_type__app_label="recruitment", codename__in=COORDINATOR_PERMISSIONS
-    )
-    group.permissions.add(*permissions)
-    return group
+def roles_ensure() -> dict[str, Group]:
+    """Create the staff groups with their reviewed permissions (see `recruitment.roles`)."""
+    groups = {}
+    for name, codenames in roles.ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        group.permissions.set(
+            Permission.objects.filter(content_type__app_label="recruitment", codename__in=codenames)
+        )
+        groups[name] = group
+    return groups
 
 
 @transaction.atomic
@@ -448,7 +812,7 @@ def demo_coordinator_ensure(*, username: str = "coordinator") -> str | None:
         return None
     password = secrets.token_urlsafe(12)
     user = user_model.objects.create_user(username=username, password=password, is_staff=True)
-    user.groups.add(coordinator_group_ensure())
+    user.groups.add(roles_ensure()[roles.COORDINATOR])
     for study in Study.objects.all():
         study.members.add(user)
     return password

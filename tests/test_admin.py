@@ -3,8 +3,9 @@ import json
 import pytest
 from django.urls import reverse
 
+from recruitment import roles
 from recruitment.models import EligibilityCriterion, Study
-from recruitment.services import coordinator_group_ensure
+from recruitment.services import roles_ensure
 from tests.factories import LDN_ELIGIBLE_ANSWERS, StaffFactory, StudyFactory, UserFactory, submit
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def coordinator(ldn_study):
     user = StaffFactory(username="coord")
-    user.groups.add(coordinator_group_ensure())
+    user.groups.add(roles_ensure()[roles.COORDINATOR])
     ldn_study.members.add(user)
     return user
 
@@ -87,7 +88,7 @@ def test_the_participant_search_finds_by_screening_number_and_email(client, coor
 def test_staff_of_another_study_cannot_see_its_participants(client, ldn_study):
     participant = submit(ldn_study)
     outsider = StaffFactory(username="outsider")
-    outsider.groups.add(coordinator_group_ensure())
+    outsider.groups.add(roles_ensure()[roles.COORDINATOR])
     StudyFactory().members.add(outsider)
     client.force_login(outsider)
 

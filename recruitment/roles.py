@@ -1,0 +1,44 @@
+"""The staff roles and their reviewed permission sets; a migration creates the groups and
+`services.roles_ensure()` re-applies them (tests that flush the database call it too).
+
+Review any change here with the investigator: it decides who sees patients' identities.
+"""
+
+COORDINATOR = "Coordinator"
+INVESTIGATOR = "Investigator"
+MONITOR = "Monitor"
+
+_VIEW_ALL = [
+    "view_study",
+    "view_eligibilitycriterion",
+    "view_participant",
+    "view_answer",
+    "view_criterionverdict",
+    "view_statuschange",
+    "view_contactattempt",
+    "view_consentrecord",
+    "view_enrolmentslot",
+    "view_historicalparticipant",
+    "view_historicalanswer",
+    "view_historicalconsentrecord",
+]
+_WORK_PARTICIPANTS = [
+    "view_identification",  # names and contact details
+    "change_participant",  # status, edits with a reason, staff-assessed values
+    "add_contactattempt",
+    "add_consentrecord",
+    "change_consentrecord",
+    "add_answer",
+    "change_answer",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    # Everything on participants; reads studies and criteria.
+    COORDINATOR: _VIEW_ALL + _WORK_PARTICIPANTS,
+    # A coordinator's rights, and edits criteria when the protocol is amended.
+    INVESTIGATOR: _VIEW_ALL
+    + _WORK_PARTICIPANTS
+    + ["change_study", "change_eligibilitycriterion", "add_eligibilitycriterion"],
+    # Read-only, without identification data.
+    MONITOR: list(_VIEW_ALL),
+}
