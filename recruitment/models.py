@@ -19,6 +19,17 @@ PREFIX_VALIDATOR = RegexValidator(
 )
 
 
+def audit_history(**options) -> HistoricalRecords:
+    """Read-only history of every change, with the staff member's reason kept whole:
+    simple-history's default reason column holds 100 characters, and PostgreSQL refuses a
+    longer reason, which would make the change itself fail."""
+    return HistoricalRecords(
+        cascade_delete_history=False,
+        history_change_reason_field=models.TextField(null=True),
+        **options,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Study
 # ---------------------------------------------------------------------------------------------
@@ -521,7 +532,7 @@ class Participant(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ParticipantQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["submission_token"], cascade_delete_history=False)
+    history = audit_history(excluded_fields=["submission_token"])
 
     class Meta:
         verbose_name = _("participant")
@@ -612,7 +623,7 @@ class Answer(models.Model):
         verbose_name=_("recorded by"),
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
-    history = HistoricalRecords(cascade_delete_history=False)
+    history = audit_history()
 
     class Meta:
         verbose_name = _("answer")
@@ -763,7 +774,7 @@ class ConsentRecord(models.Model):
         verbose_name=_("recorded by"),
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
-    history = HistoricalRecords(cascade_delete_history=False)
+    history = audit_history()
 
     class Meta:
         verbose_name = _("informed consent")

@@ -683,12 +683,15 @@ def staff_values_record(
     *, participant: Participant, values: dict[str, Any], by, reason: str = ""
 ) -> Participant:
     """Record staff-assessed values (lab results) as staff-verified answers, and re-run the
-    evaluation. Values are in the engine's JSON form; None clears a value."""
+    evaluation. Values are in the engine's JSON form; None clears a value. The evaluation is
+    stored on the participant's current row (locked), so the history never records a stale
+    status from the caller's copy."""
     criteria = {c.code: c for c in participant.study.criteria.active().for_staff()}
     for code in values:
         if code not in criteria:
             raise RecruitmentError(NOT_STAFF_ASSESSED.format(code=code))
     with transaction.atomic():
+        participant = Participant.objects.select_for_update().get(pk=participant.pk)
         for code, value in values.items():
             answer = Answer.objects.filter(
                 participant=participant, criterion=criteria[code]
@@ -713,28 +716,33 @@ def staff_values_record(
 
 def duplicate_confirm(*, participant: Participant, by) -> Participant:
     """Confirm a possible duplicate: it is closed as declined, reason "duplicate"."""
-    if participant.duplicate_review != DuplicateReview.PENDING:
-        raise RecruitmentError(NOT_A_DUPLICATE.format(number=participant.screening_number))
     with transaction.atomic():
-        participant = participant_transition(
-            participant=participant, to=Status.DECLINED, by=by, reason=DeclineReason.DUPLICATE
+        # The study row first, as in `participant_transition`, so the two never deadlock.
+        Study.objects.select_for_update().get(pk=participant.study_id)
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        if locked.duplicate_review != DuplicateReview.PENDING:
+            raise RecruitmentError(NOT_A_DUPLICATE.format(number=locked.screening_number))
+        locked = participant_transition(
+            participant=locked, to=Status.DECLINED, by=by, reason=DeclineReason.DUPLICATE
         )
-        participant.duplicate_review = DuplicateReview.CONFIRMED
-        participant._change_reason = "Duplicate confirmed"
-        participant._history_user = by
-        participant.save(update_fields=["duplicate_review", "updated_at"])
-    return participant
+        locked.duplicate_review = DuplicateReview.CONFIRMED
+        locked._change_reason = "Duplicate confirmed"
+        locked._history_user = by
+        locked.save(update_fields=["duplicate_review", "updated_at"])
+    return locked
 
 
 def duplicate_dismiss(*, participant: Participant, by, reason: str = "") -> Participant:
     """Dismiss a possible duplicate: they are a different person; the link stays on record."""
-    if participant.duplicate_review != DuplicateReview.PENDING:
-        raise RecruitmentError(NOT_A_DUPLICATE.format(number=participant.screening_number))
-    participant.duplicate_review = DuplicateReview.DISMISSED
-    participant._change_reason = "Duplicate dismissed" + (f": {reason}" if reason else "")
-    participant._history_user = by
-    participant.save(update_fields=["duplicate_review", "updated_at"])
-    return participant
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        if locked.duplicate_review != DuplicateReview.PENDING:
+            raise RecruitmentError(NOT_A_DUPLICATE.format(number=locked.screening_number))
+        locked.duplicate_review = DuplicateReview.DISMISSED
+        locked._change_reason = "Duplicate dismissed" + (f": {reason}" if reason else "")
+        locked._history_user = by
+        locked.save(update_fields=["duplicate_review", "updated_at"])
+    return locked
 
 
 EDITABLE_FIELDS = (
@@ -755,34 +763,38 @@ def participant_update(
     *, participant: Participant, data: dict[str, Any], by, reason: str
 ) -> Participant:
     """A staff edit of contact details, audited with who, when, old and new values and why.
-    A new date of birth or ZIP code re-runs the pre-screen."""
+    A new date of birth or ZIP code re-runs the pre-screen.
+
+    The edit is applied to the participant's current row, locked, never to the caller's copy:
+    a copy read before a status change or a contact attempt must not write it back. Returns
+    the saved participant.
+    """
     reason = (reason or "").strip()
     if not reason:
         raise RecruitmentError(EDIT_NEEDS_REASON)
-    changed = {
-        field: value
-        for field, value in data.items()
-        if field in EDITABLE_FIELDS and getattr(participant, field) != value
-    }
-    if not changed:
-        return participant
     with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        changed = {
+            field: value
+            for field, value in data.items()
+            if field in EDITABLE_FIELDS and getattr(locked, field) != value
+        }
+        if not changed:
+            return locked
         for field, value in changed.items():
-            setattr(participant, field, value)
-        participant.email_normalised = normalise_email(participant.email)
-        participant.phone_normalised = (
-            normalise_phone(participant.phone) if participant.phone else ""
-        )
-        if participant.phone:
-            participant.phone = format_phone(participant.phone_normalised)
-        participant.name_normalised = normalise_name(participant.first_name, participant.last_name)
-        participant.full_clean()
-        participant._change_reason = reason
-        participant._history_user = by
-        participant.save()
+            setattr(locked, field, value)
+        locked.email_normalised = normalise_email(locked.email)
+        locked.phone_normalised = normalise_phone(locked.phone) if locked.phone else ""
+        if locked.phone:
+            locked.phone = format_phone(locked.phone_normalised)
+        locked.name_normalised = normalise_name(locked.first_name, locked.last_name)
+        locked.full_clean()
+        locked._change_reason = reason
+        locked._history_user = by
+        locked.save()
         if {"date_of_birth", "zip_code"} & set(changed):
-            participant_evaluate(participant=participant, by=by)
-    return participant
+            participant_evaluate(participant=locked, by=by)
+    return locked
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,12 +1,27 @@
 """factory_boy factories: small, valid objects with the LDN study's shape."""
 
 import datetime as dt
+import itertools
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db.models import F
+from django.utils import timezone
 
 from recruitment import services
-from recruitment.models import AnsweredBy, CriterionKind, EligibilityCriterion, RuleKind, Study
+from recruitment.models import (
+    REASON_REQUIRED,
+    AnsweredBy,
+    ConsentRecord,
+    CriterionKind,
+    EligibilityCriterion,
+    EnrolmentSlot,
+    Outcome,
+    Participant,
+    RuleKind,
+    Status,
+    Study,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -26,6 +41,7 @@ class StaffFactory(UserFactory):
 class StudyFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Study
+        skip_postgeneration_save = True
 
     slug = factory.Sequence(lambda n: f"study-{n}")
     title = factory.Sequence(lambda n: f"Study {n} of a treatment")
@@ -43,6 +59,13 @@ class StudyFactory(factory.django.DjangoModelFactory):
     irb_number = "IRB-1"
     contact_consent_text = "I agree that the study team may contact me."
     contact_consent_version = "v1"
+
+    @factory.post_generation
+    def slots(study, create, extracted, **kwargs):
+        """One slot row per place in the target, as `study_load` makes them (`slots=False`
+        leaves a study without any, for tests of the slots themselves)."""
+        if create and extracted is not False:
+            services.study_slots_sync(study=study)
 
 
 class CriterionFactory(factory.django.DjangoModelFactory):
@@ -136,3 +159,149 @@ def ldn_form_data(token="", **overrides) -> dict:
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+# ---------------------------------------------------------------------------------------------
+# The screening workflow
+# ---------------------------------------------------------------------------------------------
+_applicants = itertools.count(1)
+
+
+def applicant(study, **contact):
+    """A participant who matches nobody else (distinct email and name, no phone), submitted
+    through the form's service."""
+    n = next(_applicants)
+    values = {"email": f"applicant{n}@example.com", "phone": "", "first_name": f"Pat{n}"}
+    return submit(study, **{**values, **contact})
+
+
+# The services each status is reached by, in order, from `new`.
+ROUTE = {
+    Status.NEW: (),
+    Status.SCREENING: (Status.SCREENING,),
+    Status.ELIGIBLE: (Status.SCREENING, Status.ELIGIBLE),
+    Status.INELIGIBLE: (Status.SCREENING, Status.INELIGIBLE),
+    Status.WAITLISTED: (Status.SCREENING, Status.ELIGIBLE, Status.WAITLISTED),
+    Status.CONSENTED: (Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED),
+    Status.ENROLLED: (Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED, Status.ENROLLED),
+    Status.COMPLETED: (
+        Status.SCREENING,
+        Status.ELIGIBLE,
+        Status.CONSENTED,
+        Status.ENROLLED,
+        Status.COMPLETED,
+    ),
+    Status.WITHDRAWN: (
+        Status.SCREENING,
+        Status.ELIGIBLE,
+        Status.CONSENTED,
+        Status.ENROLLED,
+        Status.WITHDRAWN,
+    ),
+    Status.DECLINED: (Status.DECLINED,),
+}
+
+
+def walk(participant, to, *, by):
+    """Move a participant from `new` to `to` through the services, as a coordinator would:
+    a reason only where the status machine asks for one, informed consent recorded today.
+    `waitlisted` needs a full study. Returns the participant as the last service left it."""
+    for step in ROUTE[Status(to)]:
+        if step == Status.CONSENTED:
+            participant = services.consent_record(
+                participant=participant,
+                consented_on=timezone.localdate(),
+                form_version="ICF v2.0",
+                obtained_by=by,
+                by=by,
+            )
+            continue
+        needs_reason = step in REASON_REQUIRED or (
+            step == Status.ELIGIBLE and participant.outcome != Outcome.ALL_MET
+        )
+        participant = services.participant_transition(
+            participant=participant,
+            to=step,
+            by=by,
+            reason=f"Walked to {step.label}" if needs_reason else "",
+        )
+    return participant
+
+
+def participants_bulk(study, count, *, status=Status.NEW, by=None):
+    """`count` participants of `study` put straight into `status` with bulk inserts, for tests
+    that need many rows fast (races, counts). It skips the services on purpose, so there is
+    no history and no StatusChange row; the rows still meet every constraint: enrolled,
+    completed and (unless the study frees them) withdrawn participants take the study's
+    lowest free slots and its next participant IDs, and those consented or further on have a
+    ConsentRecord obtained by `by` (a new staff user when not given)."""
+    status = Status(status)
+    study.refresh_from_db()
+    now = timezone.now()
+    first_seq = study.last_screening_seq + 1
+    holds_slot = status in (Status.ENROLLED, Status.COMPLETED) or (
+        status == Status.WITHDRAWN and not study.withdrawal_frees_slot
+    )
+    free = EnrolmentSlot.objects.filter(study=study, participant__isnull=True)
+    slots = list(free.order_by("number")[:count]) if holds_slot else []
+    if holds_slot and len(slots) < count:
+        raise ValueError(f"{study.prefix} has {len(slots)} free slots, not {count}.")
+    rows = []
+    for i in range(count):
+        seq = first_seq + i
+        row = Participant(
+            study=study,
+            screening_seq=seq,
+            screening_number=study.screening_number(seq),
+            status=status,
+            first_name=f"Bulk{seq}",
+            last_name="Test",
+            name_normalised=f"bulk{seq} test",
+            email=f"bulk{seq}@{study.prefix.lower()}.example.com",
+            email_normalised=f"bulk{seq}@{study.prefix.lower()}.example.com",
+            preferred_contact="email",
+            date_of_birth=dt.date(1980, 1, 1),
+            zip_code="35203",
+            contact_consent=True,
+            contact_consent_version=study.contact_consent_version,
+            contact_consent_at=now,
+            outcome=Outcome.ALL_MET,
+            criteria_version=study.criteria_version,
+            evaluated_at=now,
+        )
+        if status not in (Status.NEW, Status.SCREENING, Status.INELIGIBLE, Status.DECLINED):
+            row.eligible_at = now
+        if status in (Status.ENROLLED, Status.COMPLETED, Status.WITHDRAWN):
+            row.participant_id = study.participant_id(study.last_participant_seq + i + 1)
+        if holds_slot:
+            row.slot = slots[i]
+        rows.append(row)
+    Participant.objects.bulk_create(rows)
+    enrolled = count if status in (Status.ENROLLED, Status.COMPLETED, Status.WITHDRAWN) else 0
+    Study.objects.filter(pk=study.pk).update(
+        last_screening_seq=F("last_screening_seq") + count,
+        last_participant_seq=F("last_participant_seq") + enrolled,
+    )
+    study.refresh_from_db()
+    created = list(
+        Participant.objects.filter(study=study, screening_seq__gte=first_seq).order_by(
+            "screening_seq"
+        )
+    )
+    if status in (Status.CONSENTED, Status.ENROLLED, Status.COMPLETED, Status.WITHDRAWN):
+        by = by or StaffFactory(password=None)
+        ConsentRecord.objects.bulk_create(
+            ConsentRecord(
+                participant=p,
+                consented_on=timezone.localdate(now),
+                form_version="ICF v2.0",
+                obtained_by=by,
+                recorded_by=by,
+            )
+            for p in created
+        )
+    return created
+
+
+def free_slot_count(study) -> int:
+    return EnrolmentSlot.objects.filter(study=study, participant__isnull=True).count()
