@@ -1,9 +1,20 @@
 """Reads for pages and reports, each with a fixed number of queries."""
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
-from recruitment.models import CriterionVerdict, EligibilityCriterion, Participant, Study
+from recruitment.models import (
+    Answer,
+    ConsentRecord,
+    CriterionVerdict,
+    EligibilityCriterion,
+    EnrolmentSlot,
+    Participant,
+    Study,
+)
 
 
 def study_list_recruiting() -> QuerySet[Study]:
@@ -35,4 +46,93 @@ def participant_get_with_evaluation(*, user, pk: int) -> Participant:
     return get_object_or_404(
         participant_list_for_staff(user=user).prefetch_related(Prefetch("verdicts", verdicts)),
         pk=pk,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The coordinators' admin
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StudyProgress:
+    """Where a study's enrolment stands: slots taken and free, and who is next in line."""
+
+    study: Study
+    taken: int
+    free: int
+    next_waitlisted: str | None
+    next_waitlisted_pk: int | None
+
+    @property
+    def target(self) -> int:
+        return self.study.target_enrolment
+
+
+def study_progress_list(*, user, study: Study | None = None) -> list[StudyProgress]:
+    """Enrolment progress of every study the user may see (or of one of them), in one query."""
+    waitlist = Participant.objects.filter(study=OuterRef("pk")).waitlist()
+    studies = (
+        Study.objects.visible_to(user)
+        .annotate(
+            taken_slots=Count("slots", filter=Q(slots__participant__isnull=False)),
+            free_slots=Count("slots", filter=Q(slots__participant__isnull=True)),
+            next_waitlisted=Subquery(waitlist.values("screening_number")[:1]),
+            next_waitlisted_pk=Subquery(waitlist.values("pk")[:1]),
+        )
+        .order_by("title")
+    )
+    if study is not None:
+        studies = studies.filter(pk=study.pk)
+    return [
+        StudyProgress(
+            study=study,
+            taken=study.taken_slots,
+            free=study.free_slots,
+            next_waitlisted=study.next_waitlisted,
+            next_waitlisted_pk=study.next_waitlisted_pk,
+        )
+        for study in studies
+    ]
+
+
+def study_slots_taken(*, study: Study) -> int:
+    """Slots held by enrolled (or completed, or withdrawn-and-kept) participants."""
+    return EnrolmentSlot.objects.filter(study=study, participant__isnull=False).count()
+
+
+def study_staff_members(*, study: Study) -> QuerySet:
+    """Active staff members of a study: who may obtain informed consent."""
+    return study.members.filter(is_staff=True, is_active=True).order_by("username")
+
+
+def criterion_list_for_staff(*, study: Study) -> list[EligibilityCriterion]:
+    return list(study.criteria.active().for_staff().order_by("order", "pk"))
+
+
+def answer_values_for(*, participant: Participant, criteria) -> dict[str, Any]:
+    """The stored answers to the given criteria, keyed by criterion code."""
+    codes = {criterion.pk: criterion.code for criterion in criteria}
+    answers = Answer.objects.filter(participant=participant, criterion_id__in=codes)
+    return {codes[answer.criterion_id]: answer.value for answer in answers}
+
+
+def status_change_list(*, participant: Participant) -> QuerySet:
+    """The participant's moves through the status machine, newest first."""
+    return participant.status_changes.select_related("by").order_by("-at", "-pk")
+
+
+def answer_history_list(*, participant: Participant) -> QuerySet:
+    """Every recorded change of the participant's answers (staff-entered values), newest
+    first; the patient's own answers are written once, with the submission."""
+    return (
+        Answer.history.filter(participant_id=participant.pk)
+        .select_related("history_user", "criterion")
+        .order_by("-history_date", "-history_id")
+    )
+
+
+def consent_history_list(*, participant: Participant) -> QuerySet:
+    return (
+        ConsentRecord.history.filter(participant_id=participant.pk)
+        .select_related("history_user", "obtained_by")
+        .order_by("-history_date", "-history_id")
     )

@@ -1,0 +1,274 @@
+"""Forms of the coordinators' admin: they validate input only; the admin calls the services.
+
+Each workflow form takes the participant it acts on, so its choices (the statuses the machine
+allows, the study's staff, the study's staff-assessed criteria) come from the data.
+"""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from recruitment import eligibility, selectors, services
+from recruitment.contact import normalise_phone
+from recruitment.models import (
+    ContactMethodUsed,
+    ContactOutcome,
+    Participant,
+    RuleKind,
+    Status,
+)
+
+REASON_MAX_LENGTH = 500
+REASON_LABEL = _("Reason")
+NOTHING_ENTERED = _("— not entered —")
+DOB_IN_FUTURE = _("The date of birth cannot be in the future.")
+ZIP_UNKNOWN = _("This ZIP code is not in the ZIP database.")
+
+
+def _reason_field(*, label=REASON_LABEL, help_text="", required=False) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=REASON_MAX_LENGTH,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+    )
+
+
+class ParticipantActionForm(ActionForm):
+    """The changelist's action bar: the action, and a reason for those that need one."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        help_text=_("Needed to mark ineligible, withdraw or close as declined."),
+        widget=forms.TextInput(attrs={"size": 30}),
+    )
+
+
+class ParticipantChangeForm(forms.ModelForm):
+    """A staff edit of contact details; `participant_update` saves it with the reason."""
+
+    change_reason = forms.CharField(
+        label=_("Reason for change"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        help_text=_("Required when you change a contact detail; it is kept in the history."),
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+    class Meta:
+        model = Participant
+        fields = list(services.EDITABLE_FIELDS)
+
+    def clean_phone(self):
+        phone = self.cleaned_data.get("phone", "")
+        if phone:
+            normalise_phone(phone)  # raises the same message the interest form shows
+        return phone
+
+    def clean_date_of_birth(self):
+        date_of_birth = self.cleaned_data.get("date_of_birth")
+        if date_of_birth and date_of_birth > timezone.localdate():
+            raise ValidationError(DOB_IN_FUTURE, code="future")
+        return date_of_birth
+
+    def clean_zip_code(self):
+        zip_code = self.cleaned_data.get("zip_code", "")
+        if zip_code and not eligibility.zip_is_known(zip_code):
+            raise ValidationError(ZIP_UNKNOWN, code="unknown")
+        return zip_code
+
+    def clean(self):
+        cleaned = super().clean()
+        edited = [name for name in self.changed_data if name in services.EDITABLE_FIELDS]
+        if edited and not (cleaned.get("change_reason") or "").strip():
+            self.add_error("change_reason", services.EDIT_NEEDS_REASON)
+        return cleaned
+
+    def edited_values(self) -> dict:
+        """The contact details the user changed, as `participant_update` takes them."""
+        return {
+            name: self.cleaned_data[name]
+            for name in self.changed_data
+            if name in services.EDITABLE_FIELDS
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Workflow forms (one per button on the participant page)
+# ---------------------------------------------------------------------------------------------
+class WorkflowForm(forms.Form):
+    """A form about one participant, filled by one staff user."""
+
+    def __init__(self, *args, participant: Participant, user, **kwargs):
+        self.participant = participant
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+
+class StatusChangeForm(WorkflowForm):
+    to = forms.ChoiceField(label=_("New status"))
+    reason = _reason_field(
+        help_text=_(
+            "Needed for ineligible, withdrawn and declined; for eligible when the pre-screen "
+            "does not show every criterion met; and to enrol out of waitlist order."
+        )
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].choices = [("", "---------")] + [
+            (status.value, status.label)
+            for status in Status
+            if self.participant.can_transition_to(status)
+        ]
+
+
+class ConsentForm(WorkflowForm):
+    consented_on = forms.DateField(
+        label=_("Date of consent"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    form_version = forms.CharField(
+        label=_("Consent form version"),
+        max_length=40,
+        help_text=_("As printed on the signed form, e.g. ICF v2.0."),
+    )
+    obtained_by = forms.ModelChoiceField(
+        label=_("Obtained by"),
+        queryset=None,
+        help_text=_("The staff member of the study who took consent."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        staff = selectors.study_staff_members(study=self.participant.study)
+        self.fields["obtained_by"].queryset = staff
+        self.fields["consented_on"].initial = timezone.localdate()
+        if staff.filter(pk=self.user.pk).exists():
+            self.fields["obtained_by"].initial = self.user.pk
+
+
+class EnrolForm(WorkflowForm):
+    reason = _reason_field(
+        help_text=_("Only needed to enrol this person before someone ahead on the waitlist.")
+    )
+
+
+class ContactAttemptForm(WorkflowForm):
+    at = forms.DateTimeField(
+        label=_("When"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    method = forms.ChoiceField(label=_("How"), choices=ContactMethodUsed.choices)
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), choices=[("", "---------"), *ContactOutcome.choices]
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+    follow_up_on = forms.DateField(
+        label=_("Next follow-up"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Leave empty when no follow-up is planned."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+        preferred = self.participant.preferred_contact
+        if preferred in ContactMethodUsed.values:
+            self.fields["method"].initial = preferred
+
+
+class StaffValuesForm(WorkflowForm):
+    """One field per staff-assessed criterion of the study, built from the criteria."""
+
+    reason = _reason_field(help_text=_("Optional, e.g. the lab report these values come from."))
+
+    def __init__(self, *args, criteria, current: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = {}
+        fields = {}
+        for criterion in criteria:
+            field = criterion_field(criterion)
+            if field is None:
+                continue
+            value = current.get(criterion.code)
+            if isinstance(field, forms.DecimalField) and isinstance(value, int | float):
+                value = Decimal(str(value))  # so an unchanged value does not count as changed
+            field.initial = value
+            fields[criterion.code] = field
+            self.criteria[criterion.code] = criterion
+        # The values first, the reason last.
+        self.fields = {**fields, "reason": self.fields["reason"]}
+
+    def values(self) -> dict:
+        """The changed values in the engine's JSON form (None clears a value)."""
+        return {
+            code: _json_value(self.cleaned_data[code])
+            for code in self.changed_data
+            if code in self.criteria
+        }
+
+
+def criterion_field(criterion) -> forms.Field | None:
+    """A form field for a staff-assessed criterion, or None for a rule staff cannot enter."""
+    params = criterion.params
+    if criterion.rule_kind == RuleKind.NUMBER_RANGE:
+        unit = params.get("unit", "")
+        label = _("%(title)s (value in %(unit)s)") % {"title": criterion.title, "unit": unit}
+        return forms.DecimalField(
+            label=label if unit else criterion.title,
+            required=False,
+            max_digits=12,
+            decimal_places=4,
+            help_text=criterion.rationale,
+            widget=forms.NumberInput(attrs={"step": "any"}),
+        )
+    if criterion.rule_kind == RuleKind.CHOICE:
+        options = [(o["value"], o.get("label") or o["value"]) for o in params["options"]]
+        return forms.ChoiceField(
+            label=criterion.title,
+            required=False,
+            choices=[("", NOTHING_ENTERED), *options],
+            help_text=criterion.rationale,
+        )
+    if criterion.rule_kind == RuleKind.YES_NO:
+        return forms.ChoiceField(
+            label=criterion.title,
+            required=False,
+            choices=[
+                ("", NOTHING_ENTERED),
+                (eligibility.YES, _("Yes")),
+                (eligibility.NO, _("No")),
+            ],
+            help_text=criterion.rationale,
+        )
+    return None
+
+
+def _json_value(value):
+    if value in (None, ""):
+        return None
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+class DuplicateConfirmForm(WorkflowForm):
+    """No fields: confirming closes the participant as declined, reason "duplicate"."""
+
+
+class DuplicateDismissForm(WorkflowForm):
+    reason = _reason_field(help_text=_("Optional: how you know they are different people."))
