@@ -10,5 +10,6 @@ admin.site.index_title = "Recruitment"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("staff/", include("recruitment.staff_urls")),
     path("", include("recruitment.urls")),
 ]

@@ -314,13 +314,15 @@ def participant_submit(
     token: uuid.UUID | None = None,
     language: str = "en",
     site_url: str = "",
+    notify: bool = True,
 ) -> Participant:
     """Save a patient's interest: participant, answers, pre-screen evaluation, screening
     number and possible-duplicate link, all in one transaction; then email the patient and
     the coordinators.
 
     `token` is the form's idempotency token: a second submission of the same form (a double
-    click) returns the participant the first one created.
+    click) returns the participant the first one created. `notify=False` sends no email
+    (imports of people who did not fill our form).
     """
     with transaction.atomic():
         # Lock the study row: serialises screening numbers and makes "not recruiting" final.
@@ -383,9 +385,10 @@ def participant_submit(
         participant_evaluate(participant=participant, today=timezone.localdate(now))
 
         staff_path = reverse("admin:recruitment_participant_change", args=[participant.pk])
-        transaction.on_commit(
-            lambda: _send_submission_emails(participant, f"{site_url.rstrip('/')}{staff_path}")
-        )
+        if notify:
+            transaction.on_commit(
+                lambda: _send_submission_emails(participant, f"{site_url.rstrip('/')}{staff_path}")
+            )
     return participant
 
 

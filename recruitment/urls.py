@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recruitment import views
+from recruitment import views, withdraw_views
 
 app_name = "recruitment"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("studies/<slug:slug>/", views.study_detail, name="study"),
     path("studies/<slug:slug>/interest/", views.interest, name="interest"),
     path("studies/<slug:slug>/interest/thanks/", views.thanks, name="thanks"),
+    path("withdraw/<str:token>/", withdraw_views.withdraw, name="withdraw"),
 ]
