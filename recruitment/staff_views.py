@@ -1,10 +1,54 @@
-"""Staff pages (placeholder until the dashboard lands in this change)."""
+"""Staff pages: the dashboard at /staff/ (the exports live in `export_views`)."""
 
-from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from recruitment import charts
+from recruitment.reports.dashboard import StudyDashboard, dashboard_list
 from recruitment.staff_access import staff_required
 
 
 @staff_required
 def dashboard(request):
-    raise Http404
+    """Progress, funnel, CONSORT box, weekly chart and work lists of the user's studies."""
+    today = timezone.localdate()
+    studies = [_study_context(d) for d in dashboard_list(user=request.user, today=today)]
+    return render(
+        request,
+        "recruitment/staff/dashboard.html",
+        {
+            "today": today,
+            "studies": studies,
+            "may_see_identities": request.user.has_perm("recruitment.view_identification"),
+        },
+    )
+
+
+def _study_context(d: StudyDashboard) -> dict:
+    slug = d.study.slug
+    funnel_peak = max((item.count for item in d.funnel), default=0)
+    referral_peak = max((item.count for item in d.referral_sources), default=0)
+    failure_peak = max((item.count for item in d.screen_failures), default=0)
+    return {
+        "d": d,
+        "consort_svg": charts.consort_svg(
+            d.consort,
+            svg_id=f"consort-{slug}",
+            title=_("CONSORT enrolment box: {study}").format(study=d.study.short_title),
+        ),
+        "weekly_svg": charts.weekly_svg(
+            d.weeks,
+            svg_id=f"weekly-{slug}",
+            title=_("Applications and enrolments per week: {study}").format(
+                study=d.study.short_title
+            ),
+        ),
+        "funnel_rows": [(item, charts.bar(item.count, funnel_peak)) for item in d.funnel],
+        "referral_rows": [
+            (item, charts.bar(item.count, referral_peak)) for item in d.referral_sources
+        ],
+        "failure_rows": [
+            (item, charts.bar(item.count, failure_peak)) for item in d.screen_failures
+        ],
+    }

@@ -1,0 +1,723 @@
+"""The staff dashboard: its numbers against hand-built histories, who may see it, and its
+fixed number of queries."""
+
+import datetime as dt
+import re
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from recruitment import services
+from recruitment.models import (
+    ENROLLED_STATUSES,
+    CriterionVerdict,
+    Participant,
+    Status,
+    StatusChange,
+    Verdict,
+)
+from recruitment.reports import dashboard
+from recruitment.reports.dashboard import (
+    IN_PROGRESS_STATUSES,
+    ConsortCounts,
+    consort_counts,
+    dashboard_list,
+    project,
+)
+from tests.factories import (
+    LDN_ELIGIBLE_ANSWERS,
+    CriterionFactory,
+    StaffFactory,
+    StudyFactory,
+    UserFactory,
+    applicant,
+    participants_bulk,
+    walk,
+)
+
+pytestmark = pytest.mark.django_db
+
+SITE = ZoneInfo("America/Chicago")
+# Wednesday 12 March 2025, noon in Birmingham, Alabama: ISO week 2025-W11 (Monday 10 March).
+NOW = dt.datetime(2025, 3, 12, 12, tzinfo=SITE)
+TODAY = NOW.date()
+URL = "/staff/"
+
+
+@pytest.fixture(autouse=True)
+def now(time_machine):
+    """Every test starts at noon on 12 March 2025, with the clock stopped."""
+    time_machine.move_to(NOW, tick=False)
+    return NOW
+
+
+@pytest.fixture
+def coordinator():
+    return StaffFactory(username="coordinator", password=None)
+
+
+@pytest.fixture
+def study(coordinator):
+    """A study with no criteria, 20 places, and the coordinator as a member."""
+    study = StudyFactory(slug="ldn-mecfs", prefix="LDN", short_title="LDN for ME/CFS")
+    study.members.add(coordinator)
+    return study
+
+
+def at(day: dt.date, hour: int = 12, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=SITE)
+
+
+def counts_of(items) -> dict[str, int]:
+    return {item.label: item.count for item in items}
+
+
+def the_dashboard(user) -> dashboard.StudyDashboard:
+    (only,) = dashboard_list(user=user, today=TODAY)
+    return only
+
+
+# ---------------------------------------------------------------------------------------------
+# The CONSORT box
+# ---------------------------------------------------------------------------------------------
+ALL_TEN_ONCE = dict.fromkeys(Status, 1)
+STATUS_MIXES = [
+    pytest.param({}, id="nobody"),
+    pytest.param({Status.NEW: 3}, id="only-new"),
+    pytest.param({Status.INELIGIBLE: 2, Status.DECLINED: 3}, id="only-excluded"),
+    pytest.param({Status.ENROLLED: 20}, id="full"),
+    pytest.param(
+        {Status.ENROLLED: 4, Status.COMPLETED: 5, Status.WITHDRAWN: 2, Status.WAITLISTED: 3},
+        id="enrolled-ever-and-waitlist",
+    ),
+    pytest.param(ALL_TEN_ONCE, id="all-ten-once"),
+    pytest.param(
+        {
+            Status.NEW: 7,
+            Status.SCREENING: 5,
+            Status.ELIGIBLE: 2,
+            Status.INELIGIBLE: 9,
+            Status.WAITLISTED: 4,
+            Status.CONSENTED: 1,
+            Status.ENROLLED: 6,
+            Status.COMPLETED: 3,
+            Status.WITHDRAWN: 2,
+            Status.DECLINED: 8,
+        },
+        id="all-ten-mixed",
+    ),
+]
+
+
+@pytest.mark.parametrize("mix", STATUS_MIXES)
+def test_the_consort_box_adds_up_in_every_status_mix(study, coordinator, mix):
+    for status, count in mix.items():
+        participants_bulk(study, count, status=status, by=coordinator)
+
+    consort = consort_counts(study=study)
+
+    total = sum(mix.values())
+    assert consort.assessed == total
+    assert consort.excluded + consort.enrolled + consort.in_progress == total
+    assert consort.adds_up
+    assert consort.not_meeting_criteria == mix.get(Status.INELIGIBLE, 0)
+    assert consort.declined + consort.other == mix.get(Status.DECLINED, 0)
+    assert consort.enrolled == sum(mix.get(s, 0) for s in ENROLLED_STATUSES)
+    assert consort.in_progress == sum(mix.get(s, 0) for s in IN_PROGRESS_STATUSES)
+    assert counts_of(consort.in_progress_by_status) == {
+        s.label: mix.get(s, 0) for s in IN_PROGRESS_STATUSES
+    }
+
+
+def test_every_status_belongs_to_exactly_one_top_level_box_of_the_consort_diagram():
+    boxes = [
+        set(dashboard.NOT_MEETING_STATUSES),
+        set(dashboard.DECLINED_STATUSES),
+        set(ENROLLED_STATUSES),
+        set(IN_PROGRESS_STATUSES),
+    ]
+    assert sum(len(box) for box in boxes) == len(Status)
+    assert set().union(*boxes) == set(Status)
+
+
+def test_the_consort_box_adds_up_for_participants_walked_through_the_services(coordinator):
+    """All ten statuses reached the way coordinators reach them, with decline reasons and a
+    confirmed duplicate. Three places, all taken (a withdrawal keeps its slot), so the
+    waitlist is open."""
+    study = StudyFactory(target_enrolment=3)
+    for status in (Status.ENROLLED, Status.COMPLETED, Status.WITHDRAWN):
+        walk(applicant(study), status, by=coordinator)
+    for status in (*IN_PROGRESS_STATUSES, Status.INELIGIBLE):
+        walk(applicant(study), status, by=coordinator)
+    for reason in ("not reached", "Not reached ", "no longer interested", "Moved to Ohio"):
+        services.participant_transition(
+            participant=applicant(study), to=Status.DECLINED, by=coordinator, reason=reason
+        )
+    first = applicant(study, email="twice@example.com")
+    second = applicant(study, email="twice@example.com")
+    assert second.duplicate_of == first
+    services.duplicate_confirm(participant=second, by=coordinator)
+
+    consort = consort_counts(study=study)
+
+    assert consort.adds_up
+    assert consort.assessed == Participant.objects.filter(study=study).count() == 15
+    assert consort.not_meeting_criteria == 1
+    assert consort.declined == 4
+    assert counts_of(consort.declined_by_reason) == {
+        "Not reached": 2,
+        "No longer interested": 1,
+        "Moved to Ohio": 1,
+    }
+    assert consort.other == 1
+    assert counts_of(consort.other_by_reason) == {"Duplicate record": 1}
+    assert consort.enrolled == 3
+    assert (consort.on_study, consort.completed, consort.withdrawn) == (1, 1, 1)
+    # The first of the two duplicate records is still new.
+    assert consort.in_progress == 6
+    assert counts_of(consort.in_progress_by_status) == {
+        "New": 2,
+        "Screening": 1,
+        "Eligible": 1,
+        "Waitlisted": 1,
+        "Consented": 1,
+    }
+
+
+def test_declined_participants_without_a_recorded_reason_are_counted_as_such(study):
+    participants_bulk(study, 3, status=Status.DECLINED)
+
+    consort = consort_counts(study=study)
+
+    assert counts_of(consort.declined_by_reason) == {"Reason not recorded": 3}
+    assert consort.adds_up
+
+
+# ---------------------------------------------------------------------------------------------
+# Screen failures by criterion
+# ---------------------------------------------------------------------------------------------
+def test_screen_failures_count_the_criteria_marked_not_met_among_ineligible_participants(
+    ldn_study, coordinator
+):
+    ldn_study.members.add(coordinator)
+
+    def ineligible(**failed):
+        person = applicant(ldn_study, answers={**LDN_ELIGIBLE_ANSWERS, **failed})
+        return walk(person, Status.INELIGIBLE, by=coordinator)
+
+    ineligible(allergy="yes")
+    ineligible(allergy="yes", liver="yes")
+    ineligible(liver="yes")
+    ineligible(allergy="yes", **{"other-trial": "yes"})
+    ineligible()  # every criterion it could judge was met: a staff decision
+    # Not ineligible, so not a screen failure, even with a criterion not met.
+    applicant(ldn_study, answers={**LDN_ELIGIBLE_ANSWERS, "allergy": "yes"})
+    walk(
+        applicant(ldn_study, answers={**LDN_ELIGIBLE_ANSWERS, "liver": "yes"}),
+        Status.DECLINED,
+        by=coordinator,
+    )
+
+    board = the_dashboard(coordinator)
+
+    assert [(item.label, item.count) for item in board.screen_failures] == [
+        ("No allergy to naltrexone or naloxone", 3),
+        ("No liver disease or hepatitis", 2),
+        ("Not in another drug trial in the last 30 days", 1),
+    ]
+    assert board.consort.not_meeting_criteria == 5
+    assert board.consort.not_meeting_no_criterion == 1
+    assert board.consort.adds_up
+
+
+# ---------------------------------------------------------------------------------------------
+# Funnel and referral sources
+# ---------------------------------------------------------------------------------------------
+def test_the_funnel_counts_every_status_in_the_status_machines_order(study, coordinator):
+    for status, count in {
+        Status.NEW: 4,
+        Status.SCREENING: 2,
+        Status.INELIGIBLE: 3,
+        Status.ENROLLED: 5,
+        Status.DECLINED: 1,
+    }.items():
+        participants_bulk(study, count, status=status, by=coordinator)
+
+    board = the_dashboard(coordinator)
+
+    assert [(item.key, item.count) for item in board.funnel] == [
+        ("new", 4),
+        ("screening", 2),
+        ("eligible", 0),
+        ("ineligible", 3),
+        ("waitlisted", 0),
+        ("consented", 0),
+        ("enrolled", 5),
+        ("completed", 0),
+        ("withdrawn", 0),
+        ("declined", 1),
+    ]
+
+
+def test_referral_sources_are_counted_with_their_labels_most_frequent_first(study, coordinator):
+    for source, count in {"prohealth": 3, "doctor": 1, "support_group": 2, "": 1}.items():
+        for _ in range(count):
+            applicant(study, referral_source=source)
+
+    board = the_dashboard(coordinator)
+
+    assert [(item.label, item.count) for item in board.referral_sources] == [
+        ("ProHealth", 3),
+        ("A support group", 2),
+        ("My doctor or nurse", 1),
+        ("Not given", 1),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Weekly series
+# ---------------------------------------------------------------------------------------------
+def test_applications_and_enrolments_are_counted_per_iso_week_in_the_sites_time_zone(
+    study, coordinator, time_machine
+):
+    def apply_at(when):
+        time_machine.move_to(when, tick=False)
+        return applicant(study)
+
+    # Two in the week of Monday 3 March; one on Sunday 9 March at 23:30 in Birmingham, which
+    # is already Monday in UTC, still counts in that week.
+    early = apply_at(at(dt.date(2025, 3, 4), 10))
+    apply_at(at(dt.date(2025, 3, 9), 23, 30))
+    # This week: one just after midnight on Monday 10 March, one today.
+    apply_at(at(dt.date(2025, 3, 10), 0, 30))
+    today = apply_at(at(TODAY, 9))
+    # The first of the twelve weeks (Monday 23 December 2024), and one the week before it.
+    apply_at(at(dt.date(2024, 12, 23), 8))
+    apply_at(at(dt.date(2024, 12, 22), 8))
+    # Enrolments are dated by the status change to `enrolled`.
+    time_machine.move_to(at(dt.date(2025, 3, 7), 15), tick=False)
+    walk(early, Status.ENROLLED, by=coordinator)
+    time_machine.move_to(at(TODAY, 11), tick=False)
+    walk(today, Status.ENROLLED, by=coordinator)
+    time_machine.move_to(NOW, tick=False)
+
+    board = the_dashboard(coordinator)
+
+    weeks = {w.start: (w.applications, w.enrolments) for w in board.weeks}
+    assert len(board.weeks) == 12
+    assert board.weeks[0].start == dt.date(2024, 12, 23)
+    assert board.weeks[-1].start == dt.date(2025, 3, 10)
+    assert board.weeks[-1].iso_week == "2025-W11"
+    assert weeks[dt.date(2025, 3, 3)] == (2, 1)
+    assert weeks[dt.date(2025, 3, 10)] == (2, 1)
+    assert weeks[dt.date(2024, 12, 23)] == (1, 0)
+    assert sum(a for a, _ in weeks.values()) == 5
+    assert all(weeks[start] == (0, 0) for start in weeks if start.month == 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Projection
+# ---------------------------------------------------------------------------------------------
+def enrol_at(study, when, *, by, time_machine):
+    time_machine.move_to(when, tick=False)
+    person = walk(applicant(study), Status.ENROLLED, by=by)
+    time_machine.move_to(NOW, tick=False)
+    return person
+
+
+def test_the_projection_fills_the_remaining_slots_at_the_rate_of_the_last_eight_weeks(
+    study, coordinator, time_machine
+):
+    # 8 enrolled in the last 8 weeks: one a week. 12 places remain: 12 weeks from today.
+    for weeks_ago in range(8):
+        enrol_at(
+            study,
+            NOW - dt.timedelta(weeks=weeks_ago, days=1),
+            by=coordinator,
+            time_machine=time_machine,
+        )
+
+    board = the_dashboard(coordinator)
+
+    assert (board.enrolled, board.free) == (8, 12)
+    assert board.projection.recent_enrolments == 8
+    assert board.projection.weeks == 12
+    assert board.projection.on == dt.date(2025, 6, 4) == TODAY + dt.timedelta(weeks=12)
+
+
+def test_enrolments_older_than_eight_weeks_fill_slots_but_do_not_set_the_rate(
+    study, coordinator, time_machine
+):
+    # 56 days ago is outside the window (the 8 weeks are today and the 55 days before it).
+    for day in (TODAY - dt.timedelta(days=56), TODAY - dt.timedelta(days=200)):
+        enrol_at(study, at(day, 16), by=coordinator, time_machine=time_machine)
+    for day in (TODAY - dt.timedelta(days=55), TODAY - dt.timedelta(days=20), TODAY):
+        enrol_at(study, at(day, 8), by=coordinator, time_machine=time_machine)
+
+    board = the_dashboard(coordinator)
+
+    # 15 remaining at 3 per 8 weeks: 40 weeks, 280 days.
+    assert (board.enrolled, board.free) == (5, 15)
+    assert board.projection.recent_enrolments == 3
+    assert board.projection.on == TODAY + dt.timedelta(days=280)
+
+
+def test_the_projection_rounds_up_to_a_whole_day():
+    # 5 remaining at 3 per 8 weeks: 5 * 56 / 3 = 93.3 days.
+    assert project(remaining=5, recent_enrolments=3, today=TODAY).on == TODAY + dt.timedelta(94)
+
+
+def test_without_recent_enrolments_the_dashboard_does_not_project_a_date(
+    study, coordinator, client, time_machine
+):
+    enrol_at(study, NOW - dt.timedelta(weeks=9), by=coordinator, time_machine=time_machine)
+    client.force_login(coordinator)
+
+    board = the_dashboard(coordinator)
+    page = client.get(URL).content.decode()
+
+    assert board.projection.on is None
+    assert not board.projection.reached
+    assert "Not enough recent enrolments to project a date" in page
+
+
+def test_a_full_study_shows_the_target_reached(coordinator, client):
+    study = StudyFactory(target_enrolment=3)
+    study.members.add(coordinator)
+    participants_bulk(study, 3, status=Status.ENROLLED, by=coordinator)
+    client.force_login(coordinator)
+
+    board = the_dashboard(coordinator)
+    page = client.get(URL).content.decode()
+
+    assert board.projection.reached and board.projection.on is None
+    assert "Target reached." in page
+    assert "3 of 3 enrolled" in page
+
+
+# ---------------------------------------------------------------------------------------------
+# Follow-ups, not reached, waitlist
+# ---------------------------------------------------------------------------------------------
+def test_follow_ups_due_today_or_earlier_are_listed_by_screening_number_with_admin_links(
+    study, coordinator, client, time_machine
+):
+    def with_follow_up(on, status=Status.NEW):
+        person = walk(applicant(study), status, by=coordinator)
+        services.contact_attempt_record(
+            participant=person,
+            by=coordinator,
+            method="phone",
+            outcome="call_back",
+            at=NOW - dt.timedelta(days=30),
+            follow_up_on=on,
+        )
+        return person
+
+    overdue = with_follow_up(TODAY - dt.timedelta(days=2), Status.SCREENING)
+    due = with_follow_up(TODAY)
+    with_follow_up(TODAY + dt.timedelta(days=1))  # not yet
+    with_follow_up(TODAY - dt.timedelta(days=5), Status.INELIGIBLE)  # closed
+    client.force_login(coordinator)
+
+    board = the_dashboard(coordinator)
+    page = client.get(URL).content.decode()
+
+    assert [p.screening_number for p in board.follow_ups_due] == [
+        overdue.screening_number,
+        due.screening_number,
+    ]
+    assert board.follow_ups_due_total == 2
+    assert "2 follow-ups due" in page
+    for person in (overdue, due):
+        link = reverse("admin:recruitment_participant_change", args=[person.pk])
+        assert f'<a href="{link}">{person.screening_number}</a>' in page
+
+
+def test_not_reached_counts_open_participants_with_the_studys_number_of_unanswered_attempts(
+    study, coordinator, client
+):
+    def attempts(person, outcomes):
+        for outcome in outcomes:
+            services.contact_attempt_record(
+                participant=person, by=coordinator, method="phone", outcome=outcome
+            )
+
+    attempts(applicant(study), ["no_answer", "voicemail", "no_answer"])
+    attempts(applicant(study), ["no_answer", "voicemail", "wrong_number", "no_answer"])
+    attempts(applicant(study), ["no_answer", "voicemail"])
+    attempts(applicant(study), ["no_answer", "voicemail", "reached"])
+    closed = applicant(study)
+    attempts(closed, ["no_answer"] * 3)
+    services.participant_transition(
+        participant=closed, to=Status.DECLINED, by=coordinator, reason="not reached"
+    )
+    client.force_login(coordinator)
+
+    assert the_dashboard(coordinator).not_reached == 2
+    assert "2 not reached" in client.get(URL).content.decode()
+
+
+def test_the_waitlist_is_in_eligibility_order_and_the_next_is_named_when_a_slot_frees(
+    coordinator, client, time_machine
+):
+    study = StudyFactory(target_enrolment=1, withdrawal_frees_slot=True)
+    study.members.add(coordinator)
+    enrolled = walk(applicant(study), Status.ENROLLED, by=coordinator)
+    later, earlier = applicant(study), applicant(study)
+    time_machine.move_to(NOW + dt.timedelta(hours=1), tick=False)
+    walk(earlier, Status.WAITLISTED, by=coordinator)
+    time_machine.move_to(NOW + dt.timedelta(hours=2), tick=False)
+    walk(later, Status.WAITLISTED, by=coordinator)
+    client.force_login(coordinator)
+
+    board = the_dashboard(coordinator)
+    assert [p.screening_number for p in board.waitlist] == [
+        earlier.screening_number,
+        later.screening_number,
+    ]
+    assert board.waitlist[0].on == TODAY
+    assert "Next:" not in client.get(URL).content.decode()  # no free slot
+
+    services.participant_transition(
+        participant=enrolled, to=Status.WITHDRAWN, by=coordinator, reason="Moved away"
+    )
+    page = client.get(URL).content.decode()
+
+    assert re.search(rf"Next:\s*<a href=\"[^\"]+\">{earlier.screening_number}</a>", page)
+
+
+# ---------------------------------------------------------------------------------------------
+# The page: who may see it, what it shows
+# ---------------------------------------------------------------------------------------------
+def test_an_anonymous_visitor_is_sent_to_the_login_page(client):
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('admin:login')}?next={URL}"
+
+
+def test_a_logged_in_user_who_is_not_staff_is_refused(client):
+    client.force_login(UserFactory(password=None))
+
+    assert client.get(URL).status_code == 403
+
+
+def test_staff_of_another_study_do_not_see_this_studys_numbers(study, client):
+    participants_bulk(study, 7, status=Status.ENROLLED)
+    other = StudyFactory(title="Another treatment trial", prefix="OTH")
+    participants_bulk(other, 2, status=Status.NEW)
+    outsider = StaffFactory(password=None)
+    other.members.add(outsider)
+    client.force_login(outsider)
+
+    page = client.get(URL).content.decode()
+
+    assert [d.study for d in dashboard_list(user=outsider, today=TODAY)] == [other]
+    assert "Another treatment trial" in page
+    assert "0 of 20 enrolled" in page
+    assert study.title not in page
+    assert "7 of 20 enrolled" not in page
+    assert "LDN-S-" not in page
+
+
+def test_staff_of_no_study_see_no_numbers(study, client):
+    participants_bulk(study, 2, status=Status.NEW)
+    client.force_login(StaffFactory(password=None))
+
+    page = client.get(URL).content.decode()
+
+    assert "You are not a member of any study yet." in page
+    assert study.title not in page
+
+
+def test_a_superuser_sees_every_study(study, client):
+    other = StudyFactory(title="Another treatment trial", prefix="OTH")
+    client.force_login(StaffFactory(password=None, is_superuser=True))
+
+    page = client.get(URL).content.decode()
+
+    assert study.title in page and other.title in page
+
+
+def test_the_dashboard_is_never_cached(study, coordinator, client):
+    client.force_login(coordinator)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_progress_bar_says_how_many_are_enrolled_of_the_target(study, coordinator, client):
+    participants_bulk(study, 12, status=Status.ENROLLED, by=coordinator)
+    client.force_login(coordinator)
+
+    page = client.get(URL).content.decode()
+
+    label = '<label class="progress-label" for="progress-ldn-mecfs">12 of 20 enrolled</label>'
+    assert label in page
+    assert re.search(
+        r'<progress class="enrolment" id="progress-ldn-mecfs" max="20" value="12">', page
+    )
+
+
+def test_the_diagram_and_chart_are_labelled_images_with_a_table_of_the_same_numbers(
+    study, coordinator, client
+):
+    for status, count in {Status.NEW: 2, Status.INELIGIBLE: 3, Status.ENROLLED: 4}.items():
+        participants_bulk(study, count, status=status, by=coordinator)
+    client.force_login(coordinator)
+
+    page = client.get(URL).content.decode()
+
+    for chart in ("consort-ldn-mecfs", "weekly-ldn-mecfs"):
+        svg = re.search(rf'<svg [^>]*id="{chart}"[^>]*>', page).group(0)
+        assert 'role="img"' in svg
+        assert f'aria-labelledby="{chart}-title"' in svg
+        assert f'aria-describedby="{chart}-desc"' in svg
+        assert f'<title id="{chart}-title">' in page
+    assert "Assessed for eligibility (n=9)" in page
+    assert "Excluded (n=3)" in page
+    assert "Enrolled (n=4)" in page
+    assert "Still in screening (n=2)" in page
+    table = page.split('id="consort-table-ldn-mecfs"')[1].split("</table>")[0]
+    assert '<th scope="row">Assessed for eligibility</th><td>9</td>' in table
+    assert '<th scope="row">Excluded</th><td>3</td>' in table
+    assert '<th scope="row">Enrolled</th><td>4</td>' in table
+    assert '<th scope="row">Still in screening</th><td>2</td>' in table
+    weekly = page.split('id="weekly-table-ldn-mecfs"')[1].split("</table>")[0]
+    assert '<th scope="row">2025-W11</th><td>10 Mar 2025</td><td>9</td><td>0</td>' in weekly
+
+
+def test_the_dashboard_shows_screening_numbers_and_never_names(study, coordinator, client):
+    person = applicant(study, first_name="Zelda", last_name="Quartermaine")
+    services.contact_attempt_record(
+        participant=person,
+        by=coordinator,
+        method="phone",
+        outcome="call_back",
+        follow_up_on=TODAY,
+    )
+    client.force_login(coordinator)
+
+    page = client.get(URL).content.decode()
+
+    assert person.screening_number in page
+    assert "Zelda" not in page
+    assert "Quartermaine" not in page
+    assert person.email not in page
+
+
+def test_the_identification_list_is_offered_only_to_staff_who_may_see_identities(
+    study, coordinator, client
+):
+    client.force_login(coordinator)
+    identification = reverse("staff:identification_list", args=[study.slug])
+    page = client.get(URL).content.decode()
+    assert reverse("staff:screening_log", args=[study.slug]) in page
+    assert reverse("staff:fhir_bundle", args=[study.slug]) in page
+    assert identification not in page
+
+    coordinator.user_permissions.add(Permission.objects.get(codename="view_identification"))
+    assert identification in client.get(URL).content.decode()
+
+
+# ---------------------------------------------------------------------------------------------
+# Query count
+# ---------------------------------------------------------------------------------------------
+# Session, user, the user's permissions (2), and the eleven report queries.
+DASHBOARD_QUERIES = 15
+
+
+def a_worked_study(study, coordinator, size: int) -> None:
+    """Three people worked through the services, plus `size - 3` in bulk across every status,
+    with verdicts, decline reasons, follow-ups and unanswered attempts."""
+    criterion = CriterionFactory(study=study, title="Says yes")
+    failed = applicant(study, answers={criterion.code: "no"})
+    walk(failed, Status.INELIGIBLE, by=coordinator)
+    walk(applicant(study), Status.DECLINED, by=coordinator)
+    enrolled = walk(applicant(study), Status.ENROLLED, by=coordinator)
+    services.contact_attempt_record(
+        participant=enrolled,
+        by=coordinator,
+        method="phone",
+        outcome="no_answer",
+        follow_up_on=TODAY,
+    )
+    rest = size - 3
+    if not rest:
+        return
+    per_status = Counter()
+    for i in range(rest):
+        per_status[list(Status)[i % len(Status)]] += 1
+    per_status[Status.ENROLLED] = min(per_status[Status.ENROLLED], 5)
+    per_status[Status.COMPLETED] = min(per_status[Status.COMPLETED], 5)
+    per_status[Status.WITHDRAWN] = min(per_status[Status.WITHDRAWN], 5)
+    per_status[Status.NEW] += rest - sum(per_status.values())
+    for status, count in per_status.items():
+        participants_bulk(study, count, status=status, by=coordinator)
+    CriterionVerdict.objects.bulk_create(
+        CriterionVerdict(
+            participant=p,
+            criterion=criterion,
+            criterion_snapshot=criterion.snapshot(),
+            answer="no",
+            verdict=Verdict.NOT_MET,
+            reason="Answered no; needs yes.",
+        )
+        for p in Participant.objects.filter(study=study, status=Status.INELIGIBLE).exclude(
+            pk=failed.pk
+        )
+    )
+    StatusChange.objects.bulk_create(
+        StatusChange(
+            participant=p,
+            from_status=Status.NEW,
+            to_status=Status.DECLINED,
+            reason=("not reached", "no longer interested", "Moved away")[p.pk % 3],
+            by=coordinator,
+        )
+        for p in Participant.objects.filter(study=study, status=Status.DECLINED).exclude(
+            status_changes__isnull=False
+        )
+    )
+    open_ones = Participant.objects.filter(study=study).open()
+    open_ones.filter(pk__in=open_ones.values("pk")[:40]).update(
+        next_follow_up_on=TODAY, unanswered_attempts=3
+    )
+
+
+@pytest.mark.parametrize("size", [3, 300])
+def test_the_dashboard_takes_the_same_number_of_queries_for_3_and_300_participants(
+    study, coordinator, client, django_assert_max_num_queries, size
+):
+    a_worked_study(study, coordinator, size)
+    other = StudyFactory(prefix="OTH")
+    other.members.add(coordinator)
+    participants_bulk(other, size, status=Status.SCREENING)
+    client.force_login(coordinator)
+
+    with django_assert_max_num_queries(DASHBOARD_QUERIES):
+        response = client.get(URL)
+
+    assert response.status_code == 200
+    assert Participant.objects.filter(study=study).count() == size
+    board = [d for d in dashboard_list(user=coordinator, today=TODAY) if d.study == study][0]
+    assert board.consort.assessed == size
+    assert board.consort.adds_up
+    if size == 300:
+        assert board.follow_ups_due_total > dashboard.LIST_LIMIT
+        assert len(board.follow_ups_due) == dashboard.LIST_LIMIT
+        assert board.not_reached == 40
+
+
+def test_the_consort_counts_are_one_dataclass_usable_by_exports(study):
+    participants_bulk(study, 2, status=Status.NEW)
+
+    consort = consort_counts(study=study)
+
+    assert isinstance(consort, ConsortCounts)
+    assert consort.assessed == 2
