@@ -1,20 +1,74 @@
-"""Exports (placeholder until the exports land in this change)."""
+"""Exports for sponsors, the IRB and data managers: staff of the study only, never cached.
 
-from django.http import Http404
+The screening log and the FHIR bundle need `recruitment.view_participant` (the bundle holds
+Patient resources only for users who also have `recruitment.view_identification`); the
+identification list needs `recruitment.view_identification`.
+"""
 
-from recruitment.staff_access import staff_required
+import json
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.utils import timezone
+
+from recruitment.reports import exports
+from recruitment.staff_access import staff_required, study_for_staff
+
+VIEW_PARTICIPANT = "recruitment.view_participant"
+VIEW_IDENTIFICATION = "recruitment.view_identification"
+
+
+def _require(request, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _csv_response(study, name: str, header, rows) -> HttpResponse:
+    filename = exports.export_filename(
+        study=study, name=name, extension="csv", today=timezone.localdate()
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    exports.csv_write(response, header, rows)
+    return _attachment(response, filename)
 
 
 @staff_required
 def screening_log_csv(request, slug):
-    raise Http404
+    study = study_for_staff(request, slug)
+    _require(request, VIEW_PARTICIPANT)
+    rows = exports.screening_log_rows(study=study)
+    return _csv_response(study, "screening-log", exports.SCREENING_LOG_HEADER, rows)
 
 
 @staff_required
 def identification_list_csv(request, slug):
-    raise Http404
+    study = study_for_staff(request, slug)
+    _require(request, VIEW_IDENTIFICATION)
+    rows = exports.identification_list_rows(study=study)
+    return _csv_response(study, "identification-list", exports.IDENTIFICATION_LIST_HEADER, rows)
 
 
 @staff_required
 def fhir_bundle(request, slug):
-    raise Http404
+    study = study_for_staff(request, slug)
+    _require(request, VIEW_PARTICIPANT)
+    now = timezone.now()
+    bundle = exports.fhir_bundle(
+        study=study,
+        base_url=request.build_absolute_uri("/"),
+        include_identification=request.user.has_perm(VIEW_IDENTIFICATION),
+        now=now,
+    )
+    response = HttpResponse(
+        json.dumps(bundle, ensure_ascii=False, indent=2),
+        content_type=exports.FHIR_CONTENT_TYPE,
+    )
+    filename = exports.export_filename(
+        study=study, name="fhir-bundle", extension="json", today=timezone.localdate(now)
+    )
+    return _attachment(response, filename)
