@@ -81,6 +81,7 @@ HISTORY_HIDDEN_FIELDS = frozenset(
         "phone_normalised",
         "slot",
         "submission_token",
+        "withdraw_nonce",
         "evaluated_at",
         "created_at",
         "updated_at",
@@ -229,6 +230,113 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
             # The form checked the target; an enrolment raced past that check.
             raise EditUndone(str(exc)) from exc
 
+    # -- importing an interest list ------------------------------------------------------------
+    # Coordinators (change_participant) of the study may import; the Monitor may not.
+    import_permission = "recruitment.change_participant"
+    import_template = "admin/recruitment/study/import_interest.html"
+    import_errors_shown = 500
+    # A real run saves each row through participant_submit (about 10 to 20 ms a row): larger
+    # files go through the command, which no request timeout cuts short.
+    import_row_limit = 500
+
+    def can_import(self, request) -> bool:
+        return request.user.has_perm(self.import_permission)
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        pages = [
+            path(
+                "<path:object_id>/import/template/",
+                self.admin_site.admin_view(self.import_template_view),
+                name=f"{name}_import_template",
+            ),
+            path(
+                "<path:object_id>/import/",
+                self.admin_site.admin_view(self.import_view),
+                name=f"{name}_import",
+            ),
+        ]
+        # Before the admin's own patterns: its "<object_id>/" catch-all would match first.
+        return pages + super().get_urls()
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self.can_import(request):
+            context["import_url"] = reverse("admin:recruitment_study_import", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _study_to_import_into(self, request, object_id) -> Study:
+        """The study, if the user is a member (or a superuser) who may work on participants."""
+        study = self.get_object(request, unquote(object_id))  # scoped by `visible_to`
+        if study is None or not self.can_import(request):
+            raise PermissionDenied
+        return study
+
+    def import_template_view(self, request, object_id):
+        """An empty import file with this study's columns, to fill in a spreadsheet."""
+        from django.http import HttpResponse, HttpResponseNotAllowed
+
+        from recruitment import importer
+
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        study = self._study_to_import_into(request, object_id)
+        response = HttpResponse(
+            importer.template_csv(study=study), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{study.slug}-import.csv"'
+        return response
+
+    def import_view(self, request, object_id):
+        """Upload a CSV interest list: "Check file" is a dry run showing every row error;
+        "Import" checks again and creates every row or none, then goes to the queue."""
+        from django.http import HttpResponseNotAllowed
+
+        from recruitment import importer
+
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        study = self._study_to_import_into(request, object_id)
+        posted = request.method == "POST"
+        form = importer.InterestListUploadForm(
+            request.POST if posted else None, request.FILES if posted else None
+        )
+        report = None
+        dry_run = request.POST.get("action") != "import"
+        if posted and form.is_valid():
+            try:
+                report = importer.interest_list_import(
+                    study=study,
+                    data=form.file_bytes(),
+                    dry_run=dry_run,
+                    row_limit=self.import_row_limit,
+                )
+            except importer.InterestListFileError as exc:
+                form.add_error("file", str(exc))
+            except importer.InterestListError as exc:
+                form.add_error(None, str(exc))
+            else:
+                if report.imported:
+                    summary = " ".join(report.summary())
+                    self.log_change(request, study, summary)  # numbers only, no names
+                    self.message_user(request, summary, messages.SUCCESS)
+                    changelist = reverse("admin:recruitment_participant_changelist")
+                    return HttpResponseRedirect(f"{changelist}?study={study.pk}")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": study,
+            "title": gettext("Import interest list"),
+            "form": form,
+            "report": report,
+            "dry_run": dry_run,
+            "errors_shown": report.errors[: self.import_errors_shown] if report else [],
+            "errors_hidden": max(0, len(report.errors) - self.import_errors_shown) if report else 0,
+            "change_url": reverse("admin:recruitment_study_change", args=[study.pk]),
+            "template_url": reverse("admin:recruitment_study_import_template", args=[study.pk]),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.import_template, context)
+
     def save_formset(self, request, form, formset, change):
         """Give every criterion whose text or rule really changed a new version."""
         study = form.instance
@@ -331,7 +439,7 @@ class StatusChangeInline(ReadOnlyInline):
 
     @admin.display(description=_("by"))
     def by_user(self, obj):
-        return user_shown(obj.by)
+        return obj.by_display  # a staff member, or the participant through their signed link
 
 
 class ContactAttemptInline(ReadOnlyInline):

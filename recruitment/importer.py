@@ -1,0 +1,552 @@
+"""Import an existing interest list from a CSV file, checked exactly like the public form.
+
+Each row is bound to `InterestForm` with the study's criteria, so an imported person passes the
+same validation as a web submission; the real run then calls `participant_submit` for every
+row inside one transaction (numbering, evaluation and duplicate links come from there, and a
+failure on any row leaves nothing behind). No row content is ever logged: the report names
+rows by number and columns by name, and its messages never quote a cell.
+"""
+
+import csv
+import io
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from recruitment import selectors, services
+from recruitment.contact import normalise_email, normalise_name, normalise_phone
+from recruitment.forms import UNSURE, InterestForm
+from recruitment.models import Participant, Study
+
+logger = logging.getLogger(__name__)
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 5000
+# Existing participants are looked up for possible duplicates this many rows at a time.
+DUPLICATE_LOOKUP_BATCH = 1000
+
+# The contact columns, in the order of the template file; the questions follow.
+CONTACT_COLUMNS = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "preferred_contact",
+    "best_time",
+    "date_of_birth",
+    "zip_code",
+    "referral_source",
+    "note",
+    "contact_consent",
+]
+# The columns every file must have: the contact fields the form requires.
+REQUIRED_COLUMNS = [
+    "first_name",
+    "last_name",
+    "email",
+    "preferred_contact",
+    "date_of_birth",
+    "zip_code",
+    "contact_consent",
+]
+# Form fields that are not data: the idempotency token and the honeypot.
+NOT_COLUMNS = {"submission_token", "website"}
+CONSENT_YES = {"yes", "true", "1"}
+# The form's "Not sure" label, written out, means the same as `unsure`.
+ANSWER_ALIASES = {"not sure": UNSURE}
+
+FILE_TOO_BIG = _("The file is larger than 5 MB. Split it into smaller files.")
+TOO_MANY_ROWS = _("The file has more than 5,000 rows. Split it into smaller files.")
+FILE_EMPTY = _("The file is empty.")
+NO_ROWS = _("The file has a header row but no rows to import.")
+NOT_CSV = _(
+    "This is not a CSV file. In Excel, choose File > Save As > “CSV UTF-8 (Comma delimited)”."
+)
+NOT_TEXT = _("The file could not be read as text. Save it as “CSV UTF-8” and try again.")
+UNREADABLE = _("The file could not be read as CSV (row {row}): {problem}.")
+UNKNOWN_COLUMNS = _("Unknown columns: {columns}. Use the column names of the template.")
+MISSING_COLUMNS = _("Missing columns: {columns}.")
+REPEATED_COLUMNS = _("Columns that appear twice: {columns}.")
+NO_HEADER = _("The first row must be the header row with the column names.")
+EXTRA_CELLS = _("This row has a value in column {number}, which has no name in the header row.")
+CONSENT_MISSING = _(
+    "Only people who agreed to be contacted can be imported: enter yes if they agreed."
+)
+USE_ONE_OF = _("Use one of: {values}.")
+ROW_NOT_SAVED = _("Row {row} could not be saved ({problem}): nothing was imported.")
+STUDY_CLOSED = _(
+    "This study is not recruiting, so it cannot take new participants: nothing was imported. "
+    "Recruiting must be on for an import (an investigator can turn it on in the study's "
+    "settings)."
+)
+STUDY_CLOSED_WARNING = _(
+    "This study is not recruiting: the import itself will be refused until recruiting is on."
+)
+ROW_LIMIT = _(
+    "This file has {rows} rows, and at most {limit} can be imported here at once. Split the "
+    "file, or ask an operator to run: manage.py import_interest {slug} <file>"
+)
+ROWS_HAVE_ERRORS = _("The file has errors: nothing was imported. Correct them and try again.")
+DRY_RUN_HAS_ERRORS = _("The file has errors: correct them before importing.")
+DRY_RUN_DONE = _("Dry run: nothing was written.")
+QUESTIONS_MISSING = _(
+    "No column for {columns}: every row will have no answer to these questions (needs review)."
+)
+
+
+class InterestListError(services.RecruitmentError):
+    """The import was refused as a whole; the message is safe to show to the user."""
+
+
+class InterestListFileError(InterestListError):
+    """The file itself cannot be imported: too big, not CSV, or wrong columns."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # the CSV row number: the header is row 1, the first data row row 2
+    column: str  # the column name, or "" for the row as a whole
+    message: str
+
+    def __str__(self) -> str:
+        if self.column:
+            return f"Row {self.row}, {self.column}: {self.message}"
+        return f"Row {self.row}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    """What a dry run found, or what a real run did."""
+
+    dry_run: bool
+    rows: int = 0
+    valid: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    duplicates: int = 0  # rows marked (or to be marked) as possible duplicates
+    created: list[str] = field(default_factory=list)  # screening numbers, in order
+
+    @property
+    def rows_with_errors(self) -> int:
+        return len({error.row for error in self.errors})
+
+    @property
+    def imported(self) -> bool:
+        return bool(self.created)
+
+    def summary(self) -> list[str]:
+        """The report's lines, without the row errors."""
+        lines = []
+        if self.imported:
+            lines.append(
+                ngettext(
+                    "Imported %(count)d participant: %(first)s.",
+                    "Imported %(count)d participants: %(first)s to %(last)s.",
+                    len(self.created),
+                )
+                % {"count": len(self.created), "first": self.created[0], "last": self.created[-1]}
+            )
+            lines.append(
+                ngettext(
+                    "%(count)d is marked as a possible duplicate.",
+                    "%(count)d are marked as possible duplicates.",
+                    self.duplicates,
+                )
+                % {"count": self.duplicates}
+            )
+            return lines
+        lines.append(
+            ngettext("%(valid)d row valid", "%(valid)d rows valid", self.valid)
+            % {"valid": self.valid}
+            + ", "
+            + ngettext(
+                "%(invalid)d row with errors.",
+                "%(invalid)d rows with errors.",
+                self.rows_with_errors,
+            )
+            % {"invalid": self.rows_with_errors}
+        )
+        lines.append(
+            ngettext(
+                "%(count)d row would be marked as a possible duplicate "
+                "(of an existing participant or of an earlier row).",
+                "%(count)d rows would be marked as possible duplicates "
+                "(of existing participants or of earlier rows).",
+                self.duplicates,
+            )
+            % {"count": self.duplicates}
+        )
+        return lines
+
+
+@dataclass(frozen=True)
+class _ValidRow:
+    row: int
+    contact: services.ContactDetails
+    answers: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# The entry point
+# ---------------------------------------------------------------------------------------------
+def interest_list_import(
+    *,
+    study: Study,
+    data: bytes,
+    dry_run: bool,
+    today: date | None = None,
+    row_limit: int = MAX_ROWS,
+) -> ImportReport:
+    """Check every row of a CSV interest list and, unless `dry_run`, create the participants.
+
+    Row errors are returned in the report; a real run with any row error writes nothing (its
+    report has no `created` numbers). Raises `InterestListFileError` when the file cannot be
+    imported at all (size, format, columns), and `InterestListError` when the study refuses
+    new participants or a row fails to save; either way nothing is written.
+
+    `row_limit` caps a real run below `MAX_ROWS` (the admin's, so a request ends in seconds:
+    every row costs a `participant_submit`); a dry run over the cap warns instead.
+    """
+    today = today or timezone.localdate()
+    criteria = selectors.criterion_list_for_form(study=study)
+    columns = template_columns(study=study, criteria=criteria)
+    header, records = _read_csv(data)
+    index = _check_header(header, columns)
+
+    report = ImportReport(dry_run=dry_run)
+    missing_questions = [c for c in columns if c not in index and c not in CONTACT_COLUMNS]
+    if missing_questions:
+        report.warnings.append(str(QUESTIONS_MISSING).format(columns=", ".join(missing_questions)))
+    if not study.is_recruiting:
+        report.warnings.append(str(STUDY_CLOSED_WARNING))
+    over_limit = str(ROW_LIMIT).format(rows=len(records), limit=row_limit, slug=study.slug)
+    if len(records) > row_limit:
+        if not dry_run:
+            raise InterestListError(over_limit)
+        report.warnings.append(over_limit)
+
+    checker = _RowChecker(study=study, criteria=criteria, index=index, today=today)
+    valid_rows: list[_ValidRow] = []
+    for row_number, cells in records:
+        report.rows += 1
+        valid, errors = checker.check(row_number, cells)
+        report.errors.extend(errors)
+        if valid is not None:
+            valid_rows.append(valid)
+    report.valid = len(valid_rows)
+    report.duplicates = _count_duplicates(study, valid_rows)
+
+    if dry_run or report.errors:
+        return report  # a real run with any row error writes nothing
+    created = _create(study, valid_rows)
+    report.created = [p.screening_number for p in created]
+    report.duplicates = sum(1 for p in created if p.duplicate_of_id is not None)
+    logger.info(
+        "Imported %d participants into %s (%s to %s)",
+        len(created),
+        study.slug,
+        report.created[0],
+        report.created[-1],
+    )
+    return report
+
+
+def template_columns(*, study: Study, criteria=None) -> list[str]:
+    """Every column an import file may have: contact fields, then one per question field."""
+    if criteria is None:
+        criteria = selectors.criterion_list_for_form(study=study)
+    form = InterestForm(study=study, criteria=criteria)
+    questions = [name for name in form.fields if name.startswith("q_")]
+    return CONTACT_COLUMNS + questions
+
+
+def template_csv(*, study: Study) -> str:
+    """The header row of an import file for this study."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(template_columns(study=study))
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the file
+# ---------------------------------------------------------------------------------------------
+def _decode(data: bytes) -> str:
+    """UTF-8 with or without a BOM (Excel's "CSV UTF-8"), UTF-16 (Excel's "Unicode Text"), or
+    Windows-1252 (Excel's plain "CSV" on Windows)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InterestListFileError(NOT_TEXT) from exc
+    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:8192]:
+        raise InterestListFileError(NOT_CSV)  # a workbook (.xlsx is a ZIP) or another binary
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise InterestListFileError(NOT_TEXT) from exc
+
+
+def _delimiter(first_line: str) -> str:
+    """Comma, or the semicolon or tab some Excel locales write, whichever splits the header
+    into the most column names."""
+
+    def score(delimiter: str) -> int:
+        return len(first_line.split(delimiter))
+
+    return max([",", ";", "\t"], key=score)
+
+
+def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the non-blank data rows with their CSV row numbers."""
+    if len(data) > MAX_BYTES:
+        raise InterestListFileError(FILE_TOO_BIG)
+    text = _decode(data)
+    if "\x00" in text:
+        raise InterestListFileError(NOT_CSV)
+    if not text.strip():
+        raise InterestListFileError(FILE_EMPTY)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0]), strict=True
+    )
+    records: list[tuple[int, list[str]]] = []
+    row_number = 0
+    try:
+        header = next(reader, [])
+        row_number = 1
+        for cells in reader:
+            row_number += 1
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines and Excel's trailing ",,,," rows
+            records.append((row_number, cells))
+            if len(records) > MAX_ROWS:
+                raise InterestListFileError(TOO_MANY_ROWS)
+    except csv.Error as exc:
+        problem = str(exc).split(":")[0]  # never quote the file's content
+        raise InterestListFileError(
+            str(UNREADABLE).format(row=row_number + 1, problem=problem)
+        ) from exc
+    if not records:
+        raise InterestListFileError(NO_ROWS)
+    return header, records
+
+
+def _check_header(header: list[str], columns: list[str]) -> dict[str, int]:
+    """Column name → position; refuse unknown, missing or repeated columns."""
+    names = [cell.strip().lstrip("\ufeff").lower() for cell in header]
+    if not any(names):
+        raise InterestListFileError(NO_HEADER)
+    known = set(columns)
+    unknown = [name for name in names if name and name not in known]
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    problems = []
+    if unknown:
+        problems.append(str(UNKNOWN_COLUMNS).format(columns=", ".join(unknown)))
+    if missing:
+        problems.append(str(MISSING_COLUMNS).format(columns=", ".join(missing)))
+    if repeated:
+        problems.append(str(REPEATED_COLUMNS).format(columns=", ".join(repeated)))
+    if problems:
+        raise InterestListFileError(" ".join(problems))
+    return {name: position for position, name in enumerate(names) if name}
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking a row with the public form's rules
+# ---------------------------------------------------------------------------------------------
+class _RowChecker:
+    """Binds each row to `InterestForm`, as the public form binds a POST."""
+
+    def __init__(self, *, study: Study, criteria, index: dict[str, int], today: date):
+        self.study = study
+        self.criteria = criteria
+        self.index = index
+        self.today = today
+        self.positions = set(index.values())
+        self.fields = InterestForm(study=study, criteria=criteria).fields
+
+    def check(self, row_number: int, cells: list[str]) -> tuple[_ValidRow | None, list[RowError]]:
+        errors = [
+            RowError(row_number, "", str(EXTRA_CELLS).format(number=position + 1))
+            for position, cell in enumerate(cells)
+            if cell.strip() and position not in self.positions
+        ]
+        values = {
+            name: cells[position].strip() if position < len(cells) else ""
+            for name, position in self.index.items()
+        }
+        form = InterestForm(
+            self.form_data(values), study=self.study, criteria=self.criteria, today=self.today
+        )
+        if not form.is_valid():
+            order = {name: i for i, name in enumerate([*self.index, *form.fields])}
+            by_field = form.errors.as_data()
+            for name in sorted(by_field, key=lambda n: order.get(n, len(order))):
+                column = "" if name == NON_FIELD_ERRORS else name
+                errors.extend(
+                    RowError(row_number, column, self.message(name, error))
+                    for error in by_field[name]
+                )
+        if errors:
+            return None, errors
+        return _ValidRow(row_number, form.contact_details(), form.answers()), []
+
+    def form_data(self, values: dict[str, str]) -> dict[str, str]:
+        """The row as a browser would post it: choices matched by value or label whatever
+        their case, consent as a ticked box, no token, an empty honeypot."""
+        data = {"website": ""}
+        for name, value in values.items():
+            if name == "contact_consent":
+                if value.lower() in CONSENT_YES:
+                    data[name] = "on"
+                continue
+            form_field = self.fields[name]
+            if isinstance(form_field, forms.ChoiceField) and value:
+                value = _choice_value(form_field, value)
+            elif name == "zip_code" and value.isdigit() and 3 <= len(value) < 5:
+                value = value.zfill(5)  # Excel drops the leading zeros of 01234
+            data[name] = value
+        return data
+
+    def message(self, name: str, error: ValidationError) -> str:
+        """The form's message, except where it speaks of the web page (a box, answers
+        shown): an import names the values to use."""
+        if name == "contact_consent":
+            return str(CONSENT_MISSING)
+        form_field = self.fields.get(name)
+        if error.code == "invalid_choice" and isinstance(form_field, forms.ChoiceField):
+            values = ", ".join(str(choice) for choice, _label in form_field.choices if choice)
+            return str(USE_ONE_OF).format(values=values)
+        return " ".join(error.messages)
+
+
+def _choice_value(form_field: forms.ChoiceField, value: str) -> str:
+    wanted = value.casefold()
+    wanted = ANSWER_ALIASES.get(wanted, wanted)
+    for choice, label in form_field.choices:
+        if choice and wanted in (str(choice).casefold(), str(label).casefold()):
+            return choice
+    return value  # the form refuses it, and the report says what to use
+
+
+# ---------------------------------------------------------------------------------------------
+# Possible duplicates, as `participant_submit` will link them
+# ---------------------------------------------------------------------------------------------
+def _keys(contact: services.ContactDetails) -> tuple[str, str, tuple[str, date]]:
+    phone = normalise_phone(contact.phone) if contact.phone else ""
+    name = normalise_name(contact.first_name, contact.last_name)
+    return normalise_email(contact.email), phone, (name, contact.date_of_birth)
+
+
+def _count_duplicates(study: Study, rows: list[_ValidRow]) -> int:
+    """Rows that share an email, a phone or a name and date of birth with an existing
+    participant of the study or an earlier row: the same match as `participant_submit`'s.
+    One query per batch of rows, whatever the study's size."""
+    keys = [_keys(row.contact) for row in rows]
+    emails, phones, names = set(), set(), set()
+    for start in range(0, len(keys), DUPLICATE_LOOKUP_BATCH):
+        batch = keys[start : start + DUPLICATE_LOOKUP_BATCH]
+        match = Q(email_normalised__in={email for email, _p, _n in batch})
+        batch_phones = {phone for _e, phone, _n in batch if phone}
+        if batch_phones:
+            match |= Q(phone_normalised__in=batch_phones)
+        match |= Q(name_normalised__in={name for _e, _p, (name, _d) in batch})
+        existing = Participant.objects.filter(match, study=study).values_list(
+            "email_normalised", "phone_normalised", "name_normalised", "date_of_birth"
+        )
+        for email, phone, name, born in existing:
+            emails.add(email)
+            if phone:
+                phones.add(phone)
+            names.add((name, born))
+    duplicates = 0
+    for email, phone, name_born in keys:
+        if email in emails or (phone and phone in phones) or name_born in names:
+            duplicates += 1
+        emails.add(email)
+        if phone:
+            phones.add(phone)
+        names.add(name_born)
+    return duplicates
+
+
+# ---------------------------------------------------------------------------------------------
+# The real run
+# ---------------------------------------------------------------------------------------------
+def _create(study: Study, rows: list[_ValidRow]) -> list[Participant]:
+    """Every row through `participant_submit`, in one transaction: all rows or none."""
+    created = []
+    row = None
+    try:
+        with transaction.atomic():
+            for row in rows:
+                created.append(
+                    services.participant_submit(
+                        study=study,
+                        contact=row.contact,
+                        answers=row.answers,
+                        language="en",
+                        notify=False,
+                    )
+                )
+    except services.StudyNotRecruiting as exc:
+        raise InterestListError(STUDY_CLOSED) from exc
+    except services.RecruitmentError as exc:
+        raise InterestListError(
+            str(ROW_NOT_SAVED).format(row=row.row if row else "?", problem=exc)
+        ) from exc
+    except ValidationError as exc:
+        problem = "; ".join(
+            f"{name}: {' '.join(messages)}" for name, messages in exc.message_dict.items()
+        )
+        raise InterestListError(
+            str(ROW_NOT_SAVED).format(row=row.row if row else "?", problem=problem)
+        ) from exc
+    except DatabaseError as exc:
+        # The database's message may quote a value: name only the kind of error.
+        raise InterestListError(
+            str(ROW_NOT_SAVED).format(row=row.row if row else "?", problem=type(exc).__name__)
+        ) from exc
+    return created
+
+
+# ---------------------------------------------------------------------------------------------
+# The admin page's upload form
+# ---------------------------------------------------------------------------------------------
+class InterestListUploadForm(forms.Form):
+    """The admin page's file field; the rows are checked by `interest_list_import`."""
+
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=format_lazy(
+            "{} {}",
+            _("One row per person, with the columns of the template (at most 5 MB, 5,000 rows)."),
+            _("Only people who agreed to be contacted may be imported."),
+        ),
+        error_messages={"required": _("Choose a CSV file."), "empty": FILE_EMPTY},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_BYTES:
+            raise ValidationError(FILE_TOO_BIG, code="too_big")
+        return upload
+
+    def file_bytes(self) -> bytes:
+        upload = self.cleaned_data["file"]
+        upload.seek(0)
+        return upload.read(MAX_BYTES + 1)
