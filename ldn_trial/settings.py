@@ -148,6 +148,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ldn-trial <noreply@l
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 COORDINATOR_EMAILS = env_list("COORDINATOR_EMAILS", [])
 
+# The patient's withdraw link (in the confirmation email) works once, for this many days.
+WITHDRAW_LINK_MAX_AGE_DAYS = env.int("WITHDRAW_LINK_MAX_AGE_DAYS", default=180)
+
 # Security. With DEBUG off these pass `manage.py check --deploy` without a warning.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -169,7 +172,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A withdraw link's token in a logged path (a refused CSRF check, say) is blanked out.
+    "filters": {"signed_links": {"()": "recruitment.log_filters.RedactSignedLinks"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["signed_links"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Request errors are logged without the request's POST data (patients' answers).

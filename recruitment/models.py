@@ -338,6 +338,9 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # Transitions into these statuses need a reason (PRODUCT.md "Status").
 REASON_REQUIRED = frozenset({Status.INELIGIBLE, Status.WITHDRAWN, Status.DECLINED})
+# The final statuses of people never enrolled: their personal data are erased once the
+# study's retention period has passed (PRODUCT.md "Privacy over time").
+ERASABLE_STATUSES = (Status.INELIGIBLE, Status.DECLINED)
 
 
 class Outcome(models.TextChoices):
@@ -389,6 +392,8 @@ class DeclineReason(models.TextChoices):
     NOT_REACHED = "not reached", _("Not reached")
     NOT_INTERESTED = "no longer interested", _("No longer interested")
     DUPLICATE = "duplicate", _("Duplicate")
+    # Written only by the patient's signed withdraw link (`services.participant_withdraw_by_link`).
+    WITHDREW_BY_LINK = "withdrew interest (patient link)", _("Withdrew interest (patient link)")
 
 
 class ParticipantQuerySet(models.QuerySet):
@@ -416,6 +421,11 @@ class ParticipantQuerySet(models.QuerySet):
     def not_reached(self):
         """Open participants with at least the study's number of unanswered attempts."""
         return self.open().filter(unanswered_attempts__gte=models.F("study__not_reached_after"))
+
+    def erasable(self):
+        """Never enrolled, in a final status, personal data not yet erased (the retention
+        period is checked by `services.participants_erase_expired`)."""
+        return self.filter(status__in=ERASABLE_STATUSES, erased_at__isnull=True)
 
 
 class Participant(models.Model):
@@ -456,7 +466,8 @@ class Participant(models.Model):
     best_time = models.CharField(
         _("best time to call"), max_length=10, choices=BestTime, blank=True
     )
-    date_of_birth = models.DateField(_("date of birth"))
+    # NULL only once erased (see `erased_at`); every form and `full_clean()` still require it.
+    date_of_birth = models.DateField(_("date of birth"), null=True)
     zip_code = models.CharField(_("ZIP code"), max_length=5, validators=[ZIP_VALIDATOR])
     referral_source = models.CharField(
         _("heard of the study from"), max_length=20, choices=ReferralSource, blank=True
@@ -528,11 +539,25 @@ class Participant(models.Model):
     )
     next_follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True, editable=False)
     submission_token = models.UUIDField(null=True, blank=True, editable=False)
+    # The secret half of the patient's withdraw link (`services.withdraw_token_make`): the
+    # link works while it matches, so using or revoking the link clears it.
+    withdraw_nonce = models.CharField(max_length=32, blank=True, default="", editable=False)
+    erased_at = models.DateTimeField(
+        _("personal data erased"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Set when the study's retention period passed after the person left before "
+            "enrolment: names, contact details, date of birth, ZIP code, notes and answers "
+            "were erased; the screening number, status, verdicts and status history stay."
+        ),
+    )
     created_at = models.DateTimeField(_("applied"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ParticipantQuerySet.as_manager()
-    history = audit_history(excluded_fields=["submission_token"])
+    history = audit_history(excluded_fields=["submission_token", "withdraw_nonce"])
 
     class Meta:
         verbose_name = _("participant")
@@ -692,6 +717,10 @@ class CriterionVerdict(models.Model):
 # ---------------------------------------------------------------------------------------------
 # Screening workflow
 # ---------------------------------------------------------------------------------------------
+# A StatusChange without a staff member: the patient used their signed withdraw link.
+BY_PARTICIPANT = _("the participant, through their signed link")
+
+
 class StatusChange(models.Model):
     """One move through the status machine: who, when, from, to and why. Never edited."""
 
@@ -707,8 +736,11 @@ class StatusChange(models.Model):
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("by"),
+        help_text=_("Empty when the participant withdrew their interest through their link."),
     )
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
 
@@ -724,7 +756,14 @@ class StatusChange(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.from_status} → {self.to_status}"
+        return f"{self.from_status} → {self.to_status} ({self.by_display})"
+
+    @property
+    def by_display(self) -> str:
+        """Who made the change: a staff member's username, or the participant themselves."""
+        if self.by_id is None:
+            return str(BY_PARTICIPANT)
+        return self.by.get_username()
 
 
 class EnrolmentSlot(models.Model):

@@ -10,19 +10,23 @@ import tomllib
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility, roles
@@ -69,6 +73,9 @@ NOT_A_DUPLICATE = _("{number} is not marked as a possible duplicate.")
 EDIT_NEEDS_REASON = _("Give a reason for this change.")
 NOT_STAFF_ASSESSED = _("“{code}” is not a staff-assessed criterion of this study.")
 TARGET_BELOW_ENROLLED = _("The target cannot be lower than the {taken} slots already taken.")
+PARTICIPANT_ERASED = _("The personal data of {number} were erased; it cannot be changed.")
+BY_REQUIRED = "participant_transition needs `by`, a staff user (or by_participant=True)."
+BY_PARTICIPANT_ONLY_DECLINES = "by_participant=True is only for declining, with by=None."
 
 
 class RecruitmentError(Exception):
@@ -360,6 +367,7 @@ def participant_submit(
             contact_consent_version=locked.contact_consent_version,
             contact_consent_at=now,
             submission_token=token,
+            withdraw_nonce=secrets.token_urlsafe(16),
             criteria_version=locked.criteria_version,
             evaluated_at=now,
             outcome=eligibility.Outcome.NEEDS_REVIEW,
@@ -386,8 +394,13 @@ def participant_submit(
 
         staff_path = reverse("admin:recruitment_participant_change", args=[participant.pk])
         if notify:
+            site = site_url.rstrip("/")
             transaction.on_commit(
-                lambda: _send_submission_emails(participant, f"{site_url.rstrip('/')}{staff_path}")
+                lambda: _send_submission_emails(
+                    participant,
+                    f"{site}{staff_path}",
+                    withdraw_url=f"{site}{withdraw_path(participant=participant)}",
+                )
             )
     return participant
 
@@ -470,12 +483,19 @@ def participant_evaluate(
     return participant
 
 
-def _send_submission_emails(participant: Participant, staff_url: str) -> None:
-    """Confirmation to the patient (no health answers) and a notice to the coordinators
-    (screening number and a staff link only: no personal data)."""
+def _send_submission_emails(
+    participant: Participant, staff_url: str, *, withdraw_url: str = ""
+) -> None:
+    """Confirmation to the patient (no health answers; their signed withdraw link) and a
+    notice to the coordinators (screening number and a staff link only: no personal data)."""
     study = participant.study
     with translation.override(participant.language):
-        context = {"participant": participant, "study": study}
+        context = {
+            "participant": participant,
+            "study": study,
+            "withdraw_url": withdraw_url,
+            "withdraw_days": settings.WITHDRAW_LINK_MAX_AGE_DAYS,
+        }
         messages = [
             (
                 render_to_string("recruitment/email/confirmation_subject.txt", context).strip(),
@@ -506,7 +526,7 @@ def _send_submission_emails(participant: Participant, staff_url: str) -> None:
 # The screening workflow: the status machine's only writer and the steps around it
 # ---------------------------------------------------------------------------------------------
 def participant_transition(
-    *, participant: Participant, to: str, by, reason: str = ""
+    *, participant: Participant, to: str, by, reason: str = "", by_participant: bool = False
 ) -> Participant:
     """Move a participant through the status machine; the only writer of `status`.
 
@@ -514,7 +534,16 @@ def participant_transition(
     `StatusChange` row (who, when, from, to, why) in one transaction that holds a lock on the
     study row, so enrolments cannot race past the target. Raises `InvalidTransition` (or a
     subclass) with a message for the user; a refusal writes nothing.
+
+    `by` is the staff member. Only the patient's signed withdraw link passes `by=None`, and
+    it says so with `by_participant=True` (to `declined` only): a missing user is never
+    taken silently for the participant.
     """
+    if by_participant:
+        if by is not None or Status(to) != Status.DECLINED:
+            raise ValueError(BY_PARTICIPANT_ONLY_DECLINES)
+    elif by is None:
+        raise ValueError(BY_REQUIRED)
     reason = (reason or "").strip()
     to = Status(to)
     freed_slot = False
@@ -659,6 +688,7 @@ def contact_attempt_record(
         raise RecruitmentError(FOLLOW_UP_BEFORE_ATTEMPT)
     with transaction.atomic():
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        _refuse_if_erased(locked)
         attempt = ContactAttempt(
             participant=locked,
             by=by,
@@ -695,6 +725,7 @@ def staff_values_record(
             raise RecruitmentError(NOT_STAFF_ASSESSED.format(code=code))
     with transaction.atomic():
         participant = Participant.objects.select_for_update().get(pk=participant.pk)
+        _refuse_if_erased(participant)
         for code, value in values.items():
             answer = Answer.objects.filter(
                 participant=participant, criterion=criteria[code]
@@ -777,6 +808,7 @@ def participant_update(
         raise RecruitmentError(EDIT_NEEDS_REASON)
     with transaction.atomic():
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        _refuse_if_erased(locked)
         changed = {
             field: value
             for field, value in data.items()
@@ -798,6 +830,281 @@ def participant_update(
         if {"date_of_birth", "zip_code"} & set(changed):
             participant_evaluate(participant=locked, by=by)
     return locked
+
+
+def _refuse_if_erased(participant: Participant) -> None:
+    """Erased stays erased: no service writes personal data back, nor re-runs the pre-screen
+    (which would replace the kept verdicts with ones judged on empty answers)."""
+    if participant.erased_at is not None:
+        raise RecruitmentError(PARTICIPANT_ERASED.format(number=participant.screening_number))
+
+
+# ---------------------------------------------------------------------------------------------
+# Withdrawing interest: the patient's signed link (PRODUCT.md "Privacy over time")
+# ---------------------------------------------------------------------------------------------
+# The link carries the participant's pk and their `withdraw_nonce`, signed with a salt of its
+# own and a timestamp (django.core.signing). It works while the nonce matches and for
+# WITHDRAW_LINK_MAX_AGE_DAYS: using it clears the nonce, and so does revoking it.
+WITHDRAW_SALT = "recruitment.withdraw-link"
+WITHDRAW_REASON = DeclineReason.WITHDREW_BY_LINK
+# Nothing is left to withdraw from: the link says it is already done.
+NOTHING_TO_WITHDRAW = (Status.DECLINED, Status.INELIGIBLE, Status.WITHDRAWN, Status.COMPLETED)
+
+
+class WithdrawState(StrEnum):
+    INVALID = "invalid"  # tampered, expired, revoked or used: the page gives no detail
+    OPEN = "open"  # the question may be asked (GET)
+    WITHDRAWN = "withdrawn"  # declined just now (POST)
+    ENROLLED = "enrolled"  # on the trial: not withdrawn by a link; the coordinators are told
+    ALREADY_DONE = "already_done"  # declined, ineligible, withdrawn or completed already
+
+
+@dataclass(frozen=True)
+class WithdrawLink:
+    """What the withdraw page shows. Pages show the screening number and the study only."""
+
+    state: WithdrawState
+    participant: Participant | None = None
+
+
+def withdraw_token_make(*, participant: Participant) -> str:
+    """The token of the participant's withdraw link; empty nonce, dead link."""
+    return signing.dumps({"p": participant.pk, "n": participant.withdraw_nonce}, salt=WITHDRAW_SALT)
+
+
+def withdraw_path(*, participant: Participant) -> str:
+    return reverse("recruitment:withdraw", args=[withdraw_token_make(participant=participant)])
+
+
+def _withdraw_token_read(token: str) -> tuple[int, str] | None:
+    """The (pk, nonce) a token carries, or None when it is tampered with or expired."""
+    max_age = timedelta(days=settings.WITHDRAW_LINK_MAX_AGE_DAYS)
+    try:
+        payload = signing.loads(token, salt=WITHDRAW_SALT, max_age=max_age)
+    except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
+        return None
+    if not isinstance(payload, dict):
+        return None
+    pk, nonce = payload.get("p"), payload.get("n")
+    if type(pk) is not int or not isinstance(nonce, str) or not nonce:
+        return None
+    return pk, nonce
+
+
+def _withdraw_state(participant: Participant | None, nonce: str) -> WithdrawState:
+    if participant is None:
+        return WithdrawState.INVALID
+    if participant.status in NOTHING_TO_WITHDRAW:
+        return WithdrawState.ALREADY_DONE
+    if not participant.withdraw_nonce or not constant_time_compare(
+        participant.withdraw_nonce, nonce
+    ):
+        return WithdrawState.INVALID
+    return WithdrawState.OPEN
+
+
+def withdraw_link_check(*, token: str) -> WithdrawLink:
+    """What the link would do, without doing it (the confirmation page; GET is safe)."""
+    claim = _withdraw_token_read(token)
+    if claim is None:
+        return WithdrawLink(WithdrawState.INVALID)
+    pk, nonce = claim
+    participant = Participant.objects.select_related("study").filter(pk=pk).first()
+    state = _withdraw_state(participant, nonce)
+    return WithdrawLink(state, participant if state != WithdrawState.INVALID else None)
+
+
+def participant_withdraw_by_link(*, token: str, site_url: str = "") -> WithdrawLink:
+    """The patient confirmed on the page: a participant not yet enrolled is declined (by the
+    participant, reason WITHDRAW_REASON); an enrolled one is not taken off the trial by a
+    link, and the coordinators are told to contact them. Either way the link dies, and the
+    coordinators get a notice with the screening number only, after commit."""
+    claim = _withdraw_token_read(token)
+    if claim is None:
+        return WithdrawLink(WithdrawState.INVALID)
+    pk, nonce = claim
+    with transaction.atomic():
+        # The study row first, then the participant, as in `participant_transition`.
+        study_id = Participant.objects.filter(pk=pk).values_list("study_id", flat=True).first()
+        if study_id is None:
+            return WithdrawLink(WithdrawState.INVALID)
+        study = Study.objects.select_for_update().get(pk=study_id)
+        locked = Participant.objects.select_for_update().get(pk=pk)
+        locked.study = study
+        state = _withdraw_state(locked, nonce)
+        if state != WithdrawState.OPEN:
+            return WithdrawLink(state, locked if state != WithdrawState.INVALID else None)
+        Participant.objects.filter(pk=pk).update(withdraw_nonce="")
+        locked.withdraw_nonce = ""
+        if locked.status != Status.ENROLLED:
+            locked = participant_transition(
+                participant=locked,
+                to=Status.DECLINED,
+                by=None,
+                by_participant=True,
+                reason=WITHDRAW_REASON,
+            )
+            locked.study = study
+            state = WithdrawState.WITHDRAWN
+        else:
+            state = WithdrawState.ENROLLED
+        staff_path = reverse("admin:recruitment_participant_change", args=[pk])
+        staff_url = f"{site_url.rstrip('/')}{staff_path}"
+        enrolled = state == WithdrawState.ENROLLED
+        transaction.on_commit(lambda: _notify_withdraw_link_used(locked, staff_url, enrolled))
+    return WithdrawLink(state, locked)
+
+
+def withdraw_link_revoke(*, participant: Participant) -> None:
+    """Kill the participant's withdraw link; the page then says the link does not work."""
+    Participant.objects.filter(pk=participant.pk).update(withdraw_nonce="")
+
+
+def _notify_withdraw_link_used(participant: Participant, staff_url: str, enrolled: bool) -> None:
+    """Tell the coordinators, by screening number only, that the link was used."""
+    if not settings.COORDINATOR_EMAILS:
+        return
+    context = {
+        "participant": participant,
+        "study": participant.study,
+        "staff_url": staff_url,
+        "enrolled": enrolled,
+    }
+    try:
+        send_mail(
+            render_to_string("recruitment/email/withdraw_coordinator_subject.txt", context).strip(),
+            render_to_string("recruitment/email/withdraw_coordinator.txt", context),
+            None,
+            list(settings.COORDINATOR_EMAILS),
+        )
+    except Exception as exc:  # noqa: BLE001 - the withdrawal stands
+        logger.error(
+            "Withdraw-link email about %s failed: %s",
+            participant.screening_number,
+            type(exc).__name__,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Retention: erasing the personal data of people never enrolled (PRODUCT.md "Privacy over time")
+# ---------------------------------------------------------------------------------------------
+ERASED_CHANGE_REASON = "Personal data erased: the study's retention period ({days} days) passed."
+ERASED_VERDICT_REASON = "Erased with the personal data after the retention period."
+ERASE_BATCH = 500  # participants per UPDATE: within SQLite's limit on query parameters
+# What erasure writes on a participant row and on its history rows. Kept: the screening
+# number, study, status, outcome, referral source, language, consent-to-contact version and
+# time, duplicate links, dates and counters; the verdicts (met / not met) and the criterion
+# snapshots; the status changes with their reasons; the contact log without its notes.
+ERASED_VALUES: dict[str, Any] = {
+    "first_name": "",
+    "last_name": "",
+    "name_normalised": "",
+    "email": "",
+    "email_normalised": "",
+    "phone": "",
+    "phone_normalised": "",
+    "preferred_contact": "",
+    "best_time": "",
+    "date_of_birth": None,
+    "zip_code": "",
+    "note": "",
+    "eligible_from": None,  # derived from the date of a last dose: health data
+}
+
+
+@dataclass(frozen=True)
+class StudyErasure:
+    study: Study
+    screening_numbers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    now: Any
+    dry_run: bool
+    studies: tuple[StudyErasure, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(len(s.screening_numbers) for s in self.studies)
+
+
+def participant_list_expired(*, study: Study, now):
+    """The study's participants never enrolled, in a final status, not yet erased, whose last
+    status change (their move into that final status) is older than `retention_days`."""
+    cutoff = now - timedelta(days=study.retention_days)
+    last_change = (
+        StatusChange.objects.filter(participant=OuterRef("pk")).order_by("-at", "-pk").values("at")
+    )
+    return (
+        Participant.objects.erasable()
+        .filter(study=study)
+        .annotate(final_at=Coalesce(Subquery(last_change[:1]), F("updated_at")))
+        .filter(final_at__lt=cutoff)
+        .order_by("screening_seq")
+    )
+
+
+def participants_erase_expired(*, now=None, dry_run: bool = False) -> ErasureResult:
+    """Erase the personal data of every participant past their study's retention period
+    (see `participant_list_expired`), with their answers' values, the verdicts' copies of
+    them and their reasons, contact-log notes, links and tokens, and the same data in the
+    history tables; mark them `erased_at`. Idempotent; `dry_run` only lists them. A fixed
+    number of queries per study and per ERASE_BATCH participants."""
+    now = now or timezone.now()
+    done = []
+    for study in Study.objects.order_by("slug"):
+        with transaction.atomic():
+            expired = participant_list_expired(study=study, now=now)
+            if not dry_run:
+                expired = expired.select_for_update()
+            rows = list(expired.values_list("pk", "screening_number"))
+            if not dry_run:
+                for start in range(0, len(rows), ERASE_BATCH):
+                    pks = [pk for pk, _number in rows[start : start + ERASE_BATCH]]
+                    _erase(
+                        pks, now=now, reason=ERASED_CHANGE_REASON.format(days=study.retention_days)
+                    )
+        if rows:
+            done.append(StudyErasure(study, tuple(number for _pk, number in rows)))
+    return ErasureResult(now=now, dry_run=dry_run, studies=tuple(done))
+
+
+def _erase(pks: list[int], *, now, reason: str) -> None:
+    Participant.objects.filter(pk__in=pks).update(
+        **ERASED_VALUES, submission_token=None, withdraw_nonce="", erased_at=now, updated_at=now
+    )
+    Answer.objects.filter(participant_id__in=pks).update(value=None)
+    CriterionVerdict.objects.filter(participant_id__in=pks).update(
+        answer=None, reason=ERASED_VERDICT_REASON, eligible_from=None
+    )
+    ContactAttempt.objects.filter(participant_id__in=pks).update(note="")
+    # The history holds every earlier version: the same fields, and staff's reasons for
+    # edits, which may quote what they changed. Who changed what kind of thing, and when, stays.
+    Participant.history.filter(id__in=pks).update(**ERASED_VALUES, history_change_reason=None)
+    Answer.history.filter(participant_id__in=pks).update(value=None, history_change_reason=None)
+    _history_record_erasure(pks, now=now, reason=reason)
+
+
+def _history_record_erasure(pks: list[int], *, now, reason: str) -> None:
+    """Add one version per erased participant, saying when and why, with no user. One
+    INSERT ... SELECT: simple-history's `bulk_history_create` splits its INSERT into more
+    statements as the rows grow (SQLite's limit on parameters)."""
+    history = Participant.history.model
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in history.tracked_fields)
+    meta = ("history_date", "history_change_reason", "history_type", "history_user_id")
+    ids = ", ".join(["%s"] * len(pks))
+    # Names come from the models' meta; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(history._meta.db_table)} "  # noqa: S608
+        f"({columns}, {', '.join(quote(column) for column in meta)}) "
+        f"SELECT {columns}, %s, %s, %s, NULL FROM {quote(Participant._meta.db_table)} "
+        f"WHERE {quote(Participant._meta.pk.column)} IN ({ids})"
+    )
+    params = [connection.ops.adapt_datetimefield_value(now), reason, "~", *pks]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 # ---------------------------------------------------------------------------------------------

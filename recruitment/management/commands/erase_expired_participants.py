@@ -1,0 +1,35 @@
+from django.core.management.base import BaseCommand
+
+from recruitment import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Erase the personal data of participants never enrolled (ineligible or declined) once "
+        "their study's retention period has passed since their last status change. Anonymous "
+        "facts stay for the screening log and the CONSORT box. Idempotent; schedule it daily."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="List what would be erased (screening numbers only) and change nothing.",
+        )
+
+    def handle(self, *args, dry_run, **options):
+        result = services.participants_erase_expired(dry_run=dry_run)
+        verb = "Would erase" if dry_run else "Erased"
+        for erasure in result.studies:
+            numbers = erasure.screening_numbers
+            self.stdout.write(
+                f"{verb} the personal data of {len(numbers)} participant"
+                f"{'' if len(numbers) == 1 else 's'} of {erasure.study.slug} "
+                f"(retention {erasure.study.retention_days} days): {', '.join(numbers)}"
+            )
+        if not result.total:
+            self.stdout.write("Nothing to erase.")
+        elif dry_run:
+            self.stdout.write(f"Dry run: {result.total} in all; nothing was changed.")
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Erased {result.total} in all."))
