@@ -16,7 +16,6 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -84,13 +83,9 @@ CONSENT_MISSING = _(
 )
 USE_ONE_OF = _("Use one of: {values}.")
 ROW_NOT_SAVED = _("Row {row} could not be saved ({problem}): nothing was imported.")
-STUDY_CLOSED = _(
-    "This study is not recruiting, so it cannot take new participants: nothing was imported. "
-    "Recruiting must be on for an import (an investigator can turn it on in the study's "
-    "settings)."
-)
 STUDY_CLOSED_WARNING = _(
-    "This study is not recruiting: the import itself will be refused until recruiting is on."
+    "This study is not recruiting: the people imported will be added all the same, with no "
+    "email to them."
 )
 ROW_LIMIT = _(
     "This file has {rows} rows, and at most {limit} can be imported here at once. Split the "
@@ -488,40 +483,25 @@ def _count_duplicates(study: Study, rows: list[_ValidRow]) -> int:
 # The real run
 # ---------------------------------------------------------------------------------------------
 def _create(study: Study, rows: list[_ValidRow]) -> list[Participant]:
-    """Every row through `participant_submit`, in one transaction: all rows or none."""
-    created = []
-    row = None
+    """All rows through `participants_import`, in one transaction: all rows or none."""
     try:
-        with transaction.atomic():
-            for row in rows:
-                created.append(
-                    services.participant_submit(
-                        study=study,
-                        contact=row.contact,
-                        answers=row.answers,
-                        language="en",
-                        notify=False,
-                    )
-                )
-    except services.StudyNotRecruiting as exc:
-        raise InterestListError(STUDY_CLOSED) from exc
-    except services.RecruitmentError as exc:
-        raise InterestListError(
-            str(ROW_NOT_SAVED).format(row=row.row if row else "?", problem=exc)
-        ) from exc
-    except ValidationError as exc:
-        problem = "; ".join(
-            f"{name}: {' '.join(messages)}" for name, messages in exc.message_dict.items()
+        return services.participants_import(
+            study=study, rows=[(row.contact, row.answers) for row in rows]
         )
+    except services.ImportRowError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ValidationError):
+            problem = "; ".join(
+                f"{name}: {' '.join(messages)}" for name, messages in cause.message_dict.items()
+            )
+        elif isinstance(cause, services.RecruitmentError):
+            problem = str(cause)
+        else:
+            # The database's message may quote a value: name only the kind of error.
+            problem = type(cause).__name__
         raise InterestListError(
-            str(ROW_NOT_SAVED).format(row=row.row if row else "?", problem=problem)
+            str(ROW_NOT_SAVED).format(row=rows[exc.index].row, problem=problem)
         ) from exc
-    except DatabaseError as exc:
-        # The database's message may quote a value: name only the kind of error.
-        raise InterestListError(
-            str(ROW_NOT_SAVED).format(row=row.row if row else "?", problem=type(exc).__name__)
-        ) from exc
-    return created
 
 
 # ---------------------------------------------------------------------------------------------
