@@ -35,19 +35,7 @@ MAX_ROWS = 5000
 DUPLICATE_LOOKUP_BATCH = 1000
 
 # The contact columns, in the order of the template file; the questions follow.
-CONTACT_COLUMNS = [
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "preferred_contact",
-    "best_time",
-    "date_of_birth",
-    "zip_code",
-    "referral_source",
-    "note",
-    "contact_consent",
-]
+CONTACT_COLUMNS = [*services.EDITABLE_FIELDS, "contact_consent"]
 # The columns every file must have: the contact fields the form requires.
 REQUIRED_COLUMNS = [
     "first_name",

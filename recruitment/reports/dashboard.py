@@ -318,13 +318,7 @@ def weekly_series_by_study(
         .annotate(n=Count("pk"))
     )
     enrolments = (
-        StatusChange.objects.filter(
-            participant__study_id__in=study_ids,
-            to_status=Status.ENROLLED,
-            at__gte=since,
-            at__lt=until,
-        )
-        .order_by()
+        _enrolments_between(study_ids, since, until)
         .annotate(week=TruncWeek("at"))
         .values("participant__study_id", "week")
         .annotate(n=Count("pk"))
@@ -384,13 +378,7 @@ def recent_enrolments_by_study(*, study_ids: Sequence[int], today: date) -> Coun
     since = _local_midnight(today - timedelta(weeks=RATE_WEEKS) + timedelta(days=1))
     until = _local_midnight(today + timedelta(days=1))
     rows = (
-        StatusChange.objects.filter(
-            participant__study_id__in=study_ids,
-            to_status=Status.ENROLLED,
-            at__gte=since,
-            at__lt=until,
-        )
-        .order_by()
+        _enrolments_between(study_ids, since, until)
         .values("participant__study_id")
         .annotate(n=Count("pk"))
     )
@@ -557,3 +545,13 @@ def dashboard_list(*, user, today: date) -> list[StudyDashboard]:
 def funnel(counts: Counter | dict) -> tuple[LabelledCount, ...]:
     """Participants per status, in the status machine's order (zeros included)."""
     return tuple(LabelledCount(str(s.label), counts.get(s, 0), s.value) for s in Status)
+
+
+def _enrolments_between(study_ids, since, until):
+    """Moves to enrolled in [since, until), unordered, ready to group."""
+    return StatusChange.objects.filter(
+        participant__study_id__in=study_ids,
+        to_status=Status.ENROLLED,
+        at__gte=since,
+        at__lt=until,
+    ).order_by()
