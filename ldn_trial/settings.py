@@ -187,3 +187,14 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# ---------------------------------------------------------------------------------------------
+# Security hardening (SECURITY.md). Each block below belongs to one concern.
+# ---------------------------------------------------------------------------------------------
+# Staff two-factor authentication (django-otp, TOTP): on unless DEBUG; `make run` is DEBUG.
+STAFF_2FA_REQUIRED = env.bool("STAFF_2FA_REQUIRED", default=not DEBUG)
+# Clients' IP behind a reverse proxy: how many proxies you trust to append X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The public interest form: per-IP submissions, and the fastest a person can fill it.
+INTEREST_RATE_LIMIT = env.str("INTEREST_RATE_LIMIT", default="10/h")
+INTEREST_FORM_MIN_SECONDS = env.int("INTEREST_FORM_MIN_SECONDS", default=3)
