@@ -28,6 +28,7 @@ run: $(INSTALLED)
 	$(DEV_ENV) $(BIN)/python manage.py load_study --create-only recruitment/studies/ldn-mecfs.toml
 	$(DEV_ENV) $(BIN)/python manage.py create_demo_coordinator
 	@echo "Serving on http://127.0.0.1:8000/ (staff: http://127.0.0.1:8000/admin/). Ctrl-C stops."
+	@echo "Staff two-factor sign-in is OFF in development (DEBUG=1); production requires it (STAFF_2FA_REQUIRED)."
 	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 lint: $(INSTALLED)

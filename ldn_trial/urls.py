@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from recruitment import views
+from recruitment import otp_views, views
 
 admin.site.site_header = "ldn-trial"
 admin.site.site_title = "ldn-trial staff"
@@ -10,6 +10,8 @@ admin.site.index_title = "Recruitment"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # Staff two-factor sign-in; before "staff/" (see recruitment/security.py).
+    path("staff/2fa/", include((otp_views.urlpatterns, otp_views.app_name))),
     path("staff/", include("recruitment.staff_urls")),
     path("", include("recruitment.urls")),
 ]

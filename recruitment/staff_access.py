@@ -8,10 +8,12 @@ from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
 
 from recruitment.models import Study
+from recruitment.security import verification_redirect
 
 
 def staff_required(view):
-    """Anonymous users go to the login page; logged-in non-staff get 403. Responses are
+    """Anonymous users go to the login page; logged-in non-staff get 403; staff who signed in
+    with a password only (STAFF_2FA_REQUIRED) go to the two-factor page first. Responses are
     never cached (they hold patients' data)."""
 
     @wraps(view)
@@ -20,6 +22,8 @@ def staff_required(view):
             return redirect_to_login(request.get_full_path())
         if not (request.user.is_active and request.user.is_staff):
             raise PermissionDenied
+        if (redirect := verification_redirect(request)) is not None:
+            return redirect
         response = view(request, *args, **kwargs)
         add_never_cache_headers(response)
         return response
