@@ -5,13 +5,16 @@ new criterion in a study file needs no code. Every question is optional and offe
 a skipped or unsure answer sends the application to review; it never blocks it.
 """
 
+import enum
 import re
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
+from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import format_html
@@ -35,6 +38,9 @@ YES_NO_CHOICES = [(YES, _("Yes")), (NO, _("No")), (UNSURE, _("Not sure"))]
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y"]
 NOTE_MAX = 1000
 MAX_AGE_YEARS = 120
+# The signed time a form was served: older than this, it is re-shown (see FormTiming.EXPIRED).
+FORM_ISSUED_MAX_AGE = timedelta(days=1)
+FORM_ISSUED_SALT = "recruitment.forms.InterestForm.form_issued"
 
 FIRST_NAME_NEEDED = _("Enter your first name.")
 LAST_NAME_NEEDED = _("Enter your last name.")
@@ -84,6 +90,35 @@ class NoteField(forms.CharField):
         attrs = super().widget_attrs(widget)
         attrs.pop("maxlength", None)
         return attrs
+
+
+class FormTiming(enum.Enum):
+    """How long before its submission the form was served (the signed `form_issued` field)."""
+
+    OK = "ok"
+    TOO_FAST = "too_fast"  # under INTEREST_FORM_MIN_SECONDS: a bot; dropped like the honeypot
+    INVALID = "invalid"  # missing or tampered with: a bot; dropped like the honeypot
+    EXPIRED = "expired"  # over a day: likely a person who left the tab open; re-shown
+
+
+def form_issued_token(now: datetime) -> str:
+    return signing.dumps(now.timestamp(), salt=FORM_ISSUED_SALT)
+
+
+def form_timing(value, *, now: datetime, min_seconds: int) -> FormTiming:
+    """Judge a posted `form_issued` value. `min_seconds` 0 turns the check off entirely."""
+    if min_seconds <= 0:
+        return FormTiming.OK
+    try:
+        issued = float(signing.loads(str(value or ""), salt=FORM_ISSUED_SALT))
+    except (signing.BadSignature, TypeError, ValueError, OverflowError):
+        return FormTiming.INVALID
+    age = now.timestamp() - issued
+    if age > FORM_ISSUED_MAX_AGE.total_seconds():
+        return FormTiming.EXPIRED
+    if age < min_seconds:
+        return FormTiming.TOO_FAST
+    return FormTiming.OK
 
 
 def question_field_name(criterion: EligibilityCriterion, item: str = "") -> str:
@@ -175,6 +210,8 @@ class InterestForm(forms.Form):
     contact_consent = forms.BooleanField(label="", error_messages={"required": CONSENT_NEEDED})
     # Idempotency token; read leniently in clean_submission_token (people cannot fix it).
     submission_token = forms.Field(widget=forms.HiddenInput, required=False)
+    # When the form was served, signed; judged in __init__ (FormTiming), never a form error.
+    form_issued = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
     # Honeypot: hidden from people (and from screen readers); bots fill every field.
     website = forms.CharField(
         label=_("Leave this empty"),
@@ -182,10 +219,31 @@ class InterestForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
 
-    def __init__(self, *args, study, criteria, today: date | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        study,
+        criteria,
+        today: date | None = None,
+        now: datetime | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.study = study
         self.today = today or timezone.localdate()
+        now = now or timezone.now()
+        self.fields["form_issued"].initial = form_issued_token(now)
+        self.timing = None
+        if self.is_bound:
+            name = self.add_prefix("form_issued")
+            self.timing = form_timing(
+                self.data.get(name), now=now, min_seconds=settings.INTEREST_FORM_MIN_SECONDS
+            )
+            if self.timing in (FormTiming.INVALID, FormTiming.EXPIRED):
+                # The re-shown form (errors to fix, or expired) carries a fresh time; a valid
+                # one is kept, so a person correcting a mistake is never judged "too fast".
+                self.data = self.data.copy()
+                self.data[name] = form_issued_token(now)
         self.criteria = [c for c in criteria if _asks_patient(c)]
         self.fields["contact_consent"].label = study.contact_consent_text
         if not self.is_bound:
@@ -205,7 +263,14 @@ class InterestForm(forms.Form):
         "preferred_contact",
         "best_time",
     ]
-    PAGE_ORDER_AFTER = ["referral_source", "note", "contact_consent", "submission_token", "website"]
+    PAGE_ORDER_AFTER = [
+        "form_issued",
+        "referral_source",
+        "note",
+        "contact_consent",
+        "submission_token",
+        "website",
+    ]
 
     def _question_names(self) -> list[str]:
         return [name for c in self.criteria for name in self.question_fields[c.pk]]
@@ -358,7 +423,17 @@ class InterestForm(forms.Form):
     # -- Results for the service -------------------------------------------------------------
     @property
     def is_spam(self) -> bool:
-        return bool(self.cleaned_data.get("website"))
+        """A bot: the honeypot is filled, or the form came back too fast or without a valid
+        signed time. The view treats it as a success and saves nothing."""
+        return bool(self.cleaned_data.get("website")) or self.timing in (
+            FormTiming.TOO_FAST,
+            FormTiming.INVALID,
+        )
+
+    @property
+    def is_expired(self) -> bool:
+        """Served more than a day ago: shown again (answers kept) to be sent once more."""
+        return self.timing == FormTiming.EXPIRED
 
     def contact_details(self) -> ContactDetails:
         data = self.cleaned_data

@@ -9,8 +9,10 @@ from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.decorators import ratelimit
 
 from recruitment import selectors, services
+from recruitment.client_ip import interest_rate, ratelimit_key
 from recruitment.forms import InterestForm
 
 logger = logging.getLogger(__name__)
@@ -32,9 +34,17 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @sensitive_post_parameters()
 @never_cache
 @require_http_methods(["GET", "POST"])
+@ratelimit(group="interest-form", key=ratelimit_key, rate=interest_rate, method="POST", block=False)
 def interest(request: HttpRequest, slug: str) -> HttpResponse:
-    """The interest form; on success, post/redirect/get to the thank-you page."""
+    """The interest form; on success, post/redirect/get to the thank-you page.
+
+    Bots are answered like people and nothing is saved: a filled honeypot, or a form sent back
+    too fast or without a valid signed time (InterestForm.is_spam). Past the per-IP limit the
+    POST is refused with a friendly 429 page and not read at all.
+    """
     study = selectors.study_get_public(slug=slug)
+    if getattr(request, "limited", False):
+        return render(request, "429.html", {"study": study}, status=429)
     if not study.is_recruiting:
         return render(request, "recruitment/closed.html", {"study": study})
     criteria = selectors.criterion_list_for_form(study=study)
@@ -44,6 +54,10 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
         if form.is_spam:
             request.session[SESSION_KEY] = {"study": study.pk, "participant": None}
             return redirect("recruitment:thanks", slug=study.slug)
+        if form.is_expired:
+            # Open for over a day: show it again, answers kept and a fresh signed time.
+            context = {"study": study, "form": form, "form_expired": True}
+            return render(request, "recruitment/interest.html", context)
         try:
             participant = services.participant_submit_idempotent(
                 study=study,
