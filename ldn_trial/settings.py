@@ -33,7 +33,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG el
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with a default site that requires staff two-factor verification.
+    "recruitment.security.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,20 +45,44 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",  # django-bootstrap-static: Bootstrap's CSS served by the app, never a CDN
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "recruitment",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "recruitment.middleware.ContentSecurityPolicyMiddleware",
+    "recruitment.middleware.StaffNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "recruitment.security.SessionLimitsMiddleware",
+    "recruitment.security.StaffVerificationMiddleware",
+    "recruitment.security.SecurityEventMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the friendly lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out username and IP before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Argon2 for every new or changed password; the others only read older hashes.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 
 ROOT_URLCONF = "ldn_trial.urls"
@@ -156,6 +181,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# A session ends after SESSION_COOKIE_AGE seconds without a request and, signed in,
+# STAFF_SESSION_MAX_AGE after its login: recruitment/security.py SessionLimitsMiddleware.
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
@@ -185,6 +213,8 @@ LOGGING = {
     "loggers": {
         # Request errors are logged without the request's POST data (patients' answers).
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # At DEBUG this logs whole template contexts (a patient's bound form included).
+        "django.template": {"level": "INFO"},
     },
 }
 
@@ -198,3 +228,55 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # The public interest form: per-IP submissions, and the fastest a person can fill it.
 INTEREST_RATE_LIMIT = env.str("INTEREST_RATE_LIMIT", default="10/h")
 INTEREST_FORM_MIN_SECONDS = env.int("INTEREST_FORM_MIN_SECONDS", default=3)
+
+# ---------------------------------------------------------------------------------------------
+# Staff sign-in (SECURITY.md, points 2 to 5): recruitment/security.py.
+# ---------------------------------------------------------------------------------------------
+# Two-factor: the issuer name staff see in their authenticator app.
+OTP_TOTP_ISSUER = "ldn-trial"
+# A signed-in session ends this many seconds after its login, however active (12 hours).
+STAFF_SESSION_MAX_AGE = env.int("STAFF_SESSION_MAX_AGE", default=12 * 60 * 60)
+# django-axes: 5 failed logins for one username from one IP lock that pair for the cool-off
+# (hours); the right password is refused meanwhile. Per username AND IP, so one person cannot
+# lock everyone out from behind a shared proxy. The IP comes from recruitment/client_ip.py,
+# which honours TRUSTED_PROXY_COUNT (set it to 1 behind one nginx).
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The cool-off runs from the lockout: retrying meanwhile does not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "recruitment.client_ip.client_ip"
+AXES_CLIENT_STR_CALLABLE = "recruitment.security.axes_client_str"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Security events (login success and failure, lockout, 2FA failure, 403): one JSON line each.
+LOGGING["loggers"]["ldn_trial.security"] = {"level": "INFO"}
+
+# ---------------------------------------------------------------------------------------------
+# Public form abuse and headers (SECURITY.md, points 6 and 7).
+# ---------------------------------------------------------------------------------------------
+# django-ratelimit counts interest-form POSTs per client IP (recruitment/client_ip.py) in the
+# default cache. With more than one worker process that cache must be shared by all of them
+# (CACHE_URL: Redis or Memcached); with local memory each worker counts on its own.
+RATELIMIT_USE_CACHE = "default"
+# Content-Security-Policy (django-csp 4): nothing from a third party, no inline script or
+# style. Bootstrap draws its tick boxes and select arrows as data: images in its CSS.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Staff areas: never cached, and inline style attributes allowed (the audit list and the
+# dashboard's charts use a few); scripts stay 'self'. See recruitment/middleware.py.
+STAFF_PATH_PREFIXES = ("/admin/", "/staff/")
+STAFF_CONTENT_SECURITY_POLICY_UPDATE = {"style-src-attr": ["'unsafe-inline'"]}

@@ -19,10 +19,12 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 from simple_history.admin import SimpleHistoryAdmin
 
 from recruitment import selectors, services
@@ -143,6 +145,7 @@ class ServiceEditsMixin:
     """Change forms whose `save_model` calls a service: a refusal undoes the whole edit and
     is shown as an error message instead of a 500."""
 
+    @method_decorator(sensitive_post_parameters())
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)

@@ -10,6 +10,7 @@ import logging
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from recruitment import services
@@ -28,6 +29,7 @@ TEMPLATES = {
 INVALID_STATUS = 404
 
 
+@sensitive_post_parameters()
 @never_cache
 @require_http_methods(["GET", "POST"])
 def withdraw(request: HttpRequest, token: str) -> HttpResponse:
