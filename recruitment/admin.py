@@ -82,8 +82,6 @@ HISTORY_HIDDEN_FIELDS = frozenset(
         "email_normalised",
         "phone_normalised",
         "slot",
-        "submission_token",
-        "withdraw_nonce",
         "evaluated_at",
         "created_at",
         "updated_at",
@@ -856,7 +854,9 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         and without identifying fields for users who may not see them."""
         fields = [
             field
-            for field in Participant._meta.concrete_fields
+            # What the history records (its own exclusions: tokens and nonces), less keys,
+            # copies and timestamps.
+            for field in Participant.history.model.tracked_fields
             if field.name not in HISTORY_HIDDEN_FIELDS
             and (can_identify(request.user) or field.name not in IDENTIFYING_FIELDS)
         ]

@@ -766,6 +766,14 @@ class StatusChange(models.Model):
         return self.by.get_username()
 
 
+class EnrolmentSlotQuerySet(models.QuerySet):
+    def free(self):
+        return self.filter(participant__isnull=True)
+
+    def taken(self):
+        return self.filter(participant__isnull=False)
+
+
 class EnrolmentSlot(models.Model):
     """One of a study's fixed enrolment slots (as many rows as the target). A participant
     holds one while enrolled or completed; the unique link makes over-enrolment impossible
@@ -775,6 +783,8 @@ class EnrolmentSlot(models.Model):
         Study, on_delete=models.CASCADE, related_name="slots", verbose_name=_("study")
     )
     number = models.PositiveSmallIntegerField(_("slot"), validators=[MinValueValidator(1)])
+
+    objects = EnrolmentSlotQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("enrolment slot")

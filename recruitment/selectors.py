@@ -3,15 +3,13 @@
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from recruitment.models import (
     Answer,
     ConsentRecord,
-    CriterionVerdict,
     EligibilityCriterion,
-    EnrolmentSlot,
     Participant,
     Study,
 )
@@ -34,18 +32,6 @@ def participant_get_for_confirmation(*, pk: int, study: Study) -> Participant | 
         Participant.objects.filter(pk=pk, study=study)
         .only("pk", "screening_number", "preferred_contact", "study_id")
         .first()
-    )
-
-
-def participant_list_for_staff(*, user) -> QuerySet[Participant]:
-    return Participant.objects.visible_to(user).select_related("study")
-
-
-def participant_get_with_evaluation(*, user, pk: int) -> Participant:
-    verdicts = CriterionVerdict.objects.order_by("order")
-    return get_object_or_404(
-        participant_list_for_staff(user=user).prefetch_related(Prefetch("verdicts", verdicts)),
-        pk=pk,
     )
 
 
@@ -96,7 +82,7 @@ def study_progress_list(*, user, study: Study | None = None) -> list[StudyProgre
 
 def study_slots_taken(*, study: Study) -> int:
     """Slots held by enrolled (or completed, or withdrawn-and-kept) participants."""
-    return EnrolmentSlot.objects.filter(study=study, participant__isnull=False).count()
+    return study.slots.taken().count()
 
 
 def study_staff_members(*, study: Study) -> QuerySet:

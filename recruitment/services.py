@@ -272,26 +272,19 @@ def study_slots_sync(*, study: Study) -> None:
     target goes down (never below the slots already taken)."""
     with transaction.atomic():
         Study.objects.select_for_update().filter(pk=study.pk).first()
-        slots = list(study.slots.select_related("participant").order_by("number"))
-        missing = study.target_enrolment - len(slots)
+        numbers = list(study.slots.order_by("number").values_list("number", flat=True))
+        missing = study.target_enrolment - len(numbers)
         if missing > 0:
-            start = max((slot.number for slot in slots), default=0) + 1
+            start = (numbers[-1] if numbers else 0) + 1
             EnrolmentSlot.objects.bulk_create(
                 EnrolmentSlot(study=study, number=n) for n in range(start, start + missing)
             )
         elif missing < 0:
-            free = [slot for slot in slots if not _slot_taken(slot)]
+            free = list(study.slots.free().order_by("number").values_list("pk", flat=True))
             if len(free) < -missing:
-                taken = len(slots) - len(free)
+                taken = len(numbers) - len(free)
                 raise RecruitmentError(TARGET_BELOW_ENROLLED.format(taken=taken))
-            EnrolmentSlot.objects.filter(pk__in=[s.pk for s in free[missing:]]).delete()
-
-
-def _slot_taken(slot: EnrolmentSlot) -> bool:
-    try:
-        return slot.participant is not None
-    except Participant.DoesNotExist:
-        return False
+            EnrolmentSlot.objects.filter(pk__in=free[missing:]).delete()
 
 
 def study_criteria_changed(*, study: Study, criteria: list[EligibilityCriterion]) -> None:
@@ -631,7 +624,7 @@ def participant_transition(
                 raise ReasonRequired(ELIGIBLE_OVERRIDE_NEEDS_REASON.format(number=number))
             locked.eligible_at = locked.eligible_at or timezone.now()
         elif to == Status.WAITLISTED:
-            if _free_slots(study).exists():
+            if study.slots.free().exists():
                 raise InvalidTransition(WAITLIST_NOT_FULL.format(number=number))
         elif to == Status.CONSENTED:
             if not ConsentRecord.objects.filter(participant=locked).exists():
@@ -655,16 +648,12 @@ def participant_transition(
     return locked
 
 
-def _free_slots(study: Study):
-    return EnrolmentSlot.objects.filter(study=study, participant__isnull=True)
-
-
 def _enrol(study: Study, participant: Participant, reason: str) -> None:
     """Enrolment's checks and writes; the caller holds the study row lock."""
     number = participant.screening_number
     if not ConsentRecord.objects.filter(participant=participant).exists():
         raise InvalidTransition(CONSENT_NEEDED.format(number=number))
-    slot = _free_slots(study).order_by("number").first()
+    slot = study.slots.free().order_by("number").first()
     if slot is None:
         raise StudyFull(STUDY_FULL.format(target=study.target_enrolment, number=number))
     ahead = Participant.objects.filter(study=study).waitlist()

@@ -38,6 +38,16 @@ class StaffFactory(UserFactory):
     is_staff = True
 
 
+def staff(username: str, role: str | None, *studies):
+    """A staff user in one of the roles (recruitment.roles), a member of the given studies."""
+    user = StaffFactory(username=username)
+    if role:
+        user.groups.add(services.roles_ensure()[role])
+    for study in studies:
+        study.members.add(user)
+    return user
+
+
 class StudyFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Study

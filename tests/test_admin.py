@@ -33,14 +33,13 @@ from recruitment.models import (
     StatusChange,
     Study,
 )
-from recruitment.services import roles_ensure
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
-    StaffFactory,
     StudyFactory,
     UserFactory,
     applicant,
     participants_bulk,
+    staff,
     submit,
     walk,
 )
@@ -51,14 +50,6 @@ CHANGELIST = "admin:recruitment_participant_changelist"
 # Every value of the LDN study's staff-assessed criteria in range, as the form posts them.
 NORMAL_LABS = {"hs-crp": "1.2", "esr": "12", "rf": "negative", "ana": "negative"}
 NORMAL_LABS_ALL = {**NORMAL_LABS, "thyroid": "in_range"}
-
-
-def staff(username, role, *studies):
-    user = StaffFactory(username=username)
-    user.groups.add(roles_ensure()[role])
-    for study in studies:
-        study.members.add(user)
-    return user
 
 
 @pytest.fixture
@@ -1146,6 +1137,8 @@ def test_duplicate_reviews_refuse_a_participant_who_is_not_a_possible_duplicate(
     assert fresh(participant).status == Status.NEW
 
 
+# Queries per workflow page (session, user, permissions, the participant, the form's reads).
+WORKFLOW_PAGE_QUERIES = {"status": 5, "contact": 5, "enrol": 6, "consent": 7, "lab_values": 9}
 WORKFLOW_PAGES = [
     "status",
     "consent",
@@ -1295,6 +1288,7 @@ def test_the_participant_page_runs_a_fixed_number_of_queries(
 ):
     participant = participant_with_a_long_record(ldn_study, coordinator, rows)
     assert participant.history.count() > rows
+    coord_client.get(change_url(participant))  # a worker's first request fills Django's caches
 
     with django_assert_max_num_queries(9):
         response = coord_client.get(change_url(participant))
@@ -1308,12 +1302,27 @@ def test_the_history_page_runs_a_fixed_number_of_queries(
     coord_client, coordinator, ldn_study, rows, django_assert_max_num_queries
 ):
     participant = participant_with_a_long_record(ldn_study, coordinator, rows)
+    coord_client.get(page_url("history", participant))  # fills Django's content-type cache
 
     with django_assert_max_num_queries(11):
         response = coord_client.get(page_url("history", participant))
 
     assert response.status_code == 200
     assert response.content.decode().count("Contact attempt: ") == rows
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+@pytest.mark.parametrize("name", WORKFLOW_PAGE_QUERIES)
+def test_each_workflow_page_runs_a_fixed_number_of_queries(
+    coord_client, coordinator, ldn_study, rows, name, django_assert_max_num_queries
+):
+    participant = participant_with_a_long_record(ldn_study, coordinator, rows)
+    coord_client.get(page_url(name, participant))  # fills Django's content-type cache
+
+    with django_assert_max_num_queries(WORKFLOW_PAGE_QUERIES[name]):
+        response = coord_client.get(page_url(name, participant))
+
+    assert response.status_code == 200
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,11 +26,11 @@ from recruitment.models import (
 from recruitment.reports import exports
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
-    StaffFactory,
     StudyFactory,
     UserFactory,
     applicant,
     participants_bulk,
+    staff,
     submit,
     walk,
 )
@@ -88,15 +88,6 @@ NOT_MET_ANSWERS = {**LDN_ELIGIBLE_ANSWERS, "allergy": "yes", "liver": "yes"}
 def now(time_machine):
     time_machine.move_to(APPLIED, tick=False)
     return APPLIED
-
-
-def staff(username, role, *studies):
-    user = StaffFactory(username=username, password=None)
-    if role:
-        user.groups.add(services.roles_ensure()[role])
-    for study in studies:
-        study.members.add(user)
-    return user
 
 
 @pytest.fixture

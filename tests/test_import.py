@@ -20,8 +20,7 @@ from django.utils import timezone
 from recruitment import importer, roles
 from recruitment.importer import interest_list_import
 from recruitment.models import Answer, DuplicateReview, Participant, Study
-from recruitment.services import roles_ensure
-from tests.factories import StaffFactory, StudyFactory, ldn_form_data, submit
+from tests.factories import StudyFactory, ldn_form_data, staff, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -506,12 +505,6 @@ def test_the_command_refuses_an_unknown_study_a_missing_file_and_bad_columns(ldn
 # ---------------------------------------------------------------------------------------------
 # The admin page
 # ---------------------------------------------------------------------------------------------
-def staff(username, role, *studies):
-    user = StaffFactory(username=username)
-    user.groups.add(roles_ensure()[role])
-    for study in studies:
-        study.members.add(user)
-    return user
 
 
 def import_url(study):

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
 
 NOV_25 = dt.datetime(2026, 11, 25, 18, tzinfo=dt.UTC)  # noon in Birmingham, Alabama
 COORDINATORS = ["coordinators@example.edu"]
+WITHDRAW_PAGE_QUERIES = 1
 # Unique values no page or coordinator notice may show.
 CANARY = {
     "first_name": "Zebulonia",
@@ -525,3 +526,17 @@ def test_the_console_log_handler_redacts_withdraw_tokens():
         if type(handler).__module__.startswith("_pytest"):
             continue
         assert any(isinstance(f, RedactSignedLinks) for f in handler.filters)
+
+
+@pytest.mark.parametrize("others", [3, 30])
+def test_the_withdraw_page_runs_a_fixed_number_of_queries(
+    client, study, person, others, django_assert_max_num_queries
+):
+    for _ in range(others):
+        applicant(study)
+    url = link_in_email(person)
+
+    with django_assert_max_num_queries(WITHDRAW_PAGE_QUERIES):
+        response = client.get(url)
+
+    assert response.status_code == 200

@@ -21,7 +21,6 @@ from django.utils.translation import gettext_lazy as _
 
 from recruitment.models import (
     ENROLLED_STATUSES,
-    FHIR_STATUS,
     CriterionVerdict,
     Participant,
     Status,
@@ -299,7 +298,7 @@ def fhir_bundle(
             "resourceType": "ResearchSubject",
             "id": _uuid_of(subject_url),
             "identifier": _subject_identifiers(participant, systems),
-            "status": FHIR_STATUS[Status(participant.status)],
+            "status": participant.fhir_status,
             "study": {"reference": study_url},
             "individual": individual,
         }
