@@ -104,7 +104,12 @@ TEMPLATES = [
 ]
 
 # Database: an embedded SQLite file unless DATABASE_URL names another (PostgreSQL in production).
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# An empty DATABASE_URL (a blank line in an env file) counts as unset.
+DATABASES = {
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers queue instead of failing; IMMEDIATE makes a write transaction take the lock at
     # BEGIN, so "check a free slot, then write" serialises like SELECT ... FOR UPDATE does.

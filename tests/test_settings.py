@@ -139,6 +139,13 @@ def test_without_database_url_the_database_is_the_sqlite_file_in_the_project_roo
     assert databases["default"]["NAME"] == str(ROOT / "db.sqlite3")
 
 
+def test_an_empty_database_url_counts_as_unset():
+    databases = read_settings("DATABASES", **production(DATABASE_URL=""))["DATABASES"]
+
+    assert databases["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert databases["default"]["NAME"] == str(ROOT / "db.sqlite3")
+
+
 def test_a_postgres_database_url_selects_postgresql_with_persistent_checked_connections():
     databases = read_settings(
         "DATABASES",
