@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# Compiled translations (never committed): each locale/<lang>/LC_MESSAGES/django.po gives a .mo.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
 # Development values for `make run` only; production reads the real environment.
 DEV_ENV := DEBUG=1
@@ -13,7 +15,7 @@ TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key-$(shell date +%s)-not-for-pr
 DEPLOY_ENV := DEBUG=0 SECRET_KEY=deploy-check-$(shell printf '%064d' 0 | tr 0 x)-k7Q2mZ9 \
 	ALLOWED_HOSTS=trial.example.edu
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint clean messages
 
 install: $(INSTALLED)
 
@@ -23,7 +25,7 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-run: $(INSTALLED)
+run: $(INSTALLED) messages
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput -v 0
 	$(DEV_ENV) $(BIN)/python manage.py load_study --create-only recruitment/studies/ldn-mecfs.toml
 	$(DEV_ENV) $(BIN)/python manage.py create_demo_coordinator
@@ -31,11 +33,41 @@ run: $(INSTALLED)
 	@echo "Staff two-factor sign-in is OFF in development (DEBUG=1); production requires it (STAFF_2FA_REQUIRED)."
 	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# `make serve`: the production configuration on this machine (docs/deploy.md): DEBUG off, static
+# files collected and compressed, gunicorn with gunicorn.conf.py on 127.0.0.1:8000. There is no
+# TLS here, so the HTTPS redirect and HTTPS-only cookies are turned off by their variables
+# (never in code), and email goes to the console unless EMAIL_URL or EMAIL_BACKEND is set.
+# The database is DATABASE_URL, else the SQLite file. Unless SECRET_KEY is set, a random key
+# is made once and kept in $(SERVE_KEY_FILE) (git-ignored, like all of .venv).
+SERVE_KEY_FILE := $(VENV)/serve-secret-key
+SERVE_ENV = DEBUG=0 ALLOWED_HOSTS=127.0.0.1,localhost \
+	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 \
+	SECRET_KEY="$${SECRET_KEY:-$$(cat $(SERVE_KEY_FILE))}" \
+	EMAIL_BACKEND="$${EMAIL_BACKEND:-django.core.mail.backends.console.EmailBackend}"
+
+.PHONY: serve
+serve: $(INSTALLED) messages
+	@test -n "$$SECRET_KEY" -o -s $(SERVE_KEY_FILE) || (umask 077 && $(BIN)/python -c \
+		'import secrets; print(secrets.token_urlsafe(50))' > $(SERVE_KEY_FILE))
+	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --noinput -v 0
+	$(SERVE_ENV) $(BIN)/python manage.py migrate --noinput -v 0
+	$(SERVE_ENV) $(BIN)/python manage.py load_study --create-only recruitment/studies/ldn-mecfs.toml
+	$(SERVE_ENV) $(BIN)/python manage.py check_enrolment
+	@echo "Serving the production configuration (DEBUG off, gunicorn) on http://127.0.0.1:8000/ over plain HTTP. Ctrl-C stops."
+	@echo "Staff sign in at /admin/ with two-factor (STAFF_2FA_REQUIRED); the demo coordinator from 'make run' works here too."
+	$(SERVE_ENV) $(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:8000 ldn_trial.wsgi
+
+# Compile a translation whenever its .po is newer than its .mo (see README, "Translations").
+messages: $(MO_FILES)
+
+locale/%.mo: locale/%.po | $(INSTALLED)
+	$(DEV_ENV) $(BIN)/python manage.py compile_translations -v 0
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint messages
 	env -u DATABASE_URL $(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	env -u DATABASE_URL $(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 	@echo "== pytest on SQLite =="
@@ -49,3 +81,15 @@ test: lint
 
 clean:
 	rm -rf $(VENV) staticfiles test-db.sqlite3* *.egg-info
+
+# The benchmark of issue 7 (bench/README.md): a throwaway PostgreSQL database ldn_trial_bench,
+# gunicorn on loopback, wrk; prints the table and writes bench/results/latest.md. About 7
+# minutes. BENCH_ARGS="--participants 10000 --duration 5" for a quick run.
+.PHONY: bench bench-prerequisites
+bench: $(INSTALLED) messages bench-prerequisites
+	env -u DATABASE_URL $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-prerequisites:
+	@command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
+	@pg_isready -q -h 127.0.0.1 -p 5432 || (echo "PostgreSQL is not answering on \
+		127.0.0.1:5432 (see README, 'PostgreSQL')." && exit 1)

@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "recruitment.middleware.ContentSecurityPolicyMiddleware",
     "recruitment.middleware.StaffNoStoreMiddleware",
+    # Compresses pages (BREACH mitigated by Django's random padding; CSRF tokens are masked).
+    "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -133,13 +135,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-LANGUAGES = [("en", _("English"))]
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="America/Chicago")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` puts the hashed, compressed files that WhiteNoise (or nginx) serves.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -180,12 +184,18 @@ COORDINATOR_EMAILS = env_list("COORDINATOR_EMAILS", [])
 
 # The patient's withdraw link (in the confirmation email) works once, for this many days.
 WITHDRAW_LINK_MAX_AGE_DAYS = env.int("WITHDRAW_LINK_MAX_AGE_DAYS", default=180)
+# A form saved to finish later (a draft) and its emailed link last this many days from the
+# last save; erase_expired_participants deletes expired drafts.
+DRAFT_MAX_AGE_DAYS = env.int("DRAFT_MAX_AGE_DAYS", default=7)
 
 # Security. With DEBUG off these pass `manage.py check --deploy` without a warning.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# The language switch's cookie (django.views.i18n.set_language): no script reads it.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 # A session ends after SESSION_COOKIE_AGE seconds without a request and, signed in,
 # STAFF_SESSION_MAX_AGE after its login: recruitment/security.py SessionLimitsMiddleware.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
@@ -195,8 +205,11 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Cookies only over HTTPS. `make serve` (plain HTTP on 127.0.0.1, no TLS) sets these and
+    # SECURE_SSL_REDIRECT to 0 itself; a real deployment never does.
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 if env.bool("BEHIND_TLS_PROXY", default=False):
     # Only when a reverse proxy you control sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -13,5 +13,7 @@ urlpatterns = [
     # Staff two-factor sign-in; before "staff/" (see recruitment/security.py).
     path("staff/2fa/", include((otp_views.urlpatterns, otp_views.app_name))),
     path("staff/", include("recruitment.staff_urls")),
+    # Language switch (POST, no JavaScript): django.views.i18n.set_language.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("recruitment.urls")),
 ]

@@ -184,16 +184,24 @@ def add_months(d: date, months: int) -> date:
     return date(year, month, day)
 
 
-@functools.cache
-def _zip_centroids() -> dict[str, tuple[float, float]]:
-    """Index ZIP centroids once, lazily, because the full list is large and slow to scan."""
-    centroids: dict[str, tuple[float, float]] = {}
-    for row in zipcodes.list_all():
+@functools.lru_cache(maxsize=4096)
+def _zip_centroid(zip5: str) -> tuple[float, float] | None:
+    """The centroid of one five-digit ZIP, or None when the offline database has none.
+
+    One lookup per ZIP, remembered: `zipcodes.matching` reads the compiled index, while
+    `zipcodes.list_all()` would build (and keep) a dict for each of the ~42,000 ZIPs, about
+    140 MB per worker. Same answers: one row per ZIP, taken when its coordinates parse.
+    """
+    try:
+        rows = zipcodes.matching(zip5)
+    except (TypeError, ValueError):
+        return None
+    for row in rows:
         try:
-            centroids[row["zip_code"]] = (float(row["lat"]), float(row["long"]))
+            return (float(row["lat"]), float(row["long"]))
         except (KeyError, TypeError, ValueError):
             continue
-    return centroids
+    return None
 
 
 def _zip5(zip_code: object) -> str | None:
@@ -207,7 +215,7 @@ def _zip5(zip_code: object) -> str | None:
 def zip_is_known(zip_code: str) -> bool:
     """Tell whether the offline ZIP database has a centroid for this ZIP (or ZIP+4)."""
     zip5 = _zip5(zip_code)
-    return zip5 is not None and zip5 in _zip_centroids()
+    return zip5 is not None and _zip_centroid(zip5) is not None
 
 
 def zip_distance_miles(zip_a: str, zip_b: str) -> float | None:
@@ -217,11 +225,12 @@ def zip_distance_miles(zip_a: str, zip_b: str) -> float | None:
     for a travel-distance limit.
     """
     zip_a5, zip_b5 = _zip5(zip_a), _zip5(zip_b)
-    centroids = _zip_centroids()
-    if zip_a5 not in centroids or zip_b5 not in centroids:
+    a = _zip_centroid(zip_a5) if zip_a5 is not None else None
+    b = _zip_centroid(zip_b5) if zip_b5 is not None else None
+    if a is None or b is None:
         return None
-    lat1, lon1 = map(math.radians, centroids[zip_a5])
-    lat2, lon2 = map(math.radians, centroids[zip_b5])
+    lat1, lon1 = map(math.radians, a)
+    lat2, lon2 = map(math.radians, b)
     h = (
         math.sin((lat2 - lat1) / 2) ** 2
         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2

@@ -8,7 +8,7 @@ identification list needs `recruitment.view_identification`.
 import json
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from recruitment.reports import exports
@@ -28,12 +28,14 @@ def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
     return response
 
 
-def _csv_response(study, name: str, header, rows) -> HttpResponse:
+def _csv_response(study, name: str, header, rows) -> StreamingHttpResponse:
+    """The CSV streamed as its rows are read: a worker's memory stays flat for any study."""
     filename = exports.export_filename(
         study=study, name=name, extension="csv", today=timezone.localdate()
     )
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    exports.csv_write(response, header, rows)
+    response = StreamingHttpResponse(
+        exports.csv_stream(header, rows), content_type="text/csv; charset=utf-8"
+    )
     return _attachment(response, filename)
 
 
@@ -41,7 +43,7 @@ def _csv_response(study, name: str, header, rows) -> HttpResponse:
 def screening_log_csv(request, slug):
     study = study_for_staff(request, slug)
     _require(request, VIEW_PARTICIPANT)
-    rows = exports.screening_log_rows(study=study)
+    rows = exports.screening_log_iter(study=study)
     return _csv_response(study, "screening-log", exports.SCREENING_LOG_HEADER, rows)
 
 
@@ -49,7 +51,7 @@ def screening_log_csv(request, slug):
 def identification_list_csv(request, slug):
     study = study_for_staff(request, slug)
     _require(request, VIEW_IDENTIFICATION)
-    rows = exports.identification_list_rows(study=study)
+    rows = exports.identification_list_iter(study=study)
     return _csv_response(study, "identification-list", exports.IDENTIFICATION_LIST_HEADER, rows)
 
 

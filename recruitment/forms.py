@@ -6,19 +6,30 @@ a skipped or unsure answer sends the application to review; it never blocks it.
 """
 
 import enum
+import functools
+import hashlib
+import logging
 import re
 import uuid
 from datetime import date, datetime, timedelta
+from importlib import metadata
+from pathlib import Path
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
+from crispy_forms.utils import render_crispy_form
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.dispatch import receiver
+from django.test.signals import setting_changed
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import format_lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility
@@ -29,8 +40,11 @@ from recruitment.models import (
     EligibilityCriterion,
     ReferralSource,
     RuleKind,
+    Study,
 )
 from recruitment.services import ContactDetails
+
+logger = logging.getLogger(__name__)
 
 YES, NO = "yes", "no"
 UNSURE = eligibility.UNSURE
@@ -245,7 +259,7 @@ class InterestForm(forms.Form):
                 self.data = self.data.copy()
                 self.data[name] = form_issued_token(now)
         self.criteria = [c for c in criteria if _asks_patient(c)]
-        self.fields["contact_consent"].label = study.contact_consent_text
+        self.fields["contact_consent"].label = study.text.contact_consent_text
         if not self.is_bound:
             self.initial.setdefault("submission_token", uuid.uuid4())
         self.question_fields = {c.pk: self._add_question(c) for c in self.criteria}
@@ -279,15 +293,17 @@ class InterestForm(forms.Form):
     def _add_question(self, criterion: EligibilityCriterion) -> list[str]:
         """Add the field(s) asking one criterion; return their names in page order."""
         name = question_field_name(criterion)
+        # Labels in the active language; field names and values are the same in every one.
+        text = criterion.text
         if criterion.rule_kind == RuleKind.AT_LEAST_N:
             names = []
-            for item in criterion.params["items"]:
-                item_name = question_field_name(criterion, item["key"])
-                self.fields[item_name] = _radio(item["label"], YES_NO_CHOICES)
+            for key, label in text.items.items():
+                item_name = question_field_name(criterion, key)
+                self.fields[item_name] = _radio(label, YES_NO_CHOICES)
                 names.append(item_name)
             return names
         if criterion.rule_kind == RuleKind.WASHOUT:
-            self.fields[name] = _radio(criterion.question, YES_NO_CHOICES, criterion.hint)
+            self.fields[name] = _radio(text.question, YES_NO_CHOICES, text.hint)
             self.fields[f"{name}__last"] = forms.DateField(
                 label=_("If yes, when did you last take it?"),
                 required=False,
@@ -298,20 +314,18 @@ class InterestForm(forms.Form):
             )
             return [name, f"{name}__last"]
         if criterion.rule_kind == RuleKind.CHOICE:
-            choices = [(o["value"], o["label"]) for o in criterion.params["options"]]
+            choices = list(text.options.items())
             self.fields[name] = _radio(
-                criterion.question, choices + [(UNSURE, _("Not sure"))], criterion.hint
+                text.question, choices + [(UNSURE, _("Not sure"))], text.hint
             )
         elif criterion.rule_kind == RuleKind.NUMBER_RANGE:
             not_sure = _("Leave it empty if you are not sure.")
             self.fields[name] = forms.DecimalField(
-                label=criterion.question,
+                label=text.question,
                 required=False,
                 max_digits=10,
                 decimal_places=3,
-                help_text=format_lazy("{} {}", criterion.hint, not_sure)
-                if criterion.hint
-                else not_sure,
+                help_text=format_lazy("{} {}", text.hint, not_sure) if text.hint else not_sure,
                 error_messages={
                     "invalid": NUMBER_INVALID,
                     "max_digits": NUMBER_INVALID,
@@ -320,7 +334,7 @@ class InterestForm(forms.Form):
                 },
             )
         else:
-            self.fields[name] = _radio(criterion.question, YES_NO_CHOICES, criterion.hint)
+            self.fields[name] = _radio(text.question, YES_NO_CHOICES, text.hint)
         return [name]
 
     def _build_helper(self) -> FormHelper:
@@ -331,13 +345,12 @@ class InterestForm(forms.Form):
         for criterion in self.criteria:
             names = self.question_fields[criterion.pk]
             if criterion.rule_kind == RuleKind.AT_LEAST_N:
-                hint = (
-                    format_html('<p class="form-text">{}</p>', criterion.hint)
-                    if criterion.hint
-                    else ""
-                )
+                text = criterion.text
+                hint = f'<p class="form-text">{_literal(text.hint)}</p>' if text.hint else ""
                 questions.append(
-                    Fieldset(criterion.question, HTML(hint), *names, css_class="question-group")
+                    Fieldset(
+                        _literal(text.question), HTML(hint), *names, css_class="question-group"
+                    )
                 )
             else:
                 questions.extend(names)
@@ -505,9 +518,132 @@ def _clean_name(value: str, needed) -> str:
     return value
 
 
+def _literal(text: str) -> str:
+    """Study text for crispy's Fieldset legend and HTML objects, which compile their string
+    as a Django template and output it unescaped: escape the HTML, and the braces, so a
+    question or hint (from a study file or the admin) shows as written and runs no tag."""
+    return escape(text).replace("{", "&#123;").replace("}", "&#125;")
+
+
 def _asks_patient(criterion: EligibilityCriterion) -> bool:
     """Age and distance come from the date of birth and ZIP code: no separate question."""
     return criterion.answered_by == "patient" and criterion.rule_kind not in (
         RuleKind.AGE_RANGE,
         RuleKind.ZIP_DISTANCE,
     )
+
+
+# -- The blank form, rendered once --------------------------------------------------------------
+# Rendering the form with crispy-forms costs about 10 ms; the blank form (no data, no errors,
+# no resumed draft) is the same HTML for everyone but two hidden values, so it is rendered once
+# per study text, criteria and language, kept in Django's cache (CACHES), and each page gets
+# its own fresh values put in. The CSRF tokens are outside the form's HTML (in the templates).
+BLANK_FORM_CACHE_SECONDS = 60 * 60
+# Stand-ins for the per-page values while rendering: letters only, so nothing escapes them.
+_ISSUED_STAND_IN = "formissuedstandinXq7Zr"
+_UUID_STAND_IN = "submissionuuidstandinKw3Vp"
+CSRF_STAND_IN = "csrftokenstandinPq8Ld"
+
+
+_settings_generation = 0
+
+
+@receiver(setting_changed)
+def _forget_rendered_forms(**kwargs) -> None:
+    """The HTML depends on settings (languages, crispy's template pack): a changed setting
+    (tests change them) gives new keys, so no page shows a form rendered before it."""
+    global _settings_generation
+    _settings_generation += 1
+
+
+@functools.cache
+def _render_version() -> str:
+    """What else the form's page depends on, so a deploy never serves HTML cached before it
+    from a shared cache (Redis): this file, the translations, the page's templates, the
+    static files' hashed names and the crispy packages."""
+    root = Path(settings.BASE_DIR)
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for path in (
+        *sorted(root.glob("locale/*/LC_MESSAGES/django.mo")),
+        root / "templates" / "base.html",
+        root / "templates" / "recruitment" / "interest.html",
+        Path(settings.STATIC_ROOT or root) / "staticfiles.json",
+    ):
+        if path.is_file():
+            digest.update(path.read_bytes())
+    for package in ("django", "django-crispy-forms", "crispy-bootstrap5"):
+        digest.update(metadata.version(package).encode())
+    return digest.hexdigest()[:16]
+
+
+def blank_form_cache_key(*, study: Study) -> str:
+    """Per study, criteria version, study text version (`updated_at`, new at every save of
+    the study: the admin's and `load_study`'s) and language; a new version of this file, the
+    translations or crispy-forms gives new keys too (`_render_version`)."""
+    updated = study.updated_at.timestamp() if study.updated_at else 0
+    return (
+        f"interest-form:{study.pk}:{study.criteria_version}:{updated}:{get_language()}:"
+        f"{_render_version()}:{_settings_generation}"
+    )
+
+
+def blank_form_template(*, study: Study, criteria) -> str | None:
+    """The blank interest form's HTML (what `{% crispy form %}` outputs for an unbound form)
+    with stand-ins for the per-page values (see fill_per_page_values); from the cache, or
+    rendered and stored there. `criteria` is a function returning the study's criteria, called
+    only to render the form anew: a page served from the cache reads only the study.
+
+    None when the cache is down (the caller renders the form itself).
+    """
+    key = blank_form_cache_key(study=study)
+    html = cache_get(key)
+    if html is CACHE_DOWN:
+        return None
+    if html is None:
+        form = InterestForm(
+            study=study,
+            criteria=criteria(),
+            initial={"form_issued": _ISSUED_STAND_IN, "submission_token": _UUID_STAND_IN},
+        )
+        html = str(render_crispy_form(form))
+        if html.count(_ISSUED_STAND_IN) != 1 or html.count(_UUID_STAND_IN) != 1:
+            raise RuntimeError("The interest form's hidden values are not where expected.")
+        cache_set(key, html)
+    return html
+
+
+CACHE_DOWN = object()
+
+
+def cache_get(key: str):
+    """The cached HTML, None when not cached, or CACHE_DOWN when the cache server is down (a
+    cache that is down must not take the form down: the caller renders it itself)."""
+    try:
+        return cache.get(key)
+    except Exception as exc:
+        logger.warning("Interest form cache unavailable (%s)", type(exc).__name__)
+        return CACHE_DOWN
+
+
+def cache_set(key: str, value: str) -> None:
+    try:
+        cache.set(key, value, BLANK_FORM_CACHE_SECONDS)
+    except Exception as exc:
+        logger.warning("Interest form cache unavailable (%s)", type(exc).__name__)
+
+
+def fill_per_page_values(html: str, *, csrf_token: str = "", now: datetime | None = None) -> str:
+    """Put this page's own values in place of the stand-ins: a signed time of now, a new
+    submission token and (for a whole page) the CSRF token."""
+    html = html.replace(_ISSUED_STAND_IN, form_issued_token(now or timezone.now()))
+    html = html.replace(_UUID_STAND_IN, str(uuid.uuid4()))
+    return html.replace(CSRF_STAND_IN, csrf_token) if csrf_token else html
+
+
+def blank_form_html(*, study: Study, criteria, now: datetime | None = None) -> SafeString | None:
+    """The blank form's HTML with fresh per-page values: byte for byte the same as rendering
+    it. None when the cache is down."""
+    html = blank_form_template(study=study, criteria=criteria)
+    if html is None:
+        return None
+    return mark_safe(fill_per_page_values(html, now=now))  # noqa: S308 -- crispy's output

@@ -3,21 +3,23 @@
 import logging
 import re
 
-# The token of a patient's withdraw link is a credential until it is used or expires.
-SIGNED_LINK = re.compile(r"(/withdraw/)[^/\s\"'?#]+")
+# Tokens in patients' links are credentials until used or expired: the withdraw link, and the
+# link back to a form saved to finish later (/studies/<slug>/interest/resume/<token>/).
+SIGNED_LINK = re.compile(r"(/withdraw/|/interest/resume/)[^/\s\"'?#]+")
 REDACTED = r"\1[redacted]"
+MARKERS = ("/withdraw/", "/interest/resume/")
 
 
 class RedactSignedLinks(logging.Filter):
-    """Blank out withdraw-link tokens in a record's message (Django logs the request path on
-    a refused CSRF check, a 404 or a server error)."""
+    """Blank out the tokens of patients' links in a record's message (Django logs the request
+    path on a refused CSRF check, a 404 or a server error)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken record is the logging module's to report
             return True
-        if "/withdraw/" in message:
+        if any(marker in message for marker in MARKERS):
             record.msg = SIGNED_LINK.sub(REDACTED, message)
             record.args = ()
         return True

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -28,6 +29,100 @@ def audit_history(**options) -> HistoricalRecords:
         history_change_reason_field=models.TextField(null=True),
         **options,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Public text in the active language (study files carry the translations)
+# ---------------------------------------------------------------------------------------------
+# The study's public text fields that a study file may translate ([translations.<lang>]).
+STUDY_TEXT_FIELDS = (
+    "title",
+    "short_title",
+    "summary",
+    "description",
+    "what_it_involves",
+    "contact_name",
+    "site_name",
+    "contact_consent_text",
+)
+# A criterion's patient text that a study file may translate ([criteria.translations.<lang>]),
+# besides the `items` (at_least_n item key -> label) and `options` (choice value -> label) tables.
+CRITERION_TEXT_FIELDS = ("question", "hint")
+
+
+def active_translation(translations: dict) -> dict:
+    """The translation table for the active language: "es-mx" uses "es-mx", else "es"; English
+    (the text in the fields themselves) and unknown languages give an empty table."""
+    if not translations:
+        return {}
+    language = (get_language() or settings.LANGUAGE_CODE).lower()
+    table = translations.get(language)
+    if table is None:
+        table = translations.get(language.split("-")[0])
+    return table if isinstance(table, dict) else {}
+
+
+def _pick(table: dict, key: str, english: str) -> str:
+    """A translated text, or the English one when the translation lacks it or leaves it empty."""
+    text = table.get(key)
+    return text if isinstance(text, str) and text.strip() else english
+
+
+class StudyText:
+    """A study's public text in the active language, each field falling back to English.
+
+    Built from fields already loaded: reading it never queries the database.
+    """
+
+    __slots__ = ("_study", "_table")
+
+    def __init__(self, study: "Study"):
+        self._study = study
+        self._table = active_translation(study.translations)
+
+    def __getattr__(self, name: str) -> str:
+        if name not in STUDY_TEXT_FIELDS:
+            raise AttributeError(name)
+        return _pick(self._table, name, getattr(self._study, name))
+
+
+class CriterionText:
+    """A criterion's patient text in the active language, with English fallback per text:
+    `question`, `hint`, `items` (item key -> label) and `options` (choice value -> label).
+    Answers keep the item keys and option values, so they are the same in every language."""
+
+    __slots__ = ("_criterion", "_table")
+
+    def __init__(self, criterion: "EligibilityCriterion"):
+        self._criterion = criterion
+        self._table = active_translation(criterion.translations)
+
+    @property
+    def question(self) -> str:
+        return _pick(self._table, "question", self._criterion.question)
+
+    @property
+    def hint(self) -> str:
+        return _pick(self._table, "hint", self._criterion.hint)
+
+    @property
+    def items(self) -> dict[str, str]:
+        return self._labels("items", "key")
+
+    @property
+    def options(self) -> dict[str, str]:
+        return self._labels("options", "value")
+
+    def _labels(self, group: str, id_key: str) -> dict[str, str]:
+        params = self._criterion.params if isinstance(self._criterion.params, dict) else {}
+        translated = self._table.get(group)
+        translated = translated if isinstance(translated, dict) else {}
+        labels = {}
+        for entry in params.get(group) or ():
+            if isinstance(entry, dict) and id_key in entry:
+                ident = entry[id_key]
+                labels[ident] = _pick(translated, ident, entry.get("label") or str(ident))
+        return labels
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,6 +219,15 @@ class Study(models.Model):
         editable=False,
         help_text=_("Participant IDs come from this counter and are never reused."),
     )
+    translations = models.JSONField(
+        _("translations"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Public text in other languages, from the study file: {"es": {"title": ..., '
+            '"summary": ...}}. A missing text falls back to English.'
+        ),
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("staff members"),
@@ -143,6 +247,11 @@ class Study(models.Model):
 
     def __str__(self):
         return self.short_title or self.title
+
+    @property
+    def text(self) -> StudyText:
+        """Public text in the active language (English fallback per field); no query."""
+        return StudyText(self)
 
     def screening_number(self, seq: int) -> str:
         return f"{self.prefix}-S-{seq:04d}"
@@ -219,6 +328,15 @@ class EligibilityCriterion(models.Model):
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("Retired criteria stay for the record.")
     )
+    translations = models.JSONField(
+        _("translations"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Patient text in other languages, from the study file: {"es": {"question": ..., '
+            '"hint": ...}}. A missing text falls back to English.'
+        ),
+    )
 
     objects = CriterionQuerySet.as_manager()
 
@@ -257,6 +375,11 @@ class EligibilityCriterion(models.Model):
         )
         if needs_question and not self.question:
             raise ValidationError({"question": _("A patient-answered criterion needs a question.")})
+
+    @property
+    def text(self) -> CriterionText:
+        """Patient text in the active language (English fallback per text); no query."""
+        return CriterionText(self)
 
     def as_rule(self) -> eligibility.Criterion:
         return eligibility.Criterion(
@@ -569,6 +692,30 @@ class Participant(models.Model):
         indexes = [
             models.Index(fields=["study", "status"]),
             models.Index(fields=["study", "outcome"]),
+            # The queue's default order (newest first, ties by pk), and filtered by status.
+            models.Index(fields=["-created_at", "-id"], name="participant_queue_order"),
+            models.Index(fields=["status", "-created_at"], name="participant_status_applied"),
+            # The dashboard's tallies, read from the index alone (no table access).
+            models.Index(
+                fields=["study", "status", "referral_source"],
+                include=["id"],
+                name="participant_tally",
+            ),
+            # Not reached: each study's people with at least its number of attempts.
+            models.Index(fields=["study", "unanswered_attempts"], name="participant_attempts"),
+            # The waitlist in order (the queue's and the dashboard's "next on the waitlist").
+            models.Index(
+                fields=["study", "status", "eligible_at", "screening_seq"],
+                name="participant_waitlist",
+            ),
+            # Applications per week: the last weeks' dates read from the index alone.
+            models.Index(fields=["study", "created_at"], name="participant_applied"),
+            # Follow-ups due: only the people who have a follow-up date.
+            models.Index(
+                fields=["study", "next_follow_up_on"],
+                name="participant_follow_up",
+                condition=Q(next_follow_up_on__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -703,6 +850,14 @@ class CriterionVerdict(models.Model):
         verbose_name = _("criterion verdict")
         verbose_name_plural = _("criterion verdicts")
         ordering = ["participant", "order"]
+        indexes = [
+            # The dashboard's and the screening log's failed criteria: a few percent of rows.
+            models.Index(
+                fields=["criterion", "participant"],
+                name="verdict_not_met",
+                condition=Q(verdict="not_met"),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["participant", "criterion"], name="one_verdict_per_criterion"
@@ -748,6 +903,16 @@ class StatusChange(models.Model):
         verbose_name = _("status change")
         verbose_name_plural = _("status changes")
         ordering = ["participant", "at", "pk"]
+        # Moves to one status (enrolled, declined) by date: the dashboard's weekly series.
+        # Moves into one status: enrolments by date (the weekly series), and the reasons of
+        # declines read from the index alone.
+        indexes = [
+            models.Index(
+                fields=["to_status", "participant"],
+                include=["at", "reason"],
+                name="status_change_into",
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(from_status__in=Status.values) & Q(to_status__in=Status.values),
@@ -890,3 +1055,31 @@ class ContactAttempt(models.Model):
 
     def __str__(self):
         return f"{self.get_method_display()}: {self.get_outcome_display()}"
+
+
+class Draft(models.Model):
+    """An interest form a patient saved to finish later: not a participant, never shown to staff.
+
+    Only a hash of the link's token is stored; each resume replaces it, so a link works once.
+    Expired drafts are deleted by `erase_expired_participants`.
+    """
+
+    study = models.ForeignKey(
+        Study, on_delete=models.CASCADE, related_name="+", verbose_name=_("study")
+    )
+    email = models.EmailField(_("email"), max_length=254)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    data = models.JSONField(
+        _("answers so far"), default=dict, help_text=_("The form as posted: name to values.")
+    )
+    language = models.CharField(_("language"), max_length=10, default="en")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    saved_at = models.DateTimeField(_("saved"), auto_now=True)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+
+    class Meta:
+        verbose_name = _("draft")
+        verbose_name_plural = _("drafts")
+
+    def __str__(self):
+        return f"Draft {self.pk}"

@@ -4,6 +4,8 @@ Views, the admin, management commands and tests all call these, so each rule is 
 one place. Side effects (emails) are sent after the transaction commits.
 """
 
+import copy
+import json
 import logging
 import secrets
 import tomllib
@@ -21,7 +23,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -32,7 +34,9 @@ from django.utils.translation import gettext_lazy as _
 from recruitment import eligibility, roles
 from recruitment.contact import format_phone, normalise_email, normalise_name, normalise_phone
 from recruitment.models import (
+    CRITERION_TEXT_FIELDS,
     REASON_REQUIRED,
+    STUDY_TEXT_FIELDS,
     UNANSWERED_OUTCOMES,
     Answer,
     AnsweredBy,
@@ -73,6 +77,10 @@ NOT_A_DUPLICATE = _("{number} is not marked as a possible duplicate.")
 EDIT_NEEDS_REASON = _("Give a reason for this change.")
 NOT_STAFF_ASSESSED = _("“{code}” is not a staff-assessed criterion of this study.")
 TARGET_BELOW_ENROLLED = _("The target cannot be lower than the {taken} slots already taken.")
+WITHDRAWAL_RULE_LOCKED = _(
+    "Someone in this study has withdrawn, so whether a withdrawal frees a slot can no longer "
+    "change: their slot was kept or given back under the current rule."
+)
 PARTICIPANT_ERASED = _("The personal data of {number} were erased; it cannot be changed.")
 BY_REQUIRED = "participant_transition needs `by`, a staff user (or by_participant=True)."
 BY_PARTICIPANT_ONLY_DECLINES = "by_participant=True is only for declining, with by=None."
@@ -154,6 +162,96 @@ CRITERION_FIELDS = {
 }
 
 
+# A criterion's translation table may hold its texts plus labels for the rule's items/options.
+CRITERION_TRANSLATION_KEYS = (*CRITERION_TEXT_FIELDS, "items", "options")
+
+
+def translation_languages() -> tuple[str, ...]:
+    """Languages a study file may translate into: settings.LANGUAGES but English, which is
+    the text in the fields themselves."""
+    return tuple(code for code, _name in settings.LANGUAGES if code != "en")
+
+
+def translations_problems(
+    *,
+    translations: Any,
+    table: str,
+    fields: tuple[str, ...],
+    items: tuple[str, ...] = (),
+    options: tuple[str, ...] = (),
+) -> list[str]:
+    """What is wrong with a translations table, each problem naming where it is in the study
+    file (`table` is "translations" for the study, "criteria.translations" for a criterion).
+
+    `fields` are the texts it may translate; `items` and `options` the at_least_n item keys and
+    choice option values of the criterion's rule, whose labels it may translate. Empty when
+    the table is right. Pure: used by the loader and by the admin forms.
+    """
+    if not isinstance(translations, dict):
+        return [f"[{table}] must be a table of languages."]
+    problems = []
+    languages = translation_languages()
+    for language, texts in translations.items():
+        where = f"[{table}.{language}]"
+        if language not in languages:
+            problems.append(
+                f"{where}: unknown language {language!r}; use one of: {', '.join(languages)}."
+            )
+            continue
+        if not isinstance(texts, dict):
+            problems.append(f"{where} must be a table of texts.")
+            continue
+        unknown = sorted(set(texts) - set(fields))
+        if unknown:
+            problems.append(
+                f"{where}: unknown keys {', '.join(unknown)}; use: {', '.join(fields)}."
+            )
+        for key in sorted(set(texts) & set(fields)):
+            if key in ("items", "options"):
+                known = items if key == "items" else options
+                what = "item key" if key == "items" else "option value"
+                labels = texts[key]
+                if not isinstance(labels, dict):
+                    problems.append(f"[{table}.{language}.{key}] must be a table of labels.")
+                    continue
+                extra = sorted(set(labels) - set(known))
+                if extra:
+                    problems.append(
+                        f"[{table}.{language}.{key}]: unknown {what}s {', '.join(extra)}; "
+                        f"this criterion's are: {', '.join(known) or 'none'}."
+                    )
+                bad = sorted(k for k, v in labels.items() if not isinstance(v, str))
+                if bad:
+                    problems.append(
+                        f"[{table}.{language}.{key}]: labels must be text: {', '.join(bad)}."
+                    )
+            elif not isinstance(texts[key], str):
+                problems.append(f"{where}: {key} must be text.")
+    return problems
+
+
+def criterion_translations_problems(
+    *, translations: Any, params: Any, table: str = "criteria.translations"
+) -> list[str]:
+    """`translations_problems` for a criterion, with the item keys and option values of its
+    rule's params (tolerant of bad params: `full_clean` reports those)."""
+    params = params if isinstance(params, dict) else {}
+
+    def ids(group: str, key: str) -> tuple[str, ...]:
+        entries = params.get(group)
+        if not isinstance(entries, list):
+            return ()
+        return tuple(str(e[key]) for e in entries if isinstance(e, dict) and key in e)
+
+    return translations_problems(
+        translations=translations,
+        table=table,
+        fields=CRITERION_TRANSLATION_KEYS,
+        items=ids("items", "key"),
+        options=ids("options", "value"),
+    )
+
+
 @dataclass(frozen=True)
 class StudyLoadResult:
     study: Study
@@ -178,15 +276,26 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     criteria; participants keep the versions they were judged by. Criteria missing from the
     file are retired, never deleted. With `create_only`, an existing study is left untouched
     (so `make run` never reverts edits made in the admin).
+
+    Translations (`[translations.es]`, `[criteria.translations.es]`) are loaded and checked
+    too, but a change of translation alone gives no new criterion version: the English text
+    is the text a participant is judged by (kept in `snapshot()`), and the rule is unchanged.
     """
     data = dict(data)
     slug = data.pop("slug", None)
     criteria = data.pop("criteria", [])
+    translations = data.pop("translations", {})
     if not slug:
         raise StudyFileError("The study file needs a slug.")
     unknown = set(data) - STUDY_FIELDS
     if unknown:
         raise StudyFileError(f"Unknown study keys: {', '.join(sorted(unknown))}.")
+    problems = translations_problems(
+        translations=translations, table="translations", fields=STUDY_TEXT_FIELDS
+    )
+    if problems:
+        raise StudyFileError(f"study {slug}: {' '.join(problems)}")
+    data["translations"] = translations
 
     study = Study.objects.filter(slug=slug).first()
     created = study is None
@@ -195,6 +304,8 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     changes: list[str] = []
     if created:
         study = Study(slug=slug)
+    elif study_withdrawal_rule_locked(study=study, frees_slot=data.get("withdrawal_frees_slot")):
+        raise StudyFileError(f"study {slug}: {WITHDRAWAL_RULE_LOCKED}")
     for field, value in data.items():
         if getattr(study, field) != value:
             setattr(study, field, value)
@@ -212,7 +323,7 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     existing = {c.code: c for c in study.criteria.all()}
     for order, item in enumerate(criteria, start=1):
         item = dict(item)
-        unknown = set(item) - CRITERION_FIELDS
+        unknown = set(item) - CRITERION_FIELDS - {"translations"}
         if unknown:
             raise StudyFileError(
                 f"Criterion {item.get('code', order)}: unknown keys {', '.join(sorted(unknown))}."
@@ -220,6 +331,7 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
         item.setdefault("question", "")
         item.setdefault("hint", "")
         item.setdefault("params", {})
+        item.setdefault("translations", {})
         item["order"] = order
         item["is_active"] = True
         code = item.get("code", "")
@@ -233,7 +345,9 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
         for field, value in item.items():
             setattr(criterion, field, value)
         if criterion.pk:
-            meaningful = set(changed) - {"order", "is_active"}
+            # A new translation alone is no new version (see the docstring): participants
+            # are judged by the English text and the rule, which stay the same.
+            meaningful = set(changed) - {"order", "is_active", "translations"}
             if meaningful or "is_active" in changed:
                 criterion.version += 1
                 criteria_changed = True
@@ -243,6 +357,11 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
             if not created:
                 changes.append(f"criterion {code}: added")
         _full_clean(criterion, f"criterion {code}")
+        problems = criterion_translations_problems(
+            translations=criterion.translations, params=criterion.params
+        )
+        if problems:
+            raise StudyFileError(f"criterion {code}: {' '.join(problems)}")
         criterion.save()
     for code, criterion in existing.items():
         if code not in seen and criterion.is_active:
@@ -265,6 +384,17 @@ def _full_clean(obj, label: str) -> None:
             f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()
         )
         raise StudyFileError(f"{label}: {details}") from exc
+
+
+def study_withdrawal_rule_locked(*, study: Study, frees_slot: bool | None) -> bool:
+    """Whether changing `withdrawal_frees_slot` to `frees_slot` must be refused: once someone
+    has withdrawn, their slot was kept or freed under the saved rule, and a new rule would make
+    the slots disagree with the statuses (check_enrolment would fail)."""
+    return (
+        frees_slot is not None
+        and frees_slot != study.withdrawal_frees_slot
+        and study.participants.filter(status=Status.WITHDRAWN).exists()
+    )
 
 
 def study_slots_sync(*, study: Study) -> None:
@@ -330,39 +460,84 @@ def participant_submit(
 
     `token` is the form's idempotency token: a second submission of the same form (a double
     click) returns the participant the first one created. Imports use `participants_import`.
-    """
-    with transaction.atomic():
-        # Lock the study row: serialises screening numbers and makes "not recruiting" final.
-        locked = Study.objects.select_for_update().get(pk=study.pk)
-        if token is not None:
-            existing = Participant.objects.filter(study=locked, submission_token=token).first()
-            if existing is not None:
-                return existing
-        if not locked.is_recruiting:
-            raise StudyNotRecruiting(STUDY_NOT_RECRUITING)
-        locked.last_screening_seq += 1
-        locked.save(update_fields=["last_screening_seq"])
-        participant = _participant_create(
-            study=locked,
-            seq=locked.last_screening_seq,
-            contact=contact,
-            answers=answers,
-            criteria=list(locked.criteria.active().for_patient()),
-            token=token,
-            language=language,
-            change_reason="Submitted the interest form",
-        )
 
-        staff_path = reverse("admin:recruitment_participant_change", args=[participant.pk])
-        site = site_url.rstrip("/")
-        transaction.on_commit(
-            lambda: _send_submission_emails(
-                participant,
-                f"{site}{staff_path}",
-                withdraw_url=f"{site}{withdraw_path(participant=participant)}",
-            )
+    Everything that needs no lock is done first: the criteria are read once, the participant
+    is built and validated, and the answers are evaluated in memory. Only then does one
+    UPDATE take the next screening number (and the study row's lock, held until commit,
+    which serialises numbers and makes "not recruiting" final); the duplicate and token
+    lookup and the inserts run under it, so two people submitting at once still see each
+    other, and a rolled-back submission gives its number back (no gaps).
+    """
+    criteria = list(EligibilityCriterion.objects.filter(study_id=study.pk).active())
+    prepared = _participant_prepare(
+        study=study,
+        contact=contact,
+        answers=answers,
+        criteria=criteria,
+        token=token,
+        language=language,
+        change_reason="Submitted the interest form",
+    )
+    with transaction.atomic():
+        locked = _screening_seq_take(study)
+        if locked is None:
+            existing = _participant_by_token(study, token)
+            if existing is None:
+                raise StudyNotRecruiting(STUDY_NOT_RECRUITING)
+            return existing
+        participant = _participant_write(
+            prepared, study=locked, seq=locked.last_screening_seq, token=token
         )
+        if participant is None:
+            # The same form was saved already: give the number back, return the first one.
+            transaction.set_rollback(True)
+        else:
+            staff_path = reverse("admin:recruitment_participant_change", args=[participant.pk])
+            site = site_url.rstrip("/")
+            transaction.on_commit(
+                lambda: _send_submission_emails(
+                    participant,
+                    f"{site}{staff_path}",
+                    withdraw_url=f"{site}{withdraw_path(participant=participant)}",
+                )
+            )
+    if participant is None:
+        return _participant_by_token(study, token)
     return participant
+
+
+def _screening_seq_take(study: Study) -> Study | None:
+    """Take the study's next screening number with one UPDATE ... RETURNING, which locks the
+    study row until the transaction ends; None when the study is not recruiting. Returns a
+    copy of `study` with the row's current number, prefix and versions."""
+    quote = connection.ops.quote_name
+    table = quote(Study._meta.db_table)
+    seq = quote(Study._meta.get_field("last_screening_seq").column)
+    returned = ("last_screening_seq", "prefix", "contact_consent_version", "criteria_version")
+    columns = ", ".join(quote(Study._meta.get_field(name).column) for name in returned)
+    # Names come from the model's meta; the values are parameters.
+    sql = (
+        f"UPDATE {table} SET {seq} = {seq} + 1 "  # noqa: S608
+        f"WHERE {quote(Study._meta.pk.column)} = %s "
+        f"AND {quote(Study._meta.get_field('is_recruiting').column)} "
+        f"RETURNING {columns}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [study.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    locked = copy.copy(study)
+    for name, value in zip(returned, row, strict=True):
+        setattr(locked, name, value)
+    locked.is_recruiting = True
+    return locked
+
+
+def _participant_by_token(study: Study, token: uuid.UUID | None) -> Participant | None:
+    if token is None:
+        return None
+    return Participant.objects.filter(study_id=study.pk, submission_token=token).first()
 
 
 def participants_import(
@@ -381,45 +556,66 @@ def participants_import(
         first_seq = locked.last_screening_seq + 1
         locked.last_screening_seq += len(rows)
         locked.save(update_fields=["last_screening_seq"])
-        criteria = list(locked.criteria.active().for_patient())
+        criteria = list(locked.criteria.active())
         created = []
         for offset, (contact, answers) in enumerate(rows):
             try:
+                prepared = _participant_prepare(
+                    study=locked,
+                    contact=contact,
+                    answers=answers,
+                    criteria=criteria,
+                    language=language,
+                    change_reason="Imported from an interest list",
+                )
                 # A savepoint per row, so a failed row leaves a usable transaction to unwind.
                 with transaction.atomic():
-                    participant = _participant_create(
-                        study=locked,
-                        seq=first_seq + offset,
-                        contact=contact,
-                        answers=answers,
-                        criteria=criteria,
-                        language=language,
-                        change_reason="Imported from an interest list",
-                    )
+                    participant = _participant_write(prepared, study=locked, seq=first_seq + offset)
             except (RecruitmentError, ValidationError, DatabaseError) as exc:
                 raise ImportRowError(offset) from exc
             created.append(participant)
         return created
 
 
-def _participant_create(
+@dataclass
+class _Prepared:
+    """A participant built, validated and evaluated in memory, waiting for its number."""
+
+    participant: Participant
+    answers: list[Answer]
+    verdicts: list[CriterionVerdict]
+    evaluation: eligibility.Evaluation
+    change_reason: str
+
+
+# Every Participant field but these is validated before the lock (`_participant_prepare`).
+_VALIDATED_UNDER_LOCK = ("screening_seq", "screening_number")
+# Set by the service from rows it read; the database's foreign keys check them, so
+# `full_clean` need not query for them.
+_NOT_CLEANED = ("study", "duplicate_of", *_VALIDATED_UNDER_LOCK)
+_CLEANED_BEFORE_LOCK = tuple(
+    f.name for f in Participant._meta.fields if f.name not in _VALIDATED_UNDER_LOCK
+)
+
+
+def _participant_prepare(
     *,
     study: Study,
-    seq: int,
     contact: ContactDetails,
     answers: dict[str, Any],
     criteria: list[EligibilityCriterion],
     language: str,
     change_reason: str,
     token: uuid.UUID | None = None,
-) -> Participant:
-    """One participant with answers, evaluation and duplicate link; the caller holds the
-    study row lock and has reserved `seq`."""
+) -> _Prepared:
+    """Build and validate the participant and evaluate their answers, with no query.
+
+    `criteria` are the study's active criteria, in order: the patient-answered ones get the
+    answers, all of them a verdict. `full_clean` checks every field; the unique and check
+    constraints are left to the database, which enforces them anyway (an IntegrityError)."""
     now = timezone.now()
     participant = Participant(
         study=study,
-        screening_seq=seq,
-        screening_number=study.screening_number(seq),
         first_name=contact.first_name.strip(),
         last_name=contact.last_name.strip(),
         name_normalised=normalise_name(contact.first_name, contact.last_name),
@@ -443,23 +639,118 @@ def _participant_create(
         evaluated_at=now,
         outcome=eligibility.Outcome.NEEDS_REVIEW,
     )
-    participant.duplicate_of = _find_duplicate(participant)
-    if participant.duplicate_of is not None:
+    participant.full_clean(exclude=_NOT_CLEANED, validate_unique=False, validate_constraints=False)
+    # The values as stored (JSON), so the evaluation judges exactly what is kept.
+    values = {
+        c.pk: json.loads(json.dumps(answers[c.code]))
+        for c in criteria
+        if c.answered_by == AnsweredBy.PATIENT and c.code in answers
+    }
+    rows = [
+        Answer(criterion=c, value=values[c.pk], answered_by=AnsweredBy.PATIENT)
+        for c in criteria
+        if c.pk in values
+    ]
+    evaluation, verdicts = _evaluation(participant, criteria, values, today=timezone.localdate(now))
+    return _Prepared(participant, rows, verdicts, evaluation, change_reason)
+
+
+def _participant_write(
+    prepared: _Prepared, *, study: Study, seq: int, token: uuid.UUID | None = None
+) -> Participant | None:
+    """Number, link and insert a prepared participant with their answers, verdicts and two
+    history versions (as submitted, then as evaluated). The caller holds the study row lock
+    and has reserved `seq`. None when `token` was saved already (nothing is written)."""
+    participant = prepared.participant
+    participant.study = study
+    participant.screening_seq = seq
+    participant.screening_number = study.screening_number(seq)
+    participant.contact_consent_version = study.contact_consent_version
+    participant.criteria_version = study.criteria_version
+    participant.clean_fields(exclude=_CLEANED_BEFORE_LOCK)
+    first = _first_match(participant, token)
+    if first is not None:
+        pk, duplicate_of_id, same_token = first
+        if same_token:
+            return None
+        participant.duplicate_of_id = duplicate_of_id or pk
         participant.duplicate_review = DuplicateReview.PENDING
-    participant.full_clean()
-    participant._change_reason = change_reason
-    participant.save()
-    Answer.objects.bulk_create(
-        Answer(
-            participant=participant,
-            criterion=criterion,
-            value=answers.get(criterion.code),
-            answered_by=AnsweredBy.PATIENT,
-        )
-        for criterion in criteria
-        if criterion.code in answers
+    evaluation = prepared.evaluation
+    submitted = {
+        "outcome": participant.outcome,
+        "eligible_from": participant.eligible_from,
+        "evaluated_at": participant.evaluated_at,
+    }
+    participant.outcome = evaluation.outcome
+    participant.eligible_from = evaluation.eligible_from
+    participant.evaluated_at = timezone.now()
+    # One insert, already evaluated; its two history versions are written below, together.
+    participant.skip_history_when_saving = True
+    try:
+        participant.save(force_insert=True)
+    finally:
+        del participant.skip_history_when_saving
+    for answer in prepared.answers:
+        answer.participant = participant
+    Answer.objects.bulk_create(prepared.answers)
+    for verdict in prepared.verdicts:
+        verdict.participant = participant
+    CriterionVerdict.objects.bulk_create(prepared.verdicts)
+    _history_submitted(participant, submitted, prepared.change_reason)
+    return participant
+
+
+def _history_submitted(participant: Participant, submitted: dict[str, Any], reason: str) -> None:
+    """The two versions a submission has always recorded, in one INSERT: "+" as submitted
+    (`reason`, awaiting the pre-screen), then "~" "Pre-screen evaluated"."""
+    history = Participant.history.model
+    user = history.get_default_history_user(participant)
+    values = {
+        field.attname: getattr(participant, field.attname) for field in history.tracked_fields
+    }
+    as_submitted = history(
+        history_date=timezone.now(),
+        history_user=user,
+        history_change_reason=reason,
+        history_type="+",
+        **{**values, **submitted},
     )
-    return participant_evaluate(participant=participant, today=timezone.localdate(now))
+    as_evaluated = history(
+        history_date=timezone.now(),
+        history_user=user,
+        history_change_reason="Pre-screen evaluated",
+        history_type="~",
+        **values,
+    )
+    history.objects.bulk_create([as_submitted, as_evaluated])
+
+
+def _first_match(
+    participant: Participant, token: uuid.UUID | None
+) -> tuple[int, int | None, bool] | None:
+    """One query for both lookups a new participant needs: the participant saved with the
+    same `token` (first, when there is one), else the earliest of the study with the same
+    email, phone, or name and date of birth. (pk, duplicate_of_id, has the same token)."""
+    match = _duplicate_match(participant)
+    same_token = Value(False)
+    if token is not None:
+        match |= Q(submission_token=token)
+        same_token = Case(When(submission_token=token, then=True), default=False)
+    return (
+        Participant.objects.filter(match, study_id=participant.study_id)
+        .annotate(same_token=same_token)
+        .order_by("-same_token", "screening_seq")
+        .values_list("pk", "duplicate_of_id", "same_token")
+        .first()
+    )
+
+
+def _duplicate_match(participant: Participant) -> Q:
+    match = Q(email_normalised=participant.email_normalised)
+    if participant.phone_normalised:
+        match |= Q(phone_normalised=participant.phone_normalised)
+    match |= Q(name_normalised=participant.name_normalised, date_of_birth=participant.date_of_birth)
+    return match
 
 
 def participant_submit_idempotent(**kwargs) -> Participant:
@@ -474,22 +765,40 @@ def participant_submit_idempotent(**kwargs) -> Participant:
         return existing.get()
 
 
-def _find_duplicate(participant: Participant) -> Participant | None:
-    """The earliest participant of the same study with the same email, phone, or name and
-    date of birth; duplicates link to the first of their group."""
-    match = Q(email_normalised=participant.email_normalised)
-    if participant.phone_normalised:
-        match |= Q(phone_normalised=participant.phone_normalised)
-    match |= Q(name_normalised=participant.name_normalised, date_of_birth=participant.date_of_birth)
-    first = (
-        Participant.objects.filter(match, study=participant.study)
-        .order_by("screening_seq")
-        .only("pk", "duplicate_of")
-        .first()
+def _evaluation(
+    participant: Participant,
+    criteria: list[EligibilityCriterion],
+    values: dict[int, Any],
+    *,
+    today: date,
+) -> tuple[eligibility.Evaluation, list[CriterionVerdict]]:
+    """Run the pre-screen rules on the answers (`values` by criterion pk) and build one
+    verdict per criterion, each with the exact criterion text and rule it was judged by.
+    Pure: the verdicts are not saved and have no participant yet."""
+    evaluation = eligibility.evaluate(
+        [c.as_rule() for c in criteria],
+        {c.code: values[c.pk] for c in criteria if c.pk in values},
+        applicant=eligibility.Applicant(
+            date_of_birth=participant.date_of_birth, zip_code=participant.zip_code
+        ),
+        today=today,
     )
-    if first is None:
-        return None
-    return first.duplicate_of or first
+    verdicts = [
+        CriterionVerdict(
+            criterion=criterion,
+            criterion_snapshot=criterion.snapshot(),
+            answer=values.get(criterion.pk),
+            verdict=verdict.status,
+            reason=verdict.reason[:300],
+            provenance=verdict.source or "",
+            eligible_from=verdict.eligible_from,
+            order=order,
+        )
+        for order, (criterion, verdict) in enumerate(
+            zip(criteria, evaluation.verdicts, strict=True), start=1
+        )
+    ]
+    return evaluation, verdicts
 
 
 def participant_evaluate(
@@ -499,34 +808,13 @@ def participant_evaluate(
     criterion, each with the exact criterion text and rule it was judged by."""
     today = today or timezone.localdate()
     criteria = list(participant.study.criteria.active())
-    answers = {a.criterion_id: a.value for a in Answer.objects.filter(participant=participant)}
-    by_code = {c.code: answers.get(c.pk) for c in criteria if c.pk in answers}
-    evaluation = eligibility.evaluate(
-        [c.as_rule() for c in criteria],
-        by_code,
-        applicant=eligibility.Applicant(
-            date_of_birth=participant.date_of_birth, zip_code=participant.zip_code
-        ),
-        today=today,
-    )
+    values = {a.criterion_id: a.value for a in Answer.objects.filter(participant=participant)}
+    evaluation, verdicts = _evaluation(participant, criteria, values, today=today)
     with transaction.atomic():
         CriterionVerdict.objects.filter(participant=participant).delete()
-        CriterionVerdict.objects.bulk_create(
-            CriterionVerdict(
-                participant=participant,
-                criterion=criterion,
-                criterion_snapshot=criterion.snapshot(),
-                answer=answers.get(criterion.pk),
-                verdict=verdict.status,
-                reason=verdict.reason[:300],
-                provenance=verdict.source or "",
-                eligible_from=verdict.eligible_from,
-                order=order,
-            )
-            for order, (criterion, verdict) in enumerate(
-                zip(criteria, evaluation.verdicts, strict=True), start=1
-            )
-        )
+        for verdict in verdicts:
+            verdict.participant = participant
+        CriterionVerdict.objects.bulk_create(verdicts)
         participant.outcome = evaluation.outcome
         participant.eligible_from = evaluation.eligible_from
         participant.criteria_version = participant.study.criteria_version

@@ -4,14 +4,17 @@ import logging
 
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from recruitment import selectors, services
+from recruitment import draft_views, forms, selectors, services
 from recruitment.client_ip import interest_rate, ratelimit_key
 from recruitment.forms import InterestForm
 
@@ -40,23 +43,45 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
 
     Bots are answered like people and nothing is saved: a filled honeypot, or a form sent back
     too fast or without a valid signed time (InterestForm.is_spam). Past the per-IP limit the
-    POST is refused with a friendly 429 page and not read at all.
+    POST is refused with a friendly 429 page and not read at all. A draft in the session (see
+    recruitment/draft_views.py) fills the form on GET and is deleted once the form is sent.
+    A POST with `language` is the header's language switch: it keeps the answers for the
+    next GET, in the new language (draft_views.switch_language).
     """
     study = selectors.study_get_public(slug=slug)
     if getattr(request, "limited", False):
         return render(request, "429.html", {"study": study}, status=429)
     if not study.is_recruiting:
         return render(request, "recruitment/closed.html", {"study": study})
+    context = draft_views.form_page_context(study)
+    if request.method == "POST" and "language" in request.POST:
+        # The header's language switch, which belongs to this form: keep every answer.
+        return draft_views.switch_language(request, study)
+    if request.method == "GET":
+        # A draft in the session (a used "finish later" link, or a save): every answer back.
+        # Or answers kept by a switch of language on the form (the newest: first).
+        resumed = draft_views.kept_context(request, study) or draft_views.resumed_context(
+            request, study
+        )
+        if resumed is not None:
+            context.update(resumed)
+            return render(request, "recruitment/interest.html", context)
+        # The blank form: from the cache, with this page's own tokens (the form itself is
+        # rendered below only when the cache is down).
+        response = _blank_form_page(request, study, context)
+        if response is not None:
+            return response
     criteria = selectors.criterion_list_for_form(study=study)
     data = request.POST if request.method == "POST" else None
     form = InterestForm(data, study=study, criteria=criteria)
+    context["form"] = form
     if request.method == "POST" and form.is_valid():
         if form.is_spam:
             request.session[SESSION_KEY] = {"study": study.pk, "participant": None}
             return redirect("recruitment:thanks", slug=study.slug)
         if form.is_expired:
             # Open for over a day: show it again, answers kept and a fresh signed time.
-            context = {"study": study, "form": form, "form_expired": True}
+            context["form_expired"] = True
             return render(request, "recruitment/interest.html", context)
         try:
             participant = services.participant_submit_idempotent(
@@ -69,9 +94,42 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
             )
         except services.StudyNotRecruiting:
             return render(request, "recruitment/closed.html", {"study": study})
+        # Sent: a draft saved to finish later is not needed any more.
+        draft_views.forget_draft(request, study)
         request.session[SESSION_KEY] = {"study": study.pk, "participant": participant.pk}
         return redirect("recruitment:thanks", slug=study.slug)
-    return render(request, "recruitment/interest.html", {"study": study, "form": form})
+    return render(request, "recruitment/interest.html", context)
+
+
+def _blank_form_page(request: HttpRequest, study, context: dict) -> HttpResponse | None:
+    """The page of the blank form (no data, no errors, no draft), the same for everyone
+    but its CSRF token, signed time and submission token: kept whole in the cache per study
+    text, criteria and language (see forms.blank_form_cache_key), each page getting its own
+    values put in. With a query string (its path is in the page), only the form is cached.
+    None when the cache is down."""
+
+    def criteria():
+        return selectors.criterion_list_for_form(study=study)
+
+    if request.META.get("QUERY_STRING"):
+        form_html = forms.blank_form_html(study=study, criteria=criteria)
+        if form_html is None:
+            return None
+        return render(request, "recruitment/interest.html", {**context, "form_html": form_html})
+    key = f"{forms.blank_form_cache_key(study=study)}:page"
+    page = forms.cache_get(key)
+    if page is None or page is forms.CACHE_DOWN:
+        fragment = forms.blank_form_template(study=study, criteria=criteria)
+        if fragment is None:
+            return None
+        page_context = {
+            **context,
+            "form_html": mark_safe(fragment),  # noqa: S308 -- crispy-forms' escaped output
+            "csrf_token": forms.CSRF_STAND_IN,
+        }
+        page = render_to_string("recruitment/interest.html", page_context, request=request)
+        forms.cache_set(key, page)
+    return HttpResponse(forms.fill_per_page_values(page, csrf_token=get_token(request)))
 
 
 @never_cache

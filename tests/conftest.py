@@ -12,6 +12,53 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 LDN_FILE = Path(__file__).resolve().parent.parent / "recruitment" / "studies" / "ldn-mecfs.toml"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations():
+    """Compile the translations when a .po is newer than its .mo, as `make test` does first,
+    so a test run by hand reads the same Spanish text (the .mo files are not committed)."""
+    from django.core.management import call_command
+    from django.utils.translation.reloader import translation_file_changed
+
+    root = Path(__file__).resolve().parent.parent
+    stale = [
+        po
+        for po in root.glob("locale/*/LC_MESSAGES/*.po")
+        if not po.with_suffix(".mo").exists()
+        or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
+    ]
+    if stale:
+        cwd = os.getcwd()
+        os.chdir(root)
+        try:
+            call_command("compile_translations", verbosity=0)
+        finally:
+            os.chdir(cwd)
+        # Catalogues loaded before this (none, normally) are read again, as runserver does.
+        translation_file_changed(sender=None, file_path=stale[0].with_suffix(".mo"))
+
+
+# The static files as production stores them (tests/test_serving.py pins that the settings
+# choose this storage when DEBUG is off).
+PRODUCTION_STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory) -> Path:
+    """`collectstatic` with the production storage (hashed names, gzip copies, a manifest), as
+    `make serve` and a deploy run it: once per run, for the tests that serve pages with DEBUG
+    off (a fresh checkout has no STATIC_ROOT to fall back on)."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    root = tmp_path_factory.mktemp("staticfiles")
+    with override_settings(STATIC_ROOT=root, STORAGES=PRODUCTION_STORAGES):
+        call_command("collectstatic", "--noinput", verbosity=0)
+    return root
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """Give each test run its own test database, so two runs at once (a developer's shell
@@ -39,6 +86,17 @@ def _test_settings(settings, tmp_path):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_a_test_asks():
+    """LocaleMiddleware leaves a Spanish request's language active in the thread; start and
+    end every test in the default language so one test's Spanish never leaks into the next."""
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 @pytest.fixture

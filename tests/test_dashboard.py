@@ -684,10 +684,11 @@ def a_worked_study(study, coordinator, size: int) -> None:
             status_changes__isnull=False
         )
     )
+    # The 40 picked first, then updated: an UPDATE with a LIMIT subquery over tied dates may
+    # rescan it per row, and PostgreSQL need not return the same 40 each time.
     open_ones = Participant.objects.filter(study=study).open()
-    open_ones.filter(pk__in=open_ones.values("pk")[:40]).update(
-        next_follow_up_on=TODAY, unanswered_attempts=3
-    )
+    picked = list(open_ones.order_by("pk").values_list("pk", flat=True)[:40])
+    Participant.objects.filter(pk__in=picked).update(next_follow_up_on=TODAY, unanswered_attempts=3)
 
 
 @pytest.mark.parametrize("size", [3, 300])

@@ -320,6 +320,23 @@ def test_zip_is_known(zip_code, known):
     assert zip_is_known(zip_code) is known
 
 
+def test_zip_lookups_never_load_the_whole_zip_list(monkeypatch):
+    """`zipcodes.list_all()` builds a dict per ZIP (about 140 MB per worker); the engine asks
+    for one ZIP at a time and remembers the answers."""
+    import zipcodes
+
+    from recruitment import eligibility
+
+    monkeypatch.setattr(zipcodes, "_zips_cache", None)
+    eligibility._zip_centroid.cache_clear()
+
+    assert zip_is_known("35294") and not zip_is_known("00000")
+    assert zip_distance_miles("36104", "35294") == pytest.approx(88.6, abs=0.05)
+
+    assert zipcodes._zips_cache is None
+    assert eligibility._zip_centroid.cache_info().currsize == 3
+
+
 @pytest.mark.parametrize(
     ("zip_code", "status", "reason"),
     [

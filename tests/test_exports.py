@@ -113,12 +113,12 @@ def url(name, study):
 def download(client, user, name, study):
     client.force_login(user)
     response = client.get(url(name, study))
-    assert response.status_code == 200, response.content[:300]
+    assert response.status_code == 200, response.getvalue()[:300]
     return response
 
 
 def csv_rows(response) -> list[list[str]]:
-    text = response.content.decode("utf-8")
+    text = response.getvalue().decode("utf-8")
     assert text.startswith("\ufeff"), "Excel needs the byte order mark to read UTF-8"
     return list(csv.reader(io.StringIO(text[1:])))
 
@@ -244,7 +244,7 @@ def test_the_screening_log_has_the_nidcr_columns_and_one_row_per_participant_in_
 def test_the_screening_log_holds_no_name_email_phone_date_of_birth_or_zip_code(
     client, coordinator, ldn_study, cohort
 ):
-    text = download(client, coordinator, SCREENING_LOG, ldn_study).content.decode()
+    text = download(client, coordinator, SCREENING_LOG, ldn_study).getvalue().decode()
 
     for participant in Participant.objects.filter(study=ldn_study):
         for value in (
@@ -266,7 +266,7 @@ def test_exports_hold_only_the_study_s_own_participants(client, ldn_study, small
     applicant(small_study, first_name="Sami")
     user = UserFactory(username="root", is_staff=True, is_superuser=True)
 
-    texts = [download(client, user, name, ldn_study).content.decode() for name in EXPORTS]
+    texts = [download(client, user, name, ldn_study).getvalue().decode() for name in EXPORTS]
 
     for text in texts:
         assert "LDN-S-0001" in text
@@ -304,7 +304,7 @@ def test_csv_exports_are_utf8_with_a_bom_named_by_study_and_date_and_never_cache
         response = download(client, coordinator, name, ldn_study)
 
         assert response["Content-Type"] == "text/csv; charset=utf-8"
-        assert response.content.startswith(b"\xef\xbb\xbf")
+        assert response.getvalue().startswith(b"\xef\xbb\xbf")
         assert response["Content-Disposition"] == (
             f'attachment; filename="ldn-mecfs-{export}-2026-03-16.csv"'
         )
@@ -340,7 +340,7 @@ def test_a_monitor_may_not_download_the_identification_list(client, monitor, ldn
     response = client.get(url(IDENTIFICATION_LIST, ldn_study))
 
     assert response.status_code == 403
-    assert b"Ivan" not in response.content
+    assert b"Ivan" not in response.getvalue()
 
 
 # =============================================================================================
@@ -511,7 +511,7 @@ def test_without_identification_permission_the_bundle_has_no_patient_and_no_pers
     client, monitor, ldn_study, cohort
 ):
     response = download(client, monitor, FHIR_BUNDLE, ldn_study)
-    text = response.content.decode()
+    text = response.getvalue().decode()
     bundle = json.loads(text)
 
     validate_r4(bundle)

@@ -11,6 +11,7 @@ Run with `-s` to see each round's figures.
 
 import threading
 import time
+import uuid
 from collections import Counter
 
 import pytest
@@ -18,7 +19,13 @@ from django.db import connection
 
 from recruitment import services
 from recruitment.models import Participant, Status, StatusChange, Study
-from tests.factories import StaffFactory, StudyFactory, free_slot_count, participants_bulk
+from tests.factories import (
+    StaffFactory,
+    StudyFactory,
+    contact_details,
+    free_slot_count,
+    participants_bulk,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,3 +130,81 @@ def test_two_coordinators_enrolling_the_same_participant_enrol_them_once(vendor)
         assert Participant.objects.get(pk=subject.pk).participant_id == study.participant_id(20)
         figures.append(f"round {round_}: {dict(outcomes)} in {elapsed:.2f}s")
     print(f"{vendor}, 2 threads for the same participant:", *figures, sep="\n  ")
+
+
+# -- Interest-form submissions -----------------------------------------------------------------
+# A submission takes its screening number with one UPDATE of the study row at the end of its
+# transaction (the row stays locked until commit); the duplicate and token lookups run after it.
+def submit_all(calls) -> list:
+    """Run each call in its own thread, released together; their results (or errors)."""
+    barrier = threading.Barrier(len(calls))
+    results = []
+
+    def worker(call):
+        try:
+            barrier.wait(timeout=30)
+            results.append(call())
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+def submission(study, n, **contact):
+    def call():
+        details = {"email": f"p{n}@example.com", "phone": "", "first_name": f"P{n}", **contact}
+        return services.participant_submit_idempotent(
+            study=study, contact=contact_details(**details), answers={}, **contact_token(n)
+        )
+
+    return call
+
+
+def contact_token(n):
+    return {"token": uuid.UUID(int=n)} if n >= 1000 else {}
+
+
+@pytest.mark.parametrize(("vendor", "threads"), [("postgresql", 30), ("sqlite", 6)])
+def test_simultaneous_submissions_get_gapless_numbers_and_the_same_person_is_linked(
+    vendor, threads
+):
+    only_on(vendor)
+    for round_ in range(1, ROUNDS + 1):
+        study = StudyFactory()
+        same_person = {"email": "same@example.com", "first_name": "Same"}
+        calls = [submission(study, n) for n in range(threads)]
+        calls += [submission(study, 100 + n, **same_person) for n in range(2)]
+
+        results = submit_all(calls)
+
+        assert [r for r in results if not isinstance(r, Participant)] == [], f"round {round_}"
+        numbers = sorted(p.screening_seq for p in results)
+        assert numbers == list(range(1, threads + 3)), f"round {round_}"
+        assert Study.objects.get(pk=study.pk).last_screening_seq == threads + 2
+        linked = Participant.objects.filter(study=study, duplicate_of__isnull=False)
+        (duplicate,) = linked
+        assert duplicate.email == "same@example.com"
+        assert duplicate.duplicate_of.email == "same@example.com"
+        assert duplicate.screening_seq > duplicate.duplicate_of.screening_seq
+
+
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+def test_the_same_form_posted_twice_at_once_saves_one_participant(vendor):
+    only_on(vendor)
+    for round_ in range(1, ROUNDS + 1):
+        study = StudyFactory()
+
+        results = submit_all([submission(study, 1000), submission(study, 1000)])
+
+        assert all(isinstance(r, Participant) for r in results), f"round {round_}: {results}"
+        assert results[0].pk == results[1].pk
+        assert Participant.objects.filter(study=study).count() == 1
+        assert Study.objects.get(pk=study.pk).last_screening_seq == 1

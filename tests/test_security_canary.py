@@ -20,8 +20,8 @@ from django.views.debug import ExceptionReporter
 from recruitment import eligibility, roles, views, withdraw_views
 from recruitment.models import Participant
 from recruitment.services import roles_ensure
+from tests.admin_posts import form_data
 from tests.factories import StaffFactory, ldn_form_data, submit
-from tests.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
 

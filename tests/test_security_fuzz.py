@@ -65,7 +65,13 @@ def valid_post(draw):
 FUZZ = settings(
     max_examples=60,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    # Whole forms are big inputs by design; Hypothesis' entropy budget otherwise trips now
+    # and then on a random seed (data_too_large), failing a run that found no bug.
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 
 
@@ -157,13 +163,13 @@ def test_hostile_text_is_plain_text_in_the_csv_and_json_escaped_in_fhir(
 ):
     ident = coordinator_client.get(reverse("staff:identification_list", args=["ldn-mecfs"]))
     assert ident.status_code == 200
-    rows = list(csv.reader(io.StringIO(ident.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(ident.getvalue().decode("utf-8-sig"))))
     cells = [cell for row in rows for cell in row]
     assert f"Ann{SCRIPT}" in cells or any(SCRIPT in cell for cell in cells)
     assert ident["Content-Type"].startswith("text/csv")
 
     screening = coordinator_client.get(reverse("staff:screening_log", args=["ldn-mecfs"]))
-    body = screening.content.decode("utf-8-sig")
+    body = screening.getvalue().decode("utf-8-sig")
     assert "Ann" not in body and "alert" not in body  # no names at all
 
     fhir = coordinator_client.get(reverse("staff:fhir_bundle", args=["ldn-mecfs"]))

@@ -96,6 +96,70 @@ def test_the_same_submission_token_returns_the_first_participant(ldn_study):
     assert Participant.objects.count() == 1
 
 
+def test_a_repeated_token_uses_no_screening_number_and_sends_nothing(
+    ldn_study, django_capture_on_commit_callbacks
+):
+    token = uuid.uuid4()
+    kwargs = {"study": ldn_study, "contact": contact_details(), "answers": {}, "token": token}
+    first = services.participant_submit(**kwargs)
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.participant_submit(**kwargs)
+
+    other = submit(ldn_study, email="b@example.com", phone="", first_name="B")
+
+    assert [first.screening_number, other.screening_number] == ["LDN-S-0001", "LDN-S-0002"]
+    assert callbacks == []
+
+
+def test_a_repeated_token_returns_the_first_participant_after_the_study_closes(ldn_study):
+    token = uuid.uuid4()
+    kwargs = {"study": ldn_study, "contact": contact_details(), "answers": {}, "token": token}
+    first = services.participant_submit(**kwargs)
+    Study.objects.filter(pk=ldn_study.pk).update(is_recruiting=False)
+
+    again = services.participant_submit(**kwargs)
+
+    assert again.pk == first.pk
+    assert Study.objects.get(pk=ldn_study.pk).last_screening_seq == 1
+
+
+def test_a_closed_study_refuses_even_when_the_caller_s_copy_says_open(ldn_study):
+    stale = Study.objects.get(pk=ldn_study.pk)
+    Study.objects.filter(pk=ldn_study.pk).update(is_recruiting=False)
+
+    with pytest.raises(services.StudyNotRecruiting):
+        submit(stale)
+
+    assert Participant.objects.count() == 0
+
+
+def test_a_submission_is_audited_as_submitted_then_as_evaluated(ldn_study):
+    participant = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
+
+    versions = list(participant.history.order_by("history_date", "history_id"))
+    assert [(v.history_type, v.history_change_reason) for v in versions] == [
+        ("+", "Submitted the interest form"),
+        ("~", "Pre-screen evaluated"),
+    ]
+    assert [v.outcome for v in versions] == ["needs_review", "likely_eligible"]
+    assert all(v.history_user is None for v in versions)
+    assert all(v.screening_number == "LDN-S-0001" for v in versions)
+    assert versions[1].evaluated_at == participant.evaluated_at
+    assert participant.history.latest().outcome == participant.outcome
+
+
+def test_the_evaluation_judges_the_answers_as_stored(ldn_study):
+    answers = {**LDN_ELIGIBLE_ANSWERS, "diagnosis": "yes"}
+    participant = submit(ldn_study, answers=answers)
+
+    stored = dict(
+        Answer.objects.filter(participant=participant).values_list("criterion__code", "value")
+    )
+    verdicts = dict(participant.verdicts.values_list("criterion__code", "answer"))
+    assert stored == answers
+    assert {code: verdicts[code] for code in stored} == stored
+
+
 @pytest.mark.parametrize(
     "second",
     [

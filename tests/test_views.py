@@ -6,7 +6,7 @@ import re
 import pytest
 import time_machine
 from django.core import mail
-from django.test.html import Element, parse_html
+from django.test.html import Element
 
 from recruitment import forms
 from recruitment.contact import PHONE_INVALID
@@ -18,6 +18,7 @@ from tests.factories import (
     ldn_form_data,
     submit,
 )
+from tests.html_reading import attrs, by_id, find_all, parse, rendered_values, text, walk
 
 NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)  # 06:00 on the 25th in Birmingham
 TODAY = dt.date(2026, 11, 25)
@@ -58,40 +59,6 @@ def _today():
 # ---------------------------------------------------------------------------------------------
 # Reading pages the way a browser (and a screen reader) does
 # ---------------------------------------------------------------------------------------------
-def parse(response) -> Element:
-    return parse_html(response.content.decode())
-
-
-def walk(node: Element, ancestors: tuple = ()):
-    """Yield (element, its ancestors) for every element under `node`, in document order."""
-    for child in node.children:
-        if isinstance(child, Element):
-            yield child, ancestors
-            yield from walk(child, (*ancestors, child))
-
-
-def attrs(element: Element) -> dict:
-    return dict(element.attributes)
-
-
-def text(node) -> str:
-    if isinstance(node, str):
-        return node
-    return " ".join(" ".join(text(child) for child in node.children).split())
-
-
-def find_all(tree: Element, tag: str, **wanted) -> list[Element]:
-    return [
-        element
-        for element, _ in walk(tree)
-        if element.name == tag and all(attrs(element).get(k) == v for k, v in wanted.items())
-    ]
-
-
-def by_id(tree: Element) -> dict[str, Element]:
-    return {attrs(e)["id"]: e for e, _ in walk(tree) if "id" in attrs(e)}
-
-
 def page_text(tree: Element) -> str:
     (main,) = find_all(tree, "main")
     return text(main)
@@ -99,29 +66,6 @@ def page_text(tree: Element) -> str:
 
 def plain(value: str) -> str:
     return " ".join(value.split())
-
-
-def rendered_values(tree: Element) -> dict[str, str]:
-    """What the form would send again if the patient pressed the button now."""
-    values = {}
-    for element, _ in walk(tree):
-        a = attrs(element)
-        name = a.get("name")
-        if not name:
-            continue
-        if element.name == "input":
-            kind = a.get("type", "text")
-            if kind in ("radio", "checkbox"):
-                if "checked" in a:
-                    values[name] = a.get("value") or "on"
-            elif kind != "submit":
-                values[name] = a.get("value", "")
-        elif element.name == "textarea":
-            values[name] = text(element)
-        elif element.name == "select":
-            selected = [o for o in find_all(element, "option") if "selected" in attrs(o)]
-            values[name] = attrs(selected[0])["value"] if selected else ""
-    return values
 
 
 def error_summary_links(tree: Element) -> list[tuple[str, str]]:
@@ -286,15 +230,19 @@ def test_the_form_says_how_long_it_takes_and_its_button_says_what_it_does(client
     tree = parse(client.get(FORM_URL))
 
     assert "This takes about 5 minutes." in page_text(tree)
-    buttons = [e for e, _ in walk(tree) if attrs(e).get("type") == "submit"]
-    assert [attrs(b)["value"] for b in buttons] == ["Send my interest"]
+    (form,) = find_all(tree, "form", id="interest-form")
+    buttons = [e for e, _ in walk(form) if attrs(e).get("type") == "submit"]
+    assert [attrs(b).get("value") or text(b) for b in buttons] == [
+        "Send my interest",
+        "Save and finish later",
+    ]
 
 
 def test_the_form_works_without_javascript(client, ldn_study):
     tree = parse(client.get(FORM_URL))
 
     assert find_all(tree, "script") == []
-    (form,) = find_all(tree, "form")
+    (form,) = find_all(tree, "form", id="interest-form")
     assert attrs(form)["method"] == "post"
     assert attrs(form)["action"] == FORM_URL
     tokens = find_all(form, "input", name="submission_token")
@@ -413,7 +361,7 @@ def test_a_valid_form_redirects_to_a_thank_you_page_with_the_number_and_no_verdi
     headings = [text(h) for h in find_all(tree, "h2")]
     assert headings == ["What happens next", "If you change your mind"]
     body = page_text(tree)
-    assert "We will contact you within 5 working days" in body
+    assert "The LDN study team will call you within 5 working days" in body
     assert "You can stop at any time." in body
     assert "ldn-study@example.edu" in body
     for verdict_word in ("eligib", "qualif", "likely", "review", "not met", "sorry"):
@@ -548,7 +496,7 @@ def test_the_patient_gets_one_confirmation_with_the_number_and_no_health_answers
     message = to_patient[0]
     assert "LDN-S-0001" in message.subject
     assert "Your screening number is LDN-S-0001." in message.body
-    assert message.body.startswith("Dear Ann,")
+    assert message.body.startswith("Hello Ann,")
     everything = f"{message.subject}\n{message.body}".lower()
     health_texts = []
     for criterion in ldn_study.criteria.all():
@@ -1020,8 +968,9 @@ def test_the_form_of_a_closed_study_shows_the_closed_page_without_a_form(client,
     assert [text(h) for h in find_all(tree, "h1")] == [
         "This study is not looking for people right now"
     ]
-    assert find_all(tree, "form") == []
-    assert find_all(tree, "input") == []
+    (main,) = find_all(tree, "main")
+    assert find_all(main, "form") == []
+    assert find_all(main, "input") == []
 
 
 def test_posting_to_a_closed_study_saves_and_sends_nothing(

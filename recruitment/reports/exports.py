@@ -10,7 +10,7 @@ participant ids, so SQLite's limit on query parameters never caps a study's size
 import csv
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -54,6 +54,36 @@ def csv_write(out, header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> None
     writer = csv.writer(out)
     writer.writerow([cell_neutralise(cell) for cell in header])
     writer.writerows([cell_neutralise(cell) for cell in row] for row in rows)
+
+
+class _Lines:
+    """A file-like sink for `csv.writer` that hands back what was written."""
+
+    def __init__(self):
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    def take(self) -> str:
+        text, self.parts = "".join(self.parts), []
+        return text
+
+
+def csv_stream(
+    header: Sequence[Any], rows: Iterable[Sequence[Any]], *, rows_per_chunk: int = 500
+) -> Iterator[str]:
+    """The same CSV as `csv_write`, as chunks of text for a streaming response: memory stays
+    flat whatever the number of rows."""
+    lines = _Lines()
+    writer = csv.writer(lines)
+    lines.write(UTF8_BOM)
+    writer.writerow([cell_neutralise(cell) for cell in header])
+    for n, row in enumerate(rows, start=1):
+        writer.writerow([cell_neutralise(cell) for cell in row])
+        if n % rows_per_chunk == 0:
+            yield lines.take()
+    yield lines.take()
 
 
 def export_filename(*, study: Study, name: str, extension: str, today: date) -> str:
@@ -119,11 +149,16 @@ CRITERIA_NOT_MET = _("criteria not met: {titles}")
 DECLINED = _("Declined")
 
 
-def screening_log_rows(*, study: Study) -> list[list[str]]:
-    """One row per participant in screening-number order, in `SCREENING_LOG_HEADER`'s columns.
+# Participants read from the database at a time while a log streams.
+CHUNK_SIZE = 2_000
+
+
+def screening_log_iter(*, study: Study) -> Iterator[list[str]]:
+    """The screening log's rows, read in chunks of CHUNK_SIZE as they are written out.
 
     Runs two queries: the participants (with their consent and status history in subqueries)
-    and the titles of the criteria each ineligible participant did not meet, as judged."""
+    and the titles of the criteria each ineligible participant did not meet, as judged (kept
+    in memory: one short tuple per ineligible participant, the titles shared)."""
     participants = _participants(study).only(
         "pk",
         "screening_seq",
@@ -144,25 +179,22 @@ def screening_log_rows(*, study: Study) -> list[list[str]]:
         .order_by("participant_id", "order", "pk")
         .values_list("participant_id", "criterion_snapshot__title")
     )
-    for participant_id, title in verdicts:
-        not_met[participant_id].append(title)
+    titles: dict[str, str] = {}
+    for participant_id, title in verdicts.iterator(chunk_size=CHUNK_SIZE):
+        not_met[participant_id].append(titles.setdefault(title, title))
 
-    rows = []
-    for participant in participants:
+    for participant in participants.iterator(chunk_size=CHUNK_SIZE):
         consent = getattr(participant, "consent", None)
-        rows.append(
-            [
-                participant.screening_number,
-                _iso(_local_date(participant.screened_at)),
-                _eligible(participant),
-                _reason_not_eligible(participant, not_met.get(participant.pk, [])),
-                _iso(consent.consented_on if consent else None),
-                consent.form_version if consent else "",
-                participant.participant_id or "",
-                participant.get_status_display(),
-            ]
-        )
-    return rows
+        yield [
+            participant.screening_number,
+            _iso(_local_date(participant.screened_at)),
+            _eligible(participant),
+            _reason_not_eligible(participant, not_met.get(participant.pk, [])),
+            _iso(consent.consented_on if consent else None),
+            consent.form_version if consent else "",
+            participant.participant_id or "",
+            participant.get_status_display(),
+        ]
 
 
 def _eligible(participant: Participant) -> str:
@@ -204,9 +236,9 @@ IDENTIFICATION_LIST_HEADER = (
 )
 
 
-def identification_list_rows(*, study: Study) -> list[list[str]]:
-    """One row per participant in screening-number order (one query). Only for users with
-    `recruitment.view_identification`: the caller checks."""
+def identification_list_iter(*, study: Study) -> Iterator[list[str]]:
+    """One row per participant in screening-number order (one query, read in chunks). Only
+    for users with `recruitment.view_identification`: the caller checks."""
     participants = (
         Participant.objects.filter(study=study)
         .order_by("screening_seq")
@@ -220,10 +252,10 @@ def identification_list_rows(*, study: Study) -> list[list[str]]:
             "date_of_birth",
         )
     )
-    return [
-        [number, pid or "", first, last, email, phone, _iso(born)]
-        for number, pid, first, last, email, phone, born in participants
-    ]
+    for number, pid, first, last, email, phone, born in participants.iterator(
+        chunk_size=CHUNK_SIZE
+    ):
+        yield [number, pid or "", first, last, email, phone, _iso(born)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -77,3 +77,24 @@ def page(browser, live_server, requested_urls):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def open_page(browser, requested_urls):
+    """Open a page in a fresh context with options of one's own (`color_scheme="dark"`, a
+    viewport, `reduced_motion="reduce"`...); like `page`, it records every requested URL.
+    It does not start the live server: tests that need it ask for `live_server` themselves."""
+    contexts = []
+
+    def open_page(**options):
+        context = browser.new_context(
+            **{"locale": "en-US", "timezone_id": "America/Chicago", **options}
+        )
+        contexts.append(context)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.on("request", lambda request: requested_urls.append(request.url))
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -28,10 +28,10 @@ ELIGIBLE_ANSWERS = {
     "Can you come to our lab in Birmingham": "Yes",
     "Have you taken a strong painkiller called an opioid": "No",
     "Have you taken naltrexone or LDN": "No",
-    "Are you allergic to naltrexone or naloxone": "No",
+    "Are you allergic to naltrexone?": "No",
     "Are you pregnant or breastfeeding": "No",
     "Do you have liver disease or hepatitis?": "No",
-    "the body's defense system attacks itself": "No",
+    "Do you have an autoimmune disease?": "No",
     "Do you have a problem with alcohol or drugs": "No",
     "another study that tested a medicine": "No",
 }

@@ -1,20 +1,24 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from recruitment import services
+from recruitment import drafts, services
 
 
 class Command(BaseCommand):
     help = (
         "Erase the personal data of participants never enrolled (ineligible or declined) once "
         "their study's retention period has passed since their last status change. Anonymous "
-        "facts stay for the screening log and the CONSORT box. Idempotent; schedule it daily."
+        "facts stay for the screening log and the CONSORT box. Also delete forms saved to "
+        "finish later (drafts) once they expire (DRAFT_MAX_AGE_DAYS). Idempotent; schedule it "
+        "daily."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="List what would be erased (screening numbers only) and change nothing.",
+            help="List what would be erased (screening numbers only), count the expired drafts, "
+            "and change nothing.",
         )
 
     def handle(self, *args, dry_run, **options):
@@ -27,9 +31,17 @@ class Command(BaseCommand):
                 f"{'' if len(numbers) == 1 else 's'} of {erasure.study.slug} "
                 f"(retention {erasure.study.retention_days} days): {', '.join(numbers)}"
             )
-        if not result.total:
+        expired_drafts = drafts.drafts_erase_expired(dry_run=dry_run)
+        if expired_drafts:
+            self.stdout.write(
+                f"{'Would delete' if dry_run else 'Deleted'} {expired_drafts} expired draft"
+                f"{'' if expired_drafts == 1 else 's'} (forms saved to finish later, kept "
+                f"{settings.DRAFT_MAX_AGE_DAYS} days)."
+            )
+        total = result.total + expired_drafts
+        if not total:
             self.stdout.write("Nothing to erase.")
         elif dry_run:
-            self.stdout.write(f"Dry run: {result.total} in all; nothing was changed.")
+            self.stdout.write(f"Dry run: {total} in all; nothing was changed.")
         else:
-            self.stdout.write(self.style.SUCCESS(f"Erased {result.total} in all."))
+            self.stdout.write(self.style.SUCCESS(f"Erased {total} in all."))
