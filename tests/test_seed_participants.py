@@ -1,0 +1,49 @@
+"""`manage.py seed_participants`: the bench's fast, fake participants (never production)."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from recruitment.models import (
+    ENROLLED_STATUSES,
+    Answer,
+    CriterionVerdict,
+    Participant,
+    StatusChange,
+)
+
+pytestmark = pytest.mark.django_db
+FLAG = "--i-know-this-is-not-production"
+
+
+def test_it_refuses_to_run_without_the_bench_settings_or_the_flag(ldn_study):
+    with pytest.raises(CommandError, match="throwaway database"):
+        call_command("seed_participants", "--total", "5")
+
+    assert not Participant.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the seeder needs PostgreSQL")
+def test_it_seeds_up_to_the_total_with_a_full_record_and_never_over_the_target(ldn_study):
+    call_command("seed_participants", "--total", "40", FLAG)
+    call_command("seed_participants", "--total", "300", FLAG)
+
+    participants = Participant.objects.filter(study=ldn_study)
+    assert participants.count() == 300
+    criteria = ldn_study.criteria.active().count()
+    assert CriterionVerdict.objects.filter(participant__study=ldn_study).count() == 300 * criteria
+    assert Answer.objects.filter(participant__study=ldn_study).count() == 300 * 11
+    enrolled = participants.filter(status__in=ENROLLED_STATUSES)
+    assert 0 < enrolled.count() <= ldn_study.target_enrolment
+    assert not enrolled.filter(consent__isnull=True).exists()
+    not_new = participants.exclude(status="new")
+    assert (
+        StatusChange.objects.filter(participant__in=not_new)
+        .values("participant")
+        .distinct()
+        .count()
+        == not_new.count()
+    )
+    assert Participant.history.filter(study_id=ldn_study.pk).count() >= 300
+    ldn_study.refresh_from_db()
+    assert ldn_study.last_screening_seq == 300
