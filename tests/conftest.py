@@ -103,3 +103,13 @@ def _english_unless_a_test_asks():
 def ldn_study(db):
     """The real LDN ME/CFS study, loaded from its reviewed file."""
     return services.study_load_file(path=LDN_FILE).study
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: a rolled-back test frees its ids, and the next
+    test's rows may take them again (SQLite), so a count cached under one test's ids must
+    not answer another's (recruitment.reports.dashboard keys its counts on ids)."""
+    from django.core.cache import cache
+
+    cache.clear()

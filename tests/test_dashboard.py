@@ -37,6 +37,7 @@ from tests.factories import (
     participants_bulk,
     walk,
 )
+from tests.html_reading import without_random_tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -722,3 +723,86 @@ def test_the_consort_counts_are_one_dataclass_usable_by_exports(study):
 
     assert isinstance(consort, ConsortCounts)
     assert consort.assessed == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# The counts over every participant, cached while the data they count is unchanged
+# ---------------------------------------------------------------------------------------------
+COUNTING_QUERIES = 5  # status tallies, decline reasons, failures by criterion, 2 weekly series
+
+
+def queries_of(client) -> tuple[int, str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(URL)
+    assert response.status_code == 200
+    return len(captured), without_random_tokens(response.content.decode())
+
+
+def test_a_second_view_with_nothing_changed_counts_nothing_again(study, coordinator, client):
+    for status in (Status.NEW, Status.DECLINED, Status.INELIGIBLE):
+        walk(applicant(study), status, by=coordinator)
+    client.force_login(coordinator)
+
+    counted, first = queries_of(client)
+    cached, second = queries_of(client)
+
+    assert cached == counted - COUNTING_QUERIES
+    assert second == first
+
+
+def test_every_kind_of_change_shows_on_the_next_view(ldn_study, coordinator):
+    ldn_study.members.add(coordinator)
+    failing = applicant(ldn_study, answers={**LDN_ELIGIBLE_ANSWERS, "allergy": "yes"})
+    failing = walk(failing, Status.INELIGIBLE, by=coordinator)
+    before = the_dashboard(coordinator)
+    assert counts_of(before.screen_failures) == {"No allergy to naltrexone or naloxone": 1}
+
+    # A submission: a participant and its history rows.
+    applicant(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
+    board = the_dashboard(coordinator)
+    assert board.consort.assessed == 2
+    assert board.weeks[-1].applications == 2
+
+    # A status change (with its reason).
+    walk(applicant(ldn_study), Status.DECLINED, by=coordinator)
+    assert the_dashboard(coordinator).consort.declined == 1
+
+    # A re-evaluation: new verdicts for changed answers.
+    failing.answers.filter(criterion__code="allergy").update(value="no")
+    failing.answers.filter(criterion__code="liver").update(value="yes")
+    services.participant_evaluate(participant=failing, by=coordinator)
+    board = the_dashboard(coordinator)
+    assert counts_of(board.screen_failures) == {"No liver disease or hepatitis": 1}
+
+    # A criterion's text, through the study admin's service.
+    liver = ldn_study.criteria.get(code="liver", is_active=True)
+    liver.title = "No liver disease"
+    liver.save()
+    services.study_criteria_changed(study=ldn_study, criteria=[liver])
+    assert counts_of(the_dashboard(coordinator).screen_failures) == {"No liver disease": 1}
+
+
+def test_a_new_day_counts_again(study, coordinator):
+    applicant(study)
+    assert the_dashboard(coordinator).weeks[-1].applications == 1
+
+    (board,) = dashboard_list(user=coordinator, today=TODAY + dt.timedelta(weeks=1))
+
+    weeks = board.weeks
+    assert (weeks[-2].applications, weeks[-1].applications) == (1, 0)
+
+
+def test_a_change_made_outside_the_app_shows_within_the_time_limit(
+    study, coordinator, time_machine
+):
+    person = applicant(study)
+    assert counts_of(the_dashboard(coordinator).funnel)["New"] == 1
+    # SQL by hand: no history row, no status change (the app never writes statuses so).
+    Participant.objects.filter(pk=person.pk).update(status=Status.SCREENING)
+
+    assert counts_of(the_dashboard(coordinator).funnel)["New"] == 1
+    time_machine.move_to(NOW + dt.timedelta(seconds=dashboard.COUNTS_CACHE_SECONDS + 1))
+    assert counts_of(the_dashboard(coordinator).funnel)["Screening"] == 1
