@@ -15,12 +15,14 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import display_for_field, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
@@ -610,6 +612,24 @@ DUPLICATE_REVIEW_SHORT = {
 }
 
 
+class CappedCountPaginator(Paginator):
+    """Counts at most `cap` + 1 rows: past that the list says "more than 10,000" and pages
+    stop at the 10,000th row. Counting every matching row cost the queue a third of its
+    time at 100,000 participants; a coordinator narrows a list that long with the search
+    and the filters, not by paging past page 100."""
+
+    cap = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        # Unordered: the first cap + 1 rows in any order are as many as in the list's order.
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+
 # ---------------------------------------------------------------------------------------------
 # Participants
 # ---------------------------------------------------------------------------------------------
@@ -644,9 +664,11 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
     search_help_text = _(
         "Screening number; staff who may see identities can also search by name, email or phone."
     )
-    # The queue at 100,000 participants (make bench): no count of the whole table (only the
-    # filtered count the pages need), 100 rows a page, every column from one joined query.
+    # The queue at 100,000 participants (make bench): no count of the whole table, the
+    # filtered count capped (see CappedCountPaginator), 100 rows a page, every column from one
+    # joined query.
     show_full_result_count = False
+    paginator = CappedCountPaginator
     list_per_page = 100
     inlines = [VerdictInline, StatusChangeInline, ContactAttemptInline, ConsentInline]
     actions = [

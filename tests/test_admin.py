@@ -295,8 +295,68 @@ def test_the_queue_takes_the_same_queries_at_10_and_300_participants(
     assert response.status_code == 200
     shown = response.context["cl"].result_list
     assert len(shown) == min(100, response.context["cl"].result_count)
-    counts = [q["sql"] for q in captured.captured_queries if 'AS "__count"' in q["sql"]]
+    counts = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT COUNT(") or '"__count"' in q["sql"]
+    ]
     assert len(counts) == 1  # the filtered count the pages need, not also the whole table's
+    assert "LIMIT" in counts[0]  # capped: see the tests below
+
+
+# The count stops at the cap (10,000; 3 here, with pages of 2): past it the queue says "more
+# than", pages stop at the cap, and there is no "select all across pages".
+@pytest.fixture
+def small_cap(monkeypatch):
+    from django.contrib import admin as django_admin
+
+    from recruitment.admin import CappedCountPaginator
+    from recruitment.models import Participant
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+    monkeypatch.setattr(django_admin.site._registry[Participant], "list_per_page", 2)
+
+
+def test_the_count_stops_after_the_cap_and_is_exact_below_it(ldn_study, small_cap):
+    from recruitment.admin import CappedCountPaginator
+    from recruitment.models import Participant
+
+    participants_bulk(ldn_study, 3, status=Status.NEW)
+    exact = CappedCountPaginator(Participant.objects.order_by("pk"), 2)
+    assert (exact.count, exact.capped, exact.num_pages) == (3, False, 2)
+
+    participants_bulk(ldn_study, 5, status=Status.NEW)
+    capped = CappedCountPaginator(Participant.objects.order_by("pk"), 2)
+    assert (capped.count, capped.capped, capped.num_pages) == (4, True, 2)
+
+
+def test_a_queue_longer_than_the_cap_says_more_than_and_offers_no_select_all(
+    coord_client, ldn_study, small_cap
+):
+    participants_bulk(ldn_study, 8, status=Status.NEW)
+
+    listed = coord_client.get(reverse(CHANGELIST))
+    searched = coord_client.get(reverse(CHANGELIST), {"q": "LDN"})
+
+    text = listed.content.decode()
+    assert "More than 3 participants: search or filter to see the rest." in text
+    assert "8 participants" not in text and "4 participants" not in text
+    assert "Select all 4" not in text and "Select all 8" not in text
+    assert "More than 3 results" in searched.content.decode()
+    assert len(listed.context["cl"].result_list) == 2
+    assert coord_client.get(reverse(CHANGELIST), {"p": "3"}).status_code == 302  # past the cap
+
+
+def test_a_queue_within_the_cap_shows_its_count_and_select_all(coord_client, ldn_study, small_cap):
+    participants_bulk(ldn_study, 3, status=Status.NEW)
+
+    listed = coord_client.get(reverse(CHANGELIST))
+    searched = coord_client.get(reverse(CHANGELIST), {"q": "LDN"})
+
+    text = listed.content.decode()
+    assert "3 participants" in text and "More than" not in text
+    assert "Select all 3 participants" in text
+    assert "3 results" in searched.content.decode()
 
 
 # ---------------------------------------------------------------------------------------------
