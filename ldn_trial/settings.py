@@ -187,6 +187,10 @@ WITHDRAW_LINK_MAX_AGE_DAYS = env.int("WITHDRAW_LINK_MAX_AGE_DAYS", default=180)
 # A form saved to finish later (a draft) and its emailed link last this many days from the
 # last save; erase_expired_participants deletes expired drafts.
 DRAFT_MAX_AGE_DAYS = env.int("DRAFT_MAX_AGE_DAYS", default=7)
+# The longest the dashboard shows counts that changed outside the app (a restore, SQL by
+# hand); changes made in the app show at once (recruitment/reports/dashboard.py). 0: count
+# every participant on every view.
+DASHBOARD_COUNTS_CACHE_SECONDS = env.int("DASHBOARD_COUNTS_CACHE_SECONDS", default=60)
 
 # Security. With DEBUG off these pass `manage.py check --deploy` without a warning.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -796,13 +796,28 @@ def test_a_new_day_counts_again(study, coordinator):
 
 
 def test_a_change_made_outside_the_app_shows_within_the_time_limit(
-    study, coordinator, time_machine
+    study, coordinator, time_machine, settings
 ):
+    settings.DASHBOARD_COUNTS_CACHE_SECONDS = 60
     person = applicant(study)
     assert counts_of(the_dashboard(coordinator).funnel)["New"] == 1
     # SQL by hand: no history row, no status change (the app never writes statuses so).
     Participant.objects.filter(pk=person.pk).update(status=Status.SCREENING)
 
     assert counts_of(the_dashboard(coordinator).funnel)["New"] == 1
-    time_machine.move_to(NOW + dt.timedelta(seconds=dashboard.COUNTS_CACHE_SECONDS + 1))
+    time_machine.move_to(NOW + dt.timedelta(seconds=61))
+    assert counts_of(the_dashboard(coordinator).funnel)["Screening"] == 1
+
+
+def test_with_no_time_limit_every_view_counts(study, coordinator, client, settings):
+    settings.DASHBOARD_COUNTS_CACHE_SECONDS = 0
+    applicant(study)
+    client.force_login(coordinator)
+
+    first, _ = queries_of(client)
+    second, _ = queries_of(client)
+
+    assert first == second
+    person = Participant.objects.get()
+    Participant.objects.filter(pk=person.pk).update(status=Status.SCREENING)
     assert counts_of(the_dashboard(coordinator).funnel)["Screening"] == 1

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, F, Q, Subquery
 from django.db.models.expressions import Window
@@ -565,9 +566,8 @@ def dashboard_list(*, user, today: date) -> list[StudyDashboard]:
 # - each study's criteria version (criterion titles label the screen failures);
 # - today (the weekly chart) and the language (the labels).
 # A write whose id was taken before, but committed after, a newer one the dashboard already
-# counted would not change the key: the time limit below bounds that case, and any change
-# made outside the app (a restore, SQL by hand).
-COUNTS_CACHE_SECONDS = 60
+# counted would not change the key: settings.DASHBOARD_COUNTS_CACHE_SECONDS (60) bounds that
+# case, and any change made outside the app (a restore, SQL by hand); 0 counts every view.
 
 
 @dataclass(frozen=True)
@@ -582,6 +582,9 @@ def _counted(*, studies: Sequence[Study], today: date) -> Counted:
     """The counts over every participant of `studies`: from the cache (1 query) or counted
     (6 queries)."""
     ids = [study.pk for study in studies]
+    seconds = settings.DASHBOARD_COUNTS_CACHE_SECONDS
+    if seconds <= 0:
+        return count_participants(study_ids=ids, today=today)
     key = ":".join(
         [
             "dashboard-counts:1",
@@ -594,7 +597,7 @@ def _counted(*, studies: Sequence[Study], today: date) -> Counted:
     counted = cache.get(key)
     if counted is None:
         counted = count_participants(study_ids=ids, today=today)
-        cache.set(key, counted, COUNTS_CACHE_SECONDS)
+        cache.set(key, counted, seconds)
     return counted
 
 
