@@ -12,6 +12,7 @@ from django.contrib.messages import get_messages
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from recruitment import roles, services
 from recruitment.admin import (
@@ -357,6 +358,73 @@ def test_a_queue_within_the_cap_shows_its_count_and_select_all(coord_client, ldn
     assert "3 participants" in text and "More than" not in text
     assert "Select all 3 participants" in text
     assert "3 results" in searched.content.decode()
+
+
+# The queue's rows are drawn from a plan made once per page (recruitment/templatetags/
+# queue_rows.py); they must be Django's own rows, byte for byte, for participants of every kind.
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"status__exact": "new", "o": "-9"},
+        {"q": "LDN", "o": "2.1"},
+        {"duplicate": "pending"},
+        {"_popup": "1", "_to_field": "id"},
+    ],
+)
+def test_the_queue_rows_are_djangos_rows(coord_client, coordinator, ldn_study, query):
+    from django.contrib.admin.templatetags import admin_list
+
+    from recruitment.templatetags.queue_rows import queue_results
+
+    first = submit(ldn_study)
+    submit(ldn_study, email="ANN.LEE@example.com")  # a possible duplicate of the first
+    for _ in range(3):
+        services.contact_attempt_record(
+            participant=first,
+            by=coordinator,
+            method="phone",
+            outcome="no_answer",
+            follow_up_on=timezone.localdate(),
+        )
+    recent_dose = (timezone.localdate() - dt.timedelta(days=20)).isoformat()
+    applicant(
+        ldn_study,
+        answers={**LDN_ELIGIBLE_ANSWERS, "opioids": {"taken": "yes", "last": recent_dose}},
+    )  # a washout: eligible from a date
+    walk(eligible_applicant(ldn_study), Status.ENROLLED, by=coordinator)
+    walk(applicant(ldn_study), Status.DECLINED, by=coordinator)
+    walk(
+        applicant(ldn_study, answers={**LDN_ELIGIBLE_ANSWERS, "allergy": "yes"}),
+        Status.INELIGIBLE,
+        by=coordinator,
+    )
+
+    response = coord_client.get(reverse(CHANGELIST), query)
+
+    assert response.status_code == 200
+    cl = response.context["cl"]
+    assert len(cl.result_list) >= 1
+    ours = [list(row) for row in queue_results(cl)]
+    djangos = [list(row) for row in admin_list.results(cl)]
+    assert ours == djangos
+    assert all(isinstance(cell, SafeString) for row in ours for cell in row)
+    body = response.content.decode()
+    assert all(cell in body for row in ours for cell in row)  # the page draws these rows
+
+
+def test_the_row_plan_draws_other_changelists_as_django_does(admin_client, ldn_study):
+    """Booleans, numbers and a link column of another model, through the same plan."""
+    from django.contrib.admin.templatetags import admin_list
+
+    from recruitment.templatetags.queue_rows import queue_results
+
+    StudyFactory(is_recruiting=False, target_enrolment=5)
+
+    cl = admin_client.get(reverse("admin:recruitment_study_changelist")).context["cl"]
+
+    assert len(cl.result_list) == 2
+    assert [list(r) for r in queue_results(cl)] == [list(r) for r in admin_list.results(cl)]
 
 
 # ---------------------------------------------------------------------------------------------
