@@ -25,13 +25,16 @@ from django.contrib.admin.utils import (
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
-from django.urls import NoReverseMatch
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
 _NOT_A_FIELD = (FieldDoesNotExist, FieldIsAForeignKeyColumnName)
+# Reversed in place of an integer primary key once per page, then replaced by each row's.
+_PK_STAND_IN = "queue-row-pk"
+_PER_ROW = object()
 
 
 class _Column:
@@ -67,6 +70,8 @@ class _Column:
         names = " ".join(classes)
         self.row_class = mark_safe(f' class="{names}"')  # noqa: S308 - field names, no input
         self.row_class_nowrap = mark_safe(f' class="{names} nowrap"')  # noqa: S308
+        self.query = None  # the preserved filters' query string, from the first row
+        self.url_pattern = _change_url_pattern(cl) if link else None
 
     def cell(self, result) -> SafeString:
         row_class = self.row_class
@@ -107,18 +112,61 @@ class _Column:
     def _linked(self, result, result_repr):
         cl = self.cl
         try:
-            url = cl.url_for_result(result)
+            url = self._url(result)
         except NoReverseMatch:
             return result_repr
-        url = add_preserved_filters(
-            {"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url
-        )
         popup = ""
         if cl.is_popup:
             key = str(cl.to_field) if cl.to_field else cl.lookup_opts.pk.attname
             value = result.serializable_value(key)
             popup = format_html(' data-popup-opener="{}"', value)
         return format_html('<a href="{}"{}>{}</a>', url, popup, result_repr)
+
+    def _url(self, result) -> str:
+        """`cl.url_for_result` with the preserved filters added, as Django writes it. Every
+        row links to the same change view: its path is reversed once per page with a stand-in
+        for integer keys, and the filters' query string (which Django finds by resolving each
+        row's URL again) is worked out on the first row and reused."""
+        cl = self.cl
+        pk = getattr(result, cl.pk_attname)
+        if type(pk) is int and self.url_pattern is not None:
+            url = self.url_pattern.replace(_PK_STAND_IN, str(pk))
+        else:
+            url = cl.url_for_result(result)
+        if "?" in url:  # never for the admin's own change URLs; kept general
+            return add_preserved_filters(
+                {"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url
+            )
+        if self.query is None:
+            with_filters = add_preserved_filters(
+                {"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url
+            )
+            if not with_filters.startswith(url):  # not seen; Django's way for every row
+                self.query = _PER_ROW
+                return with_filters
+            self.query = with_filters[len(url) :]
+        elif self.query is _PER_ROW:
+            return add_preserved_filters(
+                {"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url
+            )
+        return url + self.query
+
+
+def _change_url_pattern(cl: ChangeList) -> str | None:
+    """The change view's URL with _PK_STAND_IN for the key, when rows link there the way
+    Django's ChangeList does; None otherwise."""
+    if type(cl).url_for_result is not ChangeList.url_for_result:
+        return None
+    opts = cl.opts
+    try:
+        pattern = reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_change",
+            args=(_PK_STAND_IN,),
+            current_app=cl.model_admin.admin_site.name,
+        )
+    except NoReverseMatch:
+        return None
+    return pattern if pattern.count(_PK_STAND_IN) == 1 else None
 
 
 def _columns(cl: ChangeList) -> list[_Column]:
