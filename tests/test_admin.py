@@ -9,6 +9,7 @@ import pytest
 from django.contrib import admin as django_admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
+from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -375,7 +376,7 @@ def test_a_queue_within_the_cap_shows_its_count_and_select_all(coord_client, ldn
 def test_the_queue_rows_are_djangos_rows(coord_client, coordinator, ldn_study, query):
     from django.contrib.admin.templatetags import admin_list
 
-    from recruitment.templatetags.queue_rows import queue_results
+    from recruitment.templatetags.queue_rows import queue_result_list, queue_results
 
     first = submit(ldn_study)
     submit(ldn_study, email="ANN.LEE@example.com")  # a possible duplicate of the first
@@ -411,6 +412,11 @@ def test_the_queue_rows_are_djangos_rows(coord_client, coordinator, ldn_study, q
     assert all(isinstance(cell, SafeString) for row in ours for cell in row)
     body = response.content.decode()
     assert all(cell in body for row in ours for cell in row)  # the page draws these rows
+    # The whole table as drawn (headers, hidden fields, rows) is Django's table.
+    table = "admin/change_list_results.html"
+    assert render_to_string(table, queue_result_list(cl)) == render_to_string(
+        table, admin_list.result_list(cl)
+    )
 
 
 def test_the_row_plan_draws_other_changelists_as_django_does(admin_client, ldn_study):
