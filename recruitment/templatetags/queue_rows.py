@@ -133,23 +133,21 @@ class _Column:
             url = self.url_pattern.replace(_PK_STAND_IN, str(pk))
         else:
             url = cl.url_for_result(result)
-        if "?" in url:  # never for the admin's own change URLs; kept general
-            return add_preserved_filters(
-                {"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url
-            )
+        # A URL with a query string of its own (the admin's change URLs have none), or a
+        # page whose first row did not fit the pattern: Django's way, row by row.
+        if "?" in url or self.query is _PER_ROW:
+            return self._with_filters(url)
         if self.query is None:
-            with_filters = add_preserved_filters(
-                {"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url
-            )
-            if not with_filters.startswith(url):  # not seen; Django's way for every row
-                self.query = _PER_ROW
-                return with_filters
-            self.query = with_filters[len(url) :]
-        elif self.query is _PER_ROW:
-            return add_preserved_filters(
-                {"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url
-            )
+            with_filters = self._with_filters(url)
+            self.query = with_filters[len(url) :] if with_filters.startswith(url) else _PER_ROW
+            return with_filters
         return url + self.query
+
+    def _with_filters(self, url: str) -> str:
+        cl = self.cl
+        return add_preserved_filters(
+            {"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url
+        )
 
 
 def _change_url_pattern(cl: ChangeList) -> str | None:
