@@ -54,8 +54,12 @@ def clean_env(**variables: str) -> dict[str, str]:
 
 
 def run(args: list[str], **variables: str) -> subprocess.CompletedProcess:
+    return run_with(sys.executable, args, **variables)
+
+
+def run_with(python: str, args: list[str], **variables: str) -> subprocess.CompletedProcess:
     return subprocess.run(  # noqa: S603 (our own interpreter and manage.py)
-        [sys.executable, *args],
+        [python, *args],
         cwd=ROOT,
         env=clean_env(**variables),
         capture_output=True,
@@ -118,6 +122,28 @@ def test_settings_refuse_to_load_without_a_secret_key_when_debug_is_off():
         "django.core.exceptions.ImproperlyConfigured: "
         "Set SECRET_KEY (or DEBUG=1 for local development)."
     ) in result.stderr
+
+
+def test_makemigrations_check_runs_without_a_secret_key_and_finds_no_missing_migration():
+    result = manage("makemigrations", "--check", "--dry-run", DEBUG="0")
+
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_a_python_without_the_projects_packages_runs_manage_py_in_the_virtualenv():
+    base = sys._base_executable  # the interpreter the virtualenv was made from
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    if not venv_python.exists() or base == sys.executable:
+        pytest.skip("needs the project's .venv, made by `make`")
+    probe = subprocess.run([base, "-c", "import django"], capture_output=True, timeout=60)  # noqa: S603
+    if probe.returncode == 0:
+        pytest.skip(f"{base} has Django installed itself")
+
+    result = run_with(base, ["manage.py", "makemigrations", "--check", "--dry-run"], DEBUG="0")
+
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
 
 
 def test_settings_load_without_a_secret_key_in_local_development():
