@@ -1,9 +1,18 @@
 """The yardsticks: what the bare stack costs on this machine, measured in the same run."""
 
-from django.http import HttpResponse
-from django.views.decorators.csrf import csrf_exempt
+import dataclasses
 
-from bench.models import BenchRow
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
+
+from bench.models import BenchRow, BenchSubmission
+from recruitment import selectors, services
+from recruitment.client_ip import interest_rate, ratelimit_key
+from recruitment.forms import InterestForm
 
 
 def yardstick(request):
@@ -16,3 +25,37 @@ def insert(request):
     """One INSERT into PostgreSQL per request: the ceiling for any page that writes."""
     BenchRow.objects.create(note="bench")
     return HttpResponse("ok", content_type="text/plain")
+
+
+# The study and its questions, read once per worker: the floor is a best case.
+_FORMS: dict[str, tuple] = {}
+
+
+@require_POST
+@ratelimit(group="interest-form", key=ratelimit_key, rate=interest_rate, method="POST", block=False)
+def form_post_floor(request, slug):
+    """The least any design can do for a submission while the patient waits, whatever it
+    leaves for later: the same middleware, CSRF check and per-IP limit as the interest form,
+    the form checked (errors must show next to the fields), the next screening number taken
+    (the thank-you page shows it) and the submission kept as one row, the number remembered
+    for the thank-you page. No evaluation, duplicate match, answers, verdicts, history or
+    email: a worker would do those afterwards. The form-post goal is a ratio to
+    insert-yardstick; this row shows what ratio is within reach (bench/README.md)."""
+    if slug not in _FORMS:
+        study = selectors.study_get_public(slug=slug)
+        _FORMS[slug] = (study, selectors.criterion_list_for_form(study=study))
+    study, criteria = _FORMS[slug]
+    form = InterestForm(request.POST, study=study, criteria=criteria)
+    if not form.is_valid() or form.is_spam or getattr(request, "limited", False):
+        return HttpResponse("refused", status=400, content_type="text/plain")
+    payload = {"contact": dataclasses.asdict(form.contact_details()), "answers": form.answers()}
+    with transaction.atomic():
+        numbered = services._screening_seq_take(study)  # noqa: SLF001 - the app's own numbering
+        if numbered is None:
+            return HttpResponse("closed", status=409, content_type="text/plain")
+        BenchSubmission.objects.create(
+            screening_seq=numbered.last_screening_seq,
+            payload=payload,
+        )
+    request.session["bench_floor_seq"] = numbered.last_screening_seq
+    return redirect("recruitment:thanks", slug=study.slug)
