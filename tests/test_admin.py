@@ -304,6 +304,35 @@ def test_the_queue_takes_the_same_queries_at_10_and_300_participants(
     ]
     assert len(counts) == 1  # the filtered count the pages need, not also the whole table's
     assert "LIMIT" in counts[0]  # capped: see the tests below
+    # The rows come without the study's long texts (the same copy on every row).
+    (rows,) = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith('SELECT "recruitment_participant"."id"')
+        and '"recruitment_study"."title"' in q["sql"]
+    ]
+    for column in ("description", "summary", "what_it_involves", "translations"):
+        assert f'"recruitment_study"."{column}"' not in rows
+
+
+def test_only_the_page_drawn_leaves_out_the_study_texts_the_actions_get_whole_rows(
+    coord_client, ldn_study
+):
+    participants_bulk(ldn_study, 3, status=Status.NEW)
+
+    response = coord_client.get(reverse(CHANGELIST))
+
+    cl = response.context["cl"]
+    drawn = cl.result_list[0].study.get_deferred_fields()
+    assert drawn == {
+        "summary",
+        "description",
+        "what_it_involves",
+        "contact_consent_text",
+        "translations",
+    }
+    for_actions = cl.get_queryset(response.wsgi_request)
+    assert [p.study.get_deferred_fields() for p in for_actions] == [set()] * 3
 
 
 # The count stops at the cap (10,000; 3 here, with pages of 2): past it the queue says "more
