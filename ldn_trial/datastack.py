@@ -34,7 +34,7 @@ _call.__code__ = _call.__code__.replace(co_stacksize=RESERVED_SLOTS)
 
 
 def reserve_data_stack(application):
-    """A WSGI application that runs `application` through `call_reserved`."""
+    """A WSGI application that runs `application` from the reserved frame of `_call`."""
 
     @functools.wraps(application)
     def reserved(environ, start_response):
