@@ -519,6 +519,18 @@ class DeclineReason(models.TextChoices):
     WITHDREW_BY_LINK = "withdrew interest (patient link)", _("Withdrew interest (patient link)")
 
 
+class EvaluationCause(models.TextChoices):
+    """What made the pre-screen run again: the warning on a participant's page names it."""
+
+    LAB_VALUES = "lab values", _("lab values")
+    CONTACT_DETAILS = "contact details", _("contact details")
+
+
+# The statuses of people judged eligible but not yet enrolled: new values that make them fail a
+# criterion put a warning on their page and in the queue.
+AWAITING_ENROLLMENT = (Status.ELIGIBLE, Status.WAITLISTED, Status.CONSENTED)
+
+
 class ParticipantQuerySet(models.QuerySet):
     def visible_to(self, user):
         if user.is_superuser:
@@ -661,6 +673,26 @@ class Participant(models.Model):
         help_text=_("Contact attempts without an answer since the person was last reached."),
     )
     next_follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True, editable=False)
+    # Set by the evaluation when new values (lab values, a corrected date of birth or ZIP code)
+    # make someone already eligible, waitlisted or consented fail a criterion; cleared when
+    # they pass again, are overridden, or leave those statuses.
+    criteria_failed_at = models.DateTimeField(
+        _("fails a criterion since"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Consent and enrollment are refused until the values pass again or an "
+            "investigator records an eligibility override."
+        ),
+    )
+    criteria_failed_by = models.CharField(
+        _("failing since the entry of"),
+        max_length=20,
+        choices=EvaluationCause,
+        blank=True,
+        editable=False,
+    )
     submission_token = models.UUIDField(null=True, blank=True, editable=False)
     # The secret half of the patient's withdraw link (`services.withdraw_token_make`): the
     # link works while it matches, so using or revoking the link clears it.
@@ -688,6 +720,10 @@ class Participant(models.Model):
         ordering = ["-created_at"]
         permissions = [
             ("view_identification", _("Can see names and contact details")),
+            (
+                "override_eligibility",
+                _("Can record an eligibility override (investigators only)"),
+            ),
         ]
         indexes = [
             models.Index(fields=["study", "status"]),
@@ -996,6 +1032,47 @@ class ConsentRecord(models.Model):
 
     def __str__(self):
         return f"{self.form_version} on {self.consented_on}"
+
+
+class EligibilityOverride(models.Model):
+    """An investigator's decision that one criterion the participant does not meet (or whose
+    value is unknown) shall not stop them. Written once by
+    `services.eligibility_override_record`, never edited or deleted: the row is its own audit
+    record (who, when, which criterion as it stood, why)."""
+
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.PROTECT,
+        related_name="eligibility_overrides",
+        verbose_name=_("participant"),
+    )
+    criterion_code = models.SlugField(_("criterion"), max_length=60)
+    criterion_snapshot = models.JSONField(
+        _("criterion as overridden"),
+        help_text=_("The criterion's title, rule and the participant's verdict when overridden."),
+    )
+    reason = models.TextField(_("reason"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("investigator"),
+    )
+    at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("eligibility override")
+        verbose_name_plural = _("eligibility overrides")
+        ordering = ["participant", "at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "criterion_code"], name="one_override_per_criterion"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="override_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.criterion_code} overridden"
 
 
 class ContactMethodUsed(models.TextChoices):

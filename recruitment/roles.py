@@ -21,6 +21,7 @@ _VIEW_ALL = [
     "view_historicalparticipant",
     "view_historicalanswer",
     "view_historicalconsentrecord",
+    "view_eligibilityoverride",
 ]
 _WORK_PARTICIPANTS = [
     "view_identification",  # names and contact details
@@ -38,7 +39,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # A coordinator's rights, and edits criteria when the protocol is amended.
     INVESTIGATOR: _VIEW_ALL
     + _WORK_PARTICIPANTS
-    + ["change_study", "change_eligibilitycriterion", "add_eligibilitycriterion"],
+    + ["change_study", "change_eligibilitycriterion", "add_eligibilitycriterion"]
+    # Lets a participant go on although a criterion is not met, naming it and why.
+    + ["override_eligibility"],
     # Read-only, without identification data.
     MONITOR: list(_VIEW_ALL),
 }

@@ -1,6 +1,7 @@
 """Reads for pages and reports, each with a fixed number of queries."""
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
@@ -9,10 +10,13 @@ from django.shortcuts import get_object_or_404
 from recruitment.models import (
     Answer,
     ConsentRecord,
+    CriterionVerdict,
     EligibilityCriterion,
     Participant,
     Study,
+    Verdict,
 )
+from recruitment.study_contacts import study_contact_remember
 
 
 def study_list_recruiting() -> QuerySet[Study]:
@@ -20,7 +24,11 @@ def study_list_recruiting() -> QuerySet[Study]:
 
 
 def study_get_public(*, slug: str) -> Study:
-    return get_object_or_404(Study, slug=slug)
+    """The study of a public page; its team's contact details are remembered for the server
+    error pages, which may not query the database (recruitment/study_contacts.py)."""
+    study = get_object_or_404(Study, slug=slug)
+    study_contact_remember(study)
+    return study
 
 
 def criterion_list_for_form(*, study: Study) -> list[EligibilityCriterion]:
@@ -38,6 +46,31 @@ def participant_get_for_confirmation(*, pk: int, study: Study) -> Participant | 
 # ---------------------------------------------------------------------------------------------
 # The coordinators' admin
 # ---------------------------------------------------------------------------------------------
+def verdict_blocks(verdict: CriterionVerdict, *, today: date) -> bool:
+    """Whether this verdict stands between the participant and eligibility: anything but met,
+    except a washout that has ended since the evaluation (its "eligible from" date is past)."""
+    if verdict.verdict == Verdict.MET:
+        return False
+    return not (
+        verdict.verdict == Verdict.NOT_MET
+        and verdict.eligible_from is not None
+        and verdict.eligible_from <= today
+    )
+
+
+def verdict_list_blocking(*, participant: Participant, today: date) -> list[CriterionVerdict]:
+    """The criteria a participant does not (yet) meet and no investigator has overridden, in
+    the study's order (2 queries). Empty means every criterion is met: eligibility, consent
+    and enrollment may go ahead."""
+    overridden = set(participant.eligibility_overrides.values_list("criterion_code", flat=True))
+    return [
+        verdict
+        for verdict in participant.verdicts.order_by("order")
+        if verdict_blocks(verdict, today=today)
+        and verdict.criterion_snapshot.get("code") not in overridden
+    ]
+
+
 @dataclass(frozen=True)
 class StudyProgress:
     """Where a study's enrolment stands: slots taken and free, and who is next in line."""

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,10 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
-from recruitment import eligibility, roles
+from recruitment import eligibility, roles, selectors
 from recruitment.contact import format_phone, normalise_email, normalise_name, normalise_phone
 from recruitment.models import (
+    AWAITING_ENROLLMENT,
     CRITERION_TEXT_FIELDS,
     REASON_REQUIRED,
     STUDY_TEXT_FIELDS,
@@ -46,8 +48,9 @@ from recruitment.models import (
     DeclineReason,
     DuplicateReview,
     EligibilityCriterion,
+    EligibilityOverride,
     EnrolmentSlot,
-    Outcome,
+    EvaluationCause,
     Participant,
     Status,
     StatusChange,
@@ -59,10 +62,17 @@ logger = logging.getLogger(__name__)
 STUDY_NOT_RECRUITING = _("This study is not recruiting at the moment.")
 TRANSITION_NOT_ALLOWED = _("{number} cannot move from “{current}” to “{target}”.")
 REASON_NEEDED = _("Give a reason to mark {number} as “{target}”.")
-ELIGIBLE_OVERRIDE_NEEDS_REASON = _(
-    "The pre-screen of {number} does not show every criterion met; give a reason to mark it "
-    "eligible anyway."
+CRITERIA_NOT_MET = _(
+    "{number} does not meet every criterion: {criteria}. Enter the missing lab values, or ask "
+    "an investigator to record an eligibility override for each criterion."
 )
+OVERRIDE_NOT_ALLOWED = _("Only an investigator can record an eligibility override.")
+OVERRIDE_NOTHING = _("Name at least one criterion to override, each with its reason.")
+OVERRIDE_NOT_BLOCKING = _(
+    "“{code}” does not stop {number}: only criteria not met or not yet known can be overridden."
+)
+OVERRIDE_NEEDS_REASON = _("Give the reason for overriding “{code}”.")
+OVERRIDE_STATUS = _("Eligibility can be overridden only before enrollment, while {number} is open.")
 WAITLIST_NOT_FULL = _("The study has a free slot: record consent and enrol {number} instead.")
 CONSENT_NEEDED = _("Record informed consent for {number} before this step.")
 ALREADY_ENROLLED = _("{number} is already enrolled.")
@@ -104,6 +114,10 @@ class InvalidTransition(RecruitmentError):
 
 class ReasonRequired(InvalidTransition):
     pass
+
+
+class CriteriaNotMet(InvalidTransition):
+    """A step that needs every criterion met (or overridden by an investigator)."""
 
 
 class StudyFull(InvalidTransition):
@@ -802,10 +816,18 @@ def _evaluation(
 
 
 def participant_evaluate(
-    *, participant: Participant, today: date | None = None, by=None
+    *,
+    participant: Participant,
+    today: date | None = None,
+    by=None,
+    cause: EvaluationCause | None = None,
 ) -> Participant:
     """Run the pre-screen rules on the participant's answers and store one verdict per active
-    criterion, each with the exact criterion text and rule it was judged by."""
+    criterion, each with the exact criterion text and rule it was judged by.
+
+    For someone already eligible, waitlisted or consented, new values (the `cause`) that fail
+    a criterion set `criteria_failed_at`, the warning on their page and in the queue; values
+    that pass again clear it."""
     today = today or timezone.localdate()
     criteria = list(participant.study.criteria.active())
     values = {a.criterion_id: a.value for a in Answer.objects.filter(participant=participant)}
@@ -819,13 +841,31 @@ def participant_evaluate(
         participant.eligible_from = evaluation.eligible_from
         participant.criteria_version = participant.study.criteria_version
         participant.evaluated_at = timezone.now()
+        fields = ["outcome", "eligible_from", "criteria_version", "evaluated_at"]
+        if participant.status in AWAITING_ENROLLMENT:
+            fields += _criteria_failed_update(participant, cause, today=today)
         participant._change_reason = "Pre-screen evaluated"
         if by is not None:
             participant._history_user = by
-        participant.save(
-            update_fields=["outcome", "eligible_from", "criteria_version", "evaluated_at"]
-        )
+        participant.save(update_fields=fields)
     return participant
+
+
+def _criteria_failed_update(
+    participant: Participant, cause: EvaluationCause | None, *, today: date
+) -> list[str]:
+    """Set or clear the "fails a criterion" warning of someone judged eligible; returns the
+    fields changed."""
+    failing = bool(selectors.verdict_list_blocking(participant=participant, today=today))
+    if failing and participant.criteria_failed_at is None:
+        participant.criteria_failed_at = timezone.now()
+        participant.criteria_failed_by = cause or ""
+    elif not failing and participant.criteria_failed_at is not None:
+        participant.criteria_failed_at = None
+        participant.criteria_failed_by = ""
+    else:
+        return []
+    return ["criteria_failed_at", "criteria_failed_by"]
 
 
 def _send_submission_emails(
@@ -907,9 +947,13 @@ def participant_transition(
         if to in REASON_REQUIRED and not reason:
             raise ReasonRequired(REASON_NEEDED.format(number=number, target=to.label))
 
+        if to in (Status.ELIGIBLE, Status.CONSENTED, Status.ENROLLED):
+            _refuse_unless_criteria_met(locked)
+        if to not in AWAITING_ENROLLMENT:
+            locked.criteria_failed_at = None
+            locked.criteria_failed_by = ""
+
         if to == Status.ELIGIBLE:
-            if locked.outcome != Outcome.ALL_MET and not reason:
-                raise ReasonRequired(ELIGIBLE_OVERRIDE_NEEDS_REASON.format(number=number))
             locked.eligible_at = locked.eligible_at or timezone.now()
         elif to == Status.WAITLISTED:
             if study.slots.free().exists():
@@ -934,6 +978,77 @@ def participant_transition(
         if freed_slot:
             transaction.on_commit(lambda: _notify_slot_freed(study))
     return locked
+
+
+def _refuse_unless_criteria_met(participant: Participant) -> None:
+    """Eligibility, consent and enrollment need every criterion met, a washout ended, staff
+    values entered, or an investigator's override for each criterion that is not."""
+    blocking = selectors.verdict_list_blocking(participant=participant, today=timezone.localdate())
+    if blocking:
+        titles = ", ".join(
+            verdict.criterion_snapshot.get("title") or verdict.criterion_snapshot.get("code", "")
+            for verdict in blocking
+        )
+        raise CriteriaNotMet(
+            CRITERIA_NOT_MET.format(number=participant.screening_number, criteria=titles)
+        )
+
+
+def eligibility_override_record(
+    *, participant: Participant, reasons: dict[str, str], by
+) -> list[EligibilityOverride]:
+    """An investigator lets a participant go on although criteria are not met or not known:
+    one row per criterion (its code, the criterion and verdict as they stood, the reason, who,
+    when) and a line in the participant's history. `reasons` maps criterion codes to why.
+    Returns the new overrides."""
+    if not by.has_perm("recruitment.override_eligibility"):
+        raise RecruitmentError(OVERRIDE_NOT_ALLOWED)
+    reasons = {code: (reason or "").strip() for code, reason in reasons.items()}
+    if not reasons:
+        raise RecruitmentError(OVERRIDE_NOTHING)
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        number = locked.screening_number
+        _refuse_if_erased(locked)
+        if locked.status not in (Status.NEW, Status.SCREENING, *AWAITING_ENROLLMENT):
+            raise InvalidTransition(OVERRIDE_STATUS.format(number=number))
+        blocking = {
+            verdict.criterion_snapshot.get("code"): verdict
+            for verdict in selectors.verdict_list_blocking(
+                participant=locked, today=timezone.localdate()
+            )
+        }
+        overrides = []
+        for code, reason in reasons.items():
+            if code not in blocking:
+                raise RecruitmentError(OVERRIDE_NOT_BLOCKING.format(code=code, number=number))
+            if not reason:
+                raise RecruitmentError(OVERRIDE_NEEDS_REASON.format(code=code))
+            verdict = blocking[code]
+            override = EligibilityOverride(
+                participant=locked,
+                criterion_code=code,
+                criterion_snapshot={
+                    **verdict.criterion_snapshot,
+                    "verdict": verdict.verdict,
+                    "verdict_reason": verdict.reason,
+                    "eligible_from": verdict.eligible_from and verdict.eligible_from.isoformat(),
+                },
+                reason=reason,
+                by=by,
+            )
+            override.full_clean()
+            override.save()
+            overrides.append(override)
+        fields = ["updated_at"]
+        if locked.status in AWAITING_ENROLLMENT:
+            fields += _criteria_failed_update(locked, None, today=timezone.localdate())
+        locked._change_reason = "Eligibility override: " + "; ".join(
+            f"{code}: {reason}" for code, reason in reasons.items()
+        )
+        locked._history_user = by
+        locked.save(update_fields=fields)
+    return overrides
 
 
 def _enrol(study: Study, participant: Participant, reason: str) -> None:
@@ -996,6 +1111,7 @@ def consent_record(
         raise RecruitmentError(CONSENT_BEFORE_APPLYING)
     if participant.status not in (Status.ELIGIBLE, Status.WAITLISTED):
         raise InvalidTransition(CONSENT_STATUS)
+    _refuse_unless_criteria_met(participant)
     with transaction.atomic():
         record = ConsentRecord.objects.filter(participant=participant).first() or ConsentRecord(
             participant=participant
@@ -1086,7 +1202,9 @@ def staff_values_record(
             answer._history_user = by
             answer._change_reason = reason or "Entered by staff at screening"
             answer.save()
-        return participant_evaluate(participant=participant, by=by)
+        return participant_evaluate(
+            participant=participant, by=by, cause=EvaluationCause.LAB_VALUES
+        )
 
 
 def duplicate_confirm(*, participant: Participant, by) -> Participant:
@@ -1169,7 +1287,7 @@ def participant_update(
         locked._history_user = by
         locked.save()
         if {"date_of_birth", "zip_code"} & set(changed):
-            participant_evaluate(participant=locked, by=by)
+            participant_evaluate(participant=locked, by=by, cause=EvaluationCause.CONTACT_DETAILS)
     return locked
 
 
@@ -1409,6 +1527,14 @@ def participants_erase_expired(*, now=None, dry_run: bool = False) -> ErasureRes
         if rows:
             done.append(StudyErasure(study, tuple(number for _pk, number in rows)))
     return ErasureResult(now=now, dry_run=dry_run, studies=tuple(done))
+
+
+def sessions_erase_expired(*, dry_run: bool = False) -> None:
+    """Delete every session past its expiry (`dry_run`: change nothing). A patient's session
+    may hold the answers of a form whose language they switched, and Django deletes an
+    expired session only when its owner comes back, so without this it would stay for good."""
+    if not dry_run:
+        import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
 
 
 def _erase(pks: list[int], *, now, reason: str) -> None:

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.utils import timezone
 
-from recruitment import services
+from recruitment import roles, selectors, services
 from recruitment.models import (
     REASON_REQUIRED,
     AnsweredBy,
@@ -137,6 +137,16 @@ LDN_ELIGIBLE_ANSWERS = {
 }
 
 
+# The LDN study's staff-assessed criteria (lab values), every value in range.
+LDN_NORMAL_LABS = {
+    "hs-crp": 1.2,
+    "esr": 12,
+    "rf": "negative",
+    "ana": "negative",
+    "thyroid": "in_range",
+}
+
+
 def ldn_form_data(token="", **overrides) -> dict:
     """A valid POST of the LDN interest form, as a browser would send it."""
     data = {
@@ -212,6 +222,24 @@ ROUTE = {
 }
 
 
+def investigator(study, username: str = "investigator"):
+    """The study's investigator, the one role that may override eligibility criteria."""
+    return staff(username, roles.INVESTIGATOR, study)
+
+
+def overrides_ensure(participant, *, by=None) -> None:
+    """Record an investigator's override for each criterion that stops the participant (not
+    met, unknown, or staff values not entered), so tests about later steps can walk anyone
+    there; tests of eligibility itself enter the values instead."""
+    blocking = selectors.verdict_list_blocking(participant=participant, today=timezone.localdate())
+    if blocking:
+        services.eligibility_override_record(
+            participant=participant,
+            reasons={v.criterion_snapshot["code"]: "Walked past in a test" for v in blocking},
+            by=by or investigator(participant.study),
+        )
+
+
 def walk(participant, to, *, by):
     """Move a participant from `new` to `to` through the services, as a coordinator would:
     a reason only where the status machine asks for one, informed consent recorded today.
@@ -226,9 +254,9 @@ def walk(participant, to, *, by):
                 by=by,
             )
             continue
-        needs_reason = step in REASON_REQUIRED or (
-            step == Status.ELIGIBLE and participant.outcome != Outcome.ALL_MET
-        )
+        if step == Status.ELIGIBLE:
+            overrides_ensure(participant)
+        needs_reason = step in REASON_REQUIRED
         participant = services.participant_transition(
             participant=participant,
             to=step,

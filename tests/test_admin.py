@@ -40,6 +40,7 @@ from tests.admin_posts import form_data
 from tests.conftest import LDN_FILE
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
+    LDN_NORMAL_LABS,
     StudyFactory,
     UserFactory,
     applicant,
@@ -491,6 +492,8 @@ def setup_for(action, ldn_study, coordinator):
         "enrol": (Status.CONSENTED, Status.ENROLLED),
     }[action]
     person = walk(person, start, by=coordinator)
+    if action == "mark_eligible":
+        services.staff_values_record(participant=person, values=LDN_NORMAL_LABS, by=coordinator)
     if action == "waitlist":
         participants_bulk(ldn_study, 20, status=Status.ENROLLED)
     return person, target

@@ -28,6 +28,7 @@ from tests.factories import (
     StudyFactory,
     applicant,
     free_slot_count,
+    overrides_ensure,
     participants_bulk,
     submit,
     walk,
@@ -272,7 +273,7 @@ def test_ineligible_withdrawn_and_declined_need_a_reason(
     ],
     ids=["likely eligible", "needs review", "likely ineligible", "eligible from"],
 )
-def test_marking_eligible_needs_a_reason_unless_every_criterion_is_met(
+def test_marking_eligible_is_refused_unless_every_criterion_is_met_or_overridden(
     ldn_study, coordinator, outcome, changed_answers
 ):
     answers = {**LDN_ELIGIBLE_ANSWERS, **changed_answers}
@@ -280,20 +281,19 @@ def test_marking_eligible_needs_a_reason_unless_every_criterion_is_met(
     assert subject.outcome == outcome
     before = footprint(subject)
 
-    with pytest.raises(services.ReasonRequired) as refused:
-        services.participant_transition(participant=subject, to=Status.ELIGIBLE, by=coordinator)
+    # A coordinator's reason is no longer enough: only an investigator's override is.
+    with pytest.raises(services.CriteriaNotMet) as refused:
+        services.participant_transition(
+            participant=subject, to=Status.ELIGIBLE, by=coordinator, reason="Looks fine to me"
+        )
 
-    assert str(refused.value) == services.ELIGIBLE_OVERRIDE_NEEDS_REASON.format(
-        number=subject.screening_number
-    )
+    assert str(refused.value).startswith(f"{subject.screening_number} does not meet every")
     assert footprint(subject) == before
 
-    moved = services.participant_transition(
-        participant=subject, to=Status.ELIGIBLE, by=coordinator, reason="Investigator agreed"
-    )
+    overrides_ensure(subject)
+    moved = services.participant_transition(participant=subject, to=Status.ELIGIBLE, by=coordinator)
 
     assert moved.status == "eligible"
-    assert moved.status_changes.get(to_status="eligible").reason == "Investigator agreed"
 
 
 def test_a_participant_with_every_criterion_met_is_marked_eligible_without_a_reason(
@@ -1272,9 +1272,8 @@ def test_staff_values_entered_from_an_out_of_date_copy_keep_the_current_status(
     screened, coordinator
 ):
     copy = fresh(screened)
-    services.participant_transition(
-        participant=screened, to="eligible", by=coordinator, reason="OK"
-    )
+    overrides_ensure(screened)
+    services.participant_transition(participant=screened, to="eligible", by=coordinator)
 
     services.staff_values_record(participant=copy, values=NORMAL_LABS, by=coordinator)
 
