@@ -52,12 +52,19 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: notes whether a request wrote anything, so an error page says "nothing was saved"
+    # only when that is true (recruitment/error_pages.py).
+    "recruitment.error_pages.DatabaseWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "recruitment.middleware.ContentSecurityPolicyMiddleware",
     "recruitment.middleware.StaffNoStoreMiddleware",
+    "recruitment.error_pages.RetryAfterMiddleware",
     # Compresses pages (BREACH mitigated by Django's random padding; CSRF tokens are masked).
     "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the form: an undecodable one gets the 400 page, not a crash.
+    "recruitment.error_pages.RequestCharsetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -302,3 +309,57 @@ CONTENT_SECURITY_POLICY = {
 # dashboard's charts use a few); scripts stay 'self'. See recruitment/middleware.py.
 STAFF_PATH_PREFIXES = ("/admin/", "/staff/")
 STAFF_CONTENT_SECURITY_POLICY_UPDATE = {"style-src-attr": ["'unsafe-inline'"]}
+# Permissions-Policy (django-permissions-policy): the pages run no script, so every powerful
+# browser feature is denied to this site and to anything it could embed. Autofill stays
+# allowed: it helps a tired patient fill the form.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "ambient-light-sensor",
+        "autoplay",
+        "bluetooth",
+        "browsing-topics",
+        "camera",
+        "captured-surface-control",
+        "clipboard-read",
+        "clipboard-write",
+        "compute-pressure",
+        "display-capture",
+        "document-domain",
+        "encrypted-media",
+        "fullscreen",
+        "gamepad",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "identity-credentials-get",
+        "idle-detection",
+        "interest-cohort",
+        "keyboard-map",
+        "local-fonts",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "otp-credentials",
+        "payment",
+        "picture-in-picture",
+        "private-state-token-issuance",
+        "private-state-token-redemption",
+        "publickey-credentials-create",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "shared-storage",
+        "shared-storage-select-url",
+        "speaker-selection",
+        "storage-access",
+        "sync-xhr",
+        "usb",
+        "web-share",
+        "window-management",
+        "xr-spatial-tracking",
+    )
+}
+# A refused CSRF check gets the site's 403 page (a form left open too long, cookies blocked).
+CSRF_FAILURE_VIEW = "recruitment.error_pages.csrf_failure"

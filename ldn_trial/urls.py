@@ -17,3 +17,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("recruitment.urls")),
 ]
+
+# Pages in the site's style and the reader's language; the 500 and 503 never query the database.
+handler400 = "recruitment.error_pages.bad_request"
+handler403 = "recruitment.error_pages.permission_denied"
+handler404 = "recruitment.error_pages.page_not_found"
+handler500 = "recruitment.error_pages.server_error"

@@ -65,6 +65,8 @@ STAFF_SOURCES = (
 PATIENT_SOURCES = (
     "templates/base.html",
     "templates/429.html",
+    "templates/[45]??.html",  # the error pages (recruitment/error_pages.py)
+    "templates/error_base.html",
     "templates/recruitment/*.html",
     "templates/recruitment/includes/*",
     "templates/recruitment/email/*",
