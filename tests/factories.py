@@ -228,9 +228,20 @@ def investigator(study, username: str = "investigator"):
 
 
 def overrides_ensure(participant, *, by=None) -> None:
-    """Record an investigator's override for each criterion that stops the participant (not
-    met, unknown, or staff values not entered), so tests about later steps can walk anyone
-    there; tests of eligibility itself enter the values instead."""
+    """Clear the way to eligibility as a screening team would: the LDN study's lab values
+    entered in range, then an investigator's override for each criterion that still stops the
+    participant (not met or unknown), so tests about later steps can walk anyone there."""
+    pending = {
+        v.criterion_snapshot["code"]
+        for v in selectors.verdict_list_blocking(
+            participant=participant, today=timezone.localdate()
+        )
+    }
+    labs = {code: value for code, value in LDN_NORMAL_LABS.items() if code in pending}
+    if labs:
+        participant = services.staff_values_record(
+            participant=participant, values=labs, by=by or investigator(participant.study)
+        )
     blocking = selectors.verdict_list_blocking(participant=participant, today=timezone.localdate())
     if blocking:
         services.eligibility_override_record(

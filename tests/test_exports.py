@@ -57,6 +57,7 @@ SCREENING_LOG_COLUMNS = [
     "Consent form version",
     "Participant ID",
     "Status",
+    "Eligibility override",
 ]
 IDENTIFICATION_COLUMNS = [
     "Screening number",
@@ -183,9 +184,15 @@ def cohort(ldn_study, coordinator, time_machine):
             zip_code="35209",
         ),
         "declined": applicant(ldn_study, first_name="Dora", last_name="Decliner"),
-        "consented": applicant(ldn_study, first_name="Connie", last_name="Consenter"),
-        "enrolled": applicant(ldn_study, first_name="Enzo", last_name="Enright"),
-        "withdrawn": applicant(ldn_study, first_name="Wanda", last_name="Withdrawer"),
+        "consented": applicant(
+            ldn_study, answers=LDN_ELIGIBLE_ANSWERS, first_name="Connie", last_name="Consenter"
+        ),
+        "enrolled": applicant(
+            ldn_study, answers=LDN_ELIGIBLE_ANSWERS, first_name="Enzo", last_name="Enright"
+        ),
+        "withdrawn": applicant(
+            ldn_study, answers=LDN_ELIGIBLE_ANSWERS, first_name="Wanda", last_name="Withdrawer"
+        ),
     }
     time_machine.move_to(SCREENED, tick=False)
     by = coordinator
@@ -221,8 +228,8 @@ def test_the_screening_log_has_the_nidcr_columns_and_one_row_per_participant_in_
     assert header == SCREENING_LOG_COLUMNS
     assert [row[0] for row in rows] == [f"LDN-S-{n:04d}" for n in range(1, 8)]
     assert rows == [
-        ["LDN-S-0001", "", "", "", "", "", "", "New"],
-        ["LDN-S-0002", SCREENED_ON, "Yes", "", "", "", "", "Eligible"],
+        ["LDN-S-0001", "", "", "", "", "", "", "New", ""],
+        ["LDN-S-0002", SCREENED_ON, "Yes", "", "", "", "", "Eligible", ""],
         [
             "LDN-S-0003",
             SCREENED_ON,
@@ -233,11 +240,12 @@ def test_the_screening_log_has_the_nidcr_columns_and_one_row_per_participant_in_
             "",
             "",
             "Ineligible",
+            "",
         ],
-        ["LDN-S-0004", "", "", "Declined: no longer interested", "", "", "", "Declined"],
-        ["LDN-S-0005", SCREENED_ON, "Yes", "", SCREENED_ON, "ICF v2.0", "", "Consented"],
-        ["LDN-S-0006", SCREENED_ON, "Yes", "", SCREENED_ON, "ICF v2.0", "LDN-001", "Enrolled"],
-        ["LDN-S-0007", SCREENED_ON, "Yes", "", SCREENED_ON, "ICF v2.0", "LDN-002", "Withdrawn"],
+        ["LDN-S-0004", "", "", "Declined: no longer interested", "", "", "", "Declined", ""],
+        ["LDN-S-0005", SCREENED_ON, "Yes", "", SCREENED_ON, "ICF v2.0", "", "Consented", ""],
+        ["LDN-S-0006", SCREENED_ON, "Yes", "", SCREENED_ON, "ICF v2.0", "LDN-001", "Enrolled", ""],
+        ["LDN-S-0007", SCREENED_ON, "Yes", "", SCREENED_ON, "ICF v2.0", "LDN-002", "Withdrawn", ""],
     ]
 
 

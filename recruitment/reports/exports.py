@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from recruitment.models import (
     ENROLLED_STATUSES,
     CriterionVerdict,
+    EligibilityOverride,
     Participant,
     Status,
     StatusChange,
@@ -135,6 +136,7 @@ SCREENING_LOG_HEADER = (
     _("Consent form version"),
     _("Participant ID"),
     _("Status"),
+    _("Eligibility override"),
 )
 # Statuses that mean coordinators judged the participant eligible (and maybe went further).
 ELIGIBLE_STATUSES = (
@@ -156,9 +158,10 @@ CHUNK_SIZE = 2_000
 def screening_log_iter(*, study: Study) -> Iterator[list[str]]:
     """The screening log's rows, read in chunks of CHUNK_SIZE as they are written out.
 
-    Runs two queries: the participants (with their consent and status history in subqueries)
-    and the titles of the criteria each ineligible participant did not meet, as judged (kept
-    in memory: one short tuple per ineligible participant, the titles shared)."""
+    Runs three queries: the participants (with their consent and status history in
+    subqueries), the titles of the criteria each ineligible participant did not meet, as judged
+    (kept in memory: one short tuple per ineligible participant, the titles shared), and the
+    eligibility overrides."""
     participants = _participants(study).only(
         "pk",
         "screening_seq",
@@ -182,6 +185,7 @@ def screening_log_iter(*, study: Study) -> Iterator[list[str]]:
     titles: dict[str, str] = {}
     for participant_id, title in verdicts.iterator(chunk_size=CHUNK_SIZE):
         not_met[participant_id].append(titles.setdefault(title, title))
+    overridden = _overrides(study)
 
     for participant in participants.iterator(chunk_size=CHUNK_SIZE):
         consent = getattr(participant, "consent", None)
@@ -194,7 +198,23 @@ def screening_log_iter(*, study: Study) -> Iterator[list[str]]:
             consent.form_version if consent else "",
             participant.participant_id or "",
             participant.get_status_display(),
+            "; ".join(overridden.get(participant.pk, ())),
         ]
+
+
+def _overrides(study: Study) -> dict[int, list[str]]:
+    """Each participant's eligibility overrides as "criterion (date)": which criteria an
+    investigator let them past, and when; the reason stays with the identified record, since
+    it may quote the person (one query; overrides are few)."""
+    overridden = defaultdict(list)
+    rows = (
+        EligibilityOverride.objects.filter(participant__study=study)
+        .order_by("participant_id", "at", "pk")
+        .values_list("participant_id", "criterion_snapshot__title", "criterion_code", "at")
+    )
+    for participant_id, title, code, at in rows.iterator(chunk_size=CHUNK_SIZE):
+        overridden[participant_id].append(f"{title or code} ({_iso(_local_date(at))})")
+    return overridden
 
 
 def _eligible(participant: Participant) -> str:
