@@ -10,6 +10,7 @@ from django import forms
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility, selectors, services
@@ -223,7 +224,10 @@ class StaffValuesForm(WorkflowForm):
 
 
 def criterion_field(criterion) -> forms.Field | None:
-    """A form field for a staff-assessed criterion, or None for a rule staff cannot enter."""
+    """A form field for a staff-assessed criterion, or None for a rule staff cannot enter.
+
+    The rationale is escaped here: help text is output as HTML by the admin's own templates.
+    """
     params = criterion.params
     if criterion.rule_kind == RuleKind.NUMBER_RANGE:
         unit = params.get("unit", "")
@@ -233,7 +237,7 @@ def criterion_field(criterion) -> forms.Field | None:
             required=False,
             max_digits=12,
             decimal_places=4,
-            help_text=criterion.rationale,
+            help_text=escape(criterion.rationale),
             widget=forms.NumberInput(attrs={"step": "any"}),
         )
     if criterion.rule_kind == RuleKind.CHOICE:
@@ -242,7 +246,7 @@ def criterion_field(criterion) -> forms.Field | None:
             label=criterion.title,
             required=False,
             choices=[("", NOTHING_ENTERED), *options],
-            help_text=criterion.rationale,
+            help_text=escape(criterion.rationale),
         )
     if criterion.rule_kind == RuleKind.YES_NO:
         return forms.ChoiceField(
@@ -253,7 +257,7 @@ def criterion_field(criterion) -> forms.Field | None:
                 (eligibility.YES, _("Yes")),
                 (eligibility.NO, _("No")),
             ],
-            help_text=criterion.rationale,
+            help_text=escape(criterion.rationale),
         )
     return None
 

@@ -26,9 +26,8 @@ from django.core.exceptions import ValidationError
 from django.dispatch import receiver
 from django.test.signals import setting_changed
 from django.utils import timezone
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.text import format_lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -145,7 +144,7 @@ def _radio(label, choices, help_text="") -> forms.ChoiceField:
         choices=choices,
         required=False,
         widget=forms.RadioSelect,
-        help_text=help_text,
+        help_text=_hint(help_text),
         error_messages={"invalid_choice": CHOICE_INVALID},
     )
 
@@ -325,7 +324,7 @@ class InterestForm(forms.Form):
                 required=False,
                 max_digits=10,
                 decimal_places=3,
-                help_text=format_lazy("{} {}", text.hint, not_sure) if text.hint else not_sure,
+                help_text=format_html("{} {}", text.hint, not_sure) if text.hint else not_sure,
                 error_messages={
                     "invalid": NUMBER_INVALID,
                     "max_digits": NUMBER_INVALID,
@@ -516,6 +515,12 @@ def _clean_name(value: str, needed) -> str:
     if _NAME_CONTROL_CHARS.search(value):
         raise ValidationError(NAME_CONTROL_CHARS, code="control_chars")
     return value
+
+
+def _hint(text: str) -> str:
+    """A criterion's hint (from a study file or the admin) as a field's help text: escaped
+    here, because crispy-forms and the admin output help text as HTML (`|safe`)."""
+    return escape(text) if text else ""
 
 
 def _literal(text: str) -> str:
