@@ -44,6 +44,12 @@ from recruitment.admin_forms import (
     StaffValuesForm,
     StatusChangeForm,
 )
+from recruitment.identification import (
+    PARTICIPANT_IDENTIFYING_FIELDS,
+    can_identify,
+    path_is_non_identifying,
+    path_is_secret,
+)
 from recruitment.models import (
     ALLOWED_TRANSITIONS,
     STUDY_TEXT_FIELDS,
@@ -59,24 +65,6 @@ from recruitment.models import (
     Study,
 )
 
-IDENTIFICATION_PERMISSION = "recruitment.view_identification"
-# Participant fields that identify a person: shown only with IDENTIFICATION_PERMISSION.
-IDENTIFYING_FIELDS = frozenset(
-    {
-        "first_name",
-        "last_name",
-        "name_normalised",
-        "email",
-        "email_normalised",
-        "phone",
-        "phone_normalised",
-        "preferred_contact",
-        "best_time",
-        "date_of_birth",
-        "zip_code",
-        "note",
-    }
-)
 # Fields left out of the history's "old → new" list: keys, copies and timestamps.
 HISTORY_HIDDEN_FIELDS = frozenset(
     {
@@ -96,10 +84,6 @@ HISTORY_HIDDEN_FIELDS = frozenset(
 # Criteria judged from contact details: their reasons quote the date of birth or ZIP code.
 CONTACT_DETAIL_RULES = (RuleKind.AGE_RANGE, RuleKind.ZIP_DISTANCE)
 HIDDEN = _("hidden: needs permission to see contact details")
-
-
-def can_identify(user) -> bool:
-    return user.has_perm(IDENTIFICATION_PERMISSION)
 
 
 def is_open(participant: Participant) -> bool:
@@ -646,6 +630,14 @@ class QueueChangeList(ChangeList):
     """The participant list, with the rows of a page fetched without the study's long texts.
     Only the page drawn is trimmed: the actions get the list's full query."""
 
+    def get_ordering_field(self, field_name):
+        """No order by a column the user may not sort by: Django's `sortable_by` only hides
+        the header's link, and `?o=` would still sort by the column (an order by name tells
+        a monitor something of each name)."""
+        if self.sortable_by is not None and field_name not in self.sortable_by:
+            return None
+        return super().get_ordering_field(field_name)
+
     def get_results(self, request):
         full = self.queryset
         self.queryset = full.defer(*QUEUE_DEFERRED)
@@ -765,6 +757,41 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         ):
             results = results | queryset.filter(phone_normalised__contains=digits[-10:])
         return results, may_have_duplicates
+
+    def lookup_allowed(self, lookup, value, request):
+        """Refuse (a 400) a filter in the query string that reads identifying data, for users
+        who may not see it: `?first_name__startswith=S` answers yes or no by the list's count,
+        and enough such questions spell a name. Nobody filters by the patient's secrets."""
+        if path_is_secret(lookup):
+            return False
+        if not can_identify(request.user) and not (
+            path_is_non_identifying(lookup) or lookup in self.list_filter_parameters(request)
+        ):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def list_filter_parameters(self, request) -> set[str]:
+        """The query parameters of the queue's own filters that are not field paths."""
+        return {
+            spec.parameter_name
+            for spec in self.get_list_filter(request)
+            if isinstance(spec, type) and issubclass(spec, admin.SimpleListFilter)
+        }
+
+    def get_sortable_by(self, request):
+        """The columns whose order reveals nothing the user may not see (`QueueChangeList`
+        enforces it on `?o=`)."""
+        columns = self.get_list_display(request)
+        if can_identify(request.user):
+            return columns
+        return [name for name in columns if self.orders_by_non_identifying(name)]
+
+    def orders_by_non_identifying(self, column) -> bool:
+        attr = column if callable(column) else getattr(self, column, None)
+        order = getattr(attr, "admin_order_field", column)
+        if not isinstance(order, str):
+            return False  # an expression: not checked, so not sorted by
+        return path_is_non_identifying(order.removeprefix("-"))
 
     def action_checkbox(self, obj):
         """Django's checkbox, written directly: the form widget's template took a third of
@@ -979,7 +1006,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
             # copies and timestamps.
             for field in Participant.history.model.tracked_fields
             if field.name not in HISTORY_HIDDEN_FIELDS
-            and (can_identify(request.user) or field.name not in IDENTIFYING_FIELDS)
+            and (can_identify(request.user) or field.name not in PARTICIPANT_IDENTIFYING_FIELDS)
         ]
         newer = None
         for record in historical_records:

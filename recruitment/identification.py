@@ -1,0 +1,120 @@
+"""What identifies a participant, and whether a query path reaches it.
+
+Staff without the `view_identification` permission (the Monitor) must learn nothing of a
+person's identity, not even through the admin queue's filters, search or sort order: a filter
+such as `?first_name__startswith=S` answers yes or no with the list's count, and enough such
+questions spell a name letter by letter. Every field of `Participant` is classified here once,
+so the admin can refuse a path through anything that is not known to be harmless, and a new
+field cannot be added without deciding which side it falls on (the tests check both lists
+cover the model).
+"""
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models.constants import LOOKUP_SEP
+
+from recruitment.models import Participant
+
+IDENTIFICATION_PERMISSION = "recruitment.view_identification"
+
+# Fields that identify a person, free text that may quote what does, and the related records
+# holding either (answers, verdict reasons quoting a date of birth or ZIP code, status change
+# reasons, contact notes, consent, override reasons, other participants matched as duplicates):
+# shown, searched, filtered and sorted by only with IDENTIFICATION_PERMISSION.
+PARTICIPANT_IDENTIFYING_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "name_normalised",
+        "email",
+        "email_normalised",
+        "phone",
+        "phone_normalised",
+        "preferred_contact",
+        "best_time",
+        "date_of_birth",
+        "zip_code",
+        "note",
+        # Related records
+        "answers",
+        "verdicts",
+        "status_changes",
+        "contact_attempts",
+        "consent",
+        "eligibility_overrides",
+        "possible_duplicates",
+    }
+)
+# The secret halves of the patient's links and of the form's resubmission guard: nobody filters
+# by them, since a prefix filter would read them out character by character.
+PARTICIPANT_SECRET_FIELDS = frozenset({"submission_token", "withdraw_nonce"})
+# Everything else: codes, statuses, counts and timestamps that say nothing of who the person
+# is. Staff without IDENTIFICATION_PERMISSION may filter and sort by these (through
+# `duplicate_of` only to the other participant's fields of this list).
+PARTICIPANT_NON_IDENTIFYING_FIELDS = frozenset(
+    {
+        "id",
+        "study",
+        "screening_seq",
+        "screening_number",
+        "participant_id",
+        "status",
+        "referral_source",
+        "language",
+        "contact_consent",
+        "contact_consent_version",
+        "contact_consent_at",
+        "outcome",
+        "eligible_from",
+        "criteria_version",
+        "evaluated_at",
+        "duplicate_of",
+        "duplicate_review",
+        "eligible_at",
+        "slot",
+        "unanswered_attempts",
+        "next_follow_up_on",
+        "criteria_failed_at",
+        "criteria_failed_by",
+        "erased_at",
+        "created_at",
+        "updated_at",
+    }
+)
+
+
+def can_identify(user) -> bool:
+    return user.has_perm(IDENTIFICATION_PERMISSION)
+
+
+def path_is_secret(path: str) -> bool:
+    """Whether a lookup path starts at one of the participant's secrets."""
+    return path.split(LOOKUP_SEP, 1)[0] in PARTICIPANT_SECRET_FIELDS
+
+
+def path_is_non_identifying(path: str, *, model=Participant) -> bool:
+    """Whether a lookup or ordering path (`status__exact`, `duplicate_of__status`,
+    `study__slug`) reads only fields known to say nothing of who a participant is.
+
+    Walked as the ORM resolves it: a participant's fields must be in
+    PARTICIPANT_NON_IDENTIFYING_FIELDS; another model (the study, a slot) may be read by its
+    own columns but not crossed to further relations, which could lead back to participants
+    (`study__participants__first_name`). A name that is not a field ends the path: it is a
+    lookup or a transform of what came before (`__startswith`, `__year`). A first part that is
+    no field at all is refused: it could only be an annotation, which may hold anything."""
+    parts = path.split(LOOKUP_SEP)
+    for position, part in enumerate(parts):
+        if part == "pk":
+            part = model._meta.pk.name
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return position > 0
+        if model is Participant:
+            if part not in PARTICIPANT_NON_IDENTIFYING_FIELDS:
+                return False
+        elif field.is_relation:
+            return False
+        if not field.is_relation:
+            return True
+        model = field.related_model
+    return True
