@@ -4,6 +4,7 @@ Each workflow form takes the participant it acts on, so its choices (the statuse
 allows, the study's staff, the study's staff-assessed criteria) come from the data.
 """
 
+import re
 from decimal import Decimal
 
 from django import forms
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
-from recruitment import eligibility, selectors, services
+from recruitment import eligibility, form_fields, selectors, services
 from recruitment.contact import normalise_phone
 from recruitment.models import (
     ContactMethodUsed,
@@ -22,12 +23,14 @@ from recruitment.models import (
     RuleKind,
     Status,
 )
+from recruitment.unicode_text import ascii_digits
 
 REASON_MAX_LENGTH = 500
 REASON_LABEL = _("Reason")
 NOTHING_ENTERED = _("— not entered —")
 DOB_IN_FUTURE = _("The date of birth cannot be in the future.")
 ZIP_UNKNOWN = _("This ZIP code is not in the ZIP database.")
+ZIP_INVALID = _("Enter a 5-digit ZIP code.")
 
 
 def _reason_field(*, label=REASON_LABEL, help_text="", required=False) -> forms.CharField:
@@ -66,9 +69,26 @@ class ParticipantChangeForm(forms.ModelForm):
     class Meta:
         model = Participant
         fields = list(services.EDITABLE_FIELDS)
+        # Dates typed in any script's digits are read as ASCII, as on the interest form.
+        field_classes = {"date_of_birth": form_fields.DateField}
+
+    def clean_first_name(self):
+        return form_fields.visible_text(
+            text=self.cleaned_data.get("first_name", ""), field=self.fields["first_name"]
+        )
+
+    def clean_last_name(self):
+        return form_fields.visible_text(
+            text=self.cleaned_data.get("last_name", ""), field=self.fields["last_name"]
+        )
+
+    def clean_note(self):
+        return form_fields.visible_text(
+            text=self.cleaned_data.get("note", ""), field=self.fields["note"]
+        )
 
     def clean_phone(self):
-        phone = self.cleaned_data.get("phone", "")
+        phone = ascii_digits(text=self.cleaned_data.get("phone", ""))
         if phone:
             normalise_phone(phone)  # raises the same message the interest form shows
         return phone
@@ -80,7 +100,10 @@ class ParticipantChangeForm(forms.ModelForm):
         return date_of_birth
 
     def clean_zip_code(self):
-        zip_code = self.cleaned_data.get("zip_code", "")
+        # Any script's digits read as ASCII; then ASCII only, as the ZIP database expects.
+        zip_code = ascii_digits(text=self.cleaned_data.get("zip_code", "").strip())
+        if zip_code and not re.fullmatch(r"[0-9]{5}", zip_code):
+            raise ValidationError(ZIP_INVALID, code="invalid")
         if zip_code and not eligibility.zip_is_known(zip_code):
             raise ValidationError(ZIP_UNKNOWN, code="unknown")
         return zip_code
@@ -132,7 +155,7 @@ class StatusChangeForm(WorkflowForm):
 
 
 class ConsentForm(WorkflowForm):
-    consented_on = forms.DateField(
+    consented_on = form_fields.DateField(
         label=_("Date of consent"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
@@ -163,7 +186,7 @@ class EnrolForm(WorkflowForm):
 
 
 class ContactAttemptForm(WorkflowForm):
-    at = forms.DateTimeField(
+    at = form_fields.DateTimeField(
         label=_("When"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
@@ -177,7 +200,7 @@ class ContactAttemptForm(WorkflowForm):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
     )
-    follow_up_on = forms.DateField(
+    follow_up_on = form_fields.DateField(
         label=_("Next follow-up"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -190,6 +213,9 @@ class ContactAttemptForm(WorkflowForm):
         preferred = self.participant.preferred_contact
         if preferred in ContactMethodUsed.values:
             self.fields["method"].initial = preferred
+
+    def clean_note(self):
+        return form_fields.visible_text(text=self.cleaned_data["note"], field=self.fields["note"])
 
 
 class StaffValuesForm(WorkflowForm):
@@ -232,7 +258,7 @@ def criterion_field(criterion) -> forms.Field | None:
     if criterion.rule_kind == RuleKind.NUMBER_RANGE:
         unit = params.get("unit", "")
         label = _("%(title)s (value in %(unit)s)") % {"title": criterion.title, "unit": unit}
-        return forms.DecimalField(
+        return form_fields.DecimalField(
             label=label if unit else criterion.title,
             required=False,
             max_digits=12,

@@ -5,6 +5,8 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from recruitment.unicode_text import ascii_digits
+
 PHONE_INVALID = _("Enter a US phone number with area code, like 205-555-0134.")
 
 
@@ -15,11 +17,14 @@ def normalise_email(email: str) -> str:
 def normalise_phone(phone: str) -> str:
     """Return the 10 digits of a US phone number, or raise ValidationError.
 
-    Accepts the ways people write US numbers: (205) 555-0134, 205.555.0134, +1 205 555 0134.
+    Accepts the ways people write US numbers: (205) 555-0134, 205.555.0134, +1 205 555 0134,
+    in the digits of any script (a phone's keyboard may type ２０５): stored as ASCII, so the
+    same number always matches.
     """
-    if not phone or len(phone) > 30 or re.search(r"[^\d\s().+-]", phone):
+    phone = ascii_digits(text=phone or "")
+    if not phone or len(phone) > 30 or re.search(r"[^0-9\s().+-]", phone):
         raise ValidationError(PHONE_INVALID, code="invalid")
-    digits = re.sub(r"\D", "", phone)
+    digits = re.sub(r"[^0-9]", "", phone)
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     # North American numbering: area code and exchange cannot start with 0 or 1.

@@ -12,6 +12,7 @@ Bad answer data never raises: it gives an UNKNOWN verdict so that staff review i
 
 import calendar
 import functools
+import logging
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,8 @@ from enum import StrEnum
 from typing import Any
 
 import zipcodes
+
+from recruitment.unicode_text import ascii_digits
 
 __all__ = [
     "UNSURE",
@@ -103,8 +106,12 @@ NO_ZIP_CODE = "ZIP code not given."
 # Rule kinds judged from the applicant's contact details rather than from an answer.
 _FROM_APPLICANT = frozenset({RuleKind.AGE_RANGE, RuleKind.ZIP_DISTANCE})
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_ZIP5 = re.compile(r"\d{5}")
+# ASCII digits only (`\d` matches every script's digits): answers are read through
+# `ascii_digits` first, and the ZIP database's native code must never see anything else.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ZIP5 = re.compile(r"[0-9]{5}")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -194,8 +201,12 @@ def _zip_centroid(zip5: str) -> tuple[float, float] | None:
     """
     try:
         rows = zipcodes.matching(zip5)
-    except (TypeError, ValueError):
-        return None
+    except Exception as error:
+        return _zip_lookup_failed(error)
+    except BaseException as error:
+        if not _is_native_panic(error):
+            raise  # KeyboardInterrupt, SystemExit, GeneratorExit: never swallowed
+        return _zip_lookup_failed(error)
     for row in rows:
         try:
             return (float(row["lat"]), float(row["long"]))
@@ -204,11 +215,33 @@ def _zip_centroid(zip5: str) -> tuple[float, float] | None:
     return None
 
 
+def _is_native_panic(error: BaseException) -> bool:
+    """Tell a panic of the ZIP library's native (Rust) code from a request to stop.
+
+    PyO3 raises a Rust panic as `pyo3_runtime.PanicException`, a BaseException and not an
+    Exception, so that `except Exception` does not hide it; that module cannot be imported,
+    so the class is known by its module and name.
+    """
+    kind = type(error)
+    return kind.__module__ == "pyo3_runtime" and kind.__name__ == "PanicException"
+
+
+def _zip_lookup_failed(error: BaseException) -> None:
+    """An unknown ZIP code, logged by the error's type only: its message may quote the ZIP
+    code, which is personal data."""
+    logger.warning("ZIP code lookup failed (%s); treated as unknown", type(error).__name__)
+    return None
+
+
 def _zip5(zip_code: object) -> str | None:
-    """Reduce a ZIP or ZIP+4 to its first five digits, or None when it is not one."""
+    """Reduce a ZIP or ZIP+4 to its first five digits, or None when it is not one.
+
+    Digits of any script count (a phone's keyboard may type ３５２９４): they are read as the
+    ASCII digits they stand for.
+    """
     if not isinstance(zip_code, str):
         return None
-    head = zip_code.strip()[:5]
+    head = ascii_digits(text=zip_code.strip())[:5]
     return head if _ZIP5.fullmatch(head) else None
 
 
@@ -420,7 +453,8 @@ def _read_decimal(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise _UnreadableError("expected a number")
     try:
-        number = Decimal(value.strip() if isinstance(value, str) else str(value))
+        text = ascii_digits(text=value.strip()) if isinstance(value, str) else str(value)
+        number = Decimal(text)
     except InvalidOperation:
         raise _UnreadableError("expected a number") from None
     if not number.is_finite():
@@ -434,12 +468,13 @@ def _read_date(value: object) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
+    text = ascii_digits(text=value.strip()) if isinstance(value, str) else None
+    if text is None or not _ISO_DATE.fullmatch(text):
         raise _UnreadableError("expected a date as YYYY-MM-DD")
     try:
-        return date.fromisoformat(value.strip())
+        return date.fromisoformat(text)
     except ValueError:
-        raise _UnreadableError(f"{value.strip()} is not a valid date") from None
+        raise _UnreadableError(f"{text} is not a valid date") from None
 
 
 def _plain(number: Decimal | int | float) -> str:

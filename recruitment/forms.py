@@ -31,7 +31,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from recruitment import eligibility
+from recruitment import eligibility, form_fields
 from recruitment.contact import format_phone, normalise_phone
 from recruitment.models import (
     BestTime,
@@ -42,6 +42,7 @@ from recruitment.models import (
     Study,
 )
 from recruitment.services import ContactDetails
+from recruitment.unicode_text import ascii_digits, without_invisible
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ class InterestForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": CHOICE_INVALID},
     )
-    date_of_birth = forms.DateField(
+    date_of_birth = form_fields.DateField(
         label=_("Date of birth"),
         input_formats=DATE_INPUT_FORMATS,
         help_text=_("For example 04/28/1980."),
@@ -303,7 +304,7 @@ class InterestForm(forms.Form):
             return names
         if criterion.rule_kind == RuleKind.WASHOUT:
             self.fields[name] = _radio(text.question, YES_NO_CHOICES, text.hint)
-            self.fields[f"{name}__last"] = forms.DateField(
+            self.fields[f"{name}__last"] = form_fields.DateField(
                 label=_("If yes, when did you last take it?"),
                 required=False,
                 input_formats=DATE_INPUT_FORMATS,
@@ -319,7 +320,7 @@ class InterestForm(forms.Form):
             )
         elif criterion.rule_kind == RuleKind.NUMBER_RANGE:
             not_sure = _("Leave it empty if you are not sure.")
-            self.fields[name] = forms.DecimalField(
+            self.fields[name] = form_fields.DecimalField(
                 label=text.question,
                 required=False,
                 max_digits=10,
@@ -383,7 +384,7 @@ class InterestForm(forms.Form):
         return dob
 
     def clean_note(self):
-        note = self.cleaned_data["note"]
+        note = without_invisible(text=self.cleaned_data["note"]).strip()
         if _CONTROL_CHARS.search(note):
             raise ValidationError(NOTE_CONTROL_CHARS, code="control_chars")
         return note
@@ -397,8 +398,9 @@ class InterestForm(forms.Form):
             return None
 
     def clean_zip_code(self):
-        value = self.cleaned_data["zip_code"].strip()
-        if not re.fullmatch(r"\d{5}(-\d{4})?", value):
+        # Any script's digits read as ASCII; then ASCII only, as the ZIP database expects.
+        value = ascii_digits(text=self.cleaned_data["zip_code"].strip())
+        if not re.fullmatch(r"[0-9]{5}(-[0-9]{4})?", value):
             raise ValidationError(ZIP_INVALID, code="invalid")
         value = value[:5]
         if not eligibility.zip_is_known(value):
@@ -508,8 +510,10 @@ class InterestForm(forms.Form):
 
 
 def _clean_name(value: str, needed) -> str:
-    """Collapse runs of spaces (and pasted tabs or line breaks); refuse control characters."""
-    value = " ".join(value.split())
+    """Collapse runs of spaces (and pasted tabs or line breaks); drop invisible characters
+    (zero-width, bidirectional controls: a name made only of them is no name); refuse control
+    characters."""
+    value = " ".join(without_invisible(text=value).split())
     if not value:
         raise ValidationError(needed, code="required")
     if _NAME_CONTROL_CHARS.search(value):

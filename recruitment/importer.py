@@ -26,6 +26,7 @@ from recruitment import selectors, services
 from recruitment.contact import normalise_email, normalise_name, normalise_phone
 from recruitment.forms import UNSURE, InterestForm
 from recruitment.models import Participant, Study
+from recruitment.unicode_text import ascii_digits
 
 logger = logging.getLogger(__name__)
 
@@ -400,8 +401,10 @@ class _RowChecker:
             form_field = self.fields[name]
             if isinstance(form_field, forms.ChoiceField) and value:
                 value = _choice_value(form_field, value)
-            elif name == "zip_code" and value.isdigit() and 3 <= len(value) < 5:
-                value = value.zfill(5)  # Excel drops the leading zeros of 01234
+            elif name == "zip_code":
+                value = ascii_digits(text=value)  # as the form reads it, whatever the script
+                if value.isascii() and value.isdigit() and 3 <= len(value) < 5:
+                    value = value.zfill(5)  # Excel drops the leading zeros of 01234
             data[name] = value
         return data
 
