@@ -36,14 +36,17 @@ run: $(INSTALLED) messages
 # `make serve`: the production configuration on this machine (docs/deploy.md): DEBUG off, static
 # files collected and compressed, gunicorn with gunicorn.conf.py on 127.0.0.1:8000. There is no
 # TLS here, so the HTTPS redirect and HTTPS-only cookies are turned off by their variables
-# (never in code), and email goes to the console unless EMAIL_URL or EMAIL_BACKEND is set.
+# (never in code), and email goes to the console unless EMAIL_URL or EMAIL_BACKEND is set,
+# with the tokens of patients' links blanked (recruitment/email_backends.py): the console is
+# the server's log here. `make run` (development) shows them whole, to be clicked. `migrate`
+# also creates the database cache's table, where the rate limits count across workers.
 # The database is DATABASE_URL, else the SQLite file. Unless SECRET_KEY is set, a random key
 # is made once and kept in $(SERVE_KEY_FILE) (git-ignored, like all of .venv).
 SERVE_KEY_FILE := $(VENV)/serve-secret-key
 SERVE_ENV = DEBUG=0 ALLOWED_HOSTS=127.0.0.1,localhost \
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 \
 	SECRET_KEY="$${SECRET_KEY:-$$(cat $(SERVE_KEY_FILE))}" \
-	EMAIL_BACKEND="$${EMAIL_BACKEND:-django.core.mail.backends.console.EmailBackend}"
+	EMAIL_BACKEND="$${EMAIL_BACKEND:-recruitment.email_backends.RedactingConsoleEmailBackend}"
 
 .PHONY: serve
 serve: $(INSTALLED) messages

@@ -129,7 +129,15 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# The cache the rate limits count in must be one every gunicorn worker shares. CACHE_URL unset
+# (or empty): a table in the database (recruitment/cache.py; `migrate` creates it), which
+# needs no other service; `make run` uses it too, so development counts as production does.
+# Redis: CACHE_URL=redis://127.0.0.1:6379/1. `check --deploy` warns on a per-process cache.
+CACHES = {
+    "default": env.cache_url("CACHE_URL")
+    if env.str("CACHE_URL", default="")
+    else {"BACKEND": "recruitment.cache.AtomicDatabaseCache", "LOCATION": "ldn_trial_cache"}
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -286,8 +294,7 @@ LOGGING["loggers"]["ldn_trial.security"] = {"level": "INFO"}
 # Public form abuse and headers (SECURITY.md, points 6 and 7).
 # ---------------------------------------------------------------------------------------------
 # django-ratelimit counts interest-form POSTs per client IP (recruitment/client_ip.py) in the
-# default cache. With more than one worker process that cache must be shared by all of them
-# (CACHE_URL: Redis or Memcached); with local memory each worker counts on its own.
+# default cache, which every worker process shares: the database's or Redis (CACHES above).
 RATELIMIT_USE_CACHE = "default"
 # Content-Security-Policy (django-csp 4): nothing from a third party, no inline script or
 # style. Bootstrap draws its tick boxes and select arrows as data: images in its CSS.

@@ -123,6 +123,12 @@ def kept_context(request: HttpRequest, study: Study) -> dict | None:
     return {"form": DraftForm(data, study=study, criteria=criteria, check_email=False)}
 
 
+def forget_kept_answers(request: HttpRequest) -> None:
+    """The form was sent or saved: answers kept by a language switch are not needed any
+    more, and health answers must not outlive their use in the session."""
+    request.session.pop(KEPT_SESSION_KEY, None)
+
+
 def forget_draft(request: HttpRequest, study: Study) -> None:
     """The form was sent: its draft is not needed any more."""
     pk = session_draft_pk(request, study)
@@ -146,6 +152,7 @@ def draft_save(request: HttpRequest, slug: str) -> HttpResponse:
     """
     if request.method != "POST":
         return redirect("recruitment:interest", slug=slug)
+    forget_kept_answers(request)  # this POST carries the answers, whatever becomes of it
     study = selectors.study_get_public(slug=slug)
     if getattr(request, "limited", False):
         return render(request, "429.html", {"study": study}, status=429)

@@ -49,6 +49,9 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
     next GET, in the new language (draft_views.switch_language).
     """
     study = selectors.study_get_public(slug=slug)
+    if request.method == "POST" and "language" not in request.POST:
+        # A send carries the answers, whatever becomes of it: none stay behind in the session.
+        draft_views.forget_kept_answers(request)
     if getattr(request, "limited", False):
         return render(request, "429.html", {"study": study}, status=429)
     if not study.is_recruiting:

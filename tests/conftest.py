@@ -59,6 +59,18 @@ def collected_static(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _local_memory_cache():
+    """Tests cache in local memory, for speed and so a test without the database can use the
+    cache; tests/test_ratelimit_workers.py serves the real default (the database's cache
+    table) and Redis through gunicorn."""
+    from django.test import override_settings
+
+    local = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with override_settings(CACHES=local):
+        yield
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """Give each test run its own test database, so two runs at once (a developer's shell

@@ -247,10 +247,14 @@ def test_email_goes_to_the_console_in_local_development_and_to_smtp_in_productio
     }
 
 
-def test_the_cache_is_local_memory_when_cache_url_is_unset():
-    caches = read_settings("CACHES", **production())["CACHES"]
+def test_the_cache_is_the_database_s_every_worker_shares_when_cache_url_is_unset():
+    for variables in (production(), production(CACHE_URL=""), {"DEBUG": "1"}):
+        caches = read_settings("CACHES", **variables)["CACHES"]
 
-    assert caches["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+        assert caches["default"] == {
+            "BACKEND": "recruitment.cache.AtomicDatabaseCache",
+            "LOCATION": "ldn_trial_cache",
+        }
 
 
 def test_a_redis_cache_url_selects_django_s_redis_cache_shared_by_all_workers():

@@ -9,8 +9,8 @@ class Command(BaseCommand):
         "Erase the personal data of participants never enrolled (ineligible or declined) once "
         "their study's retention period has passed since their last status change. Anonymous "
         "facts stay for the screening log and the CONSORT box. Also delete forms saved to "
-        "finish later (drafts) once they expire (DRAFT_MAX_AGE_DAYS). Idempotent; schedule it "
-        "daily."
+        "finish later (drafts) once they expire (DRAFT_MAX_AGE_DAYS), and expired sessions "
+        "(they may hold a form's answers). Idempotent; schedule it daily."
     )
 
     def add_arguments(self, parser):
@@ -38,6 +38,9 @@ class Command(BaseCommand):
                 f"{'' if expired_drafts == 1 else 's'} (forms saved to finish later, kept "
                 f"{settings.DRAFT_MAX_AGE_DAYS} days)."
             )
+        services.sessions_erase_expired(dry_run=dry_run)
+        if not dry_run:
+            self.stdout.write("Deleted the expired sessions.")
         total = result.total + expired_drafts
         if not total:
             self.stdout.write("Nothing to erase.")

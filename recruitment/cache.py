@@ -1,0 +1,40 @@
+"""The cache the rate limits count in, when no cache service is configured.
+
+Rate limits (django-ratelimit) must count in one place for every gunicorn worker, and with
+no lost increments when a burst of requests lands on several workers at once. Django's
+database cache is shared by every process that reaches the database, but its `incr` reads
+the value and writes it back in two steps, so two workers may both read 4 and both write 5.
+`AtomicDatabaseCache` makes that read and write one transaction holding the row: with
+PostgreSQL a row lock (SELECT ... FOR UPDATE); with SQLite the write transaction this project
+begins IMMEDIATE (ldn_trial/settings.py), which one connection holds at a time.
+
+`createcachetable` (which `migrate` runs, see recruitment/apps.py) creates its table.
+"""
+
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connections, router, transaction
+
+DEFAULT_TABLE = "ldn_trial_cache"
+
+
+class AtomicDatabaseCache(DatabaseCache):
+    """Django's database cache with an `incr` that no concurrent `incr` can interleave."""
+
+    def __init__(self, table: str, params: dict):
+        super().__init__(table, params)
+        self.table_name = table
+
+    def incr(self, key, delta=1, version=None):
+        db = router.db_for_write(self.cache_model_class)
+        connection = connections[db]
+        with transaction.atomic(using=db):
+            if connection.features.has_select_for_update:
+                quote = connection.ops.quote_name
+                with connection.cursor() as cursor:
+                    # The table name comes from settings; the key is a parameter.
+                    cursor.execute(
+                        f"SELECT {quote('cache_key')} FROM {quote(self.table_name)} "  # noqa: S608
+                        f"WHERE {quote('cache_key')} = %s FOR UPDATE",
+                        [self.make_and_validate_key(key, version=version)],
+                    )
+            return super().incr(key, delta, version=version)

@@ -1,0 +1,40 @@
+"""System checks of this project's own deployment rules (`manage.py check --deploy`)."""
+
+from django.conf import settings
+from django.core import checks
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.filebased import FileBasedCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.utils.module_loading import import_string
+
+# Caches whose counts are not one for every worker process: each gunicorn worker (or each
+# machine) would allow the full rate on its own, and a restart forgets every count.
+PROCESS_LOCAL_CACHES = (LocMemCache, DummyCache, FileBasedCache)
+RATE_LIMIT_CACHE_NOT_SHARED = (
+    "The cache the rate limits count in ({alias!r}: {backend}) is not shared by every worker "
+    "process: each one counts on its own and a restart forgets the counts."
+)
+RATE_LIMIT_CACHE_HINT = (
+    "Leave CACHE_URL unset (the database cache, created by `migrate`) or set it to Redis "
+    "(CACHE_URL=redis://127.0.0.1:6379/1)."
+)
+
+
+@checks.register(checks.Tags.caches, deploy=True)
+def check_rate_limit_cache_is_shared(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Warn when the interest form's per-address limit would hold per worker, not per site."""
+    alias = getattr(settings, "RATELIMIT_USE_CACHE", "default")
+    backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
+    try:
+        backend_class = import_string(backend)
+    except ImportError:
+        return []  # Django's own cache checks report a backend that does not import
+    if not issubclass(backend_class, PROCESS_LOCAL_CACHES):
+        return []
+    return [
+        checks.Warning(
+            RATE_LIMIT_CACHE_NOT_SHARED.format(alias=alias, backend=backend),
+            hint=RATE_LIMIT_CACHE_HINT,
+            id="recruitment.W001",
+        )
+    ]
