@@ -45,10 +45,13 @@ from recruitment.admin_forms import (
     StatusChangeForm,
 )
 from recruitment.identification import (
+    NOTE_HIDDEN,
     PARTICIPANT_IDENTIFYING_FIELDS,
     can_identify,
     path_is_non_identifying,
     path_is_secret,
+    status_reason_shown,
+    text_shown,
 )
 from recruitment.models import (
     ALLOWED_TRANSITIONS,
@@ -476,11 +479,25 @@ class StatusChangeInline(ReadOnlyInline):
     model = StatusChange
     verbose_name = _("status change")
     verbose_name_plural = _("status history")
-    fields = ["at", "from_status", "to_status", "reason", "by_user"]
-    readonly_fields = fields
+
+    def get_fields(self, request, obj=None):
+        # The reason's words may quote the person: others see its code, and that words exist.
+        reason = "reason_in_full" if can_identify(request.user) else "reason_coded"
+        return ["at", "from_status", "to_status", reason, "by_user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("by")
+
+    @admin.display(description=_("reason"))
+    def reason_in_full(self, obj):
+        return status_reason_shown(obj, identify=True) or "—"
+
+    @admin.display(description=_("reason"))
+    def reason_coded(self, obj):
+        return status_reason_shown(obj, identify=False) or "—"
 
     @admin.display(description=_("by"))
     def by_user(self, obj):
@@ -496,10 +513,9 @@ class ContactAttemptInline(ReadOnlyInline):
     ordering = ["-at", "-pk"]
 
     def get_fields(self, request, obj=None):
-        fields = ["at", "method", "outcome", "follow_up_on", "by_user"]
-        if can_identify(request.user):
-            fields.insert(3, "note")  # staff write what the person said: it may identify them
-        return fields
+        # Staff write what the person said: it may identify them. Others see that there is one.
+        note = "note" if can_identify(request.user) else "note_hidden"
+        return ["at", "method", "outcome", note, "follow_up_on", "by_user"]
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
@@ -510,6 +526,10 @@ class ContactAttemptInline(ReadOnlyInline):
     @admin.display(description=_("by"))
     def by_user(self, obj):
         return user_shown(obj.by)
+
+    @admin.display(description=_("note"))
+    def note_hidden(self, obj):
+        return text_shown(text=obj.note, identify=False, hidden=NOTE_HIDDEN) or "—"
 
 
 class ConsentInline(ReadOnlyInline):
@@ -865,12 +885,17 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         """Move each selected participant through the service, in waitlist order; report
         each refusal by screening number and the successes in one message."""
         reason = (request.POST.get("reason") or "").strip()
+        reason_code = request.POST.get("reason_code") or ""
         moved = []
         ordered = queryset.order_by(F("eligible_at").asc(nulls_last=True), "screening_seq")
         for participant in ordered:
             try:
                 participant = services.participant_transition(
-                    participant=participant, to=to, by=request.user, reason=reason
+                    participant=participant,
+                    to=to,
+                    by=request.user,
+                    reason=reason,
+                    reason_code=reason_code,
                 )
             except services.RecruitmentError as exc:
                 self.message_user(request, refusal_message(participant, exc), messages.ERROR)
@@ -973,8 +998,15 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
+        identify = can_identify(request.user)
+        status_changes = list(selectors.status_change_list(participant=obj))
+        for change in status_changes:
+            change.reason_shown = status_reason_shown(change, identify=identify)
         context = {
-            "status_changes": selectors.status_change_list(participant=obj),
+            # Reasons staff wrote may quote the person: shown in words only to those who may
+            # see identities (the templates say to others that a reason was recorded).
+            "reasons_readable": identify,
+            "status_changes": status_changes,
             "answer_history": selectors.answer_history_list(participant=obj),
             "consent_history": selectors.consent_history_list(participant=obj),
         }
@@ -1094,7 +1126,12 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         def perform(form, participant):
             to = Status(form.cleaned_data["to"])
             participant = services.participant_transition(
-                participant=participant, to=to, by=request.user, reason=form.cleaned_data["reason"]
+                participant=participant,
+                to=to,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                reason_code=form.cleaned_data["reason_code"],
+                reason_criterion=form.cleaned_data["reason_criterion"],
             )
             self.log_change(request, participant, status_log_message(to))
             return gettext("%(number)s is now “%(status)s”.") % {

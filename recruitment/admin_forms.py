@@ -17,16 +17,24 @@ from django.utils.translation import gettext_lazy as _
 from recruitment import eligibility, form_fields, selectors, services
 from recruitment.contact import normalise_phone
 from recruitment.models import (
+    REASON_CODES,
     ContactMethodUsed,
     ContactOutcome,
     Participant,
     RuleKind,
     Status,
+    StatusReason,
 )
 from recruitment.unicode_text import ascii_digits
 
 REASON_MAX_LENGTH = 500
 REASON_LABEL = _("Reason")
+REASON_CODE_LABEL = _("Reason code")
+# The codes staff choose; "duplicate" comes from confirming a duplicate, "withdrew by link"
+# from the patient's link.
+STAFF_REASON_CODES = (StatusReason.NOT_REACHED, StatusReason.NOT_INTERESTED, StatusReason.OTHER)
+# A "fails a criterion" choice's value: the code, this separator, the criterion's code.
+CRITERION_SEPARATOR = ":"
 NOTHING_ENTERED = _("— not entered —")
 DOB_IN_FUTURE = _("The date of birth cannot be in the future.")
 ZIP_UNKNOWN = _("This ZIP code is not in the ZIP database.")
@@ -43,14 +51,27 @@ def _reason_field(*, label=REASON_LABEL, help_text="", required=False) -> forms.
     )
 
 
+def _reason_code_field(choices) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=REASON_CODE_LABEL,
+        required=False,
+        choices=[("", "---------"), *choices],
+        help_text=_(
+            "Needed to mark ineligible, withdraw or close as declined; what the CONSORT box "
+            "counts. Describe the reason in words only for “Other”."
+        ),
+    )
+
+
 class ParticipantActionForm(ActionForm):
     """The changelist's action bar: the action, and a reason for those that need one."""
 
+    reason_code = _reason_code_field([(code.value, code.label) for code in STAFF_REASON_CODES])
     reason = forms.CharField(
         label=_("Reason"),
         required=False,
         max_length=REASON_MAX_LENGTH,
-        help_text=_("Needed to mark ineligible, withdraw or close as declined."),
+        help_text=_("With the reason code “Other”: the reason in words."),
         widget=forms.TextInput(attrs={"size": 30}),
     )
 
@@ -137,21 +158,52 @@ class WorkflowForm(forms.Form):
 
 
 class StatusChangeForm(WorkflowForm):
+    """The new status, its reason code (a criterion of the study for "fails a criterion") and
+    the reason in words where a code does not say it all."""
+
     to = forms.ChoiceField(label=_("New status"))
+    reason_code = _reason_code_field([])
     reason = _reason_field(
         help_text=_(
-            "Needed for ineligible, withdrawn and declined; for eligible when the pre-screen "
-            "does not show every criterion met; and to enrol out of waitlist order."
+            "With the reason code “Other”; for eligible when the pre-screen does not show every "
+            "criterion met; and to enrol out of waitlist order. Only staff who may see names "
+            "read it."
         )
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        targets = [status for status in Status if self.participant.can_transition_to(status)]
         self.fields["to"].choices = [("", "---------")] + [
-            (status.value, status.label)
-            for status in Status
-            if self.participant.can_transition_to(status)
+            (status.value, status.label) for status in targets
         ]
+        codes = {code for status in targets for code in REASON_CODES.get(status, ())}
+        choices = [
+            (code.value, code.label)
+            for code in STAFF_REASON_CODES
+            if code in codes and code != StatusReason.OTHER
+        ]
+        if StatusReason.FAILS_CRITERION in codes:
+            criteria = self.participant.study.criteria.active().order_by("order", "code")
+            choices.append(
+                (
+                    StatusReason.FAILS_CRITERION.label,
+                    [
+                        (f"{StatusReason.FAILS_CRITERION}{CRITERION_SEPARATOR}{c.code}", c.title)
+                        for c in criteria
+                    ],
+                )
+            )
+        if StatusReason.OTHER in codes:
+            choices.append((StatusReason.OTHER.value, StatusReason.OTHER.label))
+        self.fields["reason_code"].choices = [("", "---------"), *choices]
+
+    def clean(self):
+        """Split "fails a criterion" into the code and the criterion the service takes."""
+        cleaned = super().clean()
+        code, _sep, criterion = (cleaned.get("reason_code") or "").partition(CRITERION_SEPARATOR)
+        cleaned["reason_code"], cleaned["reason_criterion"] = code, criterion
+        return cleaned
 
 
 class ConsentForm(WorkflowForm):

@@ -43,7 +43,9 @@ def _csv_response(study, name: str, header, rows) -> StreamingHttpResponse:
 def screening_log_csv(request, slug):
     study = study_for_staff(request, slug)
     _require(request, VIEW_PARTICIPANT)
-    rows = exports.screening_log_iter(study=study)
+    rows = exports.screening_log_iter(
+        study=study, include_free_text=request.user.has_perm(VIEW_IDENTIFICATION)
+    )
     return _csv_response(study, "screening-log", exports.SCREENING_LOG_HEADER, rows)
 
 

@@ -11,10 +11,15 @@ cover the model).
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models.constants import LOOKUP_SEP
+from django.utils.translation import gettext_lazy as _
 
-from recruitment.models import Participant
+from recruitment.models import DECLINE_REASON_CODES, Participant, StatusChange, StatusReason
 
 IDENTIFICATION_PERMISSION = "recruitment.view_identification"
+# What staff without IDENTIFICATION_PERMISSION read in place of free text staff wrote (a reason
+# for a change, a contact note): that there is some, not what it says.
+REASON_HIDDEN = _("reason recorded, hidden")
+NOTE_HIDDEN = _("note recorded, hidden")
 
 # Fields that identify a person, free text that may quote what does, and the related records
 # holding either (answers, verdict reasons quoting a date of birth or ZIP code, status change
@@ -118,3 +123,27 @@ def path_is_non_identifying(path: str, *, model=Participant) -> bool:
             return True
         model = field.related_model
     return True
+
+
+def text_shown(*, text: str, identify: bool, hidden=REASON_HIDDEN) -> str:
+    """Free text for staff who may see identities; for others only that there is some."""
+    if not text:
+        return ""
+    return text if identify else str(hidden)
+
+
+def status_reason_shown(change: StatusChange, *, identify: bool) -> str:
+    """A status change's reason as the user may read it. Staff who may see identities read
+    the words staff wrote (with the code, where the words do not name it); others read the
+    code, and that words were recorded, never the words."""
+    code = change.reason_code_display
+    words = (change.reason or "").strip()
+    if not words:
+        return code
+    if DECLINE_REASON_CODES.get(words.casefold()) == (change.reason_code or None):
+        return words if identify else code  # a common reason's words are its code
+    if identify:
+        if change.reason_code in ("", StatusReason.OTHER):
+            return words
+        return f"{code} — {words}"
+    return " — ".join(part for part in (code, str(REASON_HIDDEN)) if part)

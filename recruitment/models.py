@@ -519,6 +519,42 @@ class DeclineReason(models.TextChoices):
     WITHDREW_BY_LINK = "withdrew interest (patient link)", _("Withdrew interest (patient link)")
 
 
+class StatusReason(models.TextChoices):
+    """Why someone was declined, found ineligible or withdrawn, as a code: the CONSORT box and
+    the screening log count these, and staff without `view_identification` see only them,
+    since the free text beside a code may quote the person."""
+
+    NOT_REACHED = "not_reached", _("Not reached")
+    NOT_INTERESTED = "not_interested", _("No longer interested")
+    DUPLICATE = "duplicate", _("Duplicate")
+    # Written only by the patient's signed withdraw link (`services.participant_withdraw_by_link`).
+    WITHDREW_BY_LINK = "withdrew_by_link", _("Withdrew interest (patient link)")
+    FAILS_CRITERION = "fails_criterion", _("Fails a criterion")
+    OTHER = "other", _("Other")
+
+
+# The codes each status that needs a reason takes (REASON_REQUIRED): staff write free text only
+# with "other".
+REASON_CODES: dict[str, tuple[str, ...]] = {
+    Status.DECLINED: (
+        StatusReason.NOT_REACHED,
+        StatusReason.NOT_INTERESTED,
+        StatusReason.DUPLICATE,
+        StatusReason.WITHDREW_BY_LINK,
+        StatusReason.OTHER,
+    ),
+    Status.INELIGIBLE: (StatusReason.FAILS_CRITERION, StatusReason.OTHER),
+    Status.WITHDRAWN: (StatusReason.NOT_REACHED, StatusReason.NOT_INTERESTED, StatusReason.OTHER),
+}
+# The common reasons, as staff and the services wrote them before the codes: their code.
+DECLINE_REASON_CODES: dict[str, str] = {
+    DeclineReason.NOT_REACHED: StatusReason.NOT_REACHED,
+    DeclineReason.NOT_INTERESTED: StatusReason.NOT_INTERESTED,
+    DeclineReason.DUPLICATE: StatusReason.DUPLICATE,
+    DeclineReason.WITHDREW_BY_LINK: StatusReason.WITHDREW_BY_LINK,
+}
+
+
 class EvaluationCause(models.TextChoices):
     """What made the pre-screen run again: the warning on a participant's page names it."""
 
@@ -923,7 +959,24 @@ class StatusChange(models.Model):
     )
     from_status = models.CharField(_("from"), max_length=12, choices=Status)
     to_status = models.CharField(_("to"), max_length=12, choices=Status)
-    reason = models.TextField(_("reason"), blank=True)
+    reason = models.TextField(
+        _("reason"),
+        blank=True,
+        help_text=_("Free text; shown only to staff who may see names and contact details."),
+    )
+    reason_code = models.CharField(
+        _("reason code"),
+        max_length=20,
+        choices=StatusReason,
+        blank=True,
+        help_text=_("Required to decline, find ineligible or withdraw; counted in CONSORT."),
+    )
+    reason_criterion = models.SlugField(
+        _("criterion not met"),
+        max_length=60,
+        blank=True,
+        help_text=_("The criterion's code, with the reason code “fails a criterion”."),
+    )
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -945,7 +998,7 @@ class StatusChange(models.Model):
         indexes = [
             models.Index(
                 fields=["to_status", "participant"],
-                include=["at", "reason"],
+                include=["at", "reason", "reason_code"],
                 name="status_change_into",
             )
         ]
@@ -954,10 +1007,26 @@ class StatusChange(models.Model):
                 condition=Q(from_status__in=Status.values) & Q(to_status__in=Status.values),
                 name="status_change_statuses_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(reason_code__in=["", *StatusReason.values]),
+                name="status_change_reason_code_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(reason_code=StatusReason.FAILS_CRITERION, reason_criterion__gt="")
+                | (~Q(reason_code=StatusReason.FAILS_CRITERION) & Q(reason_criterion="")),
+                name="status_change_criterion_iff_fails_criterion",
+            ),
         ]
 
     def __str__(self):
         return f"{self.from_status} → {self.to_status} ({self.by_display})"
+
+    @property
+    def reason_code_display(self) -> str:
+        """The coded reason ("Fails a criterion: opioids"), which anyone may read."""
+        if self.reason_code == StatusReason.FAILS_CRITERION:
+            return f"{self.get_reason_code_display()}: {self.reason_criterion}"
+        return self.get_reason_code_display() if self.reason_code else ""
 
     @property
     def by_display(self) -> str:

@@ -37,6 +37,8 @@ from recruitment.contact import format_phone, normalise_email, normalise_name, n
 from recruitment.models import (
     AWAITING_ENROLLMENT,
     CRITERION_TEXT_FIELDS,
+    DECLINE_REASON_CODES,
+    REASON_CODES,
     REASON_REQUIRED,
     STUDY_TEXT_FIELDS,
     UNANSWERED_OUTCOMES,
@@ -54,6 +56,7 @@ from recruitment.models import (
     Participant,
     Status,
     StatusChange,
+    StatusReason,
     Study,
 )
 
@@ -62,6 +65,9 @@ logger = logging.getLogger(__name__)
 STUDY_NOT_RECRUITING = _("This study is not recruiting at the moment.")
 TRANSITION_NOT_ALLOWED = _("{number} cannot move from “{current}” to “{target}”.")
 REASON_NEEDED = _("Give a reason to mark {number} as “{target}”.")
+REASON_CODE_NOT_FOR_STATUS = _("“{code}” is not a reason to mark {number} as “{target}”.")
+REASON_OTHER_NEEDS_TEXT = _("Describe the reason to mark {number} as “{target}”.")
+REASON_CRITERION_UNKNOWN = _("Choose a criterion of the study that {number} does not meet.")
 CRITERIA_NOT_MET = _(
     "{number} does not meet every criterion: {criteria}. Enter the missing lab values, or ask "
     "an investigator to record an eligibility override for each criterion."
@@ -911,7 +917,14 @@ def _send_submission_emails(
 # The screening workflow: the status machine's only writer and the steps around it
 # ---------------------------------------------------------------------------------------------
 def participant_transition(
-    *, participant: Participant, to: str, by, reason: str = "", by_participant: bool = False
+    *,
+    participant: Participant,
+    to: str,
+    by,
+    reason: str = "",
+    reason_code: str = "",
+    reason_criterion: str = "",
+    by_participant: bool = False,
 ) -> Participant:
     """Move a participant through the status machine; the only writer of `status`.
 
@@ -944,8 +957,9 @@ def participant_transition(
                     number=number, current=locked.get_status_display(), target=to.label
                 )
             )
-        if to in REASON_REQUIRED and not reason:
-            raise ReasonRequired(REASON_NEEDED.format(number=number, target=to.label))
+        reason_code, reason_criterion = _reason_coded(
+            locked, to, reason=reason, code=reason_code, criterion=reason_criterion
+        )
 
         if to in (Status.ELIGIBLE, Status.CONSENTED, Status.ENROLLED):
             _refuse_unless_criteria_met(locked)
@@ -973,11 +987,51 @@ def participant_transition(
         locked._history_user = by
         locked.save()
         StatusChange.objects.create(
-            participant=locked, from_status=from_status, to_status=to, reason=reason, by=by
+            participant=locked,
+            from_status=from_status,
+            to_status=to,
+            reason=reason,
+            reason_code=reason_code,
+            reason_criterion=reason_criterion,
+            by=by,
         )
         if freed_slot:
             transaction.on_commit(lambda: _notify_slot_freed(study))
     return locked
+
+
+def _reason_coded(
+    participant: Participant, to: Status, *, reason: str, code: str, criterion: str
+) -> tuple[str, str]:
+    """The reason's code and criterion for a move into `to`, checked.
+
+    Declines, ineligibility and withdrawals are counted by code; free text is needed only with
+    "other". A caller that passes only text (as every caller did before the codes) gets the
+    code of a common reason it names ("not reached"), "other" for anything else."""
+    number = participant.screening_number
+    code = (code or "").strip()
+    criterion = (criterion or "").strip()
+    if not code and reason and to in REASON_REQUIRED:
+        code = DECLINE_REASON_CODES.get(reason.casefold(), StatusReason.OTHER)
+        code = code if code in REASON_CODES[to] else StatusReason.OTHER
+    if not code:
+        if to in REASON_REQUIRED:
+            raise ReasonRequired(REASON_NEEDED.format(number=number, target=to.label))
+        return "", ""
+    if code not in REASON_CODES.get(to, ()):
+        label = StatusReason(code).label if code in StatusReason.values else code
+        raise ReasonRequired(
+            REASON_CODE_NOT_FOR_STATUS.format(code=label, number=number, target=to.label)
+        )
+    if code == StatusReason.OTHER and not reason:
+        raise ReasonRequired(REASON_OTHER_NEEDS_TEXT.format(number=number, target=to.label))
+    if code != StatusReason.FAILS_CRITERION:
+        return code, ""
+    if not EligibilityCriterion.objects.filter(
+        study_id=participant.study_id, code=criterion
+    ).exists():
+        raise ReasonRequired(REASON_CRITERION_UNKNOWN.format(number=number))
+    return code, criterion
 
 
 def _refuse_unless_criteria_met(participant: Participant) -> None:

@@ -18,7 +18,7 @@ from recruitment.identification import (
     PARTICIPANT_NON_IDENTIFYING_FIELDS,
     PARTICIPANT_SECRET_FIELDS,
 )
-from recruitment.models import Participant, Status
+from recruitment.models import Participant, Status, StatusChange, StatusReason
 from tests.factories import CriterionFactory, StaffFactory, StudyFactory, submit
 
 pytestmark = pytest.mark.django_db
@@ -417,3 +417,367 @@ def test_the_staff_exports_ignore_filters_in_the_query_string(client, monitor, s
         client.get(url, {"first_name__startswith": "Sab", "q": "Sabrina"}).streaming_content
     )
     assert filtered == plain
+
+
+# =============================================================================================
+# Free text a monitor may not read: reasons and notes staff wrote
+# =============================================================================================
+# Words staff wrote that quote the person; none may reach a monitor's screen or file (no
+# character HTML escapes, so "not in the page" means not there).
+DECLINE_WORDS = "Her sister Olga Quint says she moved to 14 Elm Road"
+INELIGIBLE_WORDS = "Told us about her MS diagnosis at UAB clinic"
+NOTE_WORDS = "Spoke to her husband Boris on 205-555-0177"
+OVERRIDE_WORDS = "Dr Petrov vouches for the fatigue history of Olga"
+EDIT_WORDS = "Olga phoned to spell her name"
+SECRET_WORDS = [DECLINE_WORDS, INELIGIBLE_WORDS, NOTE_WORDS, OVERRIDE_WORDS, EDIT_WORDS]
+HIDDEN = "reason recorded, hidden"
+
+
+@pytest.fixture
+def investigator(study):
+    return member("investigator", roles.INVESTIGATOR, study)
+
+
+@pytest.fixture
+def reasons(study, coordinator, investigator):
+    """Three people whose records hold staff's words about them: a decline, an ineligibility
+    and an investigator's override, a contact note and a reasoned contact edit."""
+    declined = submit(study, first_name="Olga", email="olga@example.com", phone="")
+    services.contact_attempt_record(
+        participant=declined, by=coordinator, method="phone", outcome="reached", note=NOTE_WORDS
+    )
+    declined = services.participant_update(
+        participant=declined, data={"first_name": "Olgah"}, by=coordinator, reason=EDIT_WORDS
+    )
+    declined = services.participant_transition(
+        participant=declined,
+        to=Status.DECLINED,
+        by=coordinator,
+        reason=DECLINE_WORDS,
+        reason_code=StatusReason.OTHER,
+    )
+    ineligible = submit(study, first_name="Ivy", email="ivy@example.com", phone="")
+    ineligible = services.participant_transition(
+        participant=ineligible, to=Status.SCREENING, by=coordinator
+    )
+    ineligible = services.participant_transition(
+        participant=ineligible,
+        to=Status.INELIGIBLE,
+        by=coordinator,
+        reason=INELIGIBLE_WORDS,
+        reason_code=StatusReason.FAILS_CRITERION,
+        reason_criterion="fatigue",
+    )
+    overridden = submit(
+        study, first_name="Ona", email="ona@example.com", phone="", answers={"fatigue": "no"}
+    )
+    services.eligibility_override_record(
+        participant=overridden, reasons={"fatigue": OVERRIDE_WORDS}, by=investigator
+    )
+    return {"declined": declined, "ineligible": ineligible, "overridden": overridden}
+
+
+def page_text(client, url) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
+def staff_pages(study, reasons) -> list[str]:
+    urls = [
+        reverse("staff:dashboard"),
+        reverse("staff:screening_log", args=[study.slug]),
+        reverse("staff:fhir_bundle", args=[study.slug]),
+        reverse(CHANGELIST),
+    ]
+    for person in reasons.values():
+        urls.append(reverse("admin:recruitment_participant_change", args=[person.pk]))
+        urls.append(reverse("admin:recruitment_participant_history", args=[person.pk]))
+    return urls
+
+
+def test_a_monitor_reads_no_reason_or_note_staff_wrote_anywhere(client, monitor, study, reasons):
+    client.force_login(monitor)
+    for url in staff_pages(study, reasons):
+        text = page_text(client, url)
+        for words in SECRET_WORDS:
+            assert words not in text, url
+
+
+def test_a_monitor_sees_that_a_reason_or_note_was_recorded(client, monitor, reasons):
+    client.force_login(monitor)
+    declined = reasons["declined"]
+    page = page_text(client, reverse("admin:recruitment_participant_change", args=[declined.pk]))
+    assert "Other — reason recorded, hidden" in page
+    assert "note recorded, hidden" in page
+    history = page_text(
+        client, reverse("admin:recruitment_participant_history", args=[declined.pk])
+    )
+    assert history.count(HIDDEN) >= 3  # the status change, its history row, the edit
+    ineligible = reasons["ineligible"]
+    page = page_text(client, reverse("admin:recruitment_participant_change", args=[ineligible.pk]))
+    assert "Fails a criterion: fatigue — reason recorded, hidden" in page
+
+
+def test_staff_who_may_see_identities_read_the_words(client, coordinator, study, reasons):
+    client.force_login(coordinator)
+    declined = reasons["declined"]
+    page = page_text(client, reverse("admin:recruitment_participant_change", args=[declined.pk]))
+    assert DECLINE_WORDS in page and NOTE_WORDS in page
+    history = page_text(
+        client, reverse("admin:recruitment_participant_history", args=[declined.pk])
+    )
+    assert DECLINE_WORDS in history and EDIT_WORDS in history
+    overridden = reasons["overridden"]
+    history = page_text(
+        client, reverse("admin:recruitment_participant_history", args=[overridden.pk])
+    )
+    assert OVERRIDE_WORDS in history
+    log = page_text(client, reverse("staff:screening_log", args=[study.slug]))
+    assert DECLINE_WORDS in log and INELIGIBLE_WORDS in log
+
+
+def test_a_monitor_s_screening_log_gives_reasons_as_codes(client, monitor, study, reasons):
+    client.force_login(monitor)
+    log = page_text(client, reverse("staff:screening_log", args=[study.slug]))
+    assert "Declined: Other — reason recorded, hidden" in log
+    assert "Fails a criterion: fatigue — reason recorded, hidden" in log
+
+
+# ---------------------------------------------------------------------------------------------
+# The status service takes a reason code
+# ---------------------------------------------------------------------------------------------
+def test_a_decline_can_be_coded_without_words(study, coordinator):
+    person = submit(study)
+    person = services.participant_transition(
+        participant=person,
+        to=Status.DECLINED,
+        by=coordinator,
+        reason_code=StatusReason.NOT_REACHED,
+    )
+    change = person.status_changes.get(to_status=Status.DECLINED)
+    assert (change.reason_code, change.reason, change.reason_criterion) == ("not_reached", "", "")
+
+
+def test_ineligibility_names_the_criterion_failed(study, coordinator):
+    person = services.participant_transition(
+        participant=submit(study), to=Status.SCREENING, by=coordinator
+    )
+    person = services.participant_transition(
+        participant=person,
+        to=Status.INELIGIBLE,
+        by=coordinator,
+        reason_code=StatusReason.FAILS_CRITERION,
+        reason_criterion="fatigue",
+    )
+    change = person.status_changes.get(to_status=Status.INELIGIBLE)
+    assert (change.reason_code, change.reason_criterion) == ("fails_criterion", "fatigue")
+    assert change.reason_code_display == "Fails a criterion: fatigue"
+
+
+@pytest.mark.parametrize(
+    ("to", "code", "criterion", "words", "message"),
+    [
+        (Status.DECLINED, StatusReason.OTHER, "", "", services.REASON_OTHER_NEEDS_TEXT),
+        (Status.DECLINED, "", "", "", services.REASON_NEEDED),
+        (Status.DECLINED, StatusReason.FAILS_CRITERION, "fatigue", "", None),
+        (Status.DECLINED, "made_up", "", "", services.REASON_CODE_NOT_FOR_STATUS),
+        (Status.SCREENING, StatusReason.NOT_REACHED, "", "", services.REASON_CODE_NOT_FOR_STATUS),
+        (Status.INELIGIBLE, StatusReason.NOT_REACHED, "", "", services.REASON_CODE_NOT_FOR_STATUS),
+        (Status.INELIGIBLE, StatusReason.FAILS_CRITERION, "", "", None),
+        (Status.INELIGIBLE, StatusReason.FAILS_CRITERION, "no-such", "", None),
+    ],
+)
+def test_a_reason_code_that_does_not_fit_is_refused_and_nothing_is_written(
+    study, coordinator, to, code, criterion, words, message
+):
+    person = submit(study)
+    if to == Status.INELIGIBLE:
+        person = services.participant_transition(
+            participant=person, to=Status.SCREENING, by=coordinator
+        )
+    before = (StatusChange.objects.count(), Participant.history.count())
+    with pytest.raises(services.ReasonRequired) as refused:
+        services.participant_transition(
+            participant=person,
+            to=to,
+            by=coordinator,
+            reason=words,
+            reason_code=code,
+            reason_criterion=criterion,
+        )
+    if message is not None:
+        head = str(message).split("{")[0]
+        assert head in str(refused.value)
+    assert (StatusChange.objects.count(), Participant.history.count()) == before
+    assert Participant.objects.get(pk=person.pk).status == person.status
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("not reached", "not_reached"),
+        ("Not reached ", "not_reached"),
+        ("no longer interested", "not_interested"),
+        ("Moved to Ohio", "other"),
+    ],
+)
+def test_callers_that_give_only_words_get_the_code_they_name(study, coordinator, words, code):
+    person = services.participant_transition(
+        participant=submit(study), to=Status.DECLINED, by=coordinator, reason=words
+    )
+    assert person.status_changes.get().reason_code == code
+
+
+def test_a_confirmed_duplicate_and_a_withdrawal_by_link_are_coded(study, coordinator):
+    first = submit(study, email="twin@example.com", phone="")
+    second = submit(study, email="twin@example.com", phone="", first_name="Twin")
+    second = services.duplicate_confirm(participant=second, by=coordinator)
+    assert second.status_changes.get(to_status=Status.DECLINED).reason_code == "duplicate"
+    token = services.withdraw_token_make(participant=first)
+    services.participant_withdraw_by_link(token=token)
+    change = StatusChange.objects.get(participant=first, to_status=Status.DECLINED)
+    assert change.reason_code == "withdrew_by_link"
+
+
+# ---------------------------------------------------------------------------------------------
+# The admin's forms offer the codes
+# ---------------------------------------------------------------------------------------------
+def status_url(person) -> str:
+    return reverse("admin:recruitment_participant_status", args=[person.pk])
+
+
+def test_the_status_page_offers_the_codes_and_the_study_s_criteria(client, coordinator, study):
+    person = services.participant_transition(
+        participant=submit(study), to=Status.SCREENING, by=coordinator
+    )
+    client.force_login(coordinator)
+    page = page_text(client, status_url(person))
+    assert 'value="not_reached"' in page
+    assert 'value="fails_criterion:fatigue"' in page
+    assert 'value="other"' in page
+
+    response = client.post(
+        status_url(person), {"to": Status.INELIGIBLE, "reason_code": "fails_criterion:fatigue"}
+    )
+
+    assert response.status_code == 302
+    change = StatusChange.objects.get(participant=person, to_status=Status.INELIGIBLE)
+    assert (change.reason_code, change.reason_criterion, change.reason) == (
+        "fails_criterion",
+        "fatigue",
+        "",
+    )
+
+
+def test_the_status_page_asks_for_words_with_other(client, coordinator, study):
+    person = submit(study)
+    client.force_login(coordinator)
+
+    response = client.post(status_url(person), {"to": Status.DECLINED, "reason_code": "other"})
+
+    assert response.status_code == 200
+    assert "Describe the reason" in response.content.decode()
+    assert not StatusChange.objects.filter(participant=person).exists()
+
+
+def test_the_bulk_decline_takes_a_reason_code(client, coordinator, study):
+    people = [submit(study, email=f"p{n}@example.com", phone="") for n in range(2)]
+    client.force_login(coordinator)
+
+    response = client.post(
+        reverse(CHANGELIST),
+        {
+            "action": "close_as_declined",
+            "_selected_action": [p.pk for p in people],
+            "reason_code": "not_interested",
+        },
+    )
+
+    assert response.status_code == 302
+    codes = StatusChange.objects.filter(participant__in=people).values_list(
+        "reason_code", flat=True
+    )
+    assert list(codes) == ["not_interested", "not_interested"]
+
+
+# ---------------------------------------------------------------------------------------------
+# CONSORT counts by code
+# ---------------------------------------------------------------------------------------------
+def test_the_consort_box_counts_declines_by_code_never_by_words(study, coordinator):
+    from recruitment.reports.dashboard import consort_counts
+
+    for words, code in [
+        ("", StatusReason.NOT_REACHED),
+        ("not reached", ""),
+        (DECLINE_WORDS, StatusReason.OTHER),
+        ("Moved to Ohio", ""),
+        ("", StatusReason.NOT_INTERESTED),
+    ]:
+        services.participant_transition(
+            participant=submit(study, email=f"{len(words)}{code}@example.com", phone=""),
+            to=Status.DECLINED,
+            by=coordinator,
+            reason=words,
+            reason_code=code,
+        )
+
+    consort = consort_counts(study=study)
+
+    assert {item.label: item.count for item in consort.declined_by_reason} == {
+        "Not reached": 2,
+        "Other": 2,
+        "No longer interested": 1,
+    }
+    assert consort.adds_up
+
+
+# ---------------------------------------------------------------------------------------------
+# The data migration
+# ---------------------------------------------------------------------------------------------
+def test_the_migration_codes_the_reasons_written_before_the_codes(study, coordinator):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("recruitment.migrations.0009_status_change_reason_code")
+    written = {}
+    for to, words in [
+        (Status.DECLINED, "Not reached "),
+        (Status.DECLINED, "no longer interested"),
+        (Status.DECLINED, "duplicate"),
+        (Status.DECLINED, "withdrew interest (patient link)"),
+        (Status.DECLINED, "Moved to Ohio"),
+        (Status.INELIGIBLE, "not reached"),
+        (Status.INELIGIBLE, "Has MS"),
+    ]:
+        person = submit(study, email=f"{len(written)}@example.com", phone="")
+        if to == Status.INELIGIBLE:
+            person = services.participant_transition(
+                participant=person, to=Status.SCREENING, by=coordinator
+            )
+        person = services.participant_transition(
+            participant=person, to=to, by=coordinator, reason=words
+        )
+        written[(to, words)] = person.status_changes.get(to_status=to).pk
+    StatusChange.objects.update(reason_code="", reason_criterion="")
+
+    migration.reasons_coded(apps, None)
+
+    codes = dict(StatusChange.objects.values_list("pk", "reason_code"))
+    assert {key: codes[pk] for key, pk in written.items()} == {
+        (Status.DECLINED, "Not reached "): "not_reached",
+        (Status.DECLINED, "no longer interested"): "not_interested",
+        (Status.DECLINED, "duplicate"): "duplicate",
+        (Status.DECLINED, "withdrew interest (patient link)"): "withdrew_by_link",
+        (Status.DECLINED, "Moved to Ohio"): "other",
+        (Status.INELIGIBLE, "not reached"): "other",
+        (Status.INELIGIBLE, "Has MS"): "other",
+    }
+    assert set(
+        StatusChange.objects.filter(to_status=Status.SCREENING).values_list(
+            "reason_code", flat=True
+        )
+    ) == {""}

@@ -26,11 +26,11 @@ from recruitment import selectors
 from recruitment.models import (
     ENROLLED_STATUSES,
     CriterionVerdict,
-    DeclineReason,
     Participant,
     ReferralSource,
     Status,
     StatusChange,
+    StatusReason,
     Study,
     Verdict,
 )
@@ -54,7 +54,7 @@ IN_PROGRESS_STATUSES = (
 )
 # A confirmed duplicate is closed as declined with this reason; it is a second record of
 # someone already counted, not a person who declined, so CONSORT counts it under "other".
-DUPLICATE_REASON = str(DeclineReason.DUPLICATE)
+DUPLICATE_REASON = str(StatusReason.DUPLICATE)
 
 NO_REASON_LABEL = _("Reason not recorded")
 DUPLICATE_LABEL = _("Duplicate record")
@@ -182,15 +182,15 @@ def _consort(
     other_by: Counter = Counter()
     labels: dict[str, str] = {}
     recorded = 0
-    for raw, n in reasons:
-        key = (raw or "").strip().casefold()
+    for code, n in reasons:
+        key = code or ""
         recorded += n
         if key == DUPLICATE_REASON:
             other_by[key] += n
             labels[key] = str(DUPLICATE_LABEL)
             continue
         declined_by[key] += n
-        labels.setdefault(key, _reason_label(key, raw))
+        labels.setdefault(key, _reason_label(key))
     # Declined participants with no status change (imported, or erased history).
     missing = counts[Status.DECLINED] - recorded
     if missing > 0:
@@ -224,14 +224,12 @@ def _consort(
     )
 
 
-def _reason_label(key: str, raw: str | None) -> str:
-    if not key:
-        return str(NO_REASON_LABEL)
-    for choice in DeclineReason:
-        if key == choice.value:
-            return str(choice.label)
-    text = (raw or "").strip()
-    return text[:1].upper() + text[1:]
+def _reason_label(code: str) -> str:
+    """The code's label, never the words staff wrote beside it: those may quote the person,
+    and the dashboard is open to every role."""
+    if code in StatusReason.values:
+        return str(StatusReason(code).label)
+    return str(NO_REASON_LABEL)
 
 
 def _ranked(counter: Counter, labels: dict[str, str]) -> tuple[LabelledCount, ...]:
@@ -240,9 +238,10 @@ def _ranked(counter: Counter, labels: dict[str, str]) -> tuple[LabelledCount, ..
 
 
 def _decline_reasons(study_ids: Sequence[int]) -> dict[int, list[tuple[str | None, int]]]:
-    """Declined participants per study and the reason of their move to `declined` (1 query).
+    """Declined participants per study and the reason code of their move to `declined` (1
+    query).
 
-    One join of the moves to `declined` with the declined participants, grouped on the reason:
+    One join of the moves to `declined` with the declined participants, grouped on the code:
     `declined` is final, so the status machine writes that move once per participant (a
     subquery per declined participant cost 0.3 s at 100,000 participants)."""
     rows = (
@@ -252,12 +251,12 @@ def _decline_reasons(study_ids: Sequence[int]) -> dict[int, list[tuple[str | Non
             participant__study_id__in=study_ids,
         )
         .order_by()
-        .values("participant__study_id", "reason")
+        .values("participant__study_id", "reason_code")
         .annotate(n=Count("participant_id"))
     )
     reasons: dict[int, list] = defaultdict(list)
     for row in rows:
-        reasons[row["participant__study_id"]].append((row["reason"], row["n"]))
+        reasons[row["participant__study_id"]].append((row["reason_code"], row["n"]))
     return reasons
 
 
@@ -587,7 +586,7 @@ def _counted(*, studies: Sequence[Study], today: date) -> Counted:
         return count_participants(study_ids=ids, today=today)
     key = ":".join(
         [
-            "dashboard-counts:1",
+            "dashboard-counts:2",  # 2: declines counted by reason code
             get_language() or "",
             today.isoformat(),
             ",".join(f"{study.pk}.{study.criteria_version}" for study in studies),

@@ -19,6 +19,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from recruitment.identification import status_reason_shown
 from recruitment.models import (
     ENROLLED_STATUSES,
     CriterionVerdict,
@@ -118,6 +119,8 @@ def _participants(study: Study) -> QuerySet[Participant]:
             ),
             status_changed_at=Subquery(into_status.values("at")[:1]),
             status_reason=Subquery(into_status.values("reason")[:1]),
+            status_reason_code=Subquery(into_status.values("reason_code")[:1]),
+            status_reason_criterion=Subquery(into_status.values("reason_criterion")[:1]),
         )
         .select_related("consent")
         .order_by("screening_seq")
@@ -155,8 +158,12 @@ DECLINED = _("Declined")
 CHUNK_SIZE = 2_000
 
 
-def screening_log_iter(*, study: Study) -> Iterator[list[str]]:
+def screening_log_iter(*, study: Study, include_free_text: bool = False) -> Iterator[list[str]]:
     """The screening log's rows, read in chunks of CHUNK_SIZE as they are written out.
+
+    Reasons are their codes; the words staff wrote beside a code may quote the person, so
+    they are in the log only with `include_free_text` (staff who may see identities), and
+    otherwise the log says that words were recorded.
 
     Runs three queries: the participants (with their consent and status history in
     subqueries), the titles of the criteria each ineligible participant did not meet, as judged
@@ -193,7 +200,9 @@ def screening_log_iter(*, study: Study) -> Iterator[list[str]]:
             participant.screening_number,
             _iso(_local_date(participant.screened_at)),
             _eligible(participant),
-            _reason_not_eligible(participant, not_met.get(participant.pk, [])),
+            _reason_not_eligible(
+                participant, not_met.get(participant.pk, []), include_free_text=include_free_text
+            ),
             _iso(consent.consented_on if consent else None),
             consent.form_version if consent else "",
             participant.participant_id or "",
@@ -227,8 +236,15 @@ def _eligible(participant: Participant) -> str:
     return ""
 
 
-def _reason_not_eligible(participant: Participant, not_met_titles: list[str]) -> str:
-    reason = (participant.status_reason or "").strip()
+def _reason_not_eligible(
+    participant: Participant, not_met_titles: list[str], *, include_free_text: bool
+) -> str:
+    change = StatusChange(
+        reason=participant.status_reason or "",
+        reason_code=participant.status_reason_code or "",
+        reason_criterion=participant.status_reason_criterion or "",
+    )
+    reason = status_reason_shown(change, identify=include_free_text)
     if participant.status == Status.INELIGIBLE:
         titles = "; ".join(title for title in not_met_titles if title)
         if not titles:
