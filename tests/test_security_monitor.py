@@ -325,7 +325,7 @@ def queue_order(client, o: str) -> list[int]:
 
 
 def twins(study) -> list[Participant]:
-    """Two people alike in every column a monitor sees, named in opposite orders."""
+    """Two people alike in every column a monitor sees, unlike in every identifying field."""
     people = [
         submit(
             study,
@@ -333,13 +333,15 @@ def twins(study) -> list[Participant]:
             last_name=name,
             email=f"{name.lower()}@example.net",
             phone=phone,
+            preferred_contact=method,
+            best_time=best_time,
             date_of_birth=born,
             zip_code=zip_code,
             note=name,
         )
-        for name, phone, born, zip_code in [
-            ("Aaron", "205-555-0101", dt.date(1970, 1, 1), "35203"),
-            ("Zelda", "205-555-0109", dt.date(1990, 1, 1), "35209"),
+        for name, phone, method, best_time, born, zip_code in [
+            ("Aaron", "205-555-0101", "email", "afternoon", dt.date(1970, 1, 1), "35203"),
+            ("Zelda", "205-555-0109", "text", "morning", dt.date(1990, 1, 1), "35209"),
         ]
     ]
     Participant.objects.filter(pk__in=[p.pk for p in people]).update(
