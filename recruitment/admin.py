@@ -24,6 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
@@ -38,6 +39,7 @@ from recruitment.admin_forms import (
     ContactAttemptForm,
     DuplicateConfirmForm,
     DuplicateDismissForm,
+    EligibilityOverrideForm,
     EnrolForm,
     ParticipantActionForm,
     ParticipantChangeForm,
@@ -55,18 +57,21 @@ from recruitment.identification import (
 )
 from recruitment.models import (
     ALLOWED_TRANSITIONS,
+    AWAITING_ENROLLMENT,
     STUDY_TEXT_FIELDS,
     ConsentRecord,
     ContactAttempt,
     CriterionVerdict,
     DuplicateReview,
     EligibilityCriterion,
+    EligibilityOverride,
     Participant,
     RuleKind,
     Status,
     StatusChange,
     Study,
 )
+from recruitment.unicode_text import ascii_digits
 
 # Fields left out of the history's "old → new" list: keys, copies and timestamps.
 HISTORY_HIDDEN_FIELDS = frozenset(
@@ -532,6 +537,52 @@ class ContactAttemptInline(ReadOnlyInline):
         return text_shown(text=obj.note, identify=False, hidden=NOTE_HIDDEN) or "—"
 
 
+class EligibilityOverrideInline(ReadOnlyInline):
+    """An investigator's overrides: which criterion, as it stood, who, when and why. The
+    reason may quote the person, so only staff who may see identities read it."""
+
+    model = EligibilityOverride
+    verbose_name_plural = _("eligibility overrides (investigator)")
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
+
+    def get_fields(self, request, obj=None):
+        if can_identify(request.user):
+            return ["at", "criterion_shown", "verdict_reason", "reason", "by_user"]
+        # The verdict's reason quotes the date of birth or ZIP code on some criteria.
+        return ["at", "criterion_shown", "by_user"]
+
+    @admin.display(description=_("criterion overridden"))
+    def criterion_shown(self, obj):
+        return obj.criterion_snapshot.get("title") or obj.criterion_code
+
+    @admin.display(description=_("verdict when overridden"))
+    def verdict_reason(self, obj):
+        return obj.criterion_snapshot.get("verdict_reason", "")
+
+    @admin.display(description=_("investigator"))
+    def by_user(self, obj):
+        return user_shown(obj.by)
+
+
+def criteria_warning(participant: Participant) -> str:
+    """The warning when new values made someone awaiting enrollment fail a criterion, such as
+    "Fails a criterion since the lab values of 7 Dec" (no query)."""
+    if participant.criteria_failed_at is None or participant.status not in AWAITING_ENROLLMENT:
+        return ""
+    day = date_format(timezone.localtime(participant.criteria_failed_at), "j M")
+    if participant.criteria_failed_by:
+        return gettext("Fails a criterion since the %(cause)s of %(day)s") % {
+            "cause": participant.get_criteria_failed_by_display(),
+            "day": day,
+        }
+    return gettext("Fails a criterion since %(day)s") % {"day": day}
+
+
 class ConsentInline(ReadOnlyInline):
     model = ConsentRecord
     verbose_name_plural = _("informed consent")
@@ -677,7 +728,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
     # What a coordinator acts on comes first: on a phone the table scrolls sideways.
     list_display = [
         "screening_number",
-        "status",
+        "status_shown",
         "outcome",
         "eligible_from",
         "attempts_shown",
@@ -707,7 +758,13 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 100
-    inlines = [VerdictInline, StatusChangeInline, ContactAttemptInline, ConsentInline]
+    inlines = [
+        VerdictInline,
+        EligibilityOverrideInline,
+        StatusChangeInline,
+        ContactAttemptInline,
+        ConsentInline,
+    ]
     actions = [
         "move_to_screening",
         "mark_eligible",
@@ -769,11 +826,12 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
     def get_search_results(self, request, queryset, search_term):
         """Also find a phone number however it was typed (stored and searched as digits)."""
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        digits = re.sub(r"\D", "", search_term)
+        typed = ascii_digits(text=search_term)
+        digits = re.sub(r"[^0-9]", "", typed)
         if (
             can_identify(request.user)
             and len(digits) >= 7
-            and not re.search(r"[^\d\s().+-]", search_term)
+            and not re.search(r"[^0-9\s().+-]", typed)
         ):
             results = results | queryset.filter(phone_normalised__contains=digits[-10:])
         return results, may_have_duplicates
@@ -826,6 +884,21 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
     def changelist_view(self, request, extra_context=None):
         context = {"study_progress": selectors.study_progress_list(user=request.user)}
         return super().changelist_view(request, {**context, **(extra_context or {})})
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_shown(self, obj):
+        """The status, and the warning when new values fail a criterion of someone awaiting
+        enrollment."""
+        warning = criteria_warning(obj)
+        if not warning:
+            return obj.get_status_display()
+        return format_html(
+            '{} <strong class="fails-criterion">{}</strong>', obj.get_status_display(), warning
+        )
+
+    @admin.display(description=_("eligibility"))
+    def criteria_warning_shown(self, obj):
+        return format_html('<strong class="fails-criterion">{}</strong>', criteria_warning(obj))
 
     @admin.display(description=_("unanswered attempts"), ordering="unanswered_attempts")
     def attempts_shown(self, obj):
@@ -912,7 +985,10 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
 
     # -- the participant page -----------------------------------------------------------------
     def get_fieldsets(self, request, obj=None):
-        fieldsets = [(None, {"fields": self.summary_fields})]
+        summary = list(self.summary_fields)
+        if obj is not None and criteria_warning(obj):
+            summary.insert(1, "criteria_warning_shown")
+        fieldsets = [(None, {"fields": summary})]
         if can_identify(request.user):
             contact = list(self.contact_fields)
             if self.can_edit_contact_details(request, obj):
@@ -984,6 +1060,8 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
             links.append((gettext("Record informed consent"), url("consent")))
         if obj.status == Status.CONSENTED:
             links.append((gettext("Enrol"), url("enrol")))
+        if self.can_override(request, obj):
+            links.append((gettext("Record an eligibility override"), url("override")))
         if obj.duplicate_review == DuplicateReview.PENDING:
             links.append((gettext("Confirm duplicate"), url("duplicate_confirm")))
             links.append((gettext("Not a duplicate"), url("duplicate_dismiss")))
@@ -1053,6 +1131,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
             "consent": ("consent/", self.consent_view),
             "enrol": ("enrol/", self.enrol_view),
             "lab_values": ("lab-values/", self.staff_values_view),
+            "override": ("eligibility-override/", self.eligibility_override_view),
             "contact": ("contact/", self.contact_attempt_view),
             "duplicate_confirm": ("duplicate/confirm/", self.duplicate_confirm_view),
             "duplicate_dismiss": ("duplicate/dismiss/", self.duplicate_dismiss_view),
@@ -1234,6 +1313,46 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
             perform=perform,
             form_kwargs={"criteria": criteria, "current": current},
             context=context,
+        )
+
+    def can_override(self, request, obj) -> bool:
+        """Investigators only, before enrollment, while a criterion stops the participant."""
+        return (
+            request.user.has_perm("recruitment.override_eligibility")
+            and obj.status in (Status.NEW, Status.SCREENING, *AWAITING_ENROLLMENT)
+            and bool(selectors.verdict_list_blocking(participant=obj, today=timezone.localdate()))
+        )
+
+    def eligibility_override_view(self, request, object_id):
+        if not request.user.has_perm("recruitment.override_eligibility"):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        blocking = (
+            selectors.verdict_list_blocking(participant=obj, today=timezone.localdate())
+            if obj
+            else []
+        )
+
+        def perform(form, participant):
+            overrides = services.eligibility_override_record(
+                participant=participant, reasons=form.reasons(), by=request.user
+            )
+            self.log_change(request, participant, gettext("Recorded an eligibility override."))
+            return gettext("Eligibility override recorded for %(number)s: %(criteria)s.") % {
+                "number": participant.screening_number,
+                "criteria": ", ".join(
+                    o.criterion_snapshot.get("title") or o.criterion_code for o in overrides
+                ),
+            }
+
+        return self.workflow_view(
+            request,
+            object_id,
+            form_class=EligibilityOverrideForm,
+            title=gettext("Record an eligibility override"),
+            submit_label=gettext("Record the override"),
+            perform=perform,
+            form_kwargs={"blocking": blocking},
         )
 
     def contact_attempt_view(self, request, object_id):

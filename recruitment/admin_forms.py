@@ -348,6 +348,34 @@ def _json_value(value):
     return value
 
 
+class EligibilityOverrideForm(WorkflowForm):
+    """One reason box per criterion that stops the participant: a filled box overrides that
+    criterion, an empty one leaves it standing. At least one box must be filled."""
+
+    def __init__(self, *args, blocking, **kwargs):
+        super().__init__(*args, **kwargs)
+        for verdict in blocking:
+            snapshot = verdict.criterion_snapshot
+            self.fields[f"reason_{snapshot['code']}"] = _reason_field(
+                label=snapshot.get("title") or snapshot["code"],
+                help_text=verdict.get_verdict_display(),
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.reasons():
+            raise ValidationError(services.OVERRIDE_NOTHING)
+        return cleaned
+
+    def reasons(self) -> dict[str, str]:
+        """Criterion code to reason, for the criteria given one."""
+        return {
+            name.removeprefix("reason_"): value.strip()
+            for name, value in self.cleaned_data.items()
+            if name.startswith("reason_") and value and value.strip()
+        }
+
+
 class DuplicateConfirmForm(WorkflowForm):
     """No fields: confirming closes the participant as declined, reason "duplicate"."""
 

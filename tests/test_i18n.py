@@ -54,6 +54,7 @@ STAFF_SOURCES = (
     "recruitment/admin_forms.py",
     "recruitment/apps.py",
     "recruitment/charts.py",
+    "recruitment/identification.py",
     "recruitment/importer.py",
     "recruitment/otp_views.py",
     "recruitment/reports/*.py",

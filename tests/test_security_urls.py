@@ -81,6 +81,7 @@ PROTECTED = {
     "admin/recruitment/participant/<path:object_id>/consent/",
     "admin/recruitment/participant/<path:object_id>/enrol/",
     "admin/recruitment/participant/<path:object_id>/lab-values/",
+    "admin/recruitment/participant/<path:object_id>/eligibility-override/",
     "admin/recruitment/participant/<path:object_id>/contact/",
     "admin/recruitment/participant/<path:object_id>/duplicate/confirm/",
     "admin/recruitment/participant/<path:object_id>/duplicate/dismiss/",
@@ -328,7 +329,7 @@ def test_staff_of_another_study_get_none_of_its_participant_or_study_admin_pages
         )
         and ("object_id" in route or "history/([^/]+)" in route)
     ]
-    assert len(routes) == 19
+    assert len(routes) == 20
     for route in routes:
         for url in urls_for(route, objects):
             # Followed: "<id>/" forwards to "<id>/change/", a missing object to the index.
