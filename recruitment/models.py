@@ -14,7 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from recruitment import eligibility
 
-ZIP_VALIDATOR = RegexValidator(r"^\d{5}$", _("Enter a 5-digit ZIP code."))
+ZIP_VALIDATOR = RegexValidator(r"^[0-9]{5}$", _("Enter a 5-digit ZIP code."))
 PREFIX_VALIDATOR = RegexValidator(
     r"^[A-Z][A-Z0-9]{1,9}$", _("Use 2 to 10 capital letters or digits.")
 )

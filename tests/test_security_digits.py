@@ -160,6 +160,26 @@ def test_a_study_s_site_zip_code_must_be_ascii_digits(script):
         eligibility.validate_params(RuleKind.ZIP_DISTANCE, params)
 
 
+@by_script
+def test_a_service_call_cannot_store_a_zip_code_in_other_digits(ldn_study, coordinator, script):
+    """The model's own check is the last line: a caller that skips the forms is refused."""
+    from django.core.exceptions import ValidationError
+
+    from recruitment import services
+
+    person = submit(ldn_study)
+
+    with pytest.raises(ValidationError):
+        services.participant_update(
+            participant=person,
+            data={"zip_code": in_script("35294", script)},
+            by=coordinator,
+            reason="Typed by hand",
+        )
+
+    assert fresh(person).zip_code == "35203"
+
+
 def _real_panic() -> BaseException:
     """The exception the ZIP library's native code raises for a ZIP code it cannot slice."""
     try:
