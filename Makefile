@@ -11,6 +11,8 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 DEV_ENV := DEBUG=1
 # Tests run production-like (DEBUG off) with a throwaway key.
 TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key-$(shell date +%s)-not-for-production
+# pytest-xdist workers: one per core (each has its own test database).
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 # What an operator sets in production; `check --deploy` must print no warning with it.
 DEPLOY_ENV := DEBUG=0 SECRET_KEY=deploy-check-$(shell printf '%064d' 0 | tr 0 x)-k7Q2mZ9 \
 	ALLOWED_HOSTS=trial.example.edu
@@ -74,10 +76,10 @@ test: lint messages
 	env -u DATABASE_URL $(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	env -u DATABASE_URL $(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 	@echo "== pytest on SQLite =="
-	env -u DATABASE_URL $(TEST_ENV) $(BIN)/pytest
+	env -u DATABASE_URL $(TEST_ENV) $(BIN)/pytest -n $(TEST_WORKERS)
 	@if [ -n "$$DATABASE_URL" ]; then \
 		echo "== pytest on PostgreSQL ($${DATABASE_URL%%@*}@...) =="; \
-		$(TEST_ENV) $(BIN)/pytest; \
+		$(TEST_ENV) $(BIN)/pytest -n $(TEST_WORKERS); \
 	else \
 		echo "PostgreSQL was not tested: DATABASE_URL is unset (see README, 'PostgreSQL')."; \
 	fi
