@@ -12,6 +12,7 @@ import sys
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core import mail
 from django.test import RequestFactory
 from django.urls import reverse
@@ -226,6 +227,7 @@ def test_the_interest_view_hides_every_posted_value_from_error_reports(rf: Reque
 
     services.study_load_file(path=LDN_FILE)
     request = rf.post(INTEREST, {**CANARY_POST, "zip_code": "ABCDE"})
+    SessionMiddleware(lambda request: None).process_request(request)  # as the stack gives it
     views.interest(request, slug="ldn-mecfs")
 
     assert request.sensitive_post_parameters == "__ALL__"
