@@ -34,6 +34,7 @@ from recruitment.models import (
     ReferralSource,
     Status,
     StatusChange,
+    StatusReason,
     Study,
 )
 
@@ -85,6 +86,13 @@ DECLINE_REASONS = [
     str(DeclineReason.NOT_INTERESTED.value),
     "lives too far to travel",
     str(DeclineReason.DUPLICATE.value),
+]
+# The code of each reason above, in the same order.
+DECLINE_CODES = [
+    StatusReason.NOT_REACHED.value,
+    StatusReason.NOT_INTERESTED.value,
+    StatusReason.OTHER.value,
+    StatusReason.DUPLICATE.value,
 ]
 SUBMITTED = "Submitted the interest form"
 SPAN_DAYS = 3 * 365  # applications spread over three years, up to today
@@ -354,21 +362,37 @@ def _status_changes(study_id, seq_range, by_id) -> None:
         previous = Status.NEW
         for step, to in enumerate(route, start=1):
             if to == Status.DECLINED:
-                reason_sql = "(%s::text[])[1 + p.screening_seq %% %s]"
+                pick = "(%s::text[])[1 + p.screening_seq %% %s]"
+                reason_sql, code_sql = pick, pick
                 reason_params = [DECLINE_REASONS, len(DECLINE_REASONS)]
+                code_params = [DECLINE_CODES, len(DECLINE_CODES)]
             elif to == Status.INELIGIBLE:
                 reason_sql, reason_params = "%s", ["Did not meet the criteria at screening."]
+                code_sql, code_params = "%s", [StatusReason.OTHER.value]
             elif to == Status.WITHDRAWN:
                 reason_sql, reason_params = "%s", ["Moved out of the area."]
+                code_sql, code_params = "%s", [StatusReason.OTHER.value]
             else:
                 reason_sql, reason_params = "%s", [""]
+                code_sql, code_params = "%s", [""]
             _run(
                 f"INSERT INTO {StatusChange._meta.db_table} "  # noqa: S608
-                "(participant_id, from_status, to_status, reason, by_id, at) "
-                f"SELECT p.id, %s, %s, {reason_sql}, %s, "
+                "(participant_id, from_status, to_status, reason, reason_code, reason_criterion, "
+                "by_id, at) "
+                f"SELECT p.id, %s, %s, {reason_sql}, {code_sql}, '', %s, "
                 "p.created_at + make_interval(days => 7 * %s) "
                 f"FROM recruitment_participant p WHERE p.status = %s AND {PARTICIPANTS_IN_BATCH}",
-                [previous, to, *reason_params, by_id, step, status, study_id, *seq_range],
+                [
+                    previous,
+                    to,
+                    *reason_params,
+                    *code_params,
+                    by_id,
+                    step,
+                    status,
+                    study_id,
+                    *seq_range,
+                ],
             )
             previous = to
 
