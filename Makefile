@@ -62,7 +62,8 @@ serve: $(INSTALLED) messages
 	@echo "Staff sign in at /admin/ with two-factor (STAFF_2FA_REQUIRED); the demo coordinator from 'make run' works here too."
 	$(SERVE_ENV) $(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:8000 ldn_trial.wsgi
 
-# Compile a translation whenever its .po is newer than its .mo (see README, "Translations").
+# Compile a translation whenever its .po is newer than its .mo
+# (see docs/development.md, "Translations").
 messages: $(MO_FILES)
 
 locale/%.mo: locale/%.po | $(INSTALLED)
@@ -81,7 +82,7 @@ test: lint messages
 		echo "== pytest on PostgreSQL ($${DATABASE_URL%%@*}@...) =="; \
 		$(TEST_ENV) $(BIN)/pytest -n $(TEST_WORKERS); \
 	else \
-		echo "PostgreSQL was not tested: DATABASE_URL is unset (see README, 'PostgreSQL')."; \
+		echo "PostgreSQL was not tested: DATABASE_URL is unset (see docs/development.md, 'Running against PostgreSQL')."; \
 	fi
 
 clean:
@@ -97,4 +98,4 @@ bench: $(INSTALLED) messages bench-prerequisites
 bench-prerequisites:
 	@command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
 	@pg_isready -q -h 127.0.0.1 -p 5432 || (echo "PostgreSQL is not answering on \
-		127.0.0.1:5432 (see README, 'PostgreSQL')." && exit 1)
+		127.0.0.1:5432 (see docs/development.md, 'Running against PostgreSQL')." && exit 1)

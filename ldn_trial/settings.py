@@ -2,7 +2,7 @@
 
 One file for every deployment. Safe defaults: DEBUG is off unless set, SECRET_KEY is required
 when DEBUG is off, the database is an embedded SQLite file unless DATABASE_URL names another.
-`make run` sets development values itself; see README "Configuration" for every variable.
+`make run` sets development values itself; every variable: docs/operators.md, "Configuration".
 """
 
 from pathlib import Path

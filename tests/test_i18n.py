@@ -39,7 +39,7 @@ pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parent.parent
 PO_FILE = ROOT / "locale" / "es" / "LC_MESSAGES" / "django.po"
-# What `makemessages` reads, as in the README: the code, never the tests or the virtualenv.
+# What `makemessages` reads, as in docs/development.md: the code, never the tests or the virtualenv.
 NOT_SCANNED = (".*", "tests", "bench", "docs", "static", "staticfiles", "locale", "*.sqlite3*")
 
 # Where each string a patient can meet comes from. A source matching a STAFF pattern is for
@@ -203,8 +203,8 @@ def test_every_string_a_patient_can_meet_has_a_spanish_translation(ldn_study, tm
     ]
     assert not missing, (
         f"{len(missing)} patient-facing strings lack a Spanish translation (or are fuzzy) in "
-        f"locale/es/LC_MESSAGES/django.po; run makemessages (README, 'Translations') and "
-        f"translate them:\n" + "\n".join(missing)
+        f"locale/es/LC_MESSAGES/django.po; run makemessages (docs/development.md, "
+        f"'Translations') and translate them:\n" + "\n".join(missing)
     )
 
 
