@@ -717,8 +717,9 @@ Written by `bench/run.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; the whole r
 - queue-filtered is the changelist filtered on status "new" and sorted by date applied, newest
   first; dashboard is `/staff/`; export is the screening-log CSV, downloaded whole.
 - The dashboard keeps its counts over every participant while nothing they count changed
-  (README, "Dashboard"): dashboard rows measure repeated views of unchanged data. "(counted)"
-  is a second gunicorn with `DASHBOARD_COUNTS_CACHE_SECONDS=0`: the first view after a change.
+  (docs/coordinators.md, "Dashboard"): dashboard rows measure repeated views of unchanged
+  data. "(counted)" is a second gunicorn with `DASHBOARD_COUNTS_CACHE_SECONDS=0`: the first
+  view after a change.
 """
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(body)
