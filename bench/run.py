@@ -95,7 +95,8 @@ def staff_session_cookie() -> str:
     from django_otp.oath import totp
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from recruitment import roles, services
+    from accounts.services import roles_ensure
+    from recruitment import roles
     from recruitment.models import Study
 
     assert settings.STAFF_2FA_REQUIRED and not settings.DEBUG
@@ -103,7 +104,7 @@ def staff_session_cookie() -> str:
 
     password = secrets.token_urlsafe(16)
     user = get_user_model().objects.create_user(username=USERNAME, password=password, is_staff=True)
-    user.groups.add(services.roles_ensure()[roles.COORDINATOR])
+    user.groups.add(roles_ensure()[roles.COORDINATOR])
     # The admin yardstick's trivial model, bench only.
     user.user_permissions.add(Permission.objects.get(codename="view_benchrow"))
     Study.objects.get(slug=SLUG).members.add(user)

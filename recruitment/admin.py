@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 from simple_history.admin import SimpleHistoryAdmin
 
-from recruitment import selectors, services
+from recruitment import selectors
 from recruitment.admin_forms import (
     ConsentForm,
     ContactAttemptForm,
@@ -46,6 +46,7 @@ from recruitment.admin_forms import (
     StaffValuesForm,
     StatusChangeForm,
 )
+from recruitment.errors import RecruitmentError
 from recruitment.identification import (
     NOTE_HIDDEN,
     PARTICIPANT_IDENTIFYING_FIELDS,
@@ -71,6 +72,8 @@ from recruitment.models import (
     StatusChange,
     Study,
 )
+from recruitment.screening import services as screening
+from recruitment.studies import services as study_services
 from recruitment.unicode_text import ascii_digits
 
 # Fields left out of the history's "old → new" list: keys, copies and timestamps.
@@ -122,7 +125,7 @@ class CriterionAdminForm(forms.ModelForm):
         cleaned = super().clean()
         if "translations" in cleaned:
             cleaned["translations"] = cleaned["translations"] or {}
-            problems = services.criterion_translations_problems(
+            problems = study_services.criterion_translations_problems(
                 translations=cleaned["translations"],
                 params=cleaned.get("params", self.instance.params),
                 table="translations",
@@ -135,7 +138,7 @@ class CriterionAdminForm(forms.ModelForm):
 class CriterionInline(admin.StackedInline):
     """Criteria are edited by investigators when the protocol is amended; each real change
     gets a new version (see `StudyAdmin.save_formset`). A change of translation alone gets
-    none: participants are judged by the English text (see `services.study_load`)."""
+    none: participants are judged by the English text (see `study_services.study_load`)."""
 
     model = EligibilityCriterion
     form = CriterionAdminForm
@@ -183,7 +186,7 @@ class StudyAdminForm(forms.ModelForm):
     def clean_translations(self):
         """The study loader's check: known languages and public text fields only."""
         translations = self.cleaned_data["translations"] or {}
-        problems = services.translations_problems(
+        problems = study_services.translations_problems(
             translations=translations, table="translations", fields=STUDY_TEXT_FIELDS
         )
         if problems:
@@ -192,10 +195,10 @@ class StudyAdminForm(forms.ModelForm):
 
     def clean_withdrawal_frees_slot(self):
         frees_slot = self.cleaned_data["withdrawal_frees_slot"]
-        if self.instance.pk and services.study_withdrawal_rule_locked(
+        if self.instance.pk and study_services.study_withdrawal_rule_locked(
             study=self.instance, frees_slot=frees_slot
         ):
-            raise ValidationError(services.WITHDRAWAL_RULE_LOCKED)
+            raise ValidationError(study_services.WITHDRAWAL_RULE_LOCKED)
         return frees_slot
 
     def clean_target_enrolment(self):
@@ -204,7 +207,7 @@ class StudyAdminForm(forms.ModelForm):
         if self.instance.pk:
             taken = selectors.study_slots_taken(study=self.instance)
             if target < taken:
-                raise ValidationError(services.TARGET_BELOW_ENROLLED.format(taken=taken))
+                raise ValidationError(study_services.TARGET_BELOW_ENROLLED.format(taken=taken))
         return target
 
 
@@ -278,8 +281,8 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
         """Save, then keep one slot row per place in the target (`study_slots_sync`)."""
         super().save_model(request, obj, form, change)
         try:
-            services.study_slots_sync(study=obj)
-        except services.RecruitmentError as exc:
+            study_services.study_slots_sync(study=obj)
+        except RecruitmentError as exc:
             # The form checked the target; an enrolment raced past that check.
             raise EditUndone(str(exc)) from exc
 
@@ -403,7 +406,7 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
         ]
         added = [c for c in criteria if c.pk not in before]
         if changed or added:
-            services.study_criteria_changed(study=study, criteria=changed)
+            study_services.study_criteria_changed(study=study, criteria=changed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -963,14 +966,14 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         ordered = queryset.order_by(F("eligible_at").asc(nulls_last=True), "screening_seq")
         for participant in ordered:
             try:
-                participant = services.participant_transition(
+                participant = screening.participant_transition(
                     participant=participant,
                     to=to,
                     by=request.user,
                     reason=reason,
                     reason_code=reason_code,
                 )
-            except services.RecruitmentError as exc:
+            except RecruitmentError as exc:
                 self.message_user(request, refusal_message(participant, exc), messages.ERROR)
                 continue
             moved.append(participant.screening_number)
@@ -1008,7 +1011,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         editable = set()
         if self.can_edit_contact_details(request, obj):
-            editable = {*services.EDITABLE_FIELDS, "change_reason"}
+            editable = {*screening.EDITABLE_FIELDS, "change_reason"}
         return [
             name
             for _title, options in self.get_fieldsets(request, obj)
@@ -1024,13 +1027,13 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         if not edited:
             return
         try:
-            services.participant_update(
+            screening.participant_update(
                 participant=Participant.objects.get(pk=obj.pk),
                 data=edited,
                 by=request.user,
                 reason=form.cleaned_data["change_reason"],
             )
-        except services.RecruitmentError as exc:
+        except RecruitmentError as exc:
             raise EditUndone(str(exc)) from exc
         except ValidationError as exc:
             raise EditUndone(" ".join(exc.messages)) from exc
@@ -1180,7 +1183,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         if data is not None and form.is_valid():
             try:
                 message = perform(form, obj)
-            except services.RecruitmentError as exc:
+            except RecruitmentError as exc:
                 form.add_error(None, str(exc))
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
@@ -1204,7 +1207,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
     def status_view(self, request, object_id):
         def perform(form, participant):
             to = Status(form.cleaned_data["to"])
-            participant = services.participant_transition(
+            participant = screening.participant_transition(
                 participant=participant,
                 to=to,
                 by=request.user,
@@ -1229,7 +1232,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
 
     def consent_view(self, request, object_id):
         def perform(form, participant):
-            participant = services.consent_record(
+            participant = screening.consent_record(
                 participant=participant,
                 consented_on=form.cleaned_data["consented_on"],
                 form_version=form.cleaned_data["form_version"],
@@ -1252,7 +1255,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
 
     def enrol_view(self, request, object_id):
         def perform(form, participant):
-            participant = services.participant_transition(
+            participant = screening.participant_transition(
                 participant=participant,
                 to=Status.ENROLLED,
                 by=request.user,
@@ -1286,8 +1289,8 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         def perform(form, participant):
             values = form.values()
             if not values:
-                raise services.RecruitmentError(gettext("Enter or change at least one value."))
-            participant = services.staff_values_record(
+                raise RecruitmentError(gettext("Enter or change at least one value."))
+            participant = screening.staff_values_record(
                 participant=participant,
                 values=values,
                 by=request.user,
@@ -1334,7 +1337,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         )
 
         def perform(form, participant):
-            overrides = services.eligibility_override_record(
+            overrides = screening.eligibility_override_record(
                 participant=participant, reasons=form.reasons(), by=request.user
             )
             self.log_change(request, participant, gettext("Recorded an eligibility override."))
@@ -1357,7 +1360,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
 
     def contact_attempt_view(self, request, object_id):
         def perform(form, participant):
-            attempt = services.contact_attempt_record(
+            attempt = screening.contact_attempt_record(
                 participant=participant,
                 by=request.user,
                 at=form.cleaned_data["at"],
@@ -1383,7 +1386,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
 
     def duplicate_confirm_view(self, request, object_id):
         def perform(form, participant):
-            participant = services.duplicate_confirm(participant=participant, by=request.user)
+            participant = screening.duplicate_confirm(participant=participant, by=request.user)
             self.log_change(request, participant, gettext("Confirmed a duplicate."))
             return gettext("%(number)s is a confirmed duplicate and closed as declined.") % {
                 "number": participant.screening_number
@@ -1401,7 +1404,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
 
     def duplicate_dismiss_view(self, request, object_id):
         def perform(form, participant):
-            participant = services.duplicate_dismiss(
+            participant = screening.duplicate_dismiss(
                 participant=participant, by=request.user, reason=form.cleaned_data["reason"]
             )
             self.log_change(request, participant, gettext("Dismissed a possible duplicate."))

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
-from recruitment import eligibility, form_fields, selectors, services
+from recruitment import eligibility, form_fields, selectors
 from recruitment.contact import normalise_phone
 from recruitment.models import (
     REASON_CODES,
@@ -25,6 +25,7 @@ from recruitment.models import (
     Status,
     StatusReason,
 )
+from recruitment.screening.services import EDIT_NEEDS_REASON, EDITABLE_FIELDS, OVERRIDE_NOTHING
 from recruitment.unicode_text import ascii_digits
 
 REASON_MAX_LENGTH = 500
@@ -89,7 +90,7 @@ class ParticipantChangeForm(forms.ModelForm):
 
     class Meta:
         model = Participant
-        fields = list(services.EDITABLE_FIELDS)
+        fields = list(EDITABLE_FIELDS)
         # Dates typed in any script's digits are read as ASCII, as on the interest form.
         field_classes = {"date_of_birth": form_fields.DateField}
 
@@ -131,17 +132,15 @@ class ParticipantChangeForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        edited = [name for name in self.changed_data if name in services.EDITABLE_FIELDS]
+        edited = [name for name in self.changed_data if name in EDITABLE_FIELDS]
         if edited and not (cleaned.get("change_reason") or "").strip():
-            self.add_error("change_reason", services.EDIT_NEEDS_REASON)
+            self.add_error("change_reason", EDIT_NEEDS_REASON)
         return cleaned
 
     def edited_values(self) -> dict:
         """The contact details the user changed, as `participant_update` takes them."""
         return {
-            name: self.cleaned_data[name]
-            for name in self.changed_data
-            if name in services.EDITABLE_FIELDS
+            name: self.cleaned_data[name] for name in self.changed_data if name in EDITABLE_FIELDS
         }
 
 
@@ -364,7 +363,7 @@ class EligibilityOverrideForm(WorkflowForm):
     def clean(self):
         cleaned = super().clean()
         if not self.reasons():
-            raise ValidationError(services.OVERRIDE_NOTHING)
+            raise ValidationError(OVERRIDE_NOTHING)
         return cleaned
 
     def reasons(self) -> dict[str, str]:

@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility, form_fields
 from recruitment.contact import format_phone, normalise_phone
+from recruitment.intake.services import ContactDetails
 from recruitment.models import (
     BestTime,
     ContactMethod,
@@ -41,7 +42,6 @@ from recruitment.models import (
     RuleKind,
     Study,
 )
-from recruitment.services import ContactDetails
 from recruitment.unicode_text import ascii_digits, without_invisible
 
 logger = logging.getLogger(__name__)

@@ -22,10 +22,13 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from recruitment import selectors, services
+from recruitment import selectors
 from recruitment.contact import normalise_email, normalise_name, normalise_phone
+from recruitment.errors import ImportRowError, RecruitmentError
 from recruitment.forms import UNSURE, InterestForm
+from recruitment.intake.services import ContactDetails, participants_import
 from recruitment.models import Participant, Study
+from recruitment.screening.services import EDITABLE_FIELDS
 from recruitment.unicode_text import ascii_digits
 
 logger = logging.getLogger(__name__)
@@ -36,7 +39,7 @@ MAX_ROWS = 5000
 DUPLICATE_LOOKUP_BATCH = 1000
 
 # The contact columns, in the order of the template file; the questions follow.
-CONTACT_COLUMNS = [*services.EDITABLE_FIELDS, "contact_consent"]
+CONTACT_COLUMNS = [*EDITABLE_FIELDS, "contact_consent"]
 # The columns every file must have: the contact fields the form requires.
 REQUIRED_COLUMNS = [
     "first_name",
@@ -88,7 +91,7 @@ QUESTIONS_MISSING = _(
 )
 
 
-class InterestListError(services.RecruitmentError):
+class InterestListError(RecruitmentError):
     """The import was refused as a whole; the message is safe to show to the user."""
 
 
@@ -176,7 +179,7 @@ class ImportReport:
 @dataclass(frozen=True)
 class _ValidRow:
     row: int
-    contact: services.ContactDetails
+    contact: ContactDetails
     answers: dict[str, Any]
 
 
@@ -432,7 +435,7 @@ def _choice_value(form_field: forms.ChoiceField, value: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Possible duplicates, as `participant_submit` will link them
 # ---------------------------------------------------------------------------------------------
-def _keys(contact: services.ContactDetails) -> tuple[str, str, tuple[str, date]]:
+def _keys(contact: ContactDetails) -> tuple[str, str, tuple[str, date]]:
     phone = normalise_phone(contact.phone) if contact.phone else ""
     name = normalise_name(contact.first_name, contact.last_name)
     return normalise_email(contact.email), phone, (name, contact.date_of_birth)
@@ -476,16 +479,14 @@ def _count_duplicates(study: Study, rows: list[_ValidRow]) -> int:
 def _create(study: Study, rows: list[_ValidRow]) -> list[Participant]:
     """All rows through `participants_import`, in one transaction: all rows or none."""
     try:
-        return services.participants_import(
-            study=study, rows=[(row.contact, row.answers) for row in rows]
-        )
-    except services.ImportRowError as exc:
+        return participants_import(study=study, rows=[(row.contact, row.answers) for row in rows])
+    except ImportRowError as exc:
         cause = exc.__cause__
         if isinstance(cause, ValidationError):
             problem = "; ".join(
                 f"{name}: {' '.join(messages)}" for name, messages in cause.message_dict.items()
             )
-        elif isinstance(cause, services.RecruitmentError):
+        elif isinstance(cause, RecruitmentError):
             problem = str(cause)
         else:
             # The database's message may quote a value: name only the kind of error.

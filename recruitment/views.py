@@ -14,9 +14,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from recruitment import draft_views, forms, selectors, services
+from recruitment import draft_views, forms, selectors
 from recruitment.client_ip import interest_rate, ratelimit_key
+from recruitment.errors import StudyNotRecruiting
 from recruitment.forms import InterestForm
+from recruitment.intake.services import participant_submit_idempotent
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +89,7 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
             context["form_expired"] = True
             return render(request, "recruitment/interest.html", context)
         try:
-            participant = services.participant_submit_idempotent(
+            participant = participant_submit_idempotent(
                 study=study,
                 contact=form.contact_details(),
                 answers=form.answers(),
@@ -95,7 +97,7 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
                 language=translation.get_language() or "en",
                 site_url=request.build_absolute_uri("/"),
             )
-        except services.StudyNotRecruiting:
+        except StudyNotRecruiting:
             return render(request, "recruitment/closed.html", {"study": study})
         # Sent: a draft saved to finish later is not needed any more.
         draft_views.forget_draft(request, study)

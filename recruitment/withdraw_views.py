@@ -13,8 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from recruitment import services
-from recruitment.services import WithdrawState
+from recruitment.intake import withdraw as withdraw_link
+from recruitment.intake.withdraw import WithdrawState
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +36,11 @@ def withdraw(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks "Do you want to stop taking part?"; POST (with the CSRF token) does it."""
     try:
         if request.method == "POST":
-            link = services.participant_withdraw_by_link(
+            link = withdraw_link.participant_withdraw_by_link(
                 token=token, site_url=request.build_absolute_uri("/")
             )
         else:
-            link = services.withdraw_link_check(token=token)
+            link = withdraw_link.withdraw_link_check(token=token)
         participant = link.participant
         context = {"participant": participant, "study": participant.study if participant else None}
         response = render(

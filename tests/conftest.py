@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from recruitment import services
+from recruitment.studies.services import study_load_file
 
 # Playwright's sync API keeps an event loop in the main thread; Django would refuse its
 # synchronous database calls in the live-server tests. Tests only, never in settings.
@@ -114,7 +114,7 @@ def _english_unless_a_test_asks():
 @pytest.fixture
 def ldn_study(db):
     """The real LDN ME/CFS study, loaded from its reviewed file."""
-    return services.study_load_file(path=LDN_FILE).study
+    return study_load_file(path=LDN_FILE).study
 
 
 @pytest.fixture(autouse=True)

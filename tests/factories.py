@@ -8,7 +8,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.utils import timezone
 
-from recruitment import roles, selectors, services
+from accounts.services import roles_ensure
+from recruitment import roles, selectors
+from recruitment.intake.services import ContactDetails, participant_submit
 from recruitment.models import (
     REASON_REQUIRED,
     AnsweredBy,
@@ -22,6 +24,13 @@ from recruitment.models import (
     Status,
     Study,
 )
+from recruitment.screening.services import (
+    consent_record,
+    eligibility_override_record,
+    participant_transition,
+    staff_values_record,
+)
+from recruitment.studies.services import study_slots_sync
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -42,7 +51,7 @@ def staff(username: str, role: str | None, *studies):
     """A staff user in one of the roles (recruitment.roles), a member of the given studies."""
     user = StaffFactory(username=username)
     if role:
-        user.groups.add(services.roles_ensure()[role])
+        user.groups.add(roles_ensure()[role])
     for study in studies:
         study.members.add(user)
     return user
@@ -75,7 +84,7 @@ class StudyFactory(factory.django.DjangoModelFactory):
         """One slot row per place in the target, as `study_load` makes them (`slots=False`
         leaves a study without any, for tests of the slots themselves)."""
         if create and extracted is not False:
-            services.study_slots_sync(study=study)
+            study_slots_sync(study=study)
 
 
 class CriterionFactory(factory.django.DjangoModelFactory):
@@ -94,7 +103,7 @@ class CriterionFactory(factory.django.DjangoModelFactory):
     order = factory.Sequence(int)
 
 
-def contact_details(**overrides) -> services.ContactDetails:
+def contact_details(**overrides) -> ContactDetails:
     values = {
         "first_name": "Ann",
         "last_name": "Lee",
@@ -109,12 +118,12 @@ def contact_details(**overrides) -> services.ContactDetails:
         "contact_consent": True,
     }
     values.update(overrides)
-    return services.ContactDetails(**values)
+    return ContactDetails(**values)
 
 
 def submit(study, *, answers=None, **contact):
     """A participant created the way the public form creates one."""
-    return services.participant_submit(
+    return participant_submit(
         study=study,
         contact=contact_details(**contact),
         answers=answers or {},
@@ -239,12 +248,12 @@ def overrides_ensure(participant, *, by=None) -> None:
     }
     labs = {code: value for code, value in LDN_NORMAL_LABS.items() if code in pending}
     if labs:
-        participant = services.staff_values_record(
+        participant = staff_values_record(
             participant=participant, values=labs, by=by or investigator(participant.study)
         )
     blocking = selectors.verdict_list_blocking(participant=participant, today=timezone.localdate())
     if blocking:
-        services.eligibility_override_record(
+        eligibility_override_record(
             participant=participant,
             reasons={v.criterion_snapshot["code"]: "Walked past in a test" for v in blocking},
             by=by or investigator(participant.study),
@@ -257,7 +266,7 @@ def walk(participant, to, *, by):
     `waitlisted` needs a full study. Returns the participant as the last service left it."""
     for step in ROUTE[Status(to)]:
         if step == Status.CONSENTED:
-            participant = services.consent_record(
+            participant = consent_record(
                 participant=participant,
                 consented_on=timezone.localdate(),
                 form_version="ICF v2.0",
@@ -268,7 +277,7 @@ def walk(participant, to, *, by):
         if step == Status.ELIGIBLE:
             overrides_ensure(participant)
         needs_reason = step in REASON_REQUIRED
-        participant = services.participant_transition(
+        participant = participant_transition(
             participant=participant,
             to=step,
             by=by,

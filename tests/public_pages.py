@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from recruitment import services
+from recruitment.intake import withdraw as withdraw_link
 from recruitment.models import Participant, Status
 from tests.factories import StaffFactory, ldn_form_data, walk
 
@@ -94,7 +94,7 @@ def render_public_pages(study, *, language: str, capture, settings) -> dict[str,
     with capture(execute=True):
         pages["withdraw enrolled"] = client.post(enrolled)
 
-    with mock.patch.object(services, "withdraw_link_check", side_effect=RuntimeError):
+    with mock.patch.object(withdraw_link, "withdraw_link_check", side_effect=RuntimeError):
         pages["withdraw error"] = client.get(withdraw)
 
     settings.RATELIMIT_ENABLE = True

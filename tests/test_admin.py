@@ -15,7 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from recruitment import roles, services
+from recruitment import roles
 from recruitment.admin import (
     ConsentInline,
     ContactAttemptInline,
@@ -23,6 +23,7 @@ from recruitment.admin import (
     StatusChangeInline,
     VerdictInline,
 )
+from recruitment.errors import RecruitmentError, StudyFileError
 from recruitment.models import (
     Answer,
     ConsentRecord,
@@ -36,6 +37,8 @@ from recruitment.models import (
     StatusChange,
     Study,
 )
+from recruitment.screening import services as screening
+from recruitment.studies.services import WITHDRAWAL_RULE_LOCKED, study_load
 from tests.admin_posts import form_data
 from tests.conftest import LDN_FILE
 from tests.factories import (
@@ -112,7 +115,7 @@ def test_the_queue_shows_step_outcome_attempts_follow_up_and_a_link_to_a_possibl
     first = submit(ldn_study)
     second = submit(ldn_study, email="ANN.LEE@example.com")
     for _ in range(3):
-        services.contact_attempt_record(
+        screening.contact_attempt_record(
             participant=first,
             by=coordinator,
             method="phone",
@@ -154,7 +157,7 @@ def test_the_queue_never_shows_names_or_contact_details(client, monitor, coordin
 def test_the_queue_filters_narrow_the_list(coord_client, coordinator, ldn_study, params, expected):
     unreached = applicant(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
     for _ in range(3):
-        services.contact_attempt_record(
+        screening.contact_attempt_record(
             participant=unreached,
             by=coordinator,
             method="phone",
@@ -171,7 +174,7 @@ def test_the_queue_filters_narrow_the_list(coord_client, coordinator, ldn_study,
     # A closed participant is neither due for follow-up nor "not reached".
     closed = applicant(ldn_study)
     for _ in range(3):
-        services.contact_attempt_record(
+        screening.contact_attempt_record(
             participant=closed,
             by=coordinator,
             method="phone",
@@ -265,7 +268,7 @@ def test_the_participant_list_runs_a_fixed_number_of_queries(
     people = [eligible_applicant(ldn_study) for _ in range(rows)]
     applicant(ldn_study, email=people[0].email)  # a possible duplicate
     participants_bulk(ldn_study, 2, status=Status.WAITLISTED)
-    services.contact_attempt_record(
+    screening.contact_attempt_record(
         participant=people[1], by=coordinator, method="phone", outcome="no_answer"
     )
 
@@ -411,7 +414,7 @@ def test_the_queue_rows_are_djangos_rows(coord_client, coordinator, ldn_study, q
     first = submit(ldn_study)
     submit(ldn_study, email="ANN.LEE@example.com")  # a possible duplicate of the first
     for _ in range(3):
-        services.contact_attempt_record(
+        screening.contact_attempt_record(
             participant=first,
             by=coordinator,
             method="phone",
@@ -493,7 +496,7 @@ def setup_for(action, ldn_study, coordinator):
     }[action]
     person = walk(person, start, by=coordinator)
     if action == "mark_eligible":
-        services.staff_values_record(participant=person, values=LDN_NORMAL_LABS, by=coordinator)
+        screening.staff_values_record(participant=person, values=LDN_NORMAL_LABS, by=coordinator)
     if action == "waitlist":
         participants_bulk(ldn_study, 20, status=Status.ENROLLED)
     return person, target
@@ -628,7 +631,7 @@ def test_a_coordinator_sees_contact_details_the_logs_and_the_workflow_buttons(
     participant = walk(
         eligible_applicant(ldn_study, last_name="Lee"), Status.SCREENING, by=coordinator
     )
-    services.contact_attempt_record(
+    screening.contact_attempt_record(
         participant=participant,
         by=coordinator,
         method="phone",
@@ -692,7 +695,7 @@ def test_an_edit_without_a_reason_is_refused_with_a_form_error(coord_client, ldn
     response = coord_client.post(change_url(participant), form_data(page, first_name="Anne"))
 
     assert response.status_code == 200
-    assert str(services.EDIT_NEEDS_REASON) in response.content.decode()
+    assert str(screening.EDIT_NEEDS_REASON) in response.content.decode()
     assert fresh(participant).first_name == "Ann"
     assert participant.history.count() == versions
     assert not LogEntry.objects.exists()
@@ -758,9 +761,9 @@ def test_a_refusal_from_the_service_while_saving_is_shown_and_undoes_the_edit(
     page = coord_client.get(change_url(participant))
 
     def refuse(**kwargs):
-        raise services.RecruitmentError("Someone else changed this record; try again.")
+        raise RecruitmentError("Someone else changed this record; try again.")
 
-    monkeypatch.setattr("recruitment.admin.services.participant_update", refuse)
+    monkeypatch.setattr("recruitment.screening.services.participant_update", refuse)
     response = coord_client.post(
         change_url(participant),
         form_data(page, first_name="Anne", change_reason="Spelling"),
@@ -812,7 +815,7 @@ def test_a_monitor_sees_the_de_identified_record_only(client, monitor, coordinat
         Status.SCREENING,
         by=coordinator,
     )
-    services.contact_attempt_record(
+    screening.contact_attempt_record(
         participant=participant,
         by=coordinator,
         method="phone",
@@ -877,7 +880,7 @@ def test_a_superuser_cannot_delete_audit_rows_through_the_change_page(
     admin_client, coordinator, ldn_study
 ):
     participant = walk(submit(ldn_study), Status.SCREENING, by=coordinator)
-    services.contact_attempt_record(
+    screening.contact_attempt_record(
         participant=participant, by=coordinator, method="phone", outcome="reached"
     )
     page = admin_client.get(change_url(participant))
@@ -910,20 +913,20 @@ def test_audit_models_have_no_admin_pages_of_their_own():
 # ---------------------------------------------------------------------------------------------
 def test_the_history_page_shows_who_when_old_new_and_why(coord_client, coordinator, ldn_study):
     participant = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
-    services.participant_update(
+    screening.participant_update(
         participant=participant,
         data={"first_name": "Anne"},
         by=coordinator,
         reason="Spelling corrected",
     )
     walk(participant, Status.SCREENING, by=coordinator)
-    services.staff_values_record(
+    screening.staff_values_record(
         participant=fresh(participant),
         values={"hs-crp": 1.2},
         by=coordinator,
         reason="Lab report of 3 March",
     )
-    services.participant_transition(
+    screening.participant_transition(
         participant=fresh(participant), to=Status.INELIGIBLE, by=coordinator, reason="Moved away"
     )
 
@@ -942,7 +945,7 @@ def test_the_history_page_shows_who_when_old_new_and_why(coord_client, coordinat
 
 def test_a_monitor_s_history_page_hides_identifying_values(client, monitor, coordinator, ldn_study):
     participant = submit(ldn_study)
-    services.participant_update(
+    screening.participant_update(
         participant=participant,
         data={"first_name": "Anne", "email": "anne.lee@example.com", "zip_code": "35209"},
         by=coordinator,
@@ -1061,7 +1064,7 @@ def test_record_consent_refuses_a_date_in_the_future(coord_client, coordinator, 
     )
 
     assert response.status_code == 200
-    assert str(services.CONSENT_IN_FUTURE) in response.content.decode()
+    assert str(screening.CONSENT_IN_FUTURE) in response.content.decode()
     assert fresh(participant).status == Status.ELIGIBLE
     assert not ConsentRecord.objects.exists()
 
@@ -1081,7 +1084,7 @@ def test_record_consent_refuses_a_participant_not_yet_eligible(
     )
 
     assert response.status_code == 200
-    assert str(services.CONSENT_STATUS) in response.content.decode()
+    assert str(screening.CONSENT_STATUS) in response.content.decode()
     assert not ConsentRecord.objects.exists()
 
 
@@ -1249,8 +1252,8 @@ def test_log_a_contact_attempt_adds_to_the_log_and_sets_the_follow_up(
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"follow_up_on": "2020-01-01"}, services.FOLLOW_UP_BEFORE_ATTEMPT),
-        ({"at": "2999-01-01T10:00"}, services.CONTACT_IN_FUTURE),
+        ({"follow_up_on": "2020-01-01"}, screening.FOLLOW_UP_BEFORE_ATTEMPT),
+        ({"at": "2999-01-01T10:00"}, screening.CONTACT_IN_FUTURE),
     ],
     ids=["follow-up before the attempt", "attempt in the future"],
 )
@@ -1440,7 +1443,7 @@ def participant_with_a_long_record(study, coordinator, rows):
     """A participant with `rows` contact attempts and well over `rows` history rows."""
     participant = walk(eligible_applicant(study), Status.SCREENING, by=coordinator)
     for n in range(rows):
-        services.contact_attempt_record(
+        screening.contact_attempt_record(
             participant=participant,
             by=coordinator,
             method="phone",
@@ -1449,11 +1452,11 @@ def participant_with_a_long_record(study, coordinator, rows):
             follow_up_on=timezone.localdate(),
         )
     labs = {"hs-crp": 1.2, "esr": 12, "rf": "negative", "ana": "negative", "thyroid": "in_range"}
-    services.staff_values_record(participant=fresh(participant), values=labs, by=coordinator)
-    services.participant_transition(
+    screening.staff_values_record(participant=fresh(participant), values=labs, by=coordinator)
+    screening.participant_transition(
         participant=fresh(participant), to=Status.ELIGIBLE, by=coordinator
     )
-    services.consent_record(
+    screening.consent_record(
         participant=fresh(participant),
         consented_on=timezone.localdate(),
         form_version="v2",
@@ -1581,7 +1584,7 @@ def test_the_withdrawal_rule_cannot_change_once_someone_has_withdrawn(
 
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["withdrawal_frees_slot"] == [
-        str(services.WITHDRAWAL_RULE_LOCKED)
+        str(WITHDRAWAL_RULE_LOCKED)
     ]
     assert Study.objects.get(pk=ldn_study.pk).withdrawal_frees_slot is False
 
@@ -1601,11 +1604,11 @@ def test_the_study_file_cannot_change_the_withdrawal_rule_once_someone_has_withd
     participants_bulk(ldn_study, 1, status=Status.WITHDRAWN)
     data = tomllib.loads(LDN_FILE.read_text(encoding="utf-8"))
 
-    with pytest.raises(services.StudyFileError, match="whether a withdrawal frees a slot"):
-        services.study_load(data={**data, "withdrawal_frees_slot": True})
+    with pytest.raises(StudyFileError, match="whether a withdrawal frees a slot"):
+        study_load(data={**data, "withdrawal_frees_slot": True})
 
     assert Study.objects.get(pk=ldn_study.pk).withdrawal_frees_slot is False
-    assert services.study_load(data=data).changes == ()  # the same rule loads as before
+    assert study_load(data=data).changes == ()  # the same rule loads as before
 
 
 def test_a_slot_refusal_after_the_form_check_undoes_the_whole_edit(

@@ -25,8 +25,14 @@ from django.db import connection
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from recruitment import roles, services
+from recruitment import roles
 from recruitment.models import Status
+from recruitment.screening.services import (
+    contact_attempt_record,
+    participant_update,
+    staff_values_record,
+)
+from recruitment.studies.services import study_load_file
 from tests.conftest import LDN_FILE
 from tests.factories import LDN_ELIGIBLE_ANSWERS, staff, submit, walk
 from tests.test_settings import clean_env, production_secret_key
@@ -134,7 +140,7 @@ RECORD_TABLES = {
 
 def seed() -> dict:
     """A small study with every kind of record, made through the services."""
-    study = services.study_load_file(path=LDN_FILE).study
+    study = study_load_file(path=LDN_FILE).study
     coordinator = staff("restore-coordinator", roles.COORDINATOR, study)
     TOTPDevice.objects.create(user=coordinator, name="phone", confirmed=True)
     statuses = [
@@ -158,7 +164,7 @@ def seed() -> dict:
             phone=f"205-555-01{n:02d}",
         )
         if status in (Status.ENROLLED, Status.INELIGIBLE):
-            services.staff_values_record(
+            staff_values_record(
                 participant=participant,
                 values={"hs-crp": 1.2 if status == Status.ENROLLED else 4.5, "esr": 12},
                 by=coordinator,
@@ -167,7 +173,7 @@ def seed() -> dict:
         people[status] = walk(participant, status, by=coordinator)
     today = timezone.localdate()
     for outcome in ("voicemail", "no_answer"):
-        services.contact_attempt_record(
+        contact_attempt_record(
             participant=people[Status.NEW],
             by=coordinator,
             method="phone",
@@ -175,7 +181,7 @@ def seed() -> dict:
             note=f"Attempt: {outcome}",
             follow_up_on=today + dt.timedelta(days=2),
         )
-    services.participant_update(
+    participant_update(
         participant=people[Status.ELIGIBLE],
         data={"phone": "205-555-0199"},
         by=coordinator,

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from recruitment import services
+from recruitment.evaluation import participant_evaluate
 from recruitment.models import (
     ENROLLED_STATUSES,
     CriterionVerdict,
@@ -27,6 +27,12 @@ from recruitment.reports.dashboard import (
     dashboard_list,
     project,
 )
+from recruitment.screening.services import (
+    contact_attempt_record,
+    duplicate_confirm,
+    participant_transition,
+)
+from recruitment.studies.services import study_criteria_changed
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
     CriterionFactory,
@@ -154,13 +160,13 @@ def test_the_consort_box_adds_up_for_participants_walked_through_the_services(co
     for status in (*IN_PROGRESS_STATUSES, Status.INELIGIBLE):
         walk(applicant(study), status, by=coordinator)
     for reason in ("not reached", "Not reached ", "no longer interested", "Moved to Ohio"):
-        services.participant_transition(
+        participant_transition(
             participant=applicant(study), to=Status.DECLINED, by=coordinator, reason=reason
         )
     first = applicant(study, email="twice@example.com")
     second = applicant(study, email="twice@example.com")
     assert second.duplicate_of == first
-    services.duplicate_confirm(participant=second, by=coordinator)
+    duplicate_confirm(participant=second, by=coordinator)
 
     consort = consort_counts(study=study)
 
@@ -408,7 +414,7 @@ def test_follow_ups_due_today_or_earlier_are_listed_by_screening_number_with_adm
 ):
     def with_follow_up(on, status=Status.NEW):
         person = walk(applicant(study), status, by=coordinator)
-        services.contact_attempt_record(
+        contact_attempt_record(
             participant=person,
             by=coordinator,
             method="phone",
@@ -443,7 +449,7 @@ def test_not_reached_counts_open_participants_with_the_studys_number_of_unanswer
 ):
     def attempts(person, outcomes):
         for outcome in outcomes:
-            services.contact_attempt_record(
+            contact_attempt_record(
                 participant=person, by=coordinator, method="phone", outcome=outcome
             )
 
@@ -453,7 +459,7 @@ def test_not_reached_counts_open_participants_with_the_studys_number_of_unanswer
     attempts(applicant(study), ["no_answer", "voicemail", "reached"])
     closed = applicant(study)
     attempts(closed, ["no_answer"] * 3)
-    services.participant_transition(
+    participant_transition(
         participant=closed, to=Status.DECLINED, by=coordinator, reason="not reached"
     )
     client.force_login(coordinator)
@@ -483,7 +489,7 @@ def test_the_waitlist_is_in_eligibility_order_and_the_next_is_named_when_a_slot_
     assert board.waitlist[0].on == TODAY
     assert "Next:" not in client.get(URL).content.decode()  # no free slot
 
-    services.participant_transition(
+    participant_transition(
         participant=enrolled, to=Status.WITHDRAWN, by=coordinator, reason="Moved away"
     )
     page = client.get(URL).content.decode()
@@ -596,7 +602,7 @@ def test_the_diagram_and_chart_are_labelled_images_with_a_table_of_the_same_numb
 
 def test_the_dashboard_shows_screening_numbers_and_never_names(study, coordinator, client):
     person = applicant(study, first_name="Zelda", last_name="Quartermaine")
-    services.contact_attempt_record(
+    contact_attempt_record(
         participant=person,
         by=coordinator,
         method="phone",
@@ -642,7 +648,7 @@ def a_worked_study(study, coordinator, size: int) -> None:
     walk(failed, Status.INELIGIBLE, by=coordinator)
     walk(applicant(study), Status.DECLINED, by=coordinator)
     enrolled = walk(applicant(study), Status.ENROLLED, by=coordinator)
-    services.contact_attempt_record(
+    contact_attempt_record(
         participant=enrolled,
         by=coordinator,
         method="phone",
@@ -774,7 +780,7 @@ def test_every_kind_of_change_shows_on_the_next_view(ldn_study, coordinator):
     # A re-evaluation: new verdicts for changed answers.
     failing.answers.filter(criterion__code="allergy").update(value="no")
     failing.answers.filter(criterion__code="liver").update(value="yes")
-    services.participant_evaluate(participant=failing, by=coordinator)
+    participant_evaluate(participant=failing, by=coordinator)
     board = the_dashboard(coordinator)
     assert counts_of(board.screen_failures) == {"No liver disease or hepatitis": 1}
 
@@ -782,7 +788,7 @@ def test_every_kind_of_change_shows_on_the_next_view(ldn_study, coordinator):
     liver = ldn_study.criteria.get(code="liver", is_active=True)
     liver.title = "No liver disease"
     liver.save()
-    services.study_criteria_changed(study=ldn_study, criteria=[liver])
+    study_criteria_changed(study=ldn_study, criteria=[liver])
     assert counts_of(the_dashboard(coordinator).screen_failures) == {"No liver disease": 1}
 
 

@@ -11,7 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from recruitment import roles, selectors, services
+from recruitment import roles, selectors
+from recruitment.errors import CriteriaNotMet, InvalidTransition, RecruitmentError
 from recruitment.models import (
     ConsentRecord,
     EligibilityOverride,
@@ -19,6 +20,7 @@ from recruitment.models import (
     Status,
     StatusChange,
 )
+from recruitment.screening import services as screening
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
     LDN_NORMAL_LABS,
@@ -80,11 +82,11 @@ def footprint(participant) -> tuple:
 
 
 def labs(participant, values, by):
-    return services.staff_values_record(participant=participant, values=values, by=by)
+    return screening.staff_values_record(participant=participant, values=values, by=by)
 
 
 def consent(participant, by):
-    return services.consent_record(
+    return screening.consent_record(
         participant=participant,
         consented_on=timezone.localdate(),
         form_version="ICF v2.0",
@@ -96,7 +98,7 @@ def consent(participant, by):
 def eligible_then_failing_labs(screened, coordinator):
     """The reproduction: in-range labs, eligible, then the corrected labs fail."""
     labs(screened, LDN_NORMAL_LABS, coordinator)
-    eligible = services.participant_transition(
+    eligible = screening.participant_transition(
         participant=screened, to=Status.ELIGIBLE, by=coordinator
     )
     return labs(eligible, FAILING_LABS, coordinator)
@@ -108,8 +110,8 @@ def eligible_then_failing_labs(screened, coordinator):
 def test_marking_eligible_while_lab_values_are_pending_is_refused(screened, coordinator):
     before = footprint(screened)
 
-    with pytest.raises(services.CriteriaNotMet) as refused:
-        services.participant_transition(
+    with pytest.raises(CriteriaNotMet) as refused:
+        screening.participant_transition(
             participant=screened, to=Status.ELIGIBLE, by=coordinator, reason="Labs look fine"
         )
 
@@ -121,7 +123,7 @@ def test_marking_eligible_while_lab_values_are_pending_is_refused(screened, coor
 def test_lab_values_in_range_let_the_participant_be_marked_eligible(screened, coordinator):
     labs(screened, LDN_NORMAL_LABS, coordinator)
 
-    moved = services.participant_transition(
+    moved = screening.participant_transition(
         participant=screened, to=Status.ELIGIBLE, by=coordinator
     )
 
@@ -146,7 +148,7 @@ def test_consent_is_refused_after_lab_values_fail_and_nothing_is_written(screene
     failing = eligible_then_failing_labs(screened, coordinator)
     before = footprint(failing)
 
-    with pytest.raises(services.CriteriaNotMet) as refused:
+    with pytest.raises(CriteriaNotMet) as refused:
         consent(failing, coordinator)
 
     assert "hs-CRP under 3 mg/L, ESR not above 60 mm/h" in str(refused.value)
@@ -156,7 +158,7 @@ def test_consent_is_refused_after_lab_values_fail_and_nothing_is_written(screene
 
 def test_enrollment_is_refused_when_lab_values_fail_after_consent(screened, coordinator):
     labs(screened, LDN_NORMAL_LABS, coordinator)
-    eligible = services.participant_transition(
+    eligible = screening.participant_transition(
         participant=screened, to=Status.ELIGIBLE, by=coordinator
     )
     consented = consent(eligible, coordinator)
@@ -164,8 +166,8 @@ def test_enrollment_is_refused_when_lab_values_fail_after_consent(screened, coor
     assert fresh(consented).criteria_failed_at == DEC_7
     before = footprint(consented)
 
-    with pytest.raises(services.CriteriaNotMet):
-        services.participant_transition(
+    with pytest.raises(CriteriaNotMet):
+        screening.participant_transition(
             participant=consented, to=Status.ENROLLED, by=coordinator, reason="Sponsor agreed"
         )
 
@@ -190,39 +192,39 @@ def test_an_eligible_from_date_still_in_the_future_blocks_until_it_passes(
     person = labs(person, LDN_NORMAL_LABS, coordinator)
     assert person.outcome == "eligible_from"
 
-    with pytest.raises(services.CriteriaNotMet) as refused:
-        services.participant_transition(participant=person, to=Status.ELIGIBLE, by=coordinator)
+    with pytest.raises(CriteriaNotMet) as refused:
+        screening.participant_transition(participant=person, to=Status.ELIGIBLE, by=coordinator)
     assert "No opioid painkiller in the last 3 months" in str(refused.value)
 
     time_machine.move_to(dt.datetime(2027, 2, 21, 15, tzinfo=dt.UTC), tick=False)
-    moved = services.participant_transition(participant=person, to=Status.ELIGIBLE, by=coordinator)
+    moved = screening.participant_transition(participant=person, to=Status.ELIGIBLE, by=coordinator)
     assert moved.status == Status.ELIGIBLE
 
 
 def test_a_coordinator_cannot_record_an_override(screened, coordinator):
     before = footprint(screened)
 
-    with pytest.raises(services.RecruitmentError) as refused:
-        services.eligibility_override_record(
+    with pytest.raises(RecruitmentError) as refused:
+        screening.eligibility_override_record(
             participant=screened, reasons={"hs-crp": "Lab error"}, by=coordinator
         )
 
-    assert str(refused.value) == str(services.OVERRIDE_NOT_ALLOWED)
+    assert str(refused.value) == str(screening.OVERRIDE_NOT_ALLOWED)
     assert footprint(screened) == before
 
 
 @pytest.mark.parametrize(
     ("reasons", "message"),
     [
-        ({}, services.OVERRIDE_NOTHING),
-        ({"hs-crp": "  "}, services.OVERRIDE_NEEDS_REASON.format(code="hs-crp")),
+        ({}, screening.OVERRIDE_NOTHING),
+        ({"hs-crp": "  "}, screening.OVERRIDE_NEEDS_REASON.format(code="hs-crp")),
         (
             {"hs-crp": "Lab error", "diagnosis": "Met anyway"},
-            services.OVERRIDE_NOT_BLOCKING.format(code="diagnosis", number="LDN-S-0001"),
+            screening.OVERRIDE_NOT_BLOCKING.format(code="diagnosis", number="LDN-S-0001"),
         ),
         (
             {"no-such-criterion": "Because"},
-            services.OVERRIDE_NOT_BLOCKING.format(code="no-such-criterion", number="LDN-S-0001"),
+            screening.OVERRIDE_NOT_BLOCKING.format(code="no-such-criterion", number="LDN-S-0001"),
         ),
     ],
     ids=["nothing named", "no reason", "a met criterion", "an unknown criterion"],
@@ -232,8 +234,10 @@ def test_an_override_names_each_blocking_criterion_with_a_reason_or_writes_nothi
 ):
     before = footprint(screened)
 
-    with pytest.raises(services.RecruitmentError) as refused:
-        services.eligibility_override_record(participant=screened, reasons=reasons, by=investigator)
+    with pytest.raises(RecruitmentError) as refused:
+        screening.eligibility_override_record(
+            participant=screened, reasons=reasons, by=investigator
+        )
 
     assert str(refused.value) == str(message)
     assert footprint(screened) == before
@@ -244,17 +248,17 @@ def test_an_investigators_override_of_each_failing_criterion_lets_consent_and_en
 ):
     failing = eligible_then_failing_labs(screened, coordinator)
     partial = {"hs-crp": "Acute infection at the draw; repeat normal per PI"}
-    services.eligibility_override_record(participant=failing, reasons=partial, by=investigator)
-    with pytest.raises(services.CriteriaNotMet):
+    screening.eligibility_override_record(participant=failing, reasons=partial, by=investigator)
+    with pytest.raises(CriteriaNotMet):
         consent(fresh(failing), coordinator)  # ESR and ANA still stand
 
-    services.eligibility_override_record(
+    screening.eligibility_override_record(
         participant=failing,
         reasons={"esr": "Same draw", "ana": "Low titre, rheumatology cleared"},
         by=investigator,
     )
     consented = consent(fresh(failing), coordinator)
-    enrolled = services.participant_transition(
+    enrolled = screening.participant_transition(
         participant=consented, to=Status.ENROLLED, by=coordinator
     )
 
@@ -267,7 +271,7 @@ def test_an_override_is_audited_with_who_when_which_criterion_as_it_stood_and_wh
 ):
     failing = eligible_then_failing_labs(screened, coordinator)
 
-    (override,) = services.eligibility_override_record(
+    (override,) = screening.eligibility_override_record(
         participant=failing, reasons={"esr": "Post-viral; repeat 40 mm/h"}, by=investigator
     )
 
@@ -284,19 +288,19 @@ def test_an_override_is_audited_with_who_when_which_criterion_as_it_stood_and_wh
 def test_a_criterion_cannot_be_overridden_twice_nor_after_enrollment(
     ldn_study, screened, coordinator, investigator
 ):
-    services.eligibility_override_record(
+    screening.eligibility_override_record(
         participant=screened, reasons={"thyroid": "Treated, stable"}, by=investigator
     )
-    with pytest.raises(services.RecruitmentError):
-        services.eligibility_override_record(
+    with pytest.raises(RecruitmentError):
+        screening.eligibility_override_record(
             participant=screened, reasons={"thyroid": "Again"}, by=investigator
         )
 
     enrolled = walk(
         submit(ldn_study, email="b@example.com", first_name="Bo"), "enrolled", by=coordinator
     )
-    with pytest.raises(services.InvalidTransition):
-        services.eligibility_override_record(
+    with pytest.raises(InvalidTransition):
+        screening.eligibility_override_record(
             participant=enrolled, reasons={"hs-crp": "Late"}, by=investigator
         )
 
@@ -304,17 +308,17 @@ def test_a_criterion_cannot_be_overridden_twice_nor_after_enrollment(
 def test_the_waitlist_keeps_the_warning_until_values_pass(ldn_study, screened, coordinator):
     participants_bulk(ldn_study, ldn_study.target_enrolment, status=Status.ENROLLED)
     labs(screened, LDN_NORMAL_LABS, coordinator)
-    eligible = services.participant_transition(
+    eligible = screening.participant_transition(
         participant=screened, to=Status.ELIGIBLE, by=coordinator
     )
-    waiting = services.participant_transition(
+    waiting = screening.participant_transition(
         participant=eligible, to=Status.WAITLISTED, by=coordinator
     )
 
     labs(waiting, FAILING_LABS, coordinator)
     assert fresh(waiting).criteria_failed_at == DEC_7
 
-    declined = services.participant_transition(
+    declined = screening.participant_transition(
         participant=fresh(waiting), to=Status.DECLINED, by=coordinator, reason="not reached"
     )
     assert declined.criteria_failed_at is None
@@ -375,7 +379,7 @@ def test_the_enrol_page_and_bulk_action_refuse_a_consented_participant_who_fails
     client, screened, coordinator
 ):
     labs(screened, LDN_NORMAL_LABS, coordinator)
-    eligible = services.participant_transition(
+    eligible = screening.participant_transition(
         participant=screened, to=Status.ELIGIBLE, by=coordinator
     )
     consented = labs(consent(eligible, coordinator), FAILING_LABS, coordinator)
@@ -431,7 +435,7 @@ def test_an_empty_override_form_is_refused_with_a_message(client, screened, inve
     response = client.post(page_url("override", screened), {})
 
     assert response.status_code == 200
-    assert str(services.OVERRIDE_NOTHING) in response.content.decode()
+    assert str(screening.OVERRIDE_NOTHING) in response.content.decode()
     assert not EligibilityOverride.objects.exists()
 
 
@@ -439,7 +443,7 @@ def test_the_screening_log_lists_each_override_by_criterion_and_date(
     client, screened, coordinator, investigator
 ):
     failing = eligible_then_failing_labs(screened, coordinator)
-    services.eligibility_override_record(
+    screening.eligibility_override_record(
         participant=failing, reasons={"esr": "Same draw", "ana": "Low titre"}, by=investigator
     )
     client.force_login(coordinator)

@@ -7,8 +7,8 @@ from io import StringIO
 
 from django.core.mail import EmailMultiAlternatives
 
-from recruitment import services
 from recruitment.email_backends import RedactingConsoleEmailBackend
+from recruitment.intake.withdraw import withdraw_token_make
 from recruitment.models import Participant
 from tests.factories import ldn_form_data
 from tests.test_settings import read_settings
@@ -35,7 +35,7 @@ def test_the_confirmation_email_reaches_the_console_without_its_withdraw_token(
 
     participant = Participant.objects.get()
     # The signed link's payload (pk and nonce; the signature and time follow it) is gone.
-    payload = services.withdraw_token_make(participant=participant).split(":")[0]
+    payload = withdraw_token_make(participant=participant).split(":")[0]
     assert len(payload) > 10 and payload not in out
     assert re.findall(r"/withdraw/\S*", out) == ["/withdraw/[redacted]/"]
     # The rest of the email is there, as sent.

@@ -15,7 +15,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.researchstudy import ResearchStudy
 from fhir.resources.R4B.researchsubject import ResearchSubject
 
-from recruitment import roles, services
+from recruitment import roles
 from recruitment.models import (
     CriterionVerdict,
     DeclineReason,
@@ -24,6 +24,8 @@ from recruitment.models import (
     Verdict,
 )
 from recruitment.reports import exports
+from recruitment.screening.retention import participants_erase_expired
+from recruitment.screening.services import participant_transition
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
     StudyFactory,
@@ -198,10 +200,10 @@ def cohort(ldn_study, coordinator, time_machine):
     by = coordinator
     people["eligible"] = walk(people["eligible"], Status.ELIGIBLE, by=by)
     screening = walk(people["ineligible"], Status.SCREENING, by=by)
-    people["ineligible"] = services.participant_transition(
+    people["ineligible"] = participant_transition(
         participant=screening, to=Status.INELIGIBLE, by=by, reason="Allergic to naloxone"
     )
-    people["declined"] = services.participant_transition(
+    people["declined"] = participant_transition(
         participant=people["declined"],
         to=Status.DECLINED,
         by=by,
@@ -210,7 +212,7 @@ def cohort(ldn_study, coordinator, time_machine):
     people["consented"] = walk(people["consented"], Status.CONSENTED, by=by)
     people["enrolled"] = walk(people["enrolled"], Status.ENROLLED, by=by)
     people["withdrawn"] = walk(people["withdrawn"], Status.ENROLLED, by=by)
-    people["withdrawn"] = services.participant_transition(
+    people["withdrawn"] = participant_transition(
         participant=people["withdrawn"], to=Status.WITHDRAWN, by=by, reason="Moved away"
     )
     time_machine.move_to(EXPORTED, tick=False)
@@ -286,7 +288,7 @@ def test_a_participant_declined_after_being_judged_eligible_stays_eligible_in_th
     client, coordinator, ldn_study
 ):
     eligible = walk(applicant(ldn_study), Status.ELIGIBLE, by=coordinator)
-    services.participant_transition(
+    participant_transition(
         participant=eligible, to=Status.DECLINED, by=coordinator, reason=DeclineReason.NOT_REACHED
     )
 
@@ -380,11 +382,11 @@ def test_the_screening_log_neutralises_formulas_in_staff_reasons(client, coordin
             Status.SCREENING,
             by=coordinator,
         )
-        services.participant_transition(
+        participant_transition(
             participant=screening, to=Status.INELIGIBLE, by=coordinator, reason=formula
         )
     declined = applicant(ldn_study)
-    services.participant_transition(
+    participant_transition(
         participant=declined, to=Status.DECLINED, by=coordinator, reason="-1 day"
     )
 
@@ -586,7 +588,7 @@ def test_an_erased_participant_keeps_an_anonymous_row_and_the_bundle_still_valid
 ):
     log_before = as_dicts(download(client, coordinator, SCREENING_LOG, ldn_study))
     time_machine.move_to(EXPORTED + dt.timedelta(days=ldn_study.retention_days + 1), tick=False)
-    services.participants_erase_expired()
+    participants_erase_expired()
 
     log_after = as_dicts(download(client, coordinator, SCREENING_LOG, ldn_study))
     identification = as_dicts(download(client, coordinator, IDENTIFICATION_LIST, ldn_study))

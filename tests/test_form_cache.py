@@ -12,9 +12,10 @@ from django.template.loader import render_to_string
 from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone, translation
 
-from recruitment import draft_views, selectors, services
+from recruitment import draft_views, selectors
 from recruitment.forms import FormTiming, InterestForm, form_timing
 from recruitment.models import Study
+from recruitment.studies.services import study_criteria_changed
 from tests.factories import ldn_form_data
 
 FORM_URL = "/studies/ldn-mecfs/interest/"
@@ -114,7 +115,7 @@ def test_a_new_criteria_version_shows_at_once(client, ldn_study):
     liver = ldn_study.criteria.get(code="liver")
     liver.question = "Has a doctor ever said your liver is sick?"
     liver.save()
-    services.study_criteria_changed(study=ldn_study, criteria=[liver])
+    study_criteria_changed(study=ldn_study, criteria=[liver])
 
     html = get_form(client)
     assert "Has a doctor ever said your liver is sick?" in html

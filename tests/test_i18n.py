@@ -59,7 +59,12 @@ STAFF_SOURCES = (
     "recruitment/otp_views.py",
     "recruitment/reports/*.py",
     "recruitment/staff_views.py",
-    "recruitment/services.py",  # refusals shown to staff; the public views show pages instead
+    # Refusals shown to staff; the public views show pages instead.
+    "recruitment/errors.py",
+    "recruitment/evaluation.py",
+    "recruitment/*/services.py",
+    "recruitment/screening/*.py",
+    "recruitment/intake/withdraw.py",
     "recruitment/models.py",  # verbose names; the form's choice labels are found on the form
     "ldn_trial/settings.py",  # language names of the admin; the switch names them itself
 )

@@ -17,8 +17,10 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from recruitment import services
+from recruitment.errors import AlreadyEnrolled, StudyFull
+from recruitment.intake.services import participant_submit_idempotent
 from recruitment.models import Participant, Status, StatusChange, Study
+from recruitment.screening.services import participant_transition
 from tests.factories import (
     StaffFactory,
     StudyFactory,
@@ -53,7 +55,7 @@ def race(calls) -> Counter:
             barrier.wait(timeout=30)
             call()
             outcomes.append("enrolled")
-        except (services.StudyFull, services.AlreadyEnrolled) as refusal:
+        except (StudyFull, AlreadyEnrolled) as refusal:
             outcomes.append(type(refusal).__name__)
         except Exception as exc:  # noqa: BLE001 - counted, and so reported by the assertion
             outcomes.append(repr(exc))
@@ -71,7 +73,7 @@ def race(calls) -> Counter:
 
 def enrolment(participant, by):
     def call():
-        services.participant_transition(participant=participant, to=Status.ENROLLED, by=by)
+        participant_transition(participant=participant, to=Status.ENROLLED, by=by)
 
     return call
 
@@ -161,7 +163,7 @@ def submit_all(calls) -> list:
 def submission(study, n, **contact):
     def call():
         details = {"email": f"p{n}@example.com", "phone": "", "first_name": f"P{n}", **contact}
-        return services.participant_submit_idempotent(
+        return participant_submit_idempotent(
             study=study, contact=contact_details(**details), answers={}, **contact_token(n)
         )
 

@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
 
-from recruitment import services
+from recruitment.errors import RecruitmentError
+from recruitment.intake.withdraw import withdraw_path
 from recruitment.models import (
     Answer,
     ContactAttempt,
@@ -19,6 +20,14 @@ from recruitment.models import (
     Participant,
     Status,
     StatusChange,
+)
+from recruitment.screening.retention import participants_erase_expired
+from recruitment.screening.services import (
+    contact_attempt_record,
+    duplicate_confirm,
+    participant_transition,
+    participant_update,
+    staff_values_record,
 )
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
@@ -84,14 +93,14 @@ def people(ldn_study, coordinator, time_machine):
     ldn_study.save()
 
     declined = submit(ldn_study, answers=answers, **canary_contact(1))
-    services.contact_attempt_record(
+    contact_attempt_record(
         participant=declined,
         by=coordinator,
         method="phone",
         outcome="no_answer",
         note="Canary contact note: left a message",
     )
-    services.participant_update(
+    participant_update(
         participant=declined,
         data={"last_name": "Canarylast1b"},
         by=coordinator,
@@ -101,19 +110,19 @@ def people(ldn_study, coordinator, time_machine):
 
     ineligible = submit(ldn_study, answers=answers, **canary_contact(2))
     ineligible = walk(ineligible, Status.SCREENING, by=coordinator)
-    services.staff_values_record(
+    staff_values_record(
         participant=ineligible,
         values={"hs-crp": 2.87},
         by=coordinator,
         reason="Canary lab reason: re-tested at 2.87",
     )
-    ineligible = services.participant_transition(
+    ineligible = participant_transition(
         participant=ineligible, to=Status.INELIGIBLE, by=coordinator, reason="hs-CRP too high"
     )
 
     # Same email as the first: a duplicate, closed as declined; the link stays.
     duplicate = submit(ldn_study, answers=answers, **canary_contact(1))
-    duplicate = services.duplicate_confirm(participant=duplicate, by=coordinator)
+    duplicate = duplicate_confirm(participant=duplicate, by=coordinator)
 
     kept = {
         status: walk(applicant(ldn_study, answers=answers), status, by=coordinator)
@@ -291,8 +300,8 @@ def test_a_participant_is_kept_until_the_retention_period_has_fully_passed(
     participant = walk(applicant(study), Status.DECLINED, by=coordinator)
     declined_at = StatusChange.objects.get(participant=participant).at
 
-    on_the_day = services.participants_erase_expired(now=declined_at + dt.timedelta(days=30))
-    after = services.participants_erase_expired(now=declined_at + dt.timedelta(days=30, seconds=1))
+    on_the_day = participants_erase_expired(now=declined_at + dt.timedelta(days=30))
+    after = participants_erase_expired(now=declined_at + dt.timedelta(days=30, seconds=1))
 
     assert on_the_day.total == 0
     assert after.total == 1
@@ -371,7 +380,7 @@ def test_the_command_runs_a_fixed_number_of_queries_whatever_the_number_erased(
     study = StudyFactory(retention_days=30)
     for _ in range(count):
         participant = applicant(study, note="Something personal")
-        services.contact_attempt_record(
+        contact_attempt_record(
             participant=participant, by=coordinator, method="phone", outcome="no_answer"
         )
         walk(participant, Status.DECLINED, by=coordinator)
@@ -391,16 +400,16 @@ def test_staff_cannot_write_personal_data_back_nor_rerun_the_prescreen(people, c
     run()
     erased = Participant.objects.get(pk=people["first"].pk)
 
-    with pytest.raises(services.RecruitmentError, match="were erased"):
-        services.participant_update(
+    with pytest.raises(RecruitmentError, match="were erased"):
+        participant_update(
             participant=erased, data={"first_name": "Again"}, by=coordinator, reason="typo"
         )
-    with pytest.raises(services.RecruitmentError, match="were erased"):
-        services.contact_attempt_record(
+    with pytest.raises(RecruitmentError, match="were erased"):
+        contact_attempt_record(
             participant=erased, by=coordinator, method="phone", outcome="reached", note="hi"
         )
-    with pytest.raises(services.RecruitmentError, match="were erased"):
-        services.staff_values_record(participant=erased, values={"esr": 10}, by=coordinator)
+    with pytest.raises(RecruitmentError, match="were erased"):
+        staff_values_record(participant=erased, values={"esr": 10}, by=coordinator)
     assert Participant.objects.get(pk=erased.pk).first_name == ""
 
 
@@ -416,7 +425,7 @@ def test_the_admin_pages_of_an_erased_participant_still_open(people, admin_clien
 
 
 def test_the_withdraw_link_of_an_erased_participant_says_it_is_already_done(people, client):
-    url = services.withdraw_path(participant=people["first"])  # as emailed in January
+    url = withdraw_path(participant=people["first"])  # as emailed in January
     run()
 
     response = client.get(url)

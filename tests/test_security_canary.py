@@ -18,9 +18,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
+from accounts.services import roles_ensure
 from recruitment import eligibility, roles, views, withdraw_views
 from recruitment.models import Participant
-from recruitment.services import roles_ensure
 from tests.admin_posts import form_data
 from tests.factories import StaffFactory, ldn_form_data, submit
 
@@ -222,10 +222,10 @@ def report_for(request) -> str:
 
 
 def test_the_interest_view_hides_every_posted_value_from_error_reports(rf: RequestFactory, db):
-    from recruitment import services
+    from recruitment.studies.services import study_load_file
     from tests.conftest import LDN_FILE
 
-    services.study_load_file(path=LDN_FILE)
+    study_load_file(path=LDN_FILE)
     request = rf.post(INTEREST, {**CANARY_POST, "zip_code": "ABCDE"})
     SessionMiddleware(lambda request: None).process_request(request)  # as the stack gives it
     views.interest(request, slug="ldn-mecfs")

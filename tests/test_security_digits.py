@@ -165,12 +165,12 @@ def test_a_service_call_cannot_store_a_zip_code_in_other_digits(ldn_study, coord
     """The model's own check is the last line: a caller that skips the forms is refused."""
     from django.core.exceptions import ValidationError
 
-    from recruitment import services
+    from recruitment.screening.services import participant_update
 
     person = submit(ldn_study)
 
     with pytest.raises(ValidationError):
-        services.participant_update(
+        participant_update(
             participant=person,
             data={"zip_code": in_script("35294", script)},
             by=coordinator,

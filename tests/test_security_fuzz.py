@@ -10,9 +10,9 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.services import roles_ensure
 from recruitment import roles
 from recruitment.models import Participant, Status
-from recruitment.services import roles_ensure
 from tests.factories import StaffFactory, ldn_form_data, submit
 
 pytestmark = pytest.mark.django_db

@@ -11,14 +11,18 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from recruitment import roles, services
+from accounts.services import roles_ensure
+from recruitment import roles
 from recruitment.admin import ParticipantAdmin
+from recruitment.errors import ReasonRequired
 from recruitment.identification import (
     PARTICIPANT_IDENTIFYING_FIELDS,
     PARTICIPANT_NON_IDENTIFYING_FIELDS,
     PARTICIPANT_SECRET_FIELDS,
 )
+from recruitment.intake.withdraw import participant_withdraw_by_link, withdraw_token_make
 from recruitment.models import Participant, Status, StatusChange, StatusReason
+from recruitment.screening import services as screening
 from tests.factories import CriterionFactory, StaffFactory, StudyFactory, submit
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +112,7 @@ def member(username: str, role: str, study):
     """A staff user in a role, without a password: the tests log in with `force_login`, and
     hashing one costs most of a test's setup."""
     user = StaffFactory(username=username, password=None)
-    user.groups.add(services.roles_ensure()[role])
+    user.groups.add(roles_ensure()[role])
     study.members.add(user)
     return user
 
@@ -153,16 +157,16 @@ def sabrina_quint(study, coordinator) -> Participant:
         answers={"fatigue": "yes"},
     )
     assert person.duplicate_of_id == first.pk
-    services.contact_attempt_record(
+    screening.contact_attempt_record(
         participant=person, by=coordinator, method="phone", outcome="reached", note="Sabrina"
     )
-    person = services.participant_transition(
+    person = screening.participant_transition(
         participant=person, to=Status.SCREENING, by=coordinator
     )
-    person = services.participant_transition(
+    person = screening.participant_transition(
         participant=person, to=Status.ELIGIBLE, by=coordinator, reason="Sabrina Quint checked"
     )
-    services.consent_record(
+    screening.consent_record(
         participant=person,
         consented_on=timezone.localdate(),
         form_version="ICF v2.0",
@@ -445,13 +449,13 @@ def reasons(study, coordinator, investigator):
     """Three people whose records hold staff's words about them: a decline, an ineligibility
     and an investigator's override, a contact note and a reasoned contact edit."""
     declined = submit(study, first_name="Olga", email="olga@example.com", phone="")
-    services.contact_attempt_record(
+    screening.contact_attempt_record(
         participant=declined, by=coordinator, method="phone", outcome="reached", note=NOTE_WORDS
     )
-    declined = services.participant_update(
+    declined = screening.participant_update(
         participant=declined, data={"first_name": "Olgah"}, by=coordinator, reason=EDIT_WORDS
     )
-    declined = services.participant_transition(
+    declined = screening.participant_transition(
         participant=declined,
         to=Status.DECLINED,
         by=coordinator,
@@ -459,10 +463,10 @@ def reasons(study, coordinator, investigator):
         reason_code=StatusReason.OTHER,
     )
     ineligible = submit(study, first_name="Ivy", email="ivy@example.com", phone="")
-    ineligible = services.participant_transition(
+    ineligible = screening.participant_transition(
         participant=ineligible, to=Status.SCREENING, by=coordinator
     )
-    ineligible = services.participant_transition(
+    ineligible = screening.participant_transition(
         participant=ineligible,
         to=Status.INELIGIBLE,
         by=coordinator,
@@ -473,7 +477,7 @@ def reasons(study, coordinator, investigator):
     overridden = submit(
         study, first_name="Ona", email="ona@example.com", phone="", answers={"fatigue": "no"}
     )
-    services.eligibility_override_record(
+    screening.eligibility_override_record(
         participant=overridden, reasons={"fatigue": OVERRIDE_WORDS}, by=investigator
     )
     return {"declined": declined, "ineligible": ineligible, "overridden": overridden}
@@ -553,7 +557,7 @@ def test_a_monitor_s_screening_log_gives_reasons_as_codes(client, monitor, study
 # ---------------------------------------------------------------------------------------------
 def test_a_decline_can_be_coded_without_words(study, coordinator):
     person = submit(study)
-    person = services.participant_transition(
+    person = screening.participant_transition(
         participant=person,
         to=Status.DECLINED,
         by=coordinator,
@@ -564,10 +568,10 @@ def test_a_decline_can_be_coded_without_words(study, coordinator):
 
 
 def test_ineligibility_names_the_criterion_failed(study, coordinator):
-    person = services.participant_transition(
+    person = screening.participant_transition(
         participant=submit(study), to=Status.SCREENING, by=coordinator
     )
-    person = services.participant_transition(
+    person = screening.participant_transition(
         participant=person,
         to=Status.INELIGIBLE,
         by=coordinator,
@@ -582,12 +586,12 @@ def test_ineligibility_names_the_criterion_failed(study, coordinator):
 @pytest.mark.parametrize(
     ("to", "code", "criterion", "words", "message"),
     [
-        (Status.DECLINED, StatusReason.OTHER, "", "", services.REASON_OTHER_NEEDS_TEXT),
-        (Status.DECLINED, "", "", "", services.REASON_NEEDED),
+        (Status.DECLINED, StatusReason.OTHER, "", "", screening.REASON_OTHER_NEEDS_TEXT),
+        (Status.DECLINED, "", "", "", screening.REASON_NEEDED),
         (Status.DECLINED, StatusReason.FAILS_CRITERION, "fatigue", "", None),
-        (Status.DECLINED, "made_up", "", "", services.REASON_CODE_NOT_FOR_STATUS),
-        (Status.SCREENING, StatusReason.NOT_REACHED, "", "", services.REASON_CODE_NOT_FOR_STATUS),
-        (Status.INELIGIBLE, StatusReason.NOT_REACHED, "", "", services.REASON_CODE_NOT_FOR_STATUS),
+        (Status.DECLINED, "made_up", "", "", screening.REASON_CODE_NOT_FOR_STATUS),
+        (Status.SCREENING, StatusReason.NOT_REACHED, "", "", screening.REASON_CODE_NOT_FOR_STATUS),
+        (Status.INELIGIBLE, StatusReason.NOT_REACHED, "", "", screening.REASON_CODE_NOT_FOR_STATUS),
         (Status.INELIGIBLE, StatusReason.FAILS_CRITERION, "", "", None),
         (Status.INELIGIBLE, StatusReason.FAILS_CRITERION, "no-such", "", None),
     ],
@@ -597,12 +601,12 @@ def test_a_reason_code_that_does_not_fit_is_refused_and_nothing_is_written(
 ):
     person = submit(study)
     if to == Status.INELIGIBLE:
-        person = services.participant_transition(
+        person = screening.participant_transition(
             participant=person, to=Status.SCREENING, by=coordinator
         )
     before = (StatusChange.objects.count(), Participant.history.count())
-    with pytest.raises(services.ReasonRequired) as refused:
-        services.participant_transition(
+    with pytest.raises(ReasonRequired) as refused:
+        screening.participant_transition(
             participant=person,
             to=to,
             by=coordinator,
@@ -627,7 +631,7 @@ def test_a_reason_code_that_does_not_fit_is_refused_and_nothing_is_written(
     ],
 )
 def test_callers_that_give_only_words_get_the_code_they_name(study, coordinator, words, code):
-    person = services.participant_transition(
+    person = screening.participant_transition(
         participant=submit(study), to=Status.DECLINED, by=coordinator, reason=words
     )
     assert person.status_changes.get().reason_code == code
@@ -636,10 +640,10 @@ def test_callers_that_give_only_words_get_the_code_they_name(study, coordinator,
 def test_a_confirmed_duplicate_and_a_withdrawal_by_link_are_coded(study, coordinator):
     first = submit(study, email="twin@example.com", phone="")
     second = submit(study, email="twin@example.com", phone="", first_name="Twin")
-    second = services.duplicate_confirm(participant=second, by=coordinator)
+    second = screening.duplicate_confirm(participant=second, by=coordinator)
     assert second.status_changes.get(to_status=Status.DECLINED).reason_code == "duplicate"
-    token = services.withdraw_token_make(participant=first)
-    services.participant_withdraw_by_link(token=token)
+    token = withdraw_token_make(participant=first)
+    participant_withdraw_by_link(token=token)
     change = StatusChange.objects.get(participant=first, to_status=Status.DECLINED)
     assert change.reason_code == "withdrew_by_link"
 
@@ -652,7 +656,7 @@ def status_url(person) -> str:
 
 
 def test_the_status_page_offers_the_codes_and_the_study_s_criteria(client, coordinator, study):
-    person = services.participant_transition(
+    person = screening.participant_transition(
         participant=submit(study), to=Status.SCREENING, by=coordinator
     )
     client.force_login(coordinator)
@@ -718,7 +722,7 @@ def test_the_consort_box_counts_declines_by_code_never_by_words(study, coordinat
         ("Moved to Ohio", ""),
         ("", StatusReason.NOT_INTERESTED),
     ]:
-        services.participant_transition(
+        screening.participant_transition(
             participant=submit(study, email=f"{len(words)}{code}@example.com", phone=""),
             to=Status.DECLINED,
             by=coordinator,
@@ -757,10 +761,10 @@ def test_the_migration_codes_the_reasons_written_before_the_codes(study, coordin
     ]:
         person = submit(study, email=f"{len(written)}@example.com", phone="")
         if to == Status.INELIGIBLE:
-            person = services.participant_transition(
+            person = screening.participant_transition(
                 participant=person, to=Status.SCREENING, by=coordinator
             )
-        person = services.participant_transition(
+        person = screening.participant_transition(
             participant=person, to=to, by=coordinator, reason=words
         )
         written[(to, words)] = person.status_changes.get(to_status=to).pk

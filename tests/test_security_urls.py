@@ -22,9 +22,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.services import roles_ensure
 from recruitment import roles
 from recruitment.models import Participant
-from recruitment.services import roles_ensure
 from tests.factories import StaffFactory, StudyFactory, UserFactory, submit
 from tests.html_reading import without_random_tokens
 

@@ -7,8 +7,11 @@ import time_machine
 from django.core import mail
 from django.db import connection
 
-from recruitment import services
+from recruitment.errors import StudyNotRecruiting
+from recruitment.evaluation import participant_evaluate
+from recruitment.intake.services import participant_submit
 from recruitment.models import Answer, CriterionVerdict, Participant, Study
+from recruitment.studies.services import study_criteria_changed
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
     CriterionFactory,
@@ -54,7 +57,7 @@ def test_each_verdict_keeps_the_criterion_text_and_rule_it_was_judged_by(ldn_stu
     criterion = ldn_study.criteria.get(code="allergy")
     old_question = criterion.question
 
-    services.study_criteria_changed(study=ldn_study, criteria=[criterion])
+    study_criteria_changed(study=ldn_study, criteria=[criterion])
     criterion.question = "A reworded question?"
     criterion.save()
 
@@ -78,7 +81,7 @@ def test_screening_numbers_count_up_per_study_and_are_never_reused(ldn_study):
 def test_a_closed_study_refuses_submissions_and_writes_nothing(ldn_study):
     Study.objects.filter(pk=ldn_study.pk).update(is_recruiting=False)
 
-    with pytest.raises(services.StudyNotRecruiting):
+    with pytest.raises(StudyNotRecruiting):
         submit(ldn_study)
 
     assert Participant.objects.count() == 0
@@ -89,8 +92,8 @@ def test_the_same_submission_token_returns_the_first_participant(ldn_study):
     token = uuid.uuid4()
     kwargs = {"study": ldn_study, "contact": contact_details(), "answers": {}, "token": token}
 
-    first = services.participant_submit(**kwargs)
-    again = services.participant_submit(**kwargs)
+    first = participant_submit(**kwargs)
+    again = participant_submit(**kwargs)
 
     assert again.pk == first.pk
     assert Participant.objects.count() == 1
@@ -101,9 +104,9 @@ def test_a_repeated_token_uses_no_screening_number_and_sends_nothing(
 ):
     token = uuid.uuid4()
     kwargs = {"study": ldn_study, "contact": contact_details(), "answers": {}, "token": token}
-    first = services.participant_submit(**kwargs)
+    first = participant_submit(**kwargs)
     with django_capture_on_commit_callbacks() as callbacks:
-        services.participant_submit(**kwargs)
+        participant_submit(**kwargs)
 
     other = submit(ldn_study, email="b@example.com", phone="", first_name="B")
 
@@ -114,10 +117,10 @@ def test_a_repeated_token_uses_no_screening_number_and_sends_nothing(
 def test_a_repeated_token_returns_the_first_participant_after_the_study_closes(ldn_study):
     token = uuid.uuid4()
     kwargs = {"study": ldn_study, "contact": contact_details(), "answers": {}, "token": token}
-    first = services.participant_submit(**kwargs)
+    first = participant_submit(**kwargs)
     Study.objects.filter(pk=ldn_study.pk).update(is_recruiting=False)
 
-    again = services.participant_submit(**kwargs)
+    again = participant_submit(**kwargs)
 
     assert again.pk == first.pk
     assert Study.objects.get(pk=ldn_study.pk).last_screening_seq == 1
@@ -127,7 +130,7 @@ def test_a_closed_study_refuses_even_when_the_caller_s_copy_says_open(ldn_study)
     stale = Study.objects.get(pk=ldn_study.pk)
     Study.objects.filter(pk=ldn_study.pk).update(is_recruiting=False)
 
-    with pytest.raises(services.StudyNotRecruiting):
+    with pytest.raises(StudyNotRecruiting):
         submit(stale)
 
     assert Participant.objects.count() == 0
@@ -300,7 +303,7 @@ def test_staff_values_re_run_the_evaluation_as_staff_verified(ldn_study):
             answered_by="staff",
         )
 
-    services.participant_evaluate(participant=participant)
+    participant_evaluate(participant=participant)
 
     participant.refresh_from_db()
     assert participant.outcome == "all_met"

@@ -12,7 +12,7 @@ from django.test.html import Element, parse_html
 from django.urls import reverse
 from django.utils import translation
 
-from recruitment import services
+from recruitment.errors import StudyFileError
 from recruitment.models import (
     CRITERION_TEXT_FIELDS,
     STUDY_TEXT_FIELDS,
@@ -20,6 +20,7 @@ from recruitment.models import (
     Participant,
     Study,
 )
+from recruitment.studies.services import study_load
 from tests.admin_posts import form_data
 from tests.conftest import LDN_FILE
 from tests.factories import CriterionFactory, ldn_form_data
@@ -149,19 +150,19 @@ def test_the_loader_stores_the_translations_of_the_study_and_of_each_criterion(l
 
 
 def test_loading_the_file_again_changes_nothing_and_a_new_translation_is_taken(ldn_study):
-    again = services.study_load(data=ldn_data())
+    again = study_load(data=ldn_data())
     assert again.changes == ()
 
     data = ldn_data()
     data["translations"]["es"]["short_title"] = "LDN y EM/SFC"
     criterion_of(data, "liver")["translations"]["es"]["hint"] = "La hepatitis daña el hígado."
-    result = services.study_load(data=data)
+    result = study_load(data=data)
 
     liver = ldn_study.criteria.get(code="liver")
     assert set(result.changes) == {"study translations", "criterion liver: translations"}
     assert Study.objects.get(pk=ldn_study.pk).translations["es"]["short_title"] == "LDN y EM/SFC"
     assert liver.translations["es"]["hint"] == "La hepatitis daña el hígado."
-    assert services.study_load(data=data).changes == ()
+    assert study_load(data=data).changes == ()
 
 
 def test_a_translation_left_out_of_the_file_is_removed(ldn_study):
@@ -169,7 +170,7 @@ def test_a_translation_left_out_of_the_file_is_removed(ldn_study):
     del criterion_of(data, "liver")["translations"]
     del data["translations"]
 
-    services.study_load(data=data)
+    study_load(data=data)
 
     assert Study.objects.get(pk=ldn_study.pk).translations == {}
     assert ldn_study.criteria.get(code="liver").translations == {}
@@ -184,14 +185,14 @@ def test_a_spanish_only_change_keeps_the_criterion_version_and_the_judged_text(l
     data = ldn_data()
     criterion_of(data, "liver")["translations"]["es"]["question"] = "¿Tiene hepatitis?"
 
-    services.study_load(data=data)
+    study_load(data=data)
 
     liver.refresh_from_db()
     assert (liver.version, liver.snapshot()) == (version, snapshot)
     assert Study.objects.get(pk=ldn_study.pk).criteria_version == ldn_study.criteria_version
 
     criterion_of(data, "liver")["question"] = "Do you have a liver illness or hepatitis?"
-    services.study_load(data=data)
+    study_load(data=data)
 
     liver.refresh_from_db()
     assert liver.version == version + 1
@@ -282,8 +283,8 @@ def _with_criterion_translations(code, translations):
     ],
 )
 def test_a_wrong_translation_is_refused_with_where_it_is_in_the_file(db, data, message):
-    with pytest.raises(services.StudyFileError) as error:
-        services.study_load(data=data)
+    with pytest.raises(StudyFileError) as error:
+        study_load(data=data)
 
     assert message in str(error.value)
     assert not Study.objects.exists()  # nothing half-loaded

@@ -9,9 +9,11 @@ from django.core import mail, signing
 from django.test import Client
 from django.urls import reverse
 
-from recruitment import services
+from recruitment.intake import withdraw
+from recruitment.intake.withdraw import WITHDRAW_SALT, withdraw_link_revoke, withdraw_path
 from recruitment.log_filters import RedactSignedLinks
 from recruitment.models import Participant, Status, StatusChange
+from recruitment.screening.services import participant_transition
 from tests.factories import (
     StaffFactory,
     StudyFactory,
@@ -124,7 +126,7 @@ def test_the_confirmation_email_holds_a_signed_link_to_withdraw(person):
     path = link_in_email(person)
     token = path.split("/")[2]
 
-    assert signing.loads(token, salt=services.WITHDRAW_SALT) == {
+    assert signing.loads(token, salt=WITHDRAW_SALT) == {
         "p": person.pk,
         "n": person.withdraw_nonce,
     }
@@ -334,7 +336,7 @@ def test_the_link_cannot_withdraw_another_participant(
 ):
     other = applicant(study)
     # Signed with the server's key but carrying the other person's pk: their nonce is missing.
-    forged = signing.dumps({"p": other.pk, "n": person.withdraw_nonce}, salt=services.WITHDRAW_SALT)
+    forged = signing.dumps({"p": other.pk, "n": person.withdraw_nonce}, salt=WITHDRAW_SALT)
 
     forged_response = post(
         client, reverse("recruitment:withdraw", args=[forged]), django_capture_on_commit_callbacks
@@ -350,7 +352,7 @@ def test_the_link_cannot_withdraw_another_participant(
 def test_a_revoked_link_does_not_work(client, person, django_capture_on_commit_callbacks):
     url = link_in_email(person)
 
-    services.withdraw_link_revoke(participant=person)
+    withdraw_link_revoke(participant=person)
 
     assert client.get(url).status_code == 404
     assert post(client, url, django_capture_on_commit_callbacks).status_code == 404
@@ -362,7 +364,7 @@ def test_a_link_of_a_participant_made_without_a_nonce_does_not_work(client, stud
     Participant.objects.filter(pk=participant.pk).update(withdraw_nonce="")
     participant.withdraw_nonce = ""
 
-    response = client.get(services.withdraw_path(participant=participant))
+    response = client.get(withdraw_path(participant=participant))
 
     assert response.status_code == 404
 
@@ -452,9 +454,7 @@ def test_someone_who_already_left_sees_that_it_is_already_done(
 # -- the audit trail: by=None only when the participant acts -------------------------------------
 def test_the_transition_service_refuses_a_missing_user(person):
     with pytest.raises(ValueError, match="needs `by`"):
-        services.participant_transition(
-            participant=person, to=Status.DECLINED, by=None, reason="gone"
-        )
+        participant_transition(participant=person, to=Status.DECLINED, by=None, reason="gone")
 
     assert fresh(person).status == Status.NEW
     assert not StatusChange.objects.exists()
@@ -465,9 +465,7 @@ def test_the_participant_may_only_decline_and_never_with_a_user(person, coordina
     by, to = (coordinator, Status.DECLINED) if with_user else (None, Status.SCREENING)
 
     with pytest.raises(ValueError, match="only for declining"):
-        services.participant_transition(
-            participant=person, to=to, by=by, reason="x", by_participant=True
-        )
+        participant_transition(participant=person, to=to, by=by, reason="x", by_participant=True)
 
     assert not StatusChange.objects.exists()
 
@@ -492,7 +490,7 @@ def test_an_unexpected_error_is_a_friendly_page_and_the_log_has_no_token(
     def broken(**kwargs):
         raise RuntimeError(f"something mentioning {kwargs['token']}")
 
-    monkeypatch.setattr(services, "withdraw_link_check", broken)
+    monkeypatch.setattr(withdraw, "withdraw_link_check", broken)
     with caplog.at_level(logging.INFO):
         response = client.get(url)
 

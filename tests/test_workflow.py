@@ -10,7 +10,14 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from recruitment import services
+from recruitment.errors import (
+    AlreadyEnrolled,
+    CriteriaNotMet,
+    InvalidTransition,
+    ReasonRequired,
+    RecruitmentError,
+    StudyFull,
+)
 from recruitment.models import (
     ALLOWED_TRANSITIONS,
     Answer,
@@ -22,6 +29,8 @@ from recruitment.models import (
     StatusChange,
     Study,
 )
+from recruitment.screening import services as screening
+from recruitment.studies.services import TARGET_BELOW_ENROLLED, study_slots_sync
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
     StaffFactory,
@@ -89,7 +98,7 @@ def footprint(participant) -> dict:
 
 
 def record_consent(participant, *, by, on=TODAY, obtained_by=None, version="ICF v2.0"):
-    return services.consent_record(
+    return screening.consent_record(
         participant=participant,
         consented_on=on,
         form_version=version,
@@ -186,7 +195,7 @@ def test_an_allowed_transition_moves_the_participant_and_records_who_when_from_t
     later = NOV_25 + dt.timedelta(hours=2)
     time_machine.move_to(later, tick=False)
 
-    moved = services.participant_transition(
+    moved = screening.participant_transition(
         participant=subject, to=target, by=coordinator, reason=reason
     )
 
@@ -218,19 +227,19 @@ def test_a_refused_transition_raises_invalid_transition_and_writes_nothing(
 
     with (
         django_capture_on_commit_callbacks() as callbacks,
-        pytest.raises(services.InvalidTransition) as refused,
+        pytest.raises(InvalidTransition) as refused,
     ):
-        services.participant_transition(
+        screening.participant_transition(
             participant=subject, to=target, by=coordinator, reason="A reason, to rule that out"
         )
 
     number = subject.screening_number
     if current == target == Status.ENROLLED:
-        assert type(refused.value) is services.AlreadyEnrolled
-        assert str(refused.value) == services.ALREADY_ENROLLED.format(number=number)
+        assert type(refused.value) is AlreadyEnrolled
+        assert str(refused.value) == screening.ALREADY_ENROLLED.format(number=number)
     else:
-        assert type(refused.value) is services.InvalidTransition
-        assert str(refused.value) == services.TRANSITION_NOT_ALLOWED.format(
+        assert type(refused.value) is InvalidTransition
+        assert str(refused.value) == screening.TRANSITION_NOT_ALLOWED.format(
             number=number, current=Status(current).label, target=Status(target).label
         )
     assert footprint(subject) == before
@@ -252,12 +261,12 @@ def test_ineligible_withdrawn_and_declined_need_a_reason(
     subject = walk(applicant(study), current, by=coordinator)
     before = footprint(subject)
 
-    with pytest.raises(services.ReasonRequired) as refused:
-        services.participant_transition(
+    with pytest.raises(ReasonRequired) as refused:
+        screening.participant_transition(
             participant=subject, to=target, by=coordinator, reason=reason
         )
 
-    assert str(refused.value) == services.REASON_NEEDED.format(
+    assert str(refused.value) == screening.REASON_NEEDED.format(
         number=subject.screening_number, target=Status(target).label
     )
     assert footprint(subject) == before
@@ -282,8 +291,8 @@ def test_marking_eligible_is_refused_unless_every_criterion_is_met_or_overridden
     before = footprint(subject)
 
     # A coordinator's reason is no longer enough: only an investigator's override is.
-    with pytest.raises(services.CriteriaNotMet) as refused:
-        services.participant_transition(
+    with pytest.raises(CriteriaNotMet) as refused:
+        screening.participant_transition(
             participant=subject, to=Status.ELIGIBLE, by=coordinator, reason="Looks fine to me"
         )
 
@@ -291,7 +300,9 @@ def test_marking_eligible_is_refused_unless_every_criterion_is_met_or_overridden
     assert footprint(subject) == before
 
     overrides_ensure(subject)
-    moved = services.participant_transition(participant=subject, to=Status.ELIGIBLE, by=coordinator)
+    moved = screening.participant_transition(
+        participant=subject, to=Status.ELIGIBLE, by=coordinator
+    )
 
     assert moved.status == "eligible"
 
@@ -300,9 +311,9 @@ def test_a_participant_with_every_criterion_met_is_marked_eligible_without_a_rea
     ldn_study, coordinator
 ):
     subject = walk(submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS), "screening", by=coordinator)
-    services.staff_values_record(participant=subject, values=NORMAL_LABS, by=coordinator)
+    screening.staff_values_record(participant=subject, values=NORMAL_LABS, by=coordinator)
 
-    moved = services.participant_transition(participant=subject, to="eligible", by=coordinator)
+    moved = screening.participant_transition(participant=subject, to="eligible", by=coordinator)
 
     assert (moved.status, moved.outcome, moved.eligible_at) == ("eligible", "all_met", NOV_25)
     assert moved.status_changes.get(to_status="eligible").reason == ""
@@ -312,7 +323,7 @@ def test_a_long_reason_is_kept_whole_in_the_status_change_and_the_history(study,
     subject = walk(applicant(study), Status.ENROLLED, by=coordinator)
     reason = "Moved out of state for a new job; " * 10
 
-    services.participant_transition(
+    screening.participant_transition(
         participant=subject, to=Status.WITHDRAWN, by=coordinator, reason=reason
     )
 
@@ -330,7 +341,7 @@ def test_a_transition_whose_audit_row_cannot_be_written_leaves_the_status_unchan
     unsaved_user = get_user_model()(username="nobody")
 
     with pytest.raises(ValueError, match="unsaved related object"):
-        services.participant_transition(participant=subject, to="eligible", by=unsaved_user)
+        screening.participant_transition(participant=subject, to="eligible", by=unsaved_user)
 
     assert footprint(subject) == before
 
@@ -362,7 +373,7 @@ def test_the_services_walk_writes_one_status_change_and_one_history_row_per_step
 # 3. Enrolment: consent, slots, participant IDs
 # =============================================================================================
 def enrol(participant, *, by, reason=""):
-    return services.participant_transition(
+    return screening.participant_transition(
         participant=participant, to=Status.ENROLLED, by=by, reason=reason
     )
 
@@ -371,10 +382,10 @@ def test_consent_is_needed_to_move_to_consented(study, coordinator):
     subject = walk(applicant(study), Status.ELIGIBLE, by=coordinator)
     before = footprint(subject)
 
-    with pytest.raises(services.InvalidTransition) as refused:
-        services.participant_transition(participant=subject, to="consented", by=coordinator)
+    with pytest.raises(InvalidTransition) as refused:
+        screening.participant_transition(participant=subject, to="consented", by=coordinator)
 
-    assert str(refused.value) == services.CONSENT_NEEDED.format(number=subject.screening_number)
+    assert str(refused.value) == screening.CONSENT_NEEDED.format(number=subject.screening_number)
     assert footprint(subject) == before
 
 
@@ -384,10 +395,10 @@ def test_enrolment_is_refused_without_a_consent_record(study, coordinator):
     ConsentRecord.objects.filter(participant=subject).delete()
     before = footprint(subject)
 
-    with pytest.raises(services.InvalidTransition) as refused:
+    with pytest.raises(InvalidTransition) as refused:
         enrol(subject, by=coordinator)
 
-    assert str(refused.value) == services.CONSENT_NEEDED.format(number=subject.screening_number)
+    assert str(refused.value) == screening.CONSENT_NEEDED.format(number=subject.screening_number)
     assert footprint(subject) == before
 
 
@@ -409,10 +420,10 @@ def test_a_full_study_refuses_enrolment_with_study_full_and_writes_nothing(study
     subject = participants_bulk(study, 1, status=Status.CONSENTED, by=coordinator)[0]
     before = footprint(subject)
 
-    with pytest.raises(services.StudyFull) as refused:
+    with pytest.raises(StudyFull) as refused:
         enrol(subject, by=coordinator)
 
-    assert str(refused.value) == services.STUDY_FULL.format(
+    assert str(refused.value) == screening.STUDY_FULL.format(
         target=2, number=subject.screening_number
     )
     assert footprint(subject) == before
@@ -423,10 +434,10 @@ def test_enrolling_the_same_participant_twice_raises_already_enrolled(study, coo
     enrol(subject, by=coordinator)
     before = footprint(subject)
 
-    with pytest.raises(services.AlreadyEnrolled) as refused:
+    with pytest.raises(AlreadyEnrolled) as refused:
         enrol(subject, by=coordinator)
 
-    assert str(refused.value) == services.ALREADY_ENROLLED.format(number=subject.screening_number)
+    assert str(refused.value) == screening.ALREADY_ENROLLED.format(number=subject.screening_number)
     assert footprint(subject) == before
     assert fresh(subject).participant_id == "LDN-001"
 
@@ -438,10 +449,10 @@ def test_a_withdrawal_that_frees_a_slot_gives_it_to_the_next_enrolment_with_a_ne
     enrolled = [walk(applicant(study), Status.ENROLLED, by=coordinator) for _ in range(20)]
     assert [p.participant_id for p in enrolled] == [f"LDN-{n:03d}" for n in range(1, 21)]
     newcomer = walk(applicant(study), Status.CONSENTED, by=coordinator)
-    with pytest.raises(services.StudyFull):
+    with pytest.raises(StudyFull):
         enrol(newcomer, by=coordinator)
 
-    leaver = services.participant_transition(
+    leaver = screening.participant_transition(
         participant=enrolled[6], to=Status.WITHDRAWN, by=coordinator, reason="Moved away"
     )
     newcomer = enrol(newcomer, by=coordinator)
@@ -460,12 +471,12 @@ def test_a_withdrawal_keeps_its_slot_when_the_study_does_not_free_it(study, coor
     first, _second = (walk(applicant(study), Status.ENROLLED, by=coordinator) for _ in range(2))
     newcomer = walk(applicant(study), Status.CONSENTED, by=coordinator)
 
-    leaver = services.participant_transition(
+    leaver = screening.participant_transition(
         participant=first, to=Status.WITHDRAWN, by=coordinator, reason="Side effects"
     )
 
     assert (leaver.participant_id, leaver.slot.number) == ("LDN-001", 1)
-    with pytest.raises(services.StudyFull):
+    with pytest.raises(StudyFull):
         enrol(newcomer, by=coordinator)
     assert free_slot_count(study) == 0
 
@@ -476,7 +487,7 @@ def test_completing_the_study_never_frees_a_slot(coordinator, frees):
     finisher = walk(applicant(study), Status.COMPLETED, by=coordinator)
     newcomer = walk(applicant(study), Status.CONSENTED, by=coordinator)
 
-    with pytest.raises(services.StudyFull):
+    with pytest.raises(StudyFull):
         enrol(newcomer, by=coordinator)
 
     assert (finisher.participant_id, finisher.slot.number) == ("LDN-001", 1)
@@ -517,7 +528,7 @@ def test_free_slots_are_the_target_minus_enrolled_completed_and_withdrawn_holdin
     assert free_slot_count(study) == free
     for participant in waiting[:free]:
         enrol(participant, by=coordinator)
-    with pytest.raises(services.StudyFull):
+    with pytest.raises(StudyFull):
         enrol(waiting[free], by=coordinator)
     assert Participant.objects.filter(study=study, slot__isnull=False).count() == 6
 
@@ -527,7 +538,7 @@ def test_raising_the_target_adds_free_slots(study, coordinator):
     study.target_enrolment = 4
     study.save()
 
-    services.study_slots_sync(study=study)
+    study_slots_sync(study=study)
 
     assert list(study.slots.values_list("number", flat=True)) == [1, 2, 3, 4]
     assert free_slot_count(study) == 2
@@ -539,7 +550,7 @@ def test_lowering_the_target_drops_free_slots_only(coordinator):
     study.target_enrolment = 3
     study.save()
 
-    services.study_slots_sync(study=study)
+    study_slots_sync(study=study)
 
     assert list(study.slots.values_list("number", "participant__participant_id")) == [
         (1, "LDN-001"),
@@ -553,10 +564,10 @@ def test_lowering_the_target_below_the_slots_taken_is_refused(coordinator):
     participants_bulk(study, 2, status=Status.ENROLLED)
     study.target_enrolment = 1
 
-    with pytest.raises(services.RecruitmentError) as refused:
-        services.study_slots_sync(study=study)
+    with pytest.raises(RecruitmentError) as refused:
+        study_slots_sync(study=study)
 
-    assert str(refused.value) == services.TARGET_BELOW_ENROLLED.format(taken=2)
+    assert str(refused.value) == TARGET_BELOW_ENROLLED.format(taken=2)
     assert EnrolmentSlot.objects.filter(study=study).count() == 3
 
 
@@ -564,11 +575,11 @@ def test_lowering_the_target_below_the_slots_taken_is_refused(coordinator):
 # 4. The waitlist
 # =============================================================================================
 def mark_eligible(participant, *, by):
-    return services.participant_transition(participant=participant, to=Status.ELIGIBLE, by=by)
+    return screening.participant_transition(participant=participant, to=Status.ELIGIBLE, by=by)
 
 
 def waitlist(participant, *, by):
-    return services.participant_transition(participant=participant, to=Status.WAITLISTED, by=by)
+    return screening.participant_transition(participant=participant, to=Status.WAITLISTED, by=by)
 
 
 def test_waitlisting_is_refused_while_a_slot_is_free(study, coordinator):
@@ -576,10 +587,10 @@ def test_waitlisting_is_refused_while_a_slot_is_free(study, coordinator):
     subject = walk(applicant(study), Status.ELIGIBLE, by=coordinator)
     before = footprint(subject)
 
-    with pytest.raises(services.InvalidTransition) as refused:
+    with pytest.raises(InvalidTransition) as refused:
         waitlist(subject, by=coordinator)
 
-    assert str(refused.value) == services.WAITLIST_NOT_FULL.format(number=subject.screening_number)
+    assert str(refused.value) == screening.WAITLIST_NOT_FULL.format(number=subject.screening_number)
     assert footprint(subject) == before
 
 
@@ -612,7 +623,7 @@ def freed_slot_with_a_waitlist(coordinator, time_machine):
     early = waitlist(mark_eligible(early, by=coordinator), by=coordinator)
     time_machine.move_to(dt.datetime(2026, 11, 26, 10, tzinfo=dt.UTC), tick=False)
     late = mark_eligible(late, by=coordinator)
-    services.participant_transition(
+    screening.participant_transition(
         participant=enrolled, to=Status.WITHDRAWN, by=coordinator, reason="Moved away"
     )
     late = record_consent(late, by=coordinator, on=dt.date(2026, 11, 26))
@@ -625,10 +636,10 @@ def test_enrolling_ahead_of_someone_who_waits_longer_needs_a_reason(
     _study, early, late = freed_slot_with_a_waitlist
     before = footprint(late)
 
-    with pytest.raises(services.ReasonRequired) as refused:
+    with pytest.raises(ReasonRequired) as refused:
         enrol(late, by=coordinator)
 
-    assert str(refused.value) == services.OUT_OF_ORDER.format(
+    assert str(refused.value) == screening.OUT_OF_ORDER.format(
         next=early.screening_number, number=late.screening_number
     )
     assert footprint(late) == before
@@ -658,7 +669,7 @@ def test_someone_eligible_before_everyone_waiting_enrols_without_a_reason(
     first = walk(applicant(study), Status.ELIGIBLE, by=coordinator)  # eligible at noon
     time_machine.move_to(NOV_25 + dt.timedelta(hours=1), tick=False)
     waitlist(walk(applicant(study), Status.ELIGIBLE, by=coordinator), by=coordinator)
-    services.participant_transition(
+    screening.participant_transition(
         participant=enrolled, to=Status.WITHDRAWN, by=coordinator, reason="Moved away"
     )
     first = record_consent(first, by=coordinator)
@@ -679,7 +690,7 @@ def test_a_withdrawal_that_frees_a_slot_emails_the_coordinators_who_is_next(
     waitlist(walk(applicant(study, last_name="Garcia"), "eligible", by=coordinator), by=coordinator)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        services.participant_transition(
+        screening.participant_transition(
             participant=enrolled, to=Status.WITHDRAWN, by=coordinator, reason="Moved away"
         )
     assert (len(callbacks), mail.outbox) == (1, [])
@@ -710,7 +721,7 @@ def test_a_withdrawal_that_keeps_its_slot_sends_no_email(
     enrolled = walk(applicant(study), Status.ENROLLED, by=coordinator)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        services.participant_transition(
+        screening.participant_transition(
             participant=enrolled, to=Status.WITHDRAWN, by=coordinator, reason="Moved away"
         )
 
@@ -766,10 +777,10 @@ def test_consent_dated_in_the_future_is_refused(study, coordinator):
     subject = walk(applicant(study), Status.ELIGIBLE, by=coordinator)
     before = footprint(subject)
 
-    with pytest.raises(services.RecruitmentError) as refused:
+    with pytest.raises(RecruitmentError) as refused:
         record_consent(subject, by=coordinator, on=dt.date(2026, 11, 26))
 
-    assert str(refused.value) == services.CONSENT_IN_FUTURE
+    assert str(refused.value) == screening.CONSENT_IN_FUTURE
     assert footprint(subject) == before
 
 
@@ -777,10 +788,10 @@ def test_consent_dated_before_the_person_applied_is_refused(study, coordinator):
     subject = walk(applicant(study), Status.ELIGIBLE, by=coordinator)
     before = footprint(subject)
 
-    with pytest.raises(services.RecruitmentError) as refused:
+    with pytest.raises(RecruitmentError) as refused:
         record_consent(subject, by=coordinator, on=dt.date(2026, 11, 24))
 
-    assert str(refused.value) == services.CONSENT_BEFORE_APPLYING
+    assert str(refused.value) == screening.CONSENT_BEFORE_APPLYING
     assert footprint(subject) == before
 
 
@@ -814,10 +825,10 @@ def test_consent_is_recorded_only_for_eligible_or_waitlisted_participants(
     subject = walk(applicant(study), status, by=coordinator)
     before = footprint(subject)
 
-    with pytest.raises(services.InvalidTransition) as refused:
+    with pytest.raises(InvalidTransition) as refused:
         record_consent(subject, by=coordinator, version="ICF v3.0")
 
-    assert str(refused.value) == services.CONSENT_STATUS
+    assert str(refused.value) == screening.CONSENT_STATUS
     assert footprint(subject) == before
     assert not ConsentRecord.objects.filter(form_version="ICF v3.0").exists()
 
@@ -826,7 +837,7 @@ def test_consent_is_recorded_only_for_eligible_or_waitlisted_participants(
 # 6. Contact attempts
 # =============================================================================================
 def attempt(participant, outcome, *, by, at=None, follow_up_on=None, method="phone"):
-    return services.contact_attempt_record(
+    return screening.contact_attempt_record(
         participant=participant,
         by=by,
         method=method,
@@ -854,7 +865,7 @@ def test_an_attempt_records_when_who_how_what_and_the_next_follow_up(study, coor
     subject = applicant(study)
     at = NOV_25 - dt.timedelta(hours=3)
 
-    logged = services.contact_attempt_record(
+    logged = screening.contact_attempt_record(
         participant=subject,
         by=coordinator,
         method="email",
@@ -913,7 +924,7 @@ def test_a_closed_participant_is_no_longer_listed_as_not_reached(study, coordina
     for _ in range(3):
         attempt(subject, "no_answer", by=coordinator)
 
-    services.participant_transition(
+    screening.participant_transition(
         participant=subject, to="declined", by=coordinator, reason="not reached"
     )
 
@@ -961,10 +972,10 @@ def test_an_attempt_in_the_future_is_refused(study, coordinator):
     subject = applicant(study)
     before = footprint(subject)
 
-    with pytest.raises(services.RecruitmentError) as refused:
+    with pytest.raises(RecruitmentError) as refused:
         attempt(subject, "reached", by=coordinator, at=NOV_25 + dt.timedelta(hours=1))
 
-    assert str(refused.value) == services.CONTACT_IN_FUTURE
+    assert str(refused.value) == screening.CONTACT_IN_FUTURE
     assert footprint(subject) == before
 
 
@@ -972,10 +983,10 @@ def test_a_follow_up_before_the_attempt_is_refused(study, coordinator):
     subject = applicant(study)
     before = footprint(subject)
 
-    with pytest.raises(services.RecruitmentError) as refused:
+    with pytest.raises(RecruitmentError) as refused:
         attempt(subject, "voicemail", by=coordinator, follow_up_on=dt.date(2026, 11, 24))
 
-    assert str(refused.value) == services.FOLLOW_UP_BEFORE_ATTEMPT
+    assert str(refused.value) == screening.FOLLOW_UP_BEFORE_ATTEMPT
     assert footprint(subject) == before
 
 
@@ -1005,7 +1016,9 @@ STAFF_CODES = ["hs-crp", "esr", "rf", "ana", "thyroid"]
 def test_staff_values_in_range_give_all_met_as_staff_verified(screened, coordinator):
     assert screened.outcome == "likely_eligible"
 
-    subject = services.staff_values_record(participant=screened, values=NORMAL_LABS, by=coordinator)
+    subject = screening.staff_values_record(
+        participant=screened, values=NORMAL_LABS, by=coordinator
+    )
 
     assert fresh(subject).outcome == "all_met"
     verdicts = screened.verdicts.filter(criterion__code__in=STAFF_CODES)
@@ -1022,7 +1035,7 @@ def test_staff_values_in_range_give_all_met_as_staff_verified(screened, coordina
 
 
 def test_a_staff_value_out_of_range_makes_the_participant_likely_ineligible(screened, coordinator):
-    services.staff_values_record(
+    screening.staff_values_record(
         participant=screened, values={**NORMAL_LABS, "hs-crp": 4.5}, by=coordinator
     )
 
@@ -1040,12 +1053,12 @@ def test_only_the_studys_staff_assessed_criteria_take_staff_values(screened, coo
     before = footprint(screened)
     evaluated_at = fresh(screened).evaluated_at
 
-    with pytest.raises(services.RecruitmentError) as refused:
-        services.staff_values_record(
+    with pytest.raises(RecruitmentError) as refused:
+        screening.staff_values_record(
             participant=screened, values={"esr": 12, code: "no"}, by=coordinator
         )
 
-    assert str(refused.value) == services.NOT_STAFF_ASSESSED.format(code=code)
+    assert str(refused.value) == screening.NOT_STAFF_ASSESSED.format(code=code)
     assert footprint(screened) == before
     assert fresh(screened).evaluated_at == evaluated_at
 
@@ -1053,11 +1066,11 @@ def test_only_the_studys_staff_assessed_criteria_take_staff_values(screened, coo
 def test_the_answer_history_keeps_each_staff_value_with_who_and_why(
     screened, coordinator, time_machine
 ):
-    services.staff_values_record(participant=screened, values={"hs-crp": 4.5}, by=coordinator)
+    screening.staff_values_record(participant=screened, values={"hs-crp": 4.5}, by=coordinator)
     corrector = StaffFactory(username="investigator", password=None)
     time_machine.move_to(NOV_25 + dt.timedelta(hours=1), tick=False)
 
-    services.staff_values_record(
+    screening.staff_values_record(
         participant=screened,
         values={"hs-crp": 1.2},
         by=corrector,
@@ -1096,7 +1109,7 @@ def duplicate(study):
 def test_confirming_a_duplicate_closes_it_as_declined_with_reason_duplicate(duplicate, coordinator):
     first, second = duplicate
 
-    closed = services.duplicate_confirm(participant=second, by=coordinator)
+    closed = screening.duplicate_confirm(participant=second, by=coordinator)
 
     closed = fresh(closed)
     assert (closed.status, closed.duplicate_review, closed.duplicate_of) == (
@@ -1117,7 +1130,7 @@ def test_confirming_a_duplicate_closes_it_as_declined_with_reason_duplicate(dupl
 def test_dismissing_a_duplicate_keeps_the_link_and_the_status(duplicate, coordinator):
     first, second = duplicate
 
-    services.duplicate_dismiss(participant=second, by=coordinator, reason="Twin sister")
+    screening.duplicate_dismiss(participant=second, by=coordinator, reason="Twin sister")
 
     kept = fresh(second)
     assert (kept.status, kept.duplicate_review, kept.duplicate_of) == ("new", "dismissed", first)
@@ -1136,15 +1149,15 @@ def test_only_a_pending_duplicate_can_be_confirmed_or_dismissed(
     first, second = duplicate
     subject = first
     if which == "dismissed":
-        subject = services.duplicate_dismiss(participant=second, by=coordinator)
+        subject = screening.duplicate_dismiss(participant=second, by=coordinator)
     elif which == "confirmed":
-        subject = services.duplicate_confirm(participant=second, by=coordinator)
+        subject = screening.duplicate_confirm(participant=second, by=coordinator)
     before = footprint(subject)
 
-    with pytest.raises(services.RecruitmentError) as refused:
-        getattr(services, f"duplicate_{review}")(participant=fresh(subject), by=coordinator)
+    with pytest.raises(RecruitmentError) as refused:
+        getattr(screening, f"duplicate_{review}")(participant=fresh(subject), by=coordinator)
 
-    assert str(refused.value) == services.NOT_A_DUPLICATE.format(number=subject.screening_number)
+    assert str(refused.value) == screening.NOT_A_DUPLICATE.format(number=subject.screening_number)
     assert footprint(subject) == before
 
 
@@ -1153,10 +1166,10 @@ def test_confirming_an_enrolled_duplicate_is_refused_and_writes_nothing(duplicat
     second = walk(second, Status.ENROLLED, by=coordinator)
     before = footprint(second)
 
-    with pytest.raises(services.InvalidTransition) as refused:
-        services.duplicate_confirm(participant=second, by=coordinator)
+    with pytest.raises(InvalidTransition) as refused:
+        screening.duplicate_confirm(participant=second, by=coordinator)
 
-    assert str(refused.value) == services.TRANSITION_NOT_ALLOWED.format(
+    assert str(refused.value) == screening.TRANSITION_NOT_ALLOWED.format(
         number=second.screening_number, current="Enrolled", target="Declined"
     )
     assert footprint(second) == before
@@ -1171,12 +1184,12 @@ def test_an_edit_needs_a_reason(study, coordinator, reason):
     subject = applicant(study)
     before = footprint(subject)
 
-    with pytest.raises(services.RecruitmentError) as refused:
-        services.participant_update(
+    with pytest.raises(RecruitmentError) as refused:
+        screening.participant_update(
             participant=subject, data={"last_name": "Lee-Smith"}, by=coordinator, reason=reason
         )
 
-    assert str(refused.value) == services.EDIT_NEEDS_REASON
+    assert str(refused.value) == screening.EDIT_NEEDS_REASON
     assert footprint(subject) == before
     assert fresh(subject).last_name == "Lee"
 
@@ -1185,7 +1198,7 @@ def test_an_edit_records_who_why_and_the_old_and_new_values(study, coordinator, 
     subject = applicant(study)
     time_machine.move_to(NOV_25 + dt.timedelta(days=1), tick=False)
 
-    services.participant_update(
+    screening.participant_update(
         participant=subject,
         data={"last_name": "Lee-Smith", "phone": "205 555 0142", "first_name": subject.first_name},
         by=coordinator,
@@ -1210,7 +1223,7 @@ def test_an_edit_that_changes_nothing_writes_nothing(study, coordinator):
     subject = applicant(study)
     before = footprint(subject)
 
-    services.participant_update(
+    screening.participant_update(
         participant=subject, data={"last_name": "Lee"}, by=coordinator, reason="Checked"
     )
 
@@ -1231,7 +1244,7 @@ def test_a_new_date_of_birth_or_zip_code_re_runs_the_pre_screen(
     subject = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
     assert subject.verdicts.get(criterion__code=criterion).verdict == "met"
 
-    services.participant_update(
+    screening.participant_update(
         participant=subject, data=change, by=coordinator, reason="Corrected on the phone"
     )
 
@@ -1248,7 +1261,7 @@ def test_an_edit_of_contact_details_does_not_re_run_the_pre_screen(
     subject = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
     time_machine.move_to(NOV_25 + dt.timedelta(days=1), tick=False)
 
-    services.participant_update(
+    screening.participant_update(
         participant=subject, data={"email": "ann@example.org"}, by=coordinator, reason="Typo"
     )
 
@@ -1257,9 +1270,9 @@ def test_an_edit_of_contact_details_does_not_re_run_the_pre_screen(
 
 def test_an_edit_from_an_out_of_date_copy_does_not_undo_a_status_change(study, coordinator):
     copy = applicant(study)
-    services.participant_transition(participant=copy, to="screening", by=coordinator)
+    screening.participant_transition(participant=copy, to="screening", by=coordinator)
 
-    services.participant_update(
+    screening.participant_update(
         participant=copy, data={"last_name": "Lee-Smith"}, by=coordinator, reason="Married"
     )
 
@@ -1273,9 +1286,9 @@ def test_staff_values_entered_from_an_out_of_date_copy_keep_the_current_status(
 ):
     copy = fresh(screened)
     overrides_ensure(screened)
-    services.participant_transition(participant=screened, to="eligible", by=coordinator)
+    screening.participant_transition(participant=screened, to="eligible", by=coordinator)
 
-    services.staff_values_record(participant=copy, values=NORMAL_LABS, by=coordinator)
+    screening.staff_values_record(participant=copy, values=NORMAL_LABS, by=coordinator)
 
     current = fresh(screened)
     assert (current.status, current.outcome) == ("eligible", "all_met")
@@ -1287,11 +1300,11 @@ def test_a_duplicate_confirmed_meanwhile_cannot_be_dismissed_from_an_out_of_date
 ):
     _first, second = duplicate
     copy = fresh(second)
-    services.duplicate_confirm(participant=second, by=coordinator)
+    screening.duplicate_confirm(participant=second, by=coordinator)
     before = footprint(second)
 
-    with pytest.raises(services.RecruitmentError):
-        services.duplicate_dismiss(participant=copy, by=coordinator)
+    with pytest.raises(RecruitmentError):
+        screening.duplicate_dismiss(participant=copy, by=coordinator)
 
     assert footprint(second) == before
     assert fresh(second).duplicate_review == "confirmed"

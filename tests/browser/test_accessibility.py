@@ -8,8 +8,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from recruitment import roles, services
+from accounts.services import roles_ensure
+from recruitment import roles
+from recruitment.intake.withdraw import withdraw_token_make
 from recruitment.models import Status
+from recruitment.studies.services import study_load_file
 from tests.browser.test_layout import open_thank_you_page, send
 from tests.conftest import LDN_FILE
 from tests.factories import LDN_ELIGIBLE_ANSWERS, StaffFactory, applicant, walk
@@ -41,7 +44,7 @@ def assert_accessible(page: Page) -> None:
 
 @pytest.fixture
 def ldn(db):
-    return services.study_load_file(path=LDN_FILE).study
+    return study_load_file(path=LDN_FILE).study
 
 
 @pytest.fixture(params=COLOR_SCHEMES)
@@ -85,7 +88,7 @@ def test_the_thank_you_page_has_no_axe_violation(patient_page, live_server):
 
 def test_the_withdraw_pages_have_no_axe_violation(patient_page, live_server, ldn):
     person = applicant(ldn, answers=LDN_ELIGIBLE_ANSWERS)
-    token = services.withdraw_token_make(participant=person)
+    token = withdraw_token_make(participant=person)
 
     patient_page.goto(f"{live_server.url}/withdraw/{token}/")
     expect(patient_page.get_by_role("button", name="Yes, withdraw my interest")).to_be_visible()
@@ -98,7 +101,7 @@ def test_the_withdraw_pages_have_no_axe_violation(patient_page, live_server, ldn
 
 def test_the_page_after_withdrawing_has_no_axe_violation(patient_page, live_server, ldn):
     person = applicant(ldn, answers=LDN_ELIGIBLE_ANSWERS)
-    token = services.withdraw_token_make(participant=person)
+    token = withdraw_token_make(participant=person)
     patient_page.goto(f"{live_server.url}/withdraw/{token}/")
 
     patient_page.get_by_role("button", name="Yes, withdraw my interest").click()
@@ -113,7 +116,7 @@ def test_the_page_after_withdrawing_has_no_axe_violation(patient_page, live_serv
 def coordinator(ldn):
     """A coordinator of the LDN study, which has participants at several stages."""
     user = StaffFactory(username="casey", first_name="Casey")
-    user.groups.add(services.roles_ensure()[roles.COORDINATOR])
+    user.groups.add(roles_ensure()[roles.COORDINATOR])
     ldn.members.add(user)
     for status in [Status.NEW, Status.SCREENING, Status.ELIGIBLE, Status.ENROLLED]:
         walk(applicant(ldn, answers=LDN_ELIGIBLE_ANSWERS), status, by=user)

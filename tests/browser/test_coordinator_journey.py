@@ -8,8 +8,10 @@ it says, as a person would.
 import pytest
 from playwright.sync_api import Page, expect
 
-from recruitment import roles, services
+from accounts.services import roles_ensure
+from recruitment import roles
 from recruitment.models import ContactAttempt, Participant, Status, StatusChange
+from recruitment.studies.services import study_load_file
 from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.test_patient_journey import (
     answer_health_questions,
@@ -56,9 +58,9 @@ def open_step(page: Page, label: str) -> None:
 def test_a_coordinator_works_a_new_applicant_from_the_first_call_to_enrolment(
     page, coordinator_page, live_server
 ):
-    study = services.study_load_file(path=LDN_FILE).study
+    study = study_load_file(path=LDN_FILE).study
     coordinator = StaffFactory(username="casey", first_name="Casey")
-    coordinator.groups.add(services.roles_ensure()[roles.COORDINATOR])
+    coordinator.groups.add(roles_ensure()[roles.COORDINATOR])
     study.members.add(coordinator)
     a_patient_applies(page, live_server.url)
     admin = coordinator_page

@@ -13,8 +13,11 @@ import time_machine
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from recruitment import roles, services
+from accounts.services import roles_ensure
+from recruitment import roles
 from recruitment.models import Status
+from recruitment.screening.services import contact_attempt_record, participant_transition
+from recruitment.studies.services import study_load_file
 from tests.conftest import LDN_FILE
 from tests.factories import LDN_ELIGIBLE_ANSWERS, StaffFactory, applicant, walk
 
@@ -73,7 +76,7 @@ def a_recruitment_history(study, coordinator) -> None:
     rest = people[5 + ENROLLED :]
     for reason, (when, person) in zip(DECLINE_REASONS, rest, strict=False):
         with time_machine.travel(when + dt.timedelta(days=4), tick=False):
-            services.participant_transition(
+            participant_transition(
                 participant=person, to=Status.DECLINED, by=coordinator, reason=reason
             )
     for status, (_when, person) in zip(
@@ -83,7 +86,7 @@ def a_recruitment_history(study, coordinator) -> None:
     ):
         walk(person, status, by=coordinator)
     for _when, person in people[-4:]:
-        services.contact_attempt_record(
+        contact_attempt_record(
             participant=person,
             by=coordinator,
             method="phone",
@@ -92,7 +95,7 @@ def a_recruitment_history(study, coordinator) -> None:
         )
     for _when, person in people[:2]:
         for _ in range(3):
-            services.contact_attempt_record(
+            contact_attempt_record(
                 participant=person, by=coordinator, method="phone", outcome="no_answer"
             )
 
@@ -109,9 +112,9 @@ def sign_in_through_the_admin(page: Page, base_url: str) -> None:
 def test_a_coordinator_sees_the_progress_the_consort_box_and_the_weekly_chart(
     page, live_server, requested_urls
 ):
-    study = services.study_load_file(path=LDN_FILE).study
+    study = study_load_file(path=LDN_FILE).study
     coordinator = StaffFactory(username="casey", first_name="Casey")
-    coordinator.groups.add(services.roles_ensure()[roles.COORDINATOR])
+    coordinator.groups.add(roles_ensure()[roles.COORDINATOR])
     study.members.add(coordinator)
     a_recruitment_history(study, coordinator)
     page.set_viewport_size({"width": 1280, "height": 900})

@@ -8,8 +8,8 @@ from axe_playwright_python.sync_playwright import Axe
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from recruitment import services
 from recruitment.models import Draft, Participant
+from recruitment.studies.services import study_load_file
 from tests.browser.conftest import TIMEOUT_MS
 from tests.conftest import LDN_FILE
 
@@ -73,7 +73,7 @@ def expect_answered(page: Page, answers: dict[str, str]) -> None:
 def test_a_patient_saves_the_form_comes_back_through_the_emailed_link_and_sends_it(
     page, live_server, browser
 ):
-    services.study_load_file(path=LDN_FILE)
+    study_load_file(path=LDN_FILE)
     page.goto(live_server.url + FORM_PATH)
 
     # Part of the form, then a break.

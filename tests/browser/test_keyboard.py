@@ -10,9 +10,9 @@ links takes focus to the field to fix.
 import pytest
 from playwright.sync_api import Page, expect
 
-from recruitment import services
 from recruitment.forms import CONTACT_METHOD_NEEDED, ZIP_INVALID
 from recruitment.models import Participant
+from recruitment.studies.services import study_load_file
 from tests.conftest import LDN_FILE
 from tests.factories import ldn_form_data
 
@@ -120,7 +120,7 @@ def answer_health_questions(keys: Keyboard) -> None:
 
 
 def test_a_patient_completes_the_whole_journey_with_the_keyboard_alone(page, live_server):
-    services.study_load_file(path=LDN_FILE)
+    study_load_file(path=LDN_FILE)
     keys = Keyboard(page)
     page.goto(live_server.url + "/")
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from recruitment import services
+from recruitment.intake.withdraw import withdraw_token_make
 from recruitment.models import Study
+from recruitment.studies.services import study_load_file
 from tests.conftest import LDN_FILE
 from tests.factories import LDN_ELIGIBLE_ANSWERS, applicant, ldn_form_data
 
@@ -59,7 +60,7 @@ def open_form_with_errors(page: Page, base_url: str) -> None:
 
 def open_withdraw_page(page: Page, base_url: str) -> None:
     person = applicant(Study.objects.get(slug="ldn-mecfs"), answers=LDN_ELIGIBLE_ANSWERS)
-    page.goto(f"{base_url}/withdraw/{services.withdraw_token_make(participant=person)}/")
+    page.goto(f"{base_url}/withdraw/{withdraw_token_make(participant=person)}/")
 
 
 # Every public page a patient meets, opened the way they reach it.
@@ -76,7 +77,7 @@ PHOTOGRAPHED = ["home", "study", "interest", "interest-errors", "thanks"]
 
 @pytest.fixture
 def ldn(db):
-    return services.study_load_file(path=LDN_FILE).study
+    return study_load_file(path=LDN_FILE).study
 
 
 def horizontal_overflow(page: Page) -> int:

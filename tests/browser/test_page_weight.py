@@ -21,7 +21,8 @@ from django.core.wsgi import get_wsgi_application
 from django.test.testcases import QuietWSGIRequestHandler
 from playwright.sync_api import Page, expect
 
-from recruitment import services
+from recruitment.intake.withdraw import withdraw_token_make
+from recruitment.studies.services import study_load_file
 from tests.browser.test_layout import INTEREST, STUDY, fill_the_form, send
 from tests.conftest import LDN_FILE, PRODUCTION_STORAGES
 from tests.factories import LDN_ELIGIBLE_ANSWERS, applicant
@@ -109,8 +110,8 @@ def measure_action(page: Page, log: NetworkLog, action) -> None:
 def test_every_public_page_is_under_60_kb_and_asks_no_third_party(
     browser, production_server, settings
 ):
-    study = services.study_load_file(path=LDN_FILE).study
-    token = services.withdraw_token_make(participant=applicant(study, answers=LDN_ELIGIBLE_ANSWERS))
+    study = study_load_file(path=LDN_FILE).study
+    token = withdraw_token_make(participant=applicant(study, answers=LDN_ELIGIBLE_ANSWERS))
     context = browser.new_context(locale="en-US", timezone_id="America/Chicago")
     page = context.new_page()
     log = NetworkLog(page)

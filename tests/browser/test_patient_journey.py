@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from recruitment import services
 from recruitment.forms import DOB_FUTURE, ZIP_INVALID
 from recruitment.models import Outcome, Participant, Status
+from recruitment.studies.services import study_load_file
 from tests.conftest import LDN_FILE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -86,7 +86,7 @@ def assert_only_the_live_server_was_asked(requested_urls: list[str], base_url: s
 def test_a_patient_finds_the_study_says_they_are_interested_and_gets_a_screening_number(
     page, live_server, requested_urls
 ):
-    services.study_load_file(path=LDN_FILE)
+    study_load_file(path=LDN_FILE)
 
     open_interest_form(page, live_server.url)
     fill_about_you(page, date_of_birth="1980-04-28", zip_code="35203")
@@ -116,7 +116,7 @@ def test_a_patient_finds_the_study_says_they_are_interested_and_gets_a_screening
 def test_a_patient_sees_every_error_at_the_top_keeps_their_answers_and_can_fix_them(
     page, live_server, requested_urls
 ):
-    services.study_load_file(path=LDN_FILE)
+    study_load_file(path=LDN_FILE)
     next_year = (dt.date.today() + dt.timedelta(days=400)).isoformat()
 
     open_interest_form(page, live_server.url)

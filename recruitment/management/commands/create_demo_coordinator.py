@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from recruitment import services
+from accounts.services import demo_coordinator_ensure
 
 
 class Command(BaseCommand):
@@ -13,7 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="coordinator")
 
     def handle(self, *args, username, **options):
-        password = services.demo_coordinator_ensure(username=username)
+        password = demo_coordinator_ensure(username=username)
         if password is None:
             self.stdout.write(
                 f"Demo coordinator '{username}' already exists; its password is unchanged "

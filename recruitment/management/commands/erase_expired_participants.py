@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from recruitment import drafts, services
+from recruitment import drafts
+from recruitment.screening.retention import participants_erase_expired, sessions_erase_expired
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, dry_run, **options):
-        result = services.participants_erase_expired(dry_run=dry_run)
+        result = participants_erase_expired(dry_run=dry_run)
         verb = "Would erase" if dry_run else "Erased"
         for erasure in result.studies:
             numbers = erasure.screening_numbers
@@ -38,7 +39,7 @@ class Command(BaseCommand):
                 f"{'' if expired_drafts == 1 else 's'} (forms saved to finish later, kept "
                 f"{settings.DRAFT_MAX_AGE_DAYS} days)."
             )
-        services.sessions_erase_expired(dry_run=dry_run)
+        sessions_erase_expired(dry_run=dry_run)
         if not dry_run:
             self.stdout.write("Deleted the expired sessions.")
         total = result.total + expired_drafts

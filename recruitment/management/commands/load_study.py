@@ -2,7 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recruitment import services
+from recruitment.errors import StudyFileError
+from recruitment.studies.services import study_load_file
 
 
 class Command(BaseCommand):
@@ -24,8 +25,8 @@ class Command(BaseCommand):
             paths = sorted((Path(__file__).resolve().parents[2] / "studies").glob("*.toml"))
         for path in paths:
             try:
-                result = services.study_load_file(path=path, create_only=create_only)
-            except services.StudyFileError as exc:
+                result = study_load_file(path=path, create_only=create_only)
+            except StudyFileError as exc:
                 raise CommandError(str(exc)) from exc
             study = result.study
             if result.created:

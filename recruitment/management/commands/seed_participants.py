@@ -20,7 +20,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from recruitment import roles, services
+from accounts.services import roles_ensure
+from recruitment import roles
 from recruitment.models import (
     ENROLLED_STATUSES,
     AnsweredBy,
@@ -152,7 +153,7 @@ def _seeder():
     if created:
         user.set_unusable_password()
         user.save()
-        user.groups.add(services.roles_ensure()[roles.COORDINATOR])
+        user.groups.add(roles_ensure()[roles.COORDINATOR])
     return user
 
 

@@ -1,0 +1,420 @@
+"""Taking in interest: the public form's submission and the bulk import share one path
+(prepare, match duplicates, write), so both apply the same rules. Emails go out after the
+transaction commits."""
+
+import copy
+import json
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Case, Q, Value, When
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from recruitment import eligibility
+from recruitment.contact import normalise_email, normalise_name, normalise_phone
+from recruitment.errors import ImportRowError, RecruitmentError, StudyNotRecruiting
+from recruitment.evaluation import evaluation_build
+from recruitment.intake.withdraw import withdraw_path
+from recruitment.models import (
+    Answer,
+    AnsweredBy,
+    CriterionVerdict,
+    DuplicateReview,
+    EligibilityCriterion,
+    Participant,
+    Study,
+)
+
+logger = logging.getLogger(__name__)
+
+STUDY_NOT_RECRUITING = _("This study is not recruiting at the moment.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Participants
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ContactDetails:
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    preferred_contact: str
+    best_time: str
+    date_of_birth: date
+    zip_code: str
+    referral_source: str
+    note: str
+    contact_consent: bool
+
+
+def participant_submit(
+    *,
+    study: Study,
+    contact: ContactDetails,
+    answers: dict[str, Any],
+    token: uuid.UUID | None = None,
+    language: str = "en",
+    site_url: str = "",
+) -> Participant:
+    """Save a patient's interest: participant, answers, pre-screen evaluation, screening
+    number and possible-duplicate link, all in one transaction; then email the patient and
+    the coordinators.
+
+    `token` is the form's idempotency token: a second submission of the same form (a double
+    click) returns the participant the first one created. Imports use `participants_import`.
+
+    Everything that needs no lock is done first: the criteria are read once, the participant
+    is built and validated, and the answers are evaluated in memory. Only then does one
+    UPDATE take the next screening number (and the study row's lock, held until commit,
+    which serialises numbers and makes "not recruiting" final); the duplicate and token
+    lookup and the inserts run under it, so two people submitting at once still see each
+    other, and a rolled-back submission gives its number back (no gaps).
+    """
+    criteria = list(EligibilityCriterion.objects.filter(study_id=study.pk).active())
+    prepared = _participant_prepare(
+        study=study,
+        contact=contact,
+        answers=answers,
+        criteria=criteria,
+        token=token,
+        language=language,
+        change_reason="Submitted the interest form",
+    )
+    with transaction.atomic():
+        locked = _screening_seq_take(study)
+        if locked is None:
+            existing = _participant_by_token(study, token)
+            if existing is None:
+                raise StudyNotRecruiting(STUDY_NOT_RECRUITING)
+            return existing
+        participant = _participant_write(
+            prepared, study=locked, seq=locked.last_screening_seq, token=token
+        )
+        if participant is None:
+            # The same form was saved already: give the number back, return the first one.
+            transaction.set_rollback(True)
+        else:
+            staff_path = reverse("admin:recruitment_participant_change", args=[participant.pk])
+            site = site_url.rstrip("/")
+            transaction.on_commit(
+                lambda: _send_submission_emails(
+                    participant,
+                    f"{site}{staff_path}",
+                    withdraw_url=f"{site}{withdraw_path(participant=participant)}",
+                )
+            )
+    if participant is None:
+        return _participant_by_token(study, token)
+    return participant
+
+
+def _screening_seq_take(study: Study) -> Study | None:
+    """Take the study's next screening number with one UPDATE ... RETURNING, which locks the
+    study row until the transaction ends; None when the study is not recruiting. Returns a
+    copy of `study` with the row's current number, prefix and versions."""
+    quote = connection.ops.quote_name
+    table = quote(Study._meta.db_table)
+    seq = quote(Study._meta.get_field("last_screening_seq").column)
+    returned = ("last_screening_seq", "prefix", "contact_consent_version", "criteria_version")
+    columns = ", ".join(quote(Study._meta.get_field(name).column) for name in returned)
+    # Names come from the model's meta; the values are parameters.
+    sql = (
+        f"UPDATE {table} SET {seq} = {seq} + 1 "  # noqa: S608
+        f"WHERE {quote(Study._meta.pk.column)} = %s "
+        f"AND {quote(Study._meta.get_field('is_recruiting').column)} "
+        f"RETURNING {columns}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [study.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    locked = copy.copy(study)
+    for name, value in zip(returned, row, strict=True):
+        setattr(locked, name, value)
+    locked.is_recruiting = True
+    return locked
+
+
+def _participant_by_token(study: Study, token: uuid.UUID | None) -> Participant | None:
+    if token is None:
+        return None
+    return Participant.objects.filter(study_id=study.pk, submission_token=token).first()
+
+
+def participants_import(
+    *, study: Study, rows: list[tuple[ContactDetails, dict[str, Any]]], language: str = "en"
+) -> list[Participant]:
+    """Create participants from an existing interest list, all or none, in one transaction.
+
+    Each row is numbered, evaluated and matched for duplicates exactly like a web submission,
+    but nobody is emailed (they did not fill our form) and a closed study accepts the list.
+    The screening numbers are reserved with one update of the study row: updating it per
+    row inside one transaction makes PostgreSQL's foreign-key checks walk an ever longer
+    chain of row versions (5,000 rows took minutes instead of seconds).
+    """
+    with transaction.atomic():
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        first_seq = locked.last_screening_seq + 1
+        locked.last_screening_seq += len(rows)
+        locked.save(update_fields=["last_screening_seq"])
+        criteria = list(locked.criteria.active())
+        created = []
+        for offset, (contact, answers) in enumerate(rows):
+            try:
+                prepared = _participant_prepare(
+                    study=locked,
+                    contact=contact,
+                    answers=answers,
+                    criteria=criteria,
+                    language=language,
+                    change_reason="Imported from an interest list",
+                )
+                # A savepoint per row, so a failed row leaves a usable transaction to unwind.
+                with transaction.atomic():
+                    participant = _participant_write(prepared, study=locked, seq=first_seq + offset)
+            except (RecruitmentError, ValidationError, DatabaseError) as exc:
+                raise ImportRowError(offset) from exc
+            created.append(participant)
+        return created
+
+
+@dataclass
+class _Prepared:
+    """A participant built, validated and evaluated in memory, waiting for its number."""
+
+    participant: Participant
+    answers: list[Answer]
+    verdicts: list[CriterionVerdict]
+    evaluation: eligibility.Evaluation
+    change_reason: str
+
+
+# Every Participant field but these is validated before the lock (`_participant_prepare`).
+_VALIDATED_UNDER_LOCK = ("screening_seq", "screening_number")
+# Set by the service from rows it read; the database's foreign keys check them, so
+# `full_clean` need not query for them.
+_NOT_CLEANED = ("study", "duplicate_of", *_VALIDATED_UNDER_LOCK)
+_CLEANED_BEFORE_LOCK = tuple(
+    f.name for f in Participant._meta.fields if f.name not in _VALIDATED_UNDER_LOCK
+)
+
+
+def _participant_prepare(
+    *,
+    study: Study,
+    contact: ContactDetails,
+    answers: dict[str, Any],
+    criteria: list[EligibilityCriterion],
+    language: str,
+    change_reason: str,
+    token: uuid.UUID | None = None,
+) -> _Prepared:
+    """Build and validate the participant and evaluate their answers, with no query.
+
+    `criteria` are the study's active criteria, in order: the patient-answered ones get the
+    answers, all of them a verdict. `full_clean` checks every field; the unique and check
+    constraints are left to the database, which enforces them anyway (an IntegrityError)."""
+    now = timezone.now()
+    participant = Participant(
+        study=study,
+        first_name=contact.first_name.strip(),
+        last_name=contact.last_name.strip(),
+        name_normalised=normalise_name(contact.first_name, contact.last_name),
+        email=contact.email.strip(),
+        email_normalised=normalise_email(contact.email),
+        phone=contact.phone.strip(),
+        phone_normalised=normalise_phone(contact.phone) if contact.phone else "",
+        preferred_contact=contact.preferred_contact,
+        best_time=contact.best_time,
+        date_of_birth=contact.date_of_birth,
+        zip_code=contact.zip_code[:5],
+        referral_source=contact.referral_source,
+        note=contact.note,
+        language=language,
+        contact_consent=contact.contact_consent,
+        contact_consent_version=study.contact_consent_version,
+        contact_consent_at=now,
+        submission_token=token,
+        withdraw_nonce=secrets.token_urlsafe(16),
+        criteria_version=study.criteria_version,
+        evaluated_at=now,
+        outcome=eligibility.Outcome.NEEDS_REVIEW,
+    )
+    participant.full_clean(exclude=_NOT_CLEANED, validate_unique=False, validate_constraints=False)
+    # The values as stored (JSON), so the evaluation judges exactly what is kept.
+    values = {
+        c.pk: json.loads(json.dumps(answers[c.code]))
+        for c in criteria
+        if c.answered_by == AnsweredBy.PATIENT and c.code in answers
+    }
+    rows = [
+        Answer(criterion=c, value=values[c.pk], answered_by=AnsweredBy.PATIENT)
+        for c in criteria
+        if c.pk in values
+    ]
+    evaluation, verdicts = evaluation_build(
+        participant, criteria, values, today=timezone.localdate(now)
+    )
+    return _Prepared(participant, rows, verdicts, evaluation, change_reason)
+
+
+def _participant_write(
+    prepared: _Prepared, *, study: Study, seq: int, token: uuid.UUID | None = None
+) -> Participant | None:
+    """Number, link and insert a prepared participant with their answers, verdicts and two
+    history versions (as submitted, then as evaluated). The caller holds the study row lock
+    and has reserved `seq`. None when `token` was saved already (nothing is written)."""
+    participant = prepared.participant
+    participant.study = study
+    participant.screening_seq = seq
+    participant.screening_number = study.screening_number(seq)
+    participant.contact_consent_version = study.contact_consent_version
+    participant.criteria_version = study.criteria_version
+    participant.clean_fields(exclude=_CLEANED_BEFORE_LOCK)
+    first = _first_match(participant, token)
+    if first is not None:
+        pk, duplicate_of_id, same_token = first
+        if same_token:
+            return None
+        participant.duplicate_of_id = duplicate_of_id or pk
+        participant.duplicate_review = DuplicateReview.PENDING
+    evaluation = prepared.evaluation
+    submitted = {
+        "outcome": participant.outcome,
+        "eligible_from": participant.eligible_from,
+        "evaluated_at": participant.evaluated_at,
+    }
+    participant.outcome = evaluation.outcome
+    participant.eligible_from = evaluation.eligible_from
+    participant.evaluated_at = timezone.now()
+    # One insert, already evaluated; its two history versions are written below, together.
+    participant.skip_history_when_saving = True
+    try:
+        participant.save(force_insert=True)
+    finally:
+        del participant.skip_history_when_saving
+    for answer in prepared.answers:
+        answer.participant = participant
+    Answer.objects.bulk_create(prepared.answers)
+    for verdict in prepared.verdicts:
+        verdict.participant = participant
+    CriterionVerdict.objects.bulk_create(prepared.verdicts)
+    _history_submitted(participant, submitted, prepared.change_reason)
+    return participant
+
+
+def _history_submitted(participant: Participant, submitted: dict[str, Any], reason: str) -> None:
+    """The two versions a submission has always recorded, in one INSERT: "+" as submitted
+    (`reason`, awaiting the pre-screen), then "~" "Pre-screen evaluated"."""
+    history = Participant.history.model
+    user = history.get_default_history_user(participant)
+    values = {
+        field.attname: getattr(participant, field.attname) for field in history.tracked_fields
+    }
+    as_submitted = history(
+        history_date=timezone.now(),
+        history_user=user,
+        history_change_reason=reason,
+        history_type="+",
+        **{**values, **submitted},
+    )
+    as_evaluated = history(
+        history_date=timezone.now(),
+        history_user=user,
+        history_change_reason="Pre-screen evaluated",
+        history_type="~",
+        **values,
+    )
+    history.objects.bulk_create([as_submitted, as_evaluated])
+
+
+def _first_match(
+    participant: Participant, token: uuid.UUID | None
+) -> tuple[int, int | None, bool] | None:
+    """One query for both lookups a new participant needs: the participant saved with the
+    same `token` (first, when there is one), else the earliest of the study with the same
+    email, phone, or name and date of birth. (pk, duplicate_of_id, has the same token)."""
+    match = _duplicate_match(participant)
+    same_token = Value(False)
+    if token is not None:
+        match |= Q(submission_token=token)
+        same_token = Case(When(submission_token=token, then=True), default=False)
+    return (
+        Participant.objects.filter(match, study_id=participant.study_id)
+        .annotate(same_token=same_token)
+        .order_by("-same_token", "screening_seq")
+        .values_list("pk", "duplicate_of_id", "same_token")
+        .first()
+    )
+
+
+def _duplicate_match(participant: Participant) -> Q:
+    match = Q(email_normalised=participant.email_normalised)
+    if participant.phone_normalised:
+        match |= Q(phone_normalised=participant.phone_normalised)
+    match |= Q(name_normalised=participant.name_normalised, date_of_birth=participant.date_of_birth)
+    return match
+
+
+def participant_submit_idempotent(**kwargs) -> Participant:
+    """`participant_submit`, tolerating two simultaneous posts of the same form."""
+    try:
+        return participant_submit(**kwargs)
+    except IntegrityError:
+        token = kwargs.get("token")
+        existing = Participant.objects.filter(study=kwargs["study"], submission_token=token)
+        if token is None or not existing.exists():
+            raise
+        return existing.get()
+
+
+def _send_submission_emails(
+    participant: Participant, staff_url: str, *, withdraw_url: str = ""
+) -> None:
+    """Confirmation to the patient (no health answers; their signed withdraw link) and a
+    notice to the coordinators (screening number and a staff link only: no personal data)."""
+    study = participant.study
+    with translation.override(participant.language):
+        context = {
+            "participant": participant,
+            "study": study,
+            "withdraw_url": withdraw_url,
+            "withdraw_days": settings.WITHDRAW_LINK_MAX_AGE_DAYS,
+        }
+        messages = [
+            (
+                render_to_string("recruitment/email/confirmation_subject.txt", context).strip(),
+                render_to_string("recruitment/email/confirmation.txt", context),
+                [participant.email],
+            )
+        ]
+    if settings.COORDINATOR_EMAILS:
+        context = {"participant": participant, "study": study, "staff_url": staff_url}
+        messages.append(
+            (
+                render_to_string("recruitment/email/coordinator_subject.txt", context).strip(),
+                render_to_string("recruitment/email/coordinator.txt", context),
+                list(settings.COORDINATOR_EMAILS),
+            )
+        )
+    for subject, body, recipients in messages:
+        try:
+            send_mail(subject, body, None, recipients)
+        except Exception as exc:  # noqa: BLE001 - a mail outage must not lose the submission
+            # Never log the exception text: SMTP errors quote the recipient's address.
+            logger.error(
+                "Email about %s failed: %s", participant.screening_number, type(exc).__name__
+            )

@@ -1,0 +1,171 @@
+"""The patient's signed withdraw link: made at submission, checked and used from the
+confirmation email."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare
+
+from recruitment.models import (
+    DeclineReason,
+    Participant,
+    Status,
+    Study,
+)
+from recruitment.screening.services import participant_transition
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# Withdrawing interest: the patient's signed link (PRODUCT.md "Privacy over time")
+# ---------------------------------------------------------------------------------------------
+# The link carries the participant's pk and their `withdraw_nonce`, signed with a salt of its
+# own and a timestamp (django.core.signing). It works while the nonce matches and for
+# WITHDRAW_LINK_MAX_AGE_DAYS: using it clears the nonce, and so does revoking it.
+WITHDRAW_SALT = "recruitment.withdraw-link"
+WITHDRAW_REASON = DeclineReason.WITHDREW_BY_LINK
+# Nothing is left to withdraw from: the link says it is already done.
+NOTHING_TO_WITHDRAW = (Status.DECLINED, Status.INELIGIBLE, Status.WITHDRAWN, Status.COMPLETED)
+
+
+class WithdrawState(StrEnum):
+    INVALID = "invalid"  # tampered, expired, revoked or used: the page gives no detail
+    OPEN = "open"  # the question may be asked (GET)
+    WITHDRAWN = "withdrawn"  # declined just now (POST)
+    ENROLLED = "enrolled"  # on the trial: not withdrawn by a link; the coordinators are told
+    ALREADY_DONE = "already_done"  # declined, ineligible, withdrawn or completed already
+
+
+@dataclass(frozen=True)
+class WithdrawLink:
+    """What the withdraw page shows. Pages show the screening number and the study only."""
+
+    state: WithdrawState
+    participant: Participant | None = None
+
+
+def withdraw_token_make(*, participant: Participant) -> str:
+    """The token of the participant's withdraw link; empty nonce, dead link."""
+    return signing.dumps({"p": participant.pk, "n": participant.withdraw_nonce}, salt=WITHDRAW_SALT)
+
+
+def withdraw_path(*, participant: Participant) -> str:
+    return reverse("recruitment:withdraw", args=[withdraw_token_make(participant=participant)])
+
+
+def _withdraw_token_read(token: str) -> tuple[int, str] | None:
+    """The (pk, nonce) a token carries, or None when it is tampered with or expired."""
+    max_age = timedelta(days=settings.WITHDRAW_LINK_MAX_AGE_DAYS)
+    try:
+        payload = signing.loads(token, salt=WITHDRAW_SALT, max_age=max_age)
+    except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
+        return None
+    if not isinstance(payload, dict):
+        return None
+    pk, nonce = payload.get("p"), payload.get("n")
+    if type(pk) is not int or not isinstance(nonce, str) or not nonce:
+        return None
+    return pk, nonce
+
+
+def _withdraw_state(participant: Participant | None, nonce: str) -> WithdrawState:
+    if participant is None:
+        return WithdrawState.INVALID
+    if participant.status in NOTHING_TO_WITHDRAW:
+        return WithdrawState.ALREADY_DONE
+    if not participant.withdraw_nonce or not constant_time_compare(
+        participant.withdraw_nonce, nonce
+    ):
+        return WithdrawState.INVALID
+    return WithdrawState.OPEN
+
+
+def withdraw_link_check(*, token: str) -> WithdrawLink:
+    """What the link would do, without doing it (the confirmation page; GET is safe)."""
+    claim = _withdraw_token_read(token)
+    if claim is None:
+        return WithdrawLink(WithdrawState.INVALID)
+    pk, nonce = claim
+    participant = Participant.objects.select_related("study").filter(pk=pk).first()
+    state = _withdraw_state(participant, nonce)
+    return WithdrawLink(state, participant if state != WithdrawState.INVALID else None)
+
+
+def participant_withdraw_by_link(*, token: str, site_url: str = "") -> WithdrawLink:
+    """The patient confirmed on the page: a participant not yet enrolled is declined (by the
+    participant, reason WITHDRAW_REASON); an enrolled one is not taken off the trial by a
+    link, and the coordinators are told to contact them. Either way the link dies, and the
+    coordinators get a notice with the screening number only, after commit."""
+    claim = _withdraw_token_read(token)
+    if claim is None:
+        return WithdrawLink(WithdrawState.INVALID)
+    pk, nonce = claim
+    with transaction.atomic():
+        # The study row first, then the participant, as in `participant_transition`.
+        study_id = Participant.objects.filter(pk=pk).values_list("study_id", flat=True).first()
+        if study_id is None:
+            return WithdrawLink(WithdrawState.INVALID)
+        study = Study.objects.select_for_update().get(pk=study_id)
+        locked = Participant.objects.select_for_update().get(pk=pk)
+        locked.study = study
+        state = _withdraw_state(locked, nonce)
+        if state != WithdrawState.OPEN:
+            return WithdrawLink(state, locked if state != WithdrawState.INVALID else None)
+        Participant.objects.filter(pk=pk).update(withdraw_nonce="")
+        locked.withdraw_nonce = ""
+        if locked.status != Status.ENROLLED:
+            locked = participant_transition(
+                participant=locked,
+                to=Status.DECLINED,
+                by=None,
+                by_participant=True,
+                reason=WITHDRAW_REASON,
+            )
+            locked.study = study
+            state = WithdrawState.WITHDRAWN
+        else:
+            state = WithdrawState.ENROLLED
+        staff_path = reverse("admin:recruitment_participant_change", args=[pk])
+        staff_url = f"{site_url.rstrip('/')}{staff_path}"
+        enrolled = state == WithdrawState.ENROLLED
+        transaction.on_commit(lambda: _notify_withdraw_link_used(locked, staff_url, enrolled))
+    return WithdrawLink(state, locked)
+
+
+def withdraw_link_revoke(*, participant: Participant) -> None:
+    """Kill the participant's withdraw link; the page then says the link does not work."""
+    Participant.objects.filter(pk=participant.pk).update(withdraw_nonce="")
+
+
+def _notify_withdraw_link_used(participant: Participant, staff_url: str, enrolled: bool) -> None:
+    """Tell the coordinators, by screening number only, that the link was used."""
+    if not settings.COORDINATOR_EMAILS:
+        return
+    context = {
+        "participant": participant,
+        "study": participant.study,
+        "staff_url": staff_url,
+        "enrolled": enrolled,
+    }
+    try:
+        send_mail(
+            render_to_string("recruitment/email/withdraw_coordinator_subject.txt", context).strip(),
+            render_to_string("recruitment/email/withdraw_coordinator.txt", context),
+            None,
+            list(settings.COORDINATOR_EMAILS),
+        )
+    except Exception as exc:  # noqa: BLE001 - the withdrawal stands
+        logger.error(
+            "Withdraw-link email about %s failed: %s",
+            participant.screening_number,
+            type(exc).__name__,
+        )

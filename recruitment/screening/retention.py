@@ -1,0 +1,155 @@
+"""Retention: erasing the personal data of people never enrolled once the study's
+retention period has passed, and the sessions that outlived their use."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from recruitment.models import (
+    Answer,
+    ContactAttempt,
+    CriterionVerdict,
+    Participant,
+    StatusChange,
+    Study,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# Retention: erasing the personal data of people never enrolled (PRODUCT.md "Privacy over time")
+# ---------------------------------------------------------------------------------------------
+ERASED_CHANGE_REASON = "Personal data erased: the study's retention period ({days} days) passed."
+ERASED_VERDICT_REASON = "Erased with the personal data after the retention period."
+ERASE_BATCH = 500  # participants per UPDATE: within SQLite's limit on query parameters
+# What erasure writes on a participant row and on its history rows. Kept: the screening
+# number, study, status, outcome, referral source, language, consent-to-contact version and
+# time, duplicate links, dates and counters; the verdicts (met / not met) and the criterion
+# snapshots; the status changes with their reasons; the contact log without its notes.
+ERASED_VALUES: dict[str, Any] = {
+    "first_name": "",
+    "last_name": "",
+    "name_normalised": "",
+    "email": "",
+    "email_normalised": "",
+    "phone": "",
+    "phone_normalised": "",
+    "preferred_contact": "",
+    "best_time": "",
+    "date_of_birth": None,
+    "zip_code": "",
+    "note": "",
+    "eligible_from": None,  # derived from the date of a last dose: health data
+}
+
+
+@dataclass(frozen=True)
+class StudyErasure:
+    study: Study
+    screening_numbers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    now: Any
+    dry_run: bool
+    studies: tuple[StudyErasure, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(len(s.screening_numbers) for s in self.studies)
+
+
+def participant_list_expired(*, study: Study, now):
+    """The study's participants never enrolled, in a final status, not yet erased, whose last
+    status change (their move into that final status) is older than `retention_days`."""
+    cutoff = now - timedelta(days=study.retention_days)
+    last_change = (
+        StatusChange.objects.filter(participant=OuterRef("pk")).order_by("-at", "-pk").values("at")
+    )
+    return (
+        Participant.objects.erasable()
+        .filter(study=study)
+        .annotate(final_at=Coalesce(Subquery(last_change[:1]), F("updated_at")))
+        .filter(final_at__lt=cutoff)
+        .order_by("screening_seq")
+    )
+
+
+def participants_erase_expired(*, now=None, dry_run: bool = False) -> ErasureResult:
+    """Erase the personal data of every participant past their study's retention period
+    (see `participant_list_expired`), with their answers' values, the verdicts' copies of
+    them and their reasons, contact-log notes, links and tokens, and the same data in the
+    history tables; mark them `erased_at`. Idempotent; `dry_run` only lists them. A fixed
+    number of queries per study and per ERASE_BATCH participants."""
+    now = now or timezone.now()
+    done = []
+    for study in Study.objects.order_by("slug"):
+        with transaction.atomic():
+            expired = participant_list_expired(study=study, now=now)
+            if not dry_run:
+                expired = expired.select_for_update()
+            rows = list(expired.values_list("pk", "screening_number"))
+            if not dry_run:
+                for start in range(0, len(rows), ERASE_BATCH):
+                    pks = [pk for pk, _number in rows[start : start + ERASE_BATCH]]
+                    _erase(
+                        pks, now=now, reason=ERASED_CHANGE_REASON.format(days=study.retention_days)
+                    )
+        if rows:
+            done.append(StudyErasure(study, tuple(number for _pk, number in rows)))
+    return ErasureResult(now=now, dry_run=dry_run, studies=tuple(done))
+
+
+def sessions_erase_expired(*, dry_run: bool = False) -> None:
+    """Delete every session past its expiry (`dry_run`: change nothing). A patient's session
+    may hold the answers of a form whose language they switched, and Django deletes an
+    expired session only when its owner comes back, so without this it would stay for good."""
+    if not dry_run:
+        import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+
+
+def _erase(pks: list[int], *, now, reason: str) -> None:
+    Participant.objects.filter(pk__in=pks).update(
+        **ERASED_VALUES, submission_token=None, withdraw_nonce="", erased_at=now, updated_at=now
+    )
+    Answer.objects.filter(participant_id__in=pks).update(value=None)
+    CriterionVerdict.objects.filter(participant_id__in=pks).update(
+        answer=None, reason=ERASED_VERDICT_REASON, eligible_from=None
+    )
+    ContactAttempt.objects.filter(participant_id__in=pks).update(note="")
+    # The history holds every earlier version: the same fields, and staff's reasons for
+    # edits, which may quote what they changed. Who changed what kind of thing, and when, stays.
+    Participant.history.filter(id__in=pks).update(**ERASED_VALUES, history_change_reason=None)
+    Answer.history.filter(participant_id__in=pks).update(value=None, history_change_reason=None)
+    _history_record_erasure(pks, now=now, reason=reason)
+
+
+def _history_record_erasure(pks: list[int], *, now, reason: str) -> None:
+    """Add one version per erased participant, saying when and why, with no user. One
+    INSERT ... SELECT: simple-history's `bulk_history_create` splits its INSERT into more
+    statements as the rows grow (SQLite's limit on parameters)."""
+    history = Participant.history.model
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in history.tracked_fields)
+    meta = ("history_date", "history_change_reason", "history_type", "history_user_id")
+    ids = ", ".join(["%s"] * len(pks))
+    # Names come from the models' meta; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(history._meta.db_table)} "  # noqa: S608
+        f"({columns}, {', '.join(quote(column) for column in meta)}) "
+        f"SELECT {columns}, %s, %s, %s, NULL FROM {quote(Participant._meta.db_table)} "
+        f"WHERE {quote(Participant._meta.pk.column)} IN ({ids})"
+    )
+    params = [connection.ops.adapt_datetimefield_value(now), reason, "~", *pks]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
