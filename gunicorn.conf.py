@@ -36,7 +36,7 @@ import os
 
 from gunicorn.glogging import Logger
 
-from recruitment.log_filters import REDACTED, SIGNED_LINK
+from accounts.log_filters import REDACTED, SIGNED_LINK
 
 
 def _int(name: str, default: int) -> int:
@@ -72,7 +72,7 @@ access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 class TokenRedactingLogger(Logger):
     """An access log without credentials or personal data: patients' link tokens are blanked
-    in the path (recruitment/log_filters.py, the same rule as Django's log), and the query
+    in the path (accounts/log_filters.py, the same rule as Django's log), and the query
     string, referrer, user agent and request headers are dropped."""
 
     def atoms(self, resp, req, environ, request_time):

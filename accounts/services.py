@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from recruitment import roles
+from accounts import roles
 from recruitment.models import (
     Study,
 )
@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 # Staff accounts
 # ---------------------------------------------------------------------------------------------
 def roles_ensure() -> dict[str, Group]:
-    """Create the staff groups with their reviewed permissions (see `recruitment.roles`)."""
+    """Create the staff groups with their reviewed permissions (see `accounts.roles`)."""
     groups = {}
     for name, codenames in roles.ROLE_PERMISSIONS.items():
         group, _created = Group.objects.get_or_create(name=name)

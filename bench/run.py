@@ -95,8 +95,8 @@ def staff_session_cookie() -> str:
     from django_otp.oath import totp
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from accounts import roles
     from accounts.services import roles_ensure
-    from recruitment import roles
     from recruitment.models import Study
 
     assert settings.STAFF_2FA_REQUIRED and not settings.DEBUG
@@ -143,7 +143,7 @@ def form_post_secrets() -> tuple[str, str]:
     and a signed `form_issued` time a minute old: past the form's minimum, within its day."""
     from django.middleware.csrf import _get_new_csrf_string
 
-    from recruitment.forms import form_issued_token
+    from recruitment.intake.forms import form_issued_token
 
     issued = form_issued_token(datetime.now(UTC) - timedelta(seconds=60))
     return _get_new_csrf_string(), urllib.parse.quote(issued, safe="")

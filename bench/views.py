@@ -9,10 +9,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
+from accounts.client_ip import interest_rate, ratelimit_key
 from bench.models import BenchRow, BenchSubmission
 from recruitment import selectors
-from recruitment.client_ip import interest_rate, ratelimit_key
-from recruitment.forms import InterestForm
+from recruitment.intake.forms import InterestForm
 from recruitment.intake.services import _screening_seq_take
 
 

@@ -34,7 +34,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     # django.contrib.admin, with a default site that requires staff two-factor verification.
-    "recruitment.security.StaffAdminConfig",
+    "accounts.security.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "recruitment",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -57,8 +58,8 @@ MIDDLEWARE = [
     "recruitment.error_pages.DatabaseWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
-    "recruitment.middleware.ContentSecurityPolicyMiddleware",
-    "recruitment.middleware.StaffNoStoreMiddleware",
+    "accounts.middleware.ContentSecurityPolicyMiddleware",
+    "accounts.middleware.StaffNoStoreMiddleware",
     "recruitment.error_pages.RetryAfterMiddleware",
     # Compresses pages (BREACH mitigated by Django's random padding; CSRF tokens are masked).
     "django.middleware.gzip.GZipMiddleware",
@@ -71,9 +72,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "recruitment.security.SessionLimitsMiddleware",
-    "recruitment.security.StaffVerificationMiddleware",
-    "recruitment.security.SecurityEventMiddleware",
+    "accounts.security.SessionLimitsMiddleware",
+    "accounts.security.StaffVerificationMiddleware",
+    "accounts.security.SecurityEventMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -216,7 +217,7 @@ SESSION_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 # A session ends after SESSION_COOKIE_AGE seconds without a request and, signed in,
-# STAFF_SESSION_MAX_AGE after its login: recruitment/security.py SessionLimitsMiddleware.
+# STAFF_SESSION_MAX_AGE after its login: accounts/security.py SessionLimitsMiddleware.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
@@ -238,7 +239,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # A withdraw link's token in a logged path (a refused CSRF check, say) is blanked out.
-    "filters": {"signed_links": {"()": "recruitment.log_filters.RedactSignedLinks"}},
+    "filters": {"signed_links": {"()": "accounts.log_filters.RedactSignedLinks"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -267,7 +268,7 @@ INTEREST_RATE_LIMIT = env.str("INTEREST_RATE_LIMIT", default="10/h")
 INTEREST_FORM_MIN_SECONDS = env.int("INTEREST_FORM_MIN_SECONDS", default=3)
 
 # ---------------------------------------------------------------------------------------------
-# Staff sign-in (SECURITY.md, points 2 to 5): recruitment/security.py.
+# Staff sign-in (SECURITY.md, points 2 to 5): accounts/security.py.
 # ---------------------------------------------------------------------------------------------
 # Two-factor: the issuer name staff see in their authenticator app.
 OTP_TOTP_ISSUER = "ldn-trial"
@@ -275,7 +276,7 @@ OTP_TOTP_ISSUER = "ldn-trial"
 STAFF_SESSION_MAX_AGE = env.int("STAFF_SESSION_MAX_AGE", default=12 * 60 * 60)
 # django-axes: 5 failed logins for one username from one IP lock that pair for the cool-off
 # (hours); the right password is refused meanwhile. Per username AND IP, so one person cannot
-# lock everyone out from behind a shared proxy. The IP comes from recruitment/client_ip.py,
+# lock everyone out from behind a shared proxy. The IP comes from accounts/client_ip.py,
 # which honours TRUSTED_PROXY_COUNT (set it to 1 behind one nginx).
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -284,8 +285,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The cool-off runs from the lockout: retrying meanwhile does not extend it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_CLIENT_IP_CALLABLE = "recruitment.client_ip.client_ip"
-AXES_CLIENT_STR_CALLABLE = "recruitment.security.axes_client_str"
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
+AXES_CLIENT_STR_CALLABLE = "accounts.security.axes_client_str"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Security events (login success and failure, lockout, 2FA failure, 403): one JSON line each.
 LOGGING["loggers"]["ldn_trial.security"] = {"level": "INFO"}
@@ -293,7 +294,7 @@ LOGGING["loggers"]["ldn_trial.security"] = {"level": "INFO"}
 # ---------------------------------------------------------------------------------------------
 # Public form abuse and headers (SECURITY.md, points 6 and 7).
 # ---------------------------------------------------------------------------------------------
-# django-ratelimit counts interest-form POSTs per client IP (recruitment/client_ip.py) in the
+# django-ratelimit counts interest-form POSTs per client IP (accounts/client_ip.py) in the
 # default cache, which every worker process shares: the database's or Redis (CACHES above).
 RATELIMIT_USE_CACHE = "default"
 # Content-Security-Policy (django-csp 4): nothing from a third party, no inline script or
@@ -313,7 +314,7 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 # Staff areas: never cached, and inline style attributes allowed (the audit list and the
-# dashboard's charts use a few); scripts stay 'self'. See recruitment/middleware.py.
+# dashboard's charts use a few); scripts stay 'self'. See accounts/middleware.py.
 STAFF_PATH_PREFIXES = ("/admin/", "/staff/")
 STAFF_CONTENT_SECURITY_POLICY_UPDATE = {"style-src-attr": ["'unsafe-inline'"]}
 # Permissions-Policy (django-permissions-policy): the pages run no script, so every powerful

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from recruitment import otp_views, views
+from accounts import views as otp_views
+from recruitment.intake import views
 
 admin.site.site_header = "ldn-trial"
 admin.site.site_title = "ldn-trial staff"
@@ -10,12 +11,12 @@ admin.site.index_title = "Recruitment"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    # Staff two-factor sign-in; before "staff/" (see recruitment/security.py).
+    # Staff two-factor sign-in; before "staff/" (see accounts/security.py).
     path("staff/2fa/", include((otp_views.urlpatterns, otp_views.app_name))),
-    path("staff/", include("recruitment.staff_urls")),
+    path("staff/", include("recruitment.reports.urls")),
     # Language switch (POST, no JavaScript): django.views.i18n.set_language.
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", include("recruitment.urls")),
+    path("", include("recruitment.intake.urls")),
 ]
 
 # Pages in the site's style and the reader's language; the 500 and 503 never query the database.

@@ -5,7 +5,7 @@ import copy
 from django.core.mail.backends.console import EmailBackend as ConsoleEmailBackend
 from django.core.mail.message import EmailAlternative, EmailMessage
 
-from recruitment.log_filters import REDACTED, SIGNED_LINK
+from accounts.log_filters import REDACTED, SIGNED_LINK
 
 
 def redact_signed_links(text: str) -> str:
@@ -18,7 +18,7 @@ class RedactingConsoleEmailBackend(ConsoleEmailBackend):
     """Django's console backend for `make serve`, whose console is the server's log: each
     email is written whole but for the tokens of patients' links, which are credentials (they
     withdraw a patient's interest or open their saved answers) and must stay out of logs, as
-    recruitment/log_filters.py keeps them out of Django's own log lines.
+    accounts/log_filters.py keeps them out of Django's own log lines.
 
     The body is redacted before it is encoded, so no encoding can split a token across lines
     and hide it from the pattern; the written text is redacted again for the headers.

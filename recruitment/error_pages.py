@@ -28,7 +28,7 @@ from django.utils.module_loading import import_string
 from django_ratelimit.core import get_usage
 from django_ratelimit.exceptions import Ratelimited
 
-from recruitment.client_ip import interest_rate, ratelimit_key
+from accounts.client_ip import interest_rate, ratelimit_key
 from recruitment.models import Study
 from recruitment.study_contacts import StudyContact, study_contact_recall, study_contact_remember
 
@@ -181,7 +181,7 @@ def service_unavailable(request: HttpRequest) -> HttpResponse:
 
 
 def rate_limited(request: HttpRequest) -> HttpResponse:
-    """The same page the interest form shows past its limit (recruitment/views.py)."""
+    """The same page the interest form shows past its limit (recruitment/intake/views.py)."""
     study = _study_from_database(request)
     response = _render(request, "429.html", {"study": study}, status=429)
     response["Retry-After"] = str(interest_form_retry_after(request))

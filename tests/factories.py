@@ -8,8 +8,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.utils import timezone
 
+from accounts import roles
 from accounts.services import roles_ensure
-from recruitment import roles, selectors
+from recruitment import selectors
 from recruitment.intake.services import ContactDetails, participant_submit
 from recruitment.models import (
     REASON_REQUIRED,
@@ -48,7 +49,7 @@ class StaffFactory(UserFactory):
 
 
 def staff(username: str, role: str | None, *studies):
-    """A staff user in one of the roles (recruitment.roles), a member of the given studies."""
+    """A staff user in one of the roles (accounts.roles), a member of the given studies."""
     user = StaffFactory(username=username)
     if role:
         user.groups.add(roles_ensure()[role])

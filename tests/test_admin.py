@@ -15,14 +15,14 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from recruitment import roles
-from recruitment.admin import (
+from accounts import roles
+from recruitment.admin.inlines import (
     ConsentInline,
     ContactAttemptInline,
-    ParticipantAdmin,
     StatusChangeInline,
     VerdictInline,
 )
+from recruitment.admin.participants import ParticipantAdmin
 from recruitment.errors import RecruitmentError, StudyFileError
 from recruitment.models import (
     Answer,
@@ -345,7 +345,7 @@ def test_only_the_page_drawn_leaves_out_the_study_texts_the_actions_get_whole_ro
 def small_cap(monkeypatch):
     from django.contrib import admin as django_admin
 
-    from recruitment.admin import CappedCountPaginator
+    from recruitment.admin.queue import CappedCountPaginator
     from recruitment.models import Participant
 
     monkeypatch.setattr(CappedCountPaginator, "cap", 3)
@@ -353,7 +353,7 @@ def small_cap(monkeypatch):
 
 
 def test_the_count_stops_after_the_cap_and_is_exact_below_it(ldn_study, small_cap):
-    from recruitment.admin import CappedCountPaginator
+    from recruitment.admin.queue import CappedCountPaginator
     from recruitment.models import Participant
 
     participants_bulk(ldn_study, 3, status=Status.NEW)
@@ -1619,7 +1619,7 @@ def test_a_slot_refusal_after_the_form_check_undoes_the_whole_edit(
     participants_bulk(ldn_study, 5, status=Status.ENROLLED)
     client.force_login(investigator)
     page = client.get(study_url(ldn_study))
-    monkeypatch.setattr("recruitment.admin.selectors.study_slots_taken", lambda **kwargs: 0)
+    monkeypatch.setattr("recruitment.selectors.study_slots_taken", lambda **kwargs: 0)
 
     response = client.post(
         study_url(ldn_study), form_data(page, target_enrolment=4, title="Renamed"), follow=True

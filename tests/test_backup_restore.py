@@ -25,7 +25,7 @@ from django.db import connection
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from recruitment import roles
+from accounts import roles
 from recruitment.models import Status
 from recruitment.screening.services import (
     contact_attempt_record,

@@ -20,9 +20,9 @@ from django.test.html import Element
 from django.test.signals import template_rendered
 from django.utils import translation
 
-from recruitment import drafts
-from recruitment.draft_views import DRAFT_SESSION_KEY
-from recruitment.log_filters import RedactSignedLinks
+from accounts.log_filters import RedactSignedLinks
+from recruitment.intake import drafts
+from recruitment.intake.draft_views import DRAFT_SESSION_KEY
 from recruitment.models import Answer, Draft, Participant, StatusChange
 from tests.factories import UserFactory, ldn_form_data
 from tests.html_reading import (

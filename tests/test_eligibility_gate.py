@@ -11,7 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from recruitment import roles, selectors
+from accounts import roles
+from recruitment import selectors
 from recruitment.errors import CriteriaNotMet, InvalidTransition, RecruitmentError
 from recruitment.models import (
     ConsentRecord,

@@ -227,7 +227,9 @@ def test_the_500_page_in_spanish_falls_back_to_the_general_sentence(ldn_study):
 
 
 def test_a_server_error_before_anything_was_written_says_nothing_was_saved(ldn_study):
-    with mock.patch("recruitment.views.participant_submit_idempotent", raising(RuntimeError)):
+    with mock.patch(
+        "recruitment.intake.views.participant_submit_idempotent", raising(RuntimeError)
+    ):
         response = browser().post(FORM_URL, ldn_form_data(token=str(uuid.uuid4())))
 
     assert_site_page(response, 500)
@@ -242,7 +244,7 @@ def test_a_server_error_after_the_form_was_saved_does_not_say_nothing_was_saved(
         submit(**kwargs)
         raise RuntimeError("after the save")
 
-    with mock.patch("recruitment.views.participant_submit_idempotent", saves_then_fails):
+    with mock.patch("recruitment.intake.views.participant_submit_idempotent", saves_then_fails):
         response = browser().post(FORM_URL, ldn_form_data(token=str(uuid.uuid4())))
 
     assert_site_page(response, 500)

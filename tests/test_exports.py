@@ -15,7 +15,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.researchstudy import ResearchStudy
 from fhir.resources.R4B.researchsubject import ResearchSubject
 
-from recruitment import roles
+from accounts import roles
 from recruitment.models import (
     CriterionVerdict,
     DeclineReason,

@@ -12,8 +12,9 @@ from django.template.loader import render_to_string
 from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone, translation
 
-from recruitment import draft_views, selectors
-from recruitment.forms import FormTiming, InterestForm, form_timing
+from recruitment import selectors
+from recruitment.intake import draft_views
+from recruitment.intake.forms import FormTiming, InterestForm, form_timing
 from recruitment.models import Study
 from recruitment.studies.services import study_criteria_changed
 from tests.factories import ldn_form_data

@@ -5,8 +5,9 @@ import uuid
 
 import pytest
 
-from recruitment import forms, selectors
-from recruitment.forms import InterestForm
+from recruitment import selectors
+from recruitment.intake import forms
+from recruitment.intake.forms import InterestForm
 from tests.factories import LDN_ELIGIBLE_ANSWERS, CriterionFactory, ldn_form_data
 
 TODAY = dt.date(2026, 11, 25)

@@ -28,7 +28,7 @@ from django.utils import translation
 from django.utils.functional import Promise
 
 from recruitment import selectors
-from recruitment.forms import InterestForm
+from recruitment.intake.forms import InterestForm
 from recruitment.management.commands import compile_translations
 from recruitment.models import Participant
 from tests.factories import ldn_form_data
@@ -50,15 +50,15 @@ STAFF_SOURCES = (
     "templates/registration/*",
     "templates/recruitment/staff/*",
     "templates/recruitment/email/*coordinator*",
-    "recruitment/admin.py",
-    "recruitment/admin_forms.py",
+    "recruitment/admin/*.py",
+    "accounts/apps.py",
     "recruitment/apps.py",
-    "recruitment/charts.py",
+    "recruitment/reports/charts.py",
     "recruitment/identification.py",
-    "recruitment/importer.py",
-    "recruitment/otp_views.py",
+    "recruitment/intake/importer.py",
+    "accounts/views.py",
     "recruitment/reports/*.py",
-    "recruitment/staff_views.py",
+    "recruitment/reports/views.py",
     # Refusals shown to staff; the public views show pages instead.
     "recruitment/errors.py",
     "recruitment/evaluation.py",
@@ -76,11 +76,11 @@ PATIENT_SOURCES = (
     "templates/recruitment/*.html",
     "templates/recruitment/includes/*",
     "templates/recruitment/email/*",
-    "recruitment/forms.py",
+    "recruitment/intake/forms.py",
     "recruitment/contact.py",
-    "recruitment/views.py",
-    "recruitment/withdraw_views.py",
-    "recruitment/draft_views.py",
+    "recruitment/intake/views.py",
+    "recruitment/intake/withdraw_views.py",
+    "recruitment/intake/draft_views.py",
 )
 
 # Text that is the same in both languages: names, codes and the word "No".

@@ -17,8 +17,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from recruitment import importer, roles
-from recruitment.importer import interest_list_import
+from accounts import roles
+from recruitment.intake import importer
+from recruitment.intake.importer import interest_list_import
 from recruitment.models import Answer, DuplicateReview, Participant, Study
 from tests.factories import StudyFactory, ldn_form_data, staff, submit
 
@@ -677,7 +678,7 @@ def test_the_page_offers_an_empty_file_with_the_study_s_columns(coord_client, ld
 def test_the_page_imports_at_most_its_row_limit_and_points_larger_files_to_the_command(
     coord_client, ldn_study, monkeypatch
 ):
-    from recruitment.admin import StudyAdmin
+    from recruitment.admin.studies import StudyAdmin
 
     monkeypatch.setattr(StudyAdmin, "import_row_limit", 2)
     data = csv_bytes([person(1), person(2), person(3)])

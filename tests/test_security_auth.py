@@ -18,8 +18,8 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.security import StaffAdminSite
 from recruitment.models import Participant
-from recruitment.security import StaffAdminSite
 from tests.factories import UserFactory, applicant
 
 pytestmark = pytest.mark.django_db

@@ -18,8 +18,10 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
+from accounts import roles
 from accounts.services import roles_ensure
-from recruitment import eligibility, roles, views, withdraw_views
+from recruitment import eligibility
+from recruitment.intake import views, withdraw_views
 from recruitment.models import Participant
 from tests.admin_posts import form_data
 from tests.factories import StaffFactory, ldn_form_data, submit

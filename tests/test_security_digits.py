@@ -21,9 +21,11 @@ import pytest
 import zipcodes
 from django.utils import timezone
 
-from recruitment import eligibility, forms, roles
+from accounts import roles
+from recruitment import eligibility
 from recruitment.eligibility import AnsweredBy, Applicant, Criterion, CriterionKind, RuleKind
-from recruitment.importer import interest_list_import
+from recruitment.intake import forms
+from recruitment.intake.importer import interest_list_import
 from recruitment.models import Answer, ConsentRecord, ContactAttempt, Participant, Status
 from tests.admin_posts import form_data
 from tests.factories import LDN_ELIGIBLE_ANSWERS, ldn_form_data, staff, submit, walk

@@ -12,9 +12,9 @@ from django.core import mail
 from django.test.html import parse_html
 from django.urls import reverse
 
-from recruitment import roles
-from recruitment.admin_forms import criterion_field
-from recruitment.forms import InterestForm
+from accounts import roles
+from recruitment.admin.forms import criterion_field
+from recruitment.intake.forms import InterestForm
 from recruitment.models import STUDY_TEXT_FIELDS, EligibilityCriterion, RuleKind, Status, Study
 from recruitment.selectors import criterion_list_for_form
 from tests.factories import CriterionFactory, ldn_form_data, staff, submit, walk

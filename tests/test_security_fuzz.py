@@ -10,8 +10,8 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts import roles
 from accounts.services import roles_ensure
-from recruitment import roles
 from recruitment.models import Participant, Status
 from tests.factories import StaffFactory, ldn_form_data, submit
 

@@ -11,9 +11,9 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import roles
 from accounts.services import roles_ensure
-from recruitment import roles
-from recruitment.admin import ParticipantAdmin
+from recruitment.admin.participants import ParticipantAdmin
 from recruitment.errors import ReasonRequired
 from recruitment.identification import (
     PARTICIPANT_IDENTIFYING_FIELDS,

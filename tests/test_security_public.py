@@ -12,8 +12,8 @@ from django.core import mail, signing
 from django.core.cache import cache
 from django.test import Client, RequestFactory
 
-from recruitment import forms
-from recruitment.client_ip import client_ip
+from accounts.client_ip import client_ip
+from recruitment.intake import forms
 from recruitment.models import Participant
 from tests.factories import UserFactory, ldn_form_data, submit
 

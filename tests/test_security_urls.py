@@ -22,8 +22,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import roles
 from accounts.services import roles_ensure
-from recruitment import roles
 from recruitment.models import Participant
 from tests.factories import StaffFactory, StudyFactory, UserFactory, submit
 from tests.html_reading import without_random_tokens

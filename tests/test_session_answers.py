@@ -12,7 +12,7 @@ from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.utils import timezone
 
-from recruitment.draft_views import KEPT_SESSION_KEY
+from recruitment.intake.draft_views import KEPT_SESSION_KEY
 from recruitment.models import Draft, Participant
 from tests.factories import ldn_form_data
 

@@ -8,8 +8,8 @@ import time_machine
 from django.core import mail
 from django.test.html import Element
 
-from recruitment import forms
 from recruitment.contact import PHONE_INVALID
+from recruitment.intake import forms
 from recruitment.models import Answer, Participant, Study
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,

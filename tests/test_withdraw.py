@@ -9,9 +9,9 @@ from django.core import mail, signing
 from django.test import Client
 from django.urls import reverse
 
+from accounts.log_filters import RedactSignedLinks
 from recruitment.intake import withdraw
 from recruitment.intake.withdraw import WITHDRAW_SALT, withdraw_link_revoke, withdraw_path
-from recruitment.log_filters import RedactSignedLinks
 from recruitment.models import Participant, Status, StatusChange
 from recruitment.screening.services import participant_transition
 from tests.factories import (

@@ -3,7 +3,7 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from recruitment.roles import ROLE_PERMISSIONS
+from accounts.roles import ROLE_PERMISSIONS
 
 
 def create_roles(apps, schema_editor):

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
-from recruitment.roles import ROLE_PERMISSIONS
+from accounts.roles import ROLE_PERMISSIONS
 
 
 def roles_reapply(apps, schema_editor):

@@ -8,8 +8,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from accounts import roles
 from accounts.services import roles_ensure
-from recruitment import roles
 from recruitment.intake.withdraw import withdraw_token_make
 from recruitment.models import Status
 from recruitment.studies.services import study_load_file

@@ -8,8 +8,8 @@ it says, as a person would.
 import pytest
 from playwright.sync_api import Page, expect
 
+from accounts import roles
 from accounts.services import roles_ensure
-from recruitment import roles
 from recruitment.models import ContactAttempt, Participant, Status, StatusChange
 from recruitment.studies.services import study_load_file
 from tests.browser.conftest import TIMEOUT_MS

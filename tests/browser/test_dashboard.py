@@ -13,8 +13,8 @@ import time_machine
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from accounts import roles
 from accounts.services import roles_ensure
-from recruitment import roles
 from recruitment.models import Status
 from recruitment.screening.services import contact_attempt_record, participant_transition
 from recruitment.studies.services import study_load_file

@@ -10,7 +10,7 @@ links takes focus to the field to fix.
 import pytest
 from playwright.sync_api import Page, expect
 
-from recruitment.forms import CONTACT_METHOD_NEEDED, ZIP_INVALID
+from recruitment.intake.forms import CONTACT_METHOD_NEEDED, ZIP_INVALID
 from recruitment.models import Participant
 from recruitment.studies.services import study_load_file
 from tests.conftest import LDN_FILE

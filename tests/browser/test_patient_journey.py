@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from recruitment.forms import DOB_FUTURE, ZIP_INVALID
+from recruitment.intake.forms import DOB_FUTURE, ZIP_INVALID
 from recruitment.models import Outcome, Participant, Status
 from recruitment.studies.services import study_load_file
 from tests.conftest import LDN_FILE

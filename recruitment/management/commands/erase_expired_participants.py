@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from recruitment import drafts
+from recruitment.intake import drafts
 from recruitment.screening.retention import participants_erase_expired, sessions_erase_expired
 
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recruitment import importer
+from recruitment.intake import importer
 from recruitment.models import Study
 
 

@@ -20,8 +20,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
+from accounts import roles
 from accounts.services import roles_ensure
-from recruitment import roles
 from recruitment.models import (
     ENROLLED_STATUSES,
     AnsweredBy,

@@ -1,12 +1,12 @@
-"""Staff pages: the dashboard at /staff/ (the exports live in `export_views`)."""
+"""Staff pages: the dashboard at /staff/ (the exports are in `recruitment.reports.downloads`)."""
 
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from recruitment import charts
+from accounts.access import staff_required
+from recruitment.reports import charts
 from recruitment.reports.dashboard import StudyDashboard, dashboard_list
-from recruitment.staff_access import staff_required
 
 
 @staff_required

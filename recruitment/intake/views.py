@@ -14,10 +14,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from recruitment import draft_views, forms, selectors
-from recruitment.client_ip import interest_rate, ratelimit_key
+from accounts.client_ip import interest_rate, ratelimit_key
+from recruitment import selectors
 from recruitment.errors import StudyNotRecruiting
-from recruitment.forms import InterestForm
+from recruitment.intake import draft_views, forms
+from recruitment.intake.forms import InterestForm
 from recruitment.intake.services import participant_submit_idempotent
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
     Bots are answered like people and nothing is saved: a filled honeypot, or a form sent back
     too fast or without a valid signed time (InterestForm.is_spam). Past the per-IP limit the
     POST is refused with a friendly 429 page and not read at all. A draft in the session (see
-    recruitment/draft_views.py) fills the form on GET and is deleted once the form is sent.
+    recruitment/intake/draft_views.py) fills the form on GET and is deleted once the form is sent.
     A POST with `language` is the header's language switch: it keeps the answers for the
     next GET, in the new language (draft_views.switch_language).
     """

@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
 
+from accounts.security import verification_redirect
 from recruitment.models import Study
-from recruitment.security import verification_redirect
 
 
 def staff_required(view):

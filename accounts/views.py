@@ -24,7 +24,7 @@ from django_otp import login as otp_login
 from django_otp import verify_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from recruitment.security import Event, security_event
+from accounts.security import Event, security_event
 
 WRONG_CODE = _("That code is not right, or it has expired. Enter the code your app shows now.")
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from recruitment import export_views, staff_views
+from recruitment.reports import downloads
+from recruitment.reports import views as staff_views
 
 app_name = "staff"
 
@@ -8,13 +9,13 @@ urlpatterns = [
     path("", staff_views.dashboard, name="dashboard"),
     path(
         "studies/<slug:slug>/screening-log.csv",
-        export_views.screening_log_csv,
+        downloads.screening_log_csv,
         name="screening_log",
     ),
     path(
         "studies/<slug:slug>/identification-list.csv",
-        export_views.identification_list_csv,
+        downloads.identification_list_csv,
         name="identification_list",
     ),
-    path("studies/<slug:slug>/fhir-bundle.json", export_views.fhir_bundle, name="fhir_bundle"),
+    path("studies/<slug:slug>/fhir-bundle.json", downloads.fhir_bundle, name="fhir_bundle"),
 ]

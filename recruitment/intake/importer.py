@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 from recruitment import selectors
 from recruitment.contact import normalise_email, normalise_name, normalise_phone
 from recruitment.errors import ImportRowError, RecruitmentError
-from recruitment.forms import UNSURE, InterestForm
+from recruitment.intake.forms import UNSURE, InterestForm
 from recruitment.intake.services import ContactDetails, participants_import
 from recruitment.models import Participant, Study
 from recruitment.screening.services import EDITABLE_FIELDS

@@ -1,4 +1,4 @@
-"""Save and finish later: the patient's pages (issue 5, point 5; services in recruitment.drafts).
+"""Save and finish later: the patient's pages (services in recruitment.intake.drafts).
 
 - POST /studies/<slug>/interest/save/ keeps the form's answers as a draft and emails a link;
   it needs only a valid email address. Rate-limited with the interest form (one counter).
@@ -26,9 +26,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from recruitment import drafts, selectors
-from recruitment.client_ip import interest_rate, ratelimit_key
-from recruitment.forms import FormTiming, InterestForm, form_issued_token
+from accounts.client_ip import interest_rate, ratelimit_key
+from recruitment import selectors
+from recruitment.intake import drafts
+from recruitment.intake.forms import FormTiming, InterestForm, form_issued_token
 from recruitment.models import Draft, Study
 
 # The session's draft: {"study": pk, "draft": pk or None, "via_link": bool}. Set by saving and

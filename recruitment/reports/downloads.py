@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
+from accounts.access import staff_required, study_for_staff
 from recruitment.reports import exports
-from recruitment.staff_access import staff_required, study_for_staff
 
 VIEW_PARTICIPANT = "recruitment.view_participant"
 VIEW_IDENTIFICATION = "recruitment.view_identification"

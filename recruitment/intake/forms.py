@@ -31,8 +31,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from recruitment import eligibility, form_fields
+from recruitment import eligibility
 from recruitment.contact import format_phone, normalise_phone
+from recruitment.intake import form_fields
 from recruitment.intake.services import ContactDetails
 from recruitment.models import (
     BestTime,
@@ -54,7 +55,7 @@ NOTE_MAX = 1000
 MAX_AGE_YEARS = 120
 # The signed time a form was served: older than this, it is re-shown (see FormTiming.EXPIRED).
 FORM_ISSUED_MAX_AGE = timedelta(days=1)
-FORM_ISSUED_SALT = "recruitment.forms.InterestForm.form_issued"
+FORM_ISSUED_SALT = "recruitment.intake.forms.InterestForm.form_issued"
 
 FIRST_NAME_NEEDED = _("Enter your first name.")
 LAST_NAME_NEEDED = _("Enter your last name.")

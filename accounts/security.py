@@ -8,7 +8,7 @@ Three layers keep a password-only staff session (STAFF_2FA_REQUIRED) out of ever
   /staff/, whatever view or login path led there) to the enrol or verify page;
 - `StaffAdminSite.has_permission` refuses the admin to an unverified user, as django-otp's
   OTPAdminSite does, should a request ever get past the middleware;
-- `staff_required` (recruitment/staff_access.py) asks `verification_redirect` too.
+- `staff_required` (accounts/access.py) asks `verification_redirect` too.
 """
 
 import datetime as dt
@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from recruitment.client_ip import client_ip
+from accounts.client_ip import client_ip
 
 security_log = logging.getLogger("ldn_trial.security")
 
@@ -150,7 +150,7 @@ class StaffAdminConfig(AdminConfig):
     """Django's documented way to replace the default admin site: `admin.site` and every
     `@admin.register` keep working, and the site is ours from the first request."""
 
-    default_site = "recruitment.security.StaffAdminSite"
+    default_site = "accounts.security.StaffAdminSite"
 
     def ready(self):
         super().ready()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recruitment import draft_views, views, withdraw_views
+from recruitment.intake import draft_views, views, withdraw_views
 
 app_name = "recruitment"
 

@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
-from recruitment import eligibility, form_fields, selectors
+from recruitment import eligibility, selectors
 from recruitment.contact import normalise_phone
+from recruitment.intake import form_fields
 from recruitment.models import (
     REASON_CODES,
     ContactMethodUsed,

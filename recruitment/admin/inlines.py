@@ -1,0 +1,221 @@
+"""The participant page's read-only inlines: verdicts, overrides, status history, contact
+log, consent."""
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from recruitment.admin.common import CONTACT_DETAIL_RULES, HIDDEN, user_shown
+from recruitment.identification import (
+    NOTE_HIDDEN,
+    can_identify,
+    status_reason_shown,
+    text_shown,
+)
+from recruitment.models import (
+    AWAITING_ENROLLMENT,
+    ConsentRecord,
+    ContactAttempt,
+    CriterionVerdict,
+    EligibilityOverride,
+    Participant,
+    StatusChange,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Participants: read-only inlines
+# ---------------------------------------------------------------------------------------------
+class ReadOnlyInline(admin.TabularInline):
+    """Rows nobody changes or deletes here, superusers included; new ones come from services."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class VerdictInline(ReadOnlyInline):
+    """The stored evaluation: one row per criterion, with the answer, verdict and reason."""
+
+    model = CriterionVerdict
+    verbose_name = _("pre-screen verdict")
+    verbose_name_plural = _("pre-screen evaluation, criterion by criterion")
+    ordering = ["order"]
+
+    def get_fields(self, request, obj=None):
+        # Age and distance reasons quote the date of birth or ZIP code on some paths.
+        reason = "reason" if can_identify(request.user) else "reason_redacted"
+        return ["criterion_title", "kind", "answer_shown", "verdict", reason, "provenance"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @admin.display(description=_("criterion"))
+    def criterion_title(self, obj):
+        snap = obj.criterion_snapshot
+        return format_html(
+            "{}<br><small>v{} · {}</small>", snap["title"], snap["version"], snap["rationale"]
+        )
+
+    @admin.display(description=_("type"))
+    def kind(self, obj):
+        snap = obj.criterion_snapshot
+        return f"{snap['kind']} · {snap['answered_by']}"
+
+    @admin.display(description=_("answer"))
+    def answer_shown(self, obj):
+        return answer_display(obj.criterion_snapshot, obj.answer)
+
+    @admin.display(description=_("reason"))
+    def reason_redacted(self, obj):
+        if obj.criterion_snapshot.get("rule_kind") in CONTACT_DETAIL_RULES:
+            return HIDDEN
+        return obj.reason
+
+
+def answer_display(snapshot: dict, value) -> str:
+    """A readable answer: labels for choices and group items, dates as written."""
+    if value is None:
+        if snapshot["rule_kind"] in ("age_range", "zip_distance"):
+            return _("from contact details")
+        return "—"
+    if isinstance(value, dict) and snapshot["rule_kind"] == "at_least_n":
+        return format_html_join("", "{}: {}<br>", ((key, answer) for key, answer in value.items()))
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {answer}" for key, answer in value.items())
+    if snapshot["rule_kind"] == "choice":
+        labels = {o["value"]: o["label"] for o in snapshot["params"].get("options", [])}
+        return labels.get(value, value)
+    return str(value)
+
+
+class StatusChangeInline(ReadOnlyInline):
+    model = StatusChange
+    verbose_name = _("status change")
+    verbose_name_plural = _("status history")
+
+    def get_fields(self, request, obj=None):
+        # The reason's words may quote the person: others see its code, and that words exist.
+        reason = "reason_in_full" if can_identify(request.user) else "reason_coded"
+        return ["at", "from_status", "to_status", reason, "by_user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
+
+    @admin.display(description=_("reason"))
+    def reason_in_full(self, obj):
+        return status_reason_shown(obj, identify=True) or "—"
+
+    @admin.display(description=_("reason"))
+    def reason_coded(self, obj):
+        return status_reason_shown(obj, identify=False) or "—"
+
+    @admin.display(description=_("by"))
+    def by_user(self, obj):
+        return obj.by_display  # a staff member, or the participant through their signed link
+
+
+class ContactAttemptInline(ReadOnlyInline):
+    """The contact log; "Log a contact attempt" adds to it through the service."""
+
+    model = ContactAttempt
+    verbose_name_plural = _("contact log")
+    template = "admin/recruitment/participant/contact_attempts_inline.html"
+    ordering = ["-at", "-pk"]
+
+    def get_fields(self, request, obj=None):
+        # Staff write what the person said: it may identify them. Others see that there is one.
+        note = "note" if can_identify(request.user) else "note_hidden"
+        return ["at", "method", "outcome", note, "follow_up_on", "by_user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
+
+    @admin.display(description=_("by"))
+    def by_user(self, obj):
+        return user_shown(obj.by)
+
+    @admin.display(description=_("note"))
+    def note_hidden(self, obj):
+        return text_shown(text=obj.note, identify=False, hidden=NOTE_HIDDEN) or "—"
+
+
+class EligibilityOverrideInline(ReadOnlyInline):
+    """An investigator's overrides: which criterion, as it stood, who, when and why. The
+    reason may quote the person, so only staff who may see identities read it."""
+
+    model = EligibilityOverride
+    verbose_name_plural = _("eligibility overrides (investigator)")
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
+
+    def get_fields(self, request, obj=None):
+        if can_identify(request.user):
+            return ["at", "criterion_shown", "verdict_reason", "reason", "by_user"]
+        # The verdict's reason quotes the date of birth or ZIP code on some criteria.
+        return ["at", "criterion_shown", "by_user"]
+
+    @admin.display(description=_("criterion overridden"))
+    def criterion_shown(self, obj):
+        return obj.criterion_snapshot.get("title") or obj.criterion_code
+
+    @admin.display(description=_("verdict when overridden"))
+    def verdict_reason(self, obj):
+        return obj.criterion_snapshot.get("verdict_reason", "")
+
+    @admin.display(description=_("investigator"))
+    def by_user(self, obj):
+        return user_shown(obj.by)
+
+
+def criteria_warning(participant: Participant) -> str:
+    """The warning when new values made someone awaiting enrollment fail a criterion, such as
+    "Fails a criterion since the lab values of 7 Dec" (no query)."""
+    if participant.criteria_failed_at is None or participant.status not in AWAITING_ENROLLMENT:
+        return ""
+    day = date_format(timezone.localtime(participant.criteria_failed_at), "j M")
+    if participant.criteria_failed_by:
+        return gettext("Fails a criterion since the %(cause)s of %(day)s") % {
+            "cause": participant.get_criteria_failed_by_display(),
+            "day": day,
+        }
+    return gettext("Fails a criterion since %(day)s") % {"day": day}
+
+
+class ConsentInline(ReadOnlyInline):
+    model = ConsentRecord
+    verbose_name_plural = _("informed consent")
+    fields = ["consented_on", "form_version", "obtained_by_user", "recorded_by_user", "recorded_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("obtained_by", "recorded_by")
+
+    @admin.display(description=_("obtained by"))
+    def obtained_by_user(self, obj):
+        return user_shown(obj.obtained_by)
+
+    @admin.display(description=_("recorded by"))
+    def recorded_by_user(self, obj):
+        return user_shown(obj.recorded_by)

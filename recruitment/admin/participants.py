@@ -1,0 +1,472 @@
+"""The participant queue and page: scope, search, bulk actions, contact edits and the audit
+trail. The workflow pages are in `recruitment.admin.workflow`."""
+
+import re
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from recruitment import selectors
+from recruitment.admin.common import (
+    HISTORY_HIDDEN_FIELDS,
+    EditUndone,
+    ServiceEditsMixin,
+    history_delta,
+    is_open,
+    participant_change_url,
+    refusal_message,
+    status_log_message,
+)
+from recruitment.admin.forms import (
+    ParticipantActionForm,
+    ParticipantChangeForm,
+)
+from recruitment.admin.inlines import (
+    ConsentInline,
+    ContactAttemptInline,
+    EligibilityOverrideInline,
+    StatusChangeInline,
+    VerdictInline,
+    criteria_warning,
+)
+from recruitment.admin.queue import (
+    DUPLICATE_REVIEW_SHORT,
+    CappedCountPaginator,
+    DuplicateFilter,
+    FollowUpDueFilter,
+    NotReachedFilter,
+    QueueChangeList,
+    StudyFilter,
+)
+from recruitment.admin.workflow import WorkflowPagesMixin
+from recruitment.errors import RecruitmentError
+from recruitment.identification import (
+    PARTICIPANT_IDENTIFYING_FIELDS,
+    can_identify,
+    path_is_non_identifying,
+    path_is_secret,
+    status_reason_shown,
+)
+from recruitment.models import (
+    DuplicateReview,
+    Participant,
+    Status,
+)
+from recruitment.screening import services as screening
+from recruitment.unicode_text import ascii_digits
+
+
+# ---------------------------------------------------------------------------------------------
+# Participants
+# ---------------------------------------------------------------------------------------------
+@admin.register(Participant)
+class ParticipantAdmin(WorkflowPagesMixin, ServiceEditsMixin, SimpleHistoryAdmin):
+    form = ParticipantChangeForm
+    action_form = ParticipantActionForm
+    # What a coordinator acts on comes first: on a phone the table scrolls sideways.
+    list_display = [
+        "screening_number",
+        "status_shown",
+        "outcome",
+        "eligible_from",
+        "attempts_shown",
+        "next_follow_up_on",
+        "duplicate_link",
+        "study",
+        "created_at",
+    ]
+    list_filter = [
+        StudyFilter,
+        "status",
+        "outcome",
+        FollowUpDueFilter,
+        NotReachedFilter,
+        DuplicateFilter,
+        "referral_source",
+        # Recent periods (today, past 7 days, this month, this year): no query to draw. A date
+        # hierarchy drew its years with a scan of every participant (0.2 s at 100,000).
+        ("created_at", admin.DateFieldListFilter),
+    ]
+    search_help_text = _(
+        "Screening number; staff who may see identities can also search by name, email or phone."
+    )
+    # The queue at 100,000 participants (make bench): no count of the whole table, the
+    # filtered count capped (see CappedCountPaginator), 100 rows a page, every column from one
+    # joined query.
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 100
+    inlines = [
+        VerdictInline,
+        EligibilityOverrideInline,
+        StatusChangeInline,
+        ContactAttemptInline,
+        ConsentInline,
+    ]
+    actions = [
+        "move_to_screening",
+        "mark_eligible",
+        "mark_ineligible",
+        "waitlist",
+        "close_as_declined",
+        "withdraw",
+        "complete",
+        "enrol",
+    ]
+    object_history_template = "admin/recruitment/participant/object_history.html"
+    object_history_list_template = "admin/recruitment/participant/object_history_list.html"
+    workflow_template = "admin/recruitment/participant/workflow_form.html"
+
+    summary_fields = [
+        ("screening_number", "study"),
+        ("status", "participant_id"),
+        ("outcome", "eligible_from"),
+        ("criteria_version", "evaluated_at"),
+        ("eligible_at", "attempts_shown", "next_follow_up_on"),
+        "duplicate_link",
+    ]
+    contact_fields = [
+        ("first_name", "last_name"),
+        ("email", "phone"),
+        ("preferred_contact", "best_time"),
+        ("date_of_birth", "zip_code"),
+        "referral_source",
+        "note",
+    ]
+
+    # -- scope and permissions ----------------------------------------------------------------
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .visible_to(request.user)
+            .select_related("study", "duplicate_of")
+        )
+
+    def get_changelist(self, request, **kwargs):
+        return QueueChangeList
+
+    def has_add_permission(self, request):
+        return False  # participants come from the interest form (or an import)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # records are erased by the retention command, not by hand
+
+    def can_edit_contact_details(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj) and can_identify(request.user)
+
+    # -- the queue ----------------------------------------------------------------------------
+    def get_search_fields(self, request):
+        if can_identify(request.user):
+            return ["screening_number", "first_name", "last_name", "email", "phone"]
+        return ["screening_number"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Also find a phone number however it was typed (stored and searched as digits)."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        typed = ascii_digits(text=search_term)
+        digits = re.sub(r"[^0-9]", "", typed)
+        if (
+            can_identify(request.user)
+            and len(digits) >= 7
+            and not re.search(r"[^0-9\s().+-]", typed)
+        ):
+            results = results | queryset.filter(phone_normalised__contains=digits[-10:])
+        return results, may_have_duplicates
+
+    def lookup_allowed(self, lookup, value, request):
+        """Refuse (a 400) a filter in the query string that reads identifying data, for users
+        who may not see it: `?first_name__startswith=S` answers yes or no by the list's count,
+        and enough such questions spell a name. Nobody filters by the patient's secrets."""
+        if path_is_secret(lookup):
+            return False
+        if not can_identify(request.user) and not (
+            path_is_non_identifying(lookup) or lookup in self.list_filter_parameters(request)
+        ):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def list_filter_parameters(self, request) -> set[str]:
+        """The query parameters of the queue's own filters that are not field paths."""
+        return {
+            spec.parameter_name
+            for spec in self.get_list_filter(request)
+            if isinstance(spec, type) and issubclass(spec, admin.SimpleListFilter)
+        }
+
+    def get_sortable_by(self, request):
+        """The columns whose order reveals nothing the user may not see (`QueueChangeList`
+        enforces it on `?o=`)."""
+        columns = self.get_list_display(request)
+        if can_identify(request.user):
+            return columns
+        return [name for name in columns if self.orders_by_non_identifying(name)]
+
+    def orders_by_non_identifying(self, column) -> bool:
+        attr = column if callable(column) else getattr(self, column, None)
+        order = getattr(attr, "admin_order_field", column)
+        if not isinstance(order, str):
+            return False  # an expression: not checked, so not sorted by
+        return path_is_non_identifying(order.removeprefix("-"))
+
+    def action_checkbox(self, obj):
+        """Django's checkbox, written directly: the form widget's template took a third of
+        the time to draw 100 rows (make bench, queue-100k)."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            format_html(_("Select this object for an action - {}"), str(obj)),
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"study_progress": selectors.study_progress_list(user=request.user)}
+        return super().changelist_view(request, {**context, **(extra_context or {})})
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_shown(self, obj):
+        """The status, and the warning when new values fail a criterion of someone awaiting
+        enrollment."""
+        warning = criteria_warning(obj)
+        if not warning:
+            return obj.get_status_display()
+        return format_html(
+            '{} <strong class="fails-criterion">{}</strong>', obj.get_status_display(), warning
+        )
+
+    @admin.display(description=_("eligibility"))
+    def criteria_warning_shown(self, obj):
+        return format_html('<strong class="fails-criterion">{}</strong>', criteria_warning(obj))
+
+    @admin.display(description=_("unanswered attempts"), ordering="unanswered_attempts")
+    def attempts_shown(self, obj):
+        if is_open(obj) and obj.unanswered_attempts >= obj.study.not_reached_after:
+            return format_html(
+                '{} <strong class="not-reached">{}</strong>',
+                obj.unanswered_attempts,
+                _("not reached"),
+            )
+        return obj.unanswered_attempts
+
+    @admin.display(description=_("possible duplicate of"), ordering="duplicate_of__screening_seq")
+    def duplicate_link(self, obj):
+        if obj.duplicate_of_id is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a> <small>({})</small>',
+            participant_change_url(obj.duplicate_of_id),
+            obj.duplicate_of,
+            DUPLICATE_REVIEW_SHORT.get(obj.duplicate_review, obj.get_duplicate_review_display()),
+        )
+
+    # -- bulk actions -------------------------------------------------------------------------
+    @admin.action(description=_("Move to screening"), permissions=["change"])
+    def move_to_screening(self, request, queryset):
+        self._transition_selected(request, queryset, Status.SCREENING)
+
+    @admin.action(description=_("Mark eligible"), permissions=["change"])
+    def mark_eligible(self, request, queryset):
+        self._transition_selected(request, queryset, Status.ELIGIBLE)
+
+    @admin.action(description=_("Mark ineligible (reason needed)"), permissions=["change"])
+    def mark_ineligible(self, request, queryset):
+        self._transition_selected(request, queryset, Status.INELIGIBLE)
+
+    @admin.action(description=_("Waitlist (study full)"), permissions=["change"])
+    def waitlist(self, request, queryset):
+        self._transition_selected(request, queryset, Status.WAITLISTED)
+
+    @admin.action(description=_("Close as declined (reason needed)"), permissions=["change"])
+    def close_as_declined(self, request, queryset):
+        self._transition_selected(request, queryset, Status.DECLINED)
+
+    @admin.action(description=_("Withdraw (reason needed)"), permissions=["change"])
+    def withdraw(self, request, queryset):
+        self._transition_selected(request, queryset, Status.WITHDRAWN)
+
+    @admin.action(description=_("Complete"), permissions=["change"])
+    def complete(self, request, queryset):
+        self._transition_selected(request, queryset, Status.COMPLETED)
+
+    @admin.action(description=_("Enrol (consent recorded)"), permissions=["change"])
+    def enrol(self, request, queryset):
+        self._transition_selected(request, queryset, Status.ENROLLED)
+
+    def _transition_selected(self, request, queryset, to: Status) -> None:
+        """Move each selected participant through the service, in waitlist order; report
+        each refusal by screening number and the successes in one message."""
+        reason = (request.POST.get("reason") or "").strip()
+        reason_code = request.POST.get("reason_code") or ""
+        moved = []
+        ordered = queryset.order_by(F("eligible_at").asc(nulls_last=True), "screening_seq")
+        for participant in ordered:
+            try:
+                participant = screening.participant_transition(
+                    participant=participant,
+                    to=to,
+                    by=request.user,
+                    reason=reason,
+                    reason_code=reason_code,
+                )
+            except RecruitmentError as exc:
+                self.message_user(request, refusal_message(participant, exc), messages.ERROR)
+                continue
+            moved.append(participant.screening_number)
+            self.log_change(request, participant, status_log_message(to))
+        if moved:
+            message = ngettext(
+                "%(count)d participant is now “%(status)s”: %(numbers)s.",
+                "%(count)d participants are now “%(status)s”: %(numbers)s.",
+                len(moved),
+            ) % {"count": len(moved), "status": to.label, "numbers": ", ".join(moved)}
+            self.message_user(request, message, messages.SUCCESS)
+
+    # -- the participant page -----------------------------------------------------------------
+    def get_fieldsets(self, request, obj=None):
+        summary = list(self.summary_fields)
+        if obj is not None and criteria_warning(obj):
+            summary.insert(1, "criteria_warning_shown")
+        fieldsets = [(None, {"fields": summary})]
+        if can_identify(request.user):
+            contact = list(self.contact_fields)
+            if self.can_edit_contact_details(request, obj):
+                contact.append("change_reason")
+            fieldsets.append((_("Contact details"), {"fields": contact}))
+        else:
+            fieldsets.append((_("Source"), {"fields": ["referral_source"]}))
+        fieldsets += [
+            (
+                _("Consent to be contacted"),
+                {"fields": [("contact_consent", "contact_consent_version", "contact_consent_at")]},
+            ),
+            (_("Record"), {"fields": [("language", "created_at", "updated_at")]}),
+        ]
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        editable = set()
+        if self.can_edit_contact_details(request, obj):
+            editable = {*screening.EDITABLE_FIELDS, "change_reason"}
+        return [
+            name
+            for _title, options in self.get_fieldsets(request, obj)
+            for line in options["fields"]
+            for name in (line if isinstance(line, tuple) else (line,))
+            if name not in editable
+        ]
+
+    def save_model(self, request, obj, form, change):
+        """Route the edit through `participant_update`: who, when, old → new and why go to the
+        history. `obj` already carries the form's values, so the service gets a fresh copy."""
+        edited = form.edited_values()
+        if not edited:
+            return
+        try:
+            screening.participant_update(
+                participant=Participant.objects.get(pk=obj.pk),
+                data=edited,
+                by=request.user,
+                reason=form.cleaned_data["change_reason"],
+            )
+        except RecruitmentError as exc:
+            raise EditUndone(str(exc)) from exc
+        except ValidationError as exc:
+            raise EditUndone(" ".join(exc.messages)) from exc
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["workflow_links"] = self.workflow_links(request, obj)
+            if self.has_change_permission(request, obj):
+                context["log_contact_url"] = self.workflow_url("contact", obj.pk)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def workflow_links(self, request, obj) -> list[tuple[str, str]]:
+        """The workflow buttons that apply to the participant as they stand."""
+        if not self.has_change_permission(request, obj):
+            return []
+
+        def url(name):
+            return self.workflow_url(name, obj.pk)
+
+        links = [(gettext("Log a contact attempt"), url("contact"))]
+        if is_open(obj):
+            links.append((gettext("Change status"), url("status")))
+        staff_steps = (Status.NEW, Status.SCREENING, Status.ELIGIBLE, Status.WAITLISTED)
+        if obj.status in staff_steps and obj.study.criteria.active().for_staff().exists():
+            links.append((gettext("Record lab values"), url("lab_values")))
+        if obj.status in (Status.ELIGIBLE, Status.WAITLISTED):
+            links.append((gettext("Record informed consent"), url("consent")))
+        if obj.status == Status.CONSENTED:
+            links.append((gettext("Enrol"), url("enrol")))
+        if self.can_override(request, obj):
+            links.append((gettext("Record an eligibility override"), url("override")))
+        if obj.duplicate_review == DuplicateReview.PENDING:
+            links.append((gettext("Confirm duplicate"), url("duplicate_confirm")))
+            links.append((gettext("Not a duplicate"), url("duplicate_dismiss")))
+        return links
+
+    # -- the audit trail (django-simple-history), read-only for everyone -----------------------
+    def history_view(self, request, object_id, extra_context=None):
+        """The participant's history, scoped like every other page: simple-history's own view
+        would fall back to the history rows of a participant the user may not see."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        identify = can_identify(request.user)
+        status_changes = list(selectors.status_change_list(participant=obj))
+        for change in status_changes:
+            change.reason_shown = status_reason_shown(change, identify=identify)
+        context = {
+            # Reasons staff wrote may quote the person: shown in words only to those who may
+            # see identities (the templates say to others that a reason was recorded).
+            "reasons_readable": identify,
+            "status_changes": status_changes,
+            "answer_history": selectors.answer_history_list(participant=obj),
+            "consent_history": selectors.consent_history_list(participant=obj),
+        }
+        return super().history_view(request, object_id, {**context, **(extra_context or {})})
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """No per-version form: it would show every field and save without the services.
+        The history list already shows each version's changes."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method != "GET" or not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        return HttpResponseRedirect(reverse("admin:recruitment_participant_history", args=[obj.pk]))
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def has_change_history_permission(self, request, obj=None):
+        return False
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """Each version's "old → new" list, with the fields simple-history skips (status,
+        outcome and the other workflow fields are not editable in forms, but are audited),
+        and without identifying fields for users who may not see them."""
+        fields = [
+            field
+            # What the history records (its own exclusions: tokens and nonces), less keys,
+            # copies and timestamps.
+            for field in Participant.history.model.tracked_fields
+            if field.name not in HISTORY_HIDDEN_FIELDS
+            and (can_identify(request.user) or field.name not in PARTICIPANT_IDENTIFYING_FIELDS)
+        ]
+        newer = None
+        for record in historical_records:
+            if newer is not None:
+                newer.history_delta_changes = history_delta(record, newer, fields)
+            newer = record

@@ -1,0 +1,123 @@
+"""The layers of docs/architecture.md, checked on the source: a lower layer never imports a
+higher one, the engine imports no Django, services import no views, nothing imports `bench`."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP_PACKAGES = ("recruitment", "accounts", "ldn_trial")
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for package in APP_PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            found[dotted.removesuffix(".__init__")] = path
+    return found
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module a file imports, by its full dotted name (`from a import b` gives `a.b`
+    too, since b may be a module)."""
+    names = set()
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+MODULES = modules()
+IMPORTS = {name: imports_of(path) for name, path in MODULES.items()}
+
+
+def importers_of(prefixes: tuple[str, ...], among: tuple[str, ...]) -> list[tuple[str, str]]:
+    return sorted(
+        (module, imported)
+        for module, imported_names in IMPORTS.items()
+        if module.startswith(among)
+        for imported in imported_names
+        if imported.startswith(prefixes)
+    )
+
+
+# Each context, and the contexts it may not import (the ones above it in docs/architecture.md).
+HIGHER = {
+    "recruitment.eligibility": ("django", "recruitment", "accounts", "ldn_trial"),
+    "recruitment.unicode_text": ("django", "recruitment", "accounts", "ldn_trial"),
+    "recruitment.models": (
+        "recruitment.studies",
+        "recruitment.screening",
+        "recruitment.intake",
+        "recruitment.reports",
+        "recruitment.admin",
+        "accounts",
+    ),
+    "recruitment.studies": (
+        "recruitment.screening",
+        "recruitment.intake",
+        "recruitment.reports",
+        "recruitment.admin",
+    ),
+    "recruitment.screening": ("recruitment.intake", "recruitment.reports", "recruitment.admin"),
+    "recruitment.intake": ("recruitment.reports", "recruitment.admin"),
+    "recruitment.reports": ("recruitment.intake", "recruitment.admin"),
+    "accounts": ("recruitment.admin", "recruitment.reports", "recruitment.intake"),
+}
+
+
+@pytest.mark.parametrize("lower", sorted(HIGHER))
+def test_a_lower_layer_imports_nothing_above_it(lower):
+    allowed_engine = ("recruitment.eligibility", "recruitment.unicode_text")
+    found = [
+        (module, imported)
+        for module, imported in importers_of(HIGHER[lower], (lower,))
+        if not (lower in allowed_engine and imported.startswith(allowed_engine))
+    ]
+
+    assert found == []
+
+
+def test_services_and_selectors_import_no_views_forms_admin_or_urls():
+    service_modules = tuple(
+        name
+        for name in MODULES
+        if name.rsplit(".", 1)[-1]
+        in {"services", "selectors", "evaluation", "retention", "withdraw", "errors", "models"}
+    )
+    ui = [
+        (module, imported)
+        for module in service_modules
+        for imported in IMPORTS[module]
+        if imported.startswith(("recruitment", "accounts"))
+        and imported.rsplit(".", 1)[-1]
+        in {"views", "draft_views", "withdraw_views", "admin", "urls", "forms", "error_pages"}
+    ]
+
+    assert ui == []
+
+
+def test_nothing_in_the_app_imports_the_benchmark():
+    assert importers_of(("bench",), APP_PACKAGES) == []
+
+
+def test_the_check_reads_the_modules_it_guards():
+    """Guards the test itself: a wrong root would find nothing and pass."""
+    assert "recruitment.screening.services" in MODULES
+    assert "recruitment.eligibility" in MODULES
+    assert (
+        "django.db" in IMPORTS["recruitment.models"]
+        or "django.db.models" in IMPORTS["recruitment.models"]
+    )
