@@ -88,7 +88,7 @@ test: lint messages
 clean:
 	rm -rf $(VENV) staticfiles test-db.sqlite3* *.egg-info
 
-# The benchmark of issue 7 (bench/README.md): a throwaway PostgreSQL database ldn_trial_bench,
+# The benchmark (bench/README.md): a throwaway PostgreSQL database ldn_trial_bench,
 # gunicorn on loopback, wrk; prints the table and writes bench/results/latest.md. 4 to 6
 # minutes. BENCH_ARGS="--participants 10000 --duration 5" for a quick run.
 .PHONY: bench bench-prerequisites

@@ -7,6 +7,6 @@ from bench.models import BenchRow
 
 @admin.register(BenchRow)
 class BenchRowAdmin(admin.ModelAdmin):
-    """Default settings, as in issue 7's measurement, with its 100 rows a page."""
+    """Default settings, as the goal's measurement assumes, with its 100 rows a page."""
 
     list_per_page = 100

@@ -1,7 +1,7 @@
 # The runner starts local tools (gunicorn, wrk, psql, manage.py) with fixed arguments and
 # fetches loopback URLs only.
 # ruff: noqa: S603, S607, S310
-"""`make bench`: issue 7's benchmark in one command.
+"""`make bench`: the benchmark in one command.
 
 Creates a throwaway PostgreSQL database, migrates it with the bench settings, loads the LDN
 study, signs a coordinator in through the real login and two-factor pages, starts gunicorn on
@@ -644,7 +644,7 @@ def build_rows(results: dict[str, Result], small: int, label: str) -> list[Row]:
         Row(
             d,
             f"{ratio:.2f}x the time at {small}",
-            "p50 < 100 ms (issue 7); <= 2x (PRODUCT.md)",
+            "p50 < 100 ms; <= 2x the time at 100",
             f"{'met' if issue_goal else 'NOT MET'}; {'met' if ratio <= 2 else 'NOT MET'}",
         )
     )
@@ -714,7 +714,7 @@ Written by `bench/run.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; the whole r
 - Every scenario ran {args.duration} s after a warm-up. wrk shares the cores with the server:
   figures are lower bounds, compare the ratios.
 - admin-yardstick is Django's default changelist of a trivial model (`bench.BenchRow`, {big:,}
-  rows, 100 a page, full counts on): what issue 7's "60 ms" stands for, measured here.
+  rows, 100 a page, full counts on): what the goal's "60 ms" stands for, measured here.
 - queue-filtered is the changelist filtered on status "new" and sorted by date applied, newest
   first; dashboard is `/staff/`; export is the screening-log CSV, downloaded whole.
 - The dashboard keeps its counts over every participant while nothing they count changed

@@ -319,7 +319,9 @@ class EligibilityCriterion(models.Model):
     )
     rule_kind = models.CharField(_("rule"), max_length=20, choices=RuleKind)
     params = models.JSONField(
-        _("rule parameters"), default=dict, help_text=_("See README: one shape per rule kind.")
+        _("rule parameters"),
+        default=dict,
+        help_text=_("One shape per rule kind: see docs/studies.md."),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     version = models.PositiveIntegerField(
@@ -459,10 +461,10 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.WITHDRAWN: frozenset(),
     Status.DECLINED: frozenset(),
 }
-# Transitions into these statuses need a reason (PRODUCT.md "Status").
+# Transitions into these statuses need a reason.
 REASON_REQUIRED = frozenset({Status.INELIGIBLE, Status.WITHDRAWN, Status.DECLINED})
 # The final statuses of people never enrolled: their personal data are erased once the
-# study's retention period has passed (PRODUCT.md "Privacy over time").
+# study's retention period has passed.
 ERASABLE_STATUSES = (Status.INELIGIBLE, Status.DECLINED)
 
 
@@ -731,7 +733,7 @@ class Participant(models.Model):
     )
     submission_token = models.UUIDField(null=True, blank=True, editable=False)
     # The secret half of the patient's withdraw link (`services.withdraw_token_make`): the
-    # link works while it matches, so using or revoking the link clears it.
+    # link works while it matches, so using the link clears it.
     withdraw_nonce = models.CharField(max_length=32, blank=True, default="", editable=False)
     erased_at = models.DateTimeField(
         _("personal data erased"),

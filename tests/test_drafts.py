@@ -1,4 +1,4 @@
-"""Save and finish later (issue 5, point 5): a patient leaves the form and comes back through a
+"""Save and finish later: a patient leaves the form and comes back through a
 link emailed to them, valid for DRAFT_MAX_AGE_DAYS (7) days, and finds every answer as they
 left it. A draft is not a participant, is never shown to staff, and is erased when it expires.
 The link works once per resume and shows nothing without its token."""

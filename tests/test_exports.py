@@ -70,7 +70,8 @@ IDENTIFICATION_COLUMNS = [
     "Phone",
     "Date of birth",
 ]
-# PRODUCT.md "Status", written out here so that a change to the model's mapping fails a test.
+# The FHIR codes of each status as the product defines them, written out here so that a
+# change to the model's mapping fails a test.
 EXPECTED_FHIR_STATUS = {
     "new": "potential-candidate",
     "screening": "screening",

@@ -1,4 +1,4 @@
-"""The blank interest form's HTML comes from the cache (issue 7, form-get): the same bytes as
+"""The blank interest form's HTML comes from the cache: the same bytes as
 rendering it, fresh per-page values, and never a stale form after a change."""
 
 import datetime as dt

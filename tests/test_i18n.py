@@ -1,4 +1,4 @@
-"""Spanish for patients (issue 5, point 6): every public page, the patient's emails and the
+"""Spanish for patients: every public page, the patient's emails and the
 form are in Spanish, chosen by the browser's language or by the switch in the page header.
 
 Two nets catch a string nobody translated: `makemessages`, run on a copy of the code, finds

@@ -1,4 +1,4 @@
-"""Plain words for patients (issue 5, points 3 and 8).
+"""Plain words for patients.
 
 Every public page's main text reads at US grade 8 or below (textstat's Flesch-Kincaid grade),
 medical words are explained where a page first uses them, and the thank-you page and the

@@ -1,7 +1,7 @@
-"""Coordinators enrolling at the same moment can never exceed the target (PRODUCT.md
-"Enrolment"): the check and the write run in one transaction that holds the study row's lock
-(SELECT ... FOR UPDATE on PostgreSQL; a write transaction begun IMMEDIATE on SQLite), and the
-fixed slot rows back it up.
+"""Coordinators enrolling at the same moment can never exceed the target: the check and the
+write run in one transaction that holds the study row's lock (SELECT ... FOR UPDATE on
+PostgreSQL; a write transaction begun IMMEDIATE on SQLite), and the fixed slot rows back it
+up.
 
 Each test runs on one database only, chosen by the connection the suite runs on; CI runs the
 suite on both. Threads are released together by one barrier and each closes its own

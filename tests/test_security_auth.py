@@ -1,4 +1,4 @@
-"""Staff sign-in (issue 6, points 2 to 5): two-factor, lockout, session limits, passwords, and
+"""Staff sign-in: two-factor, lockout, session limits, passwords, and
 the security events they write to the log."""
 
 import datetime as dt

@@ -1,5 +1,4 @@
-"""No personal or health data in logs, staff emails, the admin log or error pages (issue 6,
-point 8).
+"""No personal or health data in logs, staff emails, the admin log or error pages.
 
 A patient's unique "canary" values go through the happy path, a validation error and a
 server error; then every log record (all loggers, DEBUG and up, `django.request` and

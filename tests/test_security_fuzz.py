@@ -1,4 +1,4 @@
-"""Bad input never breaks or half-writes, and hostile text shows escaped (issue 6, point 9)."""
+"""Bad input never breaks or half-writes, and hostile text shows escaped."""
 
 import csv
 import io

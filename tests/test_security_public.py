@@ -1,4 +1,4 @@
-"""Security of the public side (issue 6, points 6 and 7): the interest form resists abuse, and
+"""Security of the public side: the interest form resists abuse, and
 every response carries the security headers. tests/conftest.py switches the form's rate limit
 and minimum time off for every other test; the tests here switch them back on."""
 

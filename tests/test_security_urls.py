@@ -1,4 +1,4 @@
-"""Every URL is protected unless it is on an explicit public allow-list (issue 6, point 1).
+"""Every URL is protected unless it is on an explicit public allow-list.
 
 The test walks the whole URLconf (admin included: every registered model's patterns, the
 custom admin pages, the staff pages and exports), fills each pattern's parameters with real

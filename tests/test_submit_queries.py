@@ -1,5 +1,5 @@
 """A submission of the interest form costs a fixed, small number of queries, however many
-people have applied (issue 7: form-post). The study-row lock is taken by the one UPDATE that
+people have applied. The study-row lock is taken by the one UPDATE that
 numbers the participant, after everything that needs no lock."""
 
 import pytest

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.log_filters import RedactSignedLinks
 from recruitment.intake import withdraw
-from recruitment.intake.withdraw import WITHDRAW_SALT, withdraw_link_revoke, withdraw_path
+from recruitment.intake.withdraw import WITHDRAW_SALT, withdraw_path
 from recruitment.models import Participant, Status, StatusChange
 from recruitment.screening.services import participant_transition
 from tests.factories import (
@@ -347,16 +347,6 @@ def test_the_link_cannot_withdraw_another_participant(
     assert fresh(other).status == Status.NEW
     assert fresh(other).withdraw_nonce == other.withdraw_nonce
     assert fresh(person).status == Status.DECLINED
-
-
-def test_a_revoked_link_does_not_work(client, person, django_capture_on_commit_callbacks):
-    url = link_in_email(person)
-
-    withdraw_link_revoke(participant=person)
-
-    assert client.get(url).status_code == 404
-    assert post(client, url, django_capture_on_commit_callbacks).status_code == 404
-    assert fresh(person).status == Status.NEW
 
 
 def test_a_link_of_a_participant_made_without_a_nonce_does_not_work(client, study):

@@ -110,7 +110,8 @@ def record_consent(participant, *, by, on=TODAY, obtained_by=None, version="ICF 
 # =============================================================================================
 # 1. The transition matrix
 # =============================================================================================
-# PRODUCT.md "Status", written out here so that a change to the model's table fails a test.
+# The status machine as the product defines it, written out here so that a change to the
+# model's table fails a test.
 EXPECTED_TRANSITIONS = {
     "new": {"screening", "declined"},
     "screening": {"eligible", "ineligible", "declined"},

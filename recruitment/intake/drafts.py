@@ -1,4 +1,4 @@
-"""Save and finish later: the services and selectors for drafts (issue 5, point 5).
+"""Save and finish later: the services and selectors for drafts.
 
 A draft is an interest form a patient saved to finish later. It is not a participant: it has
 no screening number, no answers or verdicts and no history, and it is never in the admin, the

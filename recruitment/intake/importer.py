@@ -1,9 +1,10 @@
 """Import an existing interest list from a CSV file, checked exactly like the public form.
 
 Each row is bound to `InterestForm` with the study's criteria, so an imported person passes the
-same validation as a web submission; the real run then calls `participant_submit` for every
-row inside one transaction (numbering, evaluation and duplicate links come from there, and a
-failure on any row leaves nothing behind). No row content is ever logged: the report names
+same validation as a web submission; the real run then hands every row to
+`participants_import`, which prepares, matches and writes them as a submission is, inside one
+transaction (numbering, evaluation and duplicate links come from there, and a failure on any
+row leaves nothing behind). No row content is ever logged: the report names
 rows by number and columns by name, and its messages never quote a cell.
 """
 
@@ -50,8 +51,6 @@ REQUIRED_COLUMNS = [
     "zip_code",
     "contact_consent",
 ]
-# Form fields that are not data: the idempotency token and the honeypot.
-NOT_COLUMNS = {"submission_token", "website"}
 CONSENT_YES = {"yes", "true", "1"}
 # The form's "Not sure" label, written out, means the same as `unsure`.
 ANSWER_ALIASES = {"not sure": UNSURE}
@@ -202,7 +201,7 @@ def interest_list_import(
     new participants or a row fails to save; either way nothing is written.
 
     `row_limit` caps a real run below `MAX_ROWS` (the admin's, so a request ends in seconds:
-    every row costs a `participant_submit`); a dry run over the cap warns instead.
+    every row costs a submission's writes); a dry run over the cap warns instead.
     """
     today = today or timezone.localdate()
     criteria = selectors.criterion_list_for_form(study=study)
@@ -433,7 +432,7 @@ def _choice_value(form_field: forms.ChoiceField, value: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Possible duplicates, as `participant_submit` will link them
+# Possible duplicates, as `participants_import` will link them
 # ---------------------------------------------------------------------------------------------
 def _keys(contact: ContactDetails) -> tuple[str, str, tuple[str, date]]:
     phone = normalise_phone(contact.phone) if contact.phone else ""
@@ -443,7 +442,7 @@ def _keys(contact: ContactDetails) -> tuple[str, str, tuple[str, date]]:
 
 def _count_duplicates(study: Study, rows: list[_ValidRow]) -> int:
     """Rows that share an email, a phone or a name and date of birth with an existing
-    participant of the study or an earlier row: the same match as `participant_submit`'s.
+    participant of the study or an earlier row: the same match as a submission's.
     One query per batch of rows, whatever the study's size."""
     keys = [_keys(row.contact) for row in rows]
     emails, phones, names = set(), set(), set()

@@ -26,11 +26,11 @@ logger = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------
-# Withdrawing interest: the patient's signed link (PRODUCT.md "Privacy over time")
+# Withdrawing interest: the patient's signed link
 # ---------------------------------------------------------------------------------------------
 # The link carries the participant's pk and their `withdraw_nonce`, signed with a salt of its
 # own and a timestamp (django.core.signing). It works while the nonce matches and for
-# WITHDRAW_LINK_MAX_AGE_DAYS: using it clears the nonce, and so does revoking it.
+# WITHDRAW_LINK_MAX_AGE_DAYS: using it clears the nonce.
 WITHDRAW_SALT = "recruitment.withdraw-link"
 WITHDRAW_REASON = DeclineReason.WITHDREW_BY_LINK
 # Nothing is left to withdraw from: the link says it is already done.
@@ -139,11 +139,6 @@ def participant_withdraw_by_link(*, token: str, site_url: str = "") -> WithdrawL
         enrolled = state == WithdrawState.ENROLLED
         transaction.on_commit(lambda: _notify_withdraw_link_used(locked, staff_url, enrolled))
     return WithdrawLink(state, locked)
-
-
-def withdraw_link_revoke(*, participant: Participant) -> None:
-    """Kill the participant's withdraw link; the page then says the link does not work."""
-    Participant.objects.filter(pk=participant.pk).update(withdraw_nonce="")
 
 
 def _notify_withdraw_link_used(participant: Participant, staff_url: str, enrolled: bool) -> None:

@@ -82,7 +82,7 @@ def plural(count: int, word: str) -> str:
 
 
 def holds_slot_by_status(status: str, *, withdrawal_frees_slot: bool) -> bool:
-    """Whether a participant in this status must hold a slot (PRODUCT.md "Enrolment")."""
+    """Whether a participant in this status must hold a slot."""
     return status in SLOT_STATUSES or (status == Status.WITHDRAWN and not withdrawal_frees_slot)
 
 
