@@ -10,12 +10,12 @@ from django.utils import timezone
 
 from recruitment import eligibility, selectors
 from recruitment.models import (
-    AWAITING_ENROLLMENT,
     Answer,
     CriterionVerdict,
     EligibilityCriterion,
     EvaluationCause,
     Participant,
+    Status,
 )
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def participant_evaluate(
         participant.criteria_version = participant.study.criteria_version
         participant.evaluated_at = timezone.now()
         fields = ["outcome", "eligible_from", "criteria_version", "evaluated_at"]
-        if participant.status in AWAITING_ENROLLMENT:
+        if participant.status in Status.awaiting_enrollment():
             fields += criteria_failed_update(participant, cause, today=today)
         participant._change_reason = "Pre-screen evaluated"
         if by is not None:

@@ -426,6 +426,70 @@ class Status(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
     DECLINED = "declined", _("Declined")
 
+    # Groups of statuses, each defined here once; every group lists its statuses in the order
+    # above. `final` and `open` follow from ALLOWED_TRANSITIONS.
+    @classmethod
+    def final(cls) -> tuple["Status", ...]:
+        """Where the status machine ends: nobody has anything left to do with them."""
+        return tuple(status for status in cls if not ALLOWED_TRANSITIONS[status])
+
+    @classmethod
+    def open(cls) -> tuple["Status", ...]:
+        """Not in a final status: someone still has to act on them."""
+        return tuple(status for status in cls if ALLOWED_TRANSITIONS[status])
+
+    @classmethod
+    def holding_participant_id(cls) -> tuple["Status", ...]:
+        """Enrolled at some point: the participant ID given at enrolment is kept afterwards
+        (CONSORT's "enrolled")."""
+        return (cls.ENROLLED, cls.COMPLETED, cls.WITHDRAWN)
+
+    @classmethod
+    def never_enrolled(cls) -> tuple["Status", ...]:
+        """Not enrolled so far: no participant ID, no slot."""
+        return tuple(s for s in cls if s not in cls.holding_participant_id())
+
+    @classmethod
+    def in_progress(cls) -> tuple["Status", ...]:
+        """Open and not yet enrolled: on the way from the form to enrolment."""
+        return tuple(s for s in cls.open() if s not in cls.holding_participant_id())
+
+    @classmethod
+    def holding_slot(cls, *, withdrawal_frees_slot: bool = True) -> tuple["Status", ...]:
+        """Those who hold an enrolment slot: enrolled and completed always, withdrawn too
+        unless the study lets a withdrawal free its slot (by default, the statuses that hold
+        one in every study)."""
+        if withdrawal_frees_slot:
+            return (cls.ENROLLED, cls.COMPLETED)
+        return (cls.ENROLLED, cls.COMPLETED, cls.WITHDRAWN)
+
+    @classmethod
+    def awaiting_enrollment(cls) -> tuple["Status", ...]:
+        """Judged eligible but not yet enrolled: new values that make them fail a criterion
+        put a warning on their page and in the queue."""
+        return (cls.ELIGIBLE, cls.WAITLISTED, cls.CONSENTED)
+
+    @classmethod
+    def judged_eligible(cls) -> tuple["Status", ...]:
+        """Coordinators judged them eligible (and they may have gone further)."""
+        return (*cls.awaiting_enrollment(), *cls.holding_participant_id())
+
+    @classmethod
+    def having_consented(cls) -> tuple["Status", ...]:
+        """Reached only through informed consent: a consent record exists."""
+        return (cls.CONSENTED, *cls.holding_participant_id())
+
+    @classmethod
+    def erasable(cls) -> tuple["Status", ...]:
+        """The final statuses of people never enrolled: their personal data are erased once
+        the study's retention period has passed."""
+        return (cls.INELIGIBLE, cls.DECLINED)
+
+    @classmethod
+    def needing_reason(cls) -> tuple["Status", ...]:
+        """Moves into these statuses need a reason (REASON_CODES lists each one's codes)."""
+        return (cls.INELIGIBLE, cls.WITHDRAWN, cls.DECLINED)
+
 
 FHIR_STATUS = {
     Status.NEW: "potential-candidate",
@@ -439,12 +503,6 @@ FHIR_STATUS = {
     Status.WITHDRAWN: "off-study",
     Status.DECLINED: "not-registered",
 }
-
-# Statuses that hold a participant ID (given at enrolment, kept afterwards).
-ENROLLED_STATUSES = (Status.ENROLLED, Status.COMPLETED, Status.WITHDRAWN)
-# Statuses that always hold an enrolment slot (a withdrawn participant holds one unless the
-# study lets withdrawals free their slot).
-SLOT_STATUSES = (Status.ENROLLED, Status.COMPLETED)
 
 # The status machine: where each status may go next. Terminal statuses map to nothing.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -461,11 +519,6 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.WITHDRAWN: frozenset(),
     Status.DECLINED: frozenset(),
 }
-# Transitions into these statuses need a reason.
-REASON_REQUIRED = frozenset({Status.INELIGIBLE, Status.WITHDRAWN, Status.DECLINED})
-# The final statuses of people never enrolled: their personal data are erased once the
-# study's retention period has passed.
-ERASABLE_STATUSES = (Status.INELIGIBLE, Status.DECLINED)
 
 
 class Outcome(models.TextChoices):
@@ -535,8 +588,8 @@ class StatusReason(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-# The codes each status that needs a reason takes (REASON_REQUIRED): staff write free text only
-# with "other".
+# The codes each status that needs a reason takes (`Status.needing_reason()`): staff write free
+# text only with "other".
 REASON_CODES: dict[str, tuple[str, ...]] = {
     Status.DECLINED: (
         StatusReason.NOT_REACHED,
@@ -564,11 +617,6 @@ class EvaluationCause(models.TextChoices):
     CONTACT_DETAILS = "contact details", _("contact details")
 
 
-# The statuses of people judged eligible but not yet enrolled: new values that make them fail a
-# criterion put a warning on their page and in the queue.
-AWAITING_ENROLLMENT = (Status.ELIGIBLE, Status.WAITLISTED, Status.CONSENTED)
-
-
 class ParticipantQuerySet(models.QuerySet):
     def visible_to(self, user):
         if user.is_superuser:
@@ -580,9 +628,7 @@ class ParticipantQuerySet(models.QuerySet):
 
     def open(self):
         """Not yet in a final status: someone still has to act on them."""
-        return self.exclude(
-            status__in=[Status.INELIGIBLE, Status.COMPLETED, Status.WITHDRAWN, Status.DECLINED]
-        )
+        return self.exclude(status__in=Status.final())
 
     def waitlist(self):
         """Waitlisted participants in the order they became eligible."""
@@ -598,7 +644,7 @@ class ParticipantQuerySet(models.QuerySet):
     def erasable(self):
         """Never enrolled, in a final status, personal data not yet erased (the retention
         period is checked by `services.participants_erase_expired`)."""
-        return self.filter(status__in=ERASABLE_STATUSES, erased_at__isnull=True)
+        return self.filter(status__in=Status.erasable(), erased_at__isnull=True)
 
 
 class Participant(models.Model):
@@ -804,11 +850,8 @@ class Participant(models.Model):
             models.CheckConstraint(condition=Q(status__in=Status.values), name="status_valid"),
             models.CheckConstraint(condition=Q(outcome__in=Outcome.values), name="outcome_valid"),
             models.CheckConstraint(
-                condition=Q(
-                    participant_id__isnull=True,
-                    status__in=[s for s in Status.values if s not in ENROLLED_STATUSES],
-                )
-                | Q(participant_id__isnull=False, status__in=ENROLLED_STATUSES),
+                condition=Q(participant_id__isnull=True, status__in=Status.never_enrolled())
+                | Q(participant_id__isnull=False, status__in=Status.holding_participant_id()),
                 name="participant_id_iff_enrolled",
             ),
             models.CheckConstraint(
@@ -820,12 +863,9 @@ class Participant(models.Model):
             # The enrolment cap's backstop: every enrolled or completed participant holds one
             # of the study's fixed slot rows, and a slot holds at most one participant.
             models.CheckConstraint(
-                condition=Q(slot__isnull=False, status__in=SLOT_STATUSES)
+                condition=Q(slot__isnull=False, status__in=Status.holding_slot())
                 | Q(status=Status.WITHDRAWN)
-                | Q(
-                    slot__isnull=True,
-                    status__in=[s for s in Status.values if s not in ENROLLED_STATUSES],
-                ),
+                | Q(slot__isnull=True, status__in=Status.never_enrolled()),
                 name="slot_iff_enrolled",
             ),
         ]

@@ -13,7 +13,6 @@ from accounts.services import roles_ensure
 from recruitment import selectors
 from recruitment.intake.services import ContactDetails, participant_submit
 from recruitment.models import (
-    REASON_REQUIRED,
     AnsweredBy,
     ConsentRecord,
     CriterionKind,
@@ -277,7 +276,7 @@ def walk(participant, to, *, by):
             continue
         if step == Status.ELIGIBLE:
             overrides_ensure(participant)
-        needs_reason = step in REASON_REQUIRED
+        needs_reason = step in Status.needing_reason()
         participant = participant_transition(
             participant=participant,
             to=step,
@@ -298,9 +297,7 @@ def participants_bulk(study, count, *, status=Status.NEW, by=None):
     study.refresh_from_db()
     now = timezone.now()
     first_seq = study.last_screening_seq + 1
-    holds_slot = status in (Status.ENROLLED, Status.COMPLETED) or (
-        status == Status.WITHDRAWN and not study.withdrawal_frees_slot
-    )
+    holds_slot = status in Status.holding_slot(withdrawal_frees_slot=study.withdrawal_frees_slot)
     free = EnrolmentSlot.objects.filter(study=study, participant__isnull=True)
     slots = list(free.order_by("number")[:count]) if holds_slot else []
     if holds_slot and len(slots) < count:
@@ -328,15 +325,15 @@ def participants_bulk(study, count, *, status=Status.NEW, by=None):
             criteria_version=study.criteria_version,
             evaluated_at=now,
         )
-        if status not in (Status.NEW, Status.SCREENING, Status.INELIGIBLE, Status.DECLINED):
+        if status in Status.judged_eligible():
             row.eligible_at = now
-        if status in (Status.ENROLLED, Status.COMPLETED, Status.WITHDRAWN):
+        if status in Status.holding_participant_id():
             row.participant_id = study.participant_id(study.last_participant_seq + i + 1)
         if holds_slot:
             row.slot = slots[i]
         rows.append(row)
     Participant.objects.bulk_create(rows)
-    enrolled = count if status in (Status.ENROLLED, Status.COMPLETED, Status.WITHDRAWN) else 0
+    enrolled = count if status in Status.holding_participant_id() else 0
     Study.objects.filter(pk=study.pk).update(
         last_screening_seq=F("last_screening_seq") + count,
         last_participant_seq=F("last_participant_seq") + enrolled,
@@ -347,7 +344,7 @@ def participants_bulk(study, count, *, status=Status.NEW, by=None):
             "screening_seq"
         )
     )
-    if status in (Status.CONSENTED, Status.ENROLLED, Status.COMPLETED, Status.WITHDRAWN):
+    if status in Status.having_consented():
         by = by or StaffFactory(password=None)
         ConsentRecord.objects.bulk_create(
             ConsentRecord(

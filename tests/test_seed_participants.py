@@ -5,10 +5,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from recruitment.models import (
-    ENROLLED_STATUSES,
     Answer,
     CriterionVerdict,
     Participant,
+    Status,
     StatusChange,
 )
 
@@ -33,7 +33,7 @@ def test_it_seeds_up_to_the_total_with_a_full_record_and_never_over_the_target(l
     criteria = ldn_study.criteria.active().count()
     assert CriterionVerdict.objects.filter(participant__study=ldn_study).count() == 300 * criteria
     assert Answer.objects.filter(participant__study=ldn_study).count() == 300 * 11
-    enrolled = participants.filter(status__in=ENROLLED_STATUSES)
+    enrolled = participants.filter(status__in=Status.holding_participant_id())
     assert 0 < enrolled.count() <= ldn_study.target_enrolment
     assert not enrolled.filter(consent__isnull=True).exists()
     not_new = participants.exclude(status="new")

@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from recruitment.models import (
-    ALLOWED_TRANSITIONS,
     Participant,
     RuleKind,
     Status,
@@ -41,7 +40,7 @@ HIDDEN = _("hidden: needs permission to see contact details")
 
 def is_open(participant: Participant) -> bool:
     """Not in a final status (the same rule as `Participant.objects.open()`)."""
-    return bool(ALLOWED_TRANSITIONS[participant.status])
+    return participant.status in Status.open()
 
 
 def participant_change_url(pk) -> str:

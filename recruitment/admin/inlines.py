@@ -16,12 +16,12 @@ from recruitment.identification import (
     text_shown,
 )
 from recruitment.models import (
-    AWAITING_ENROLLMENT,
     ConsentRecord,
     ContactAttempt,
     CriterionVerdict,
     EligibilityOverride,
     Participant,
+    Status,
     StatusChange,
 )
 
@@ -192,7 +192,10 @@ class EligibilityOverrideInline(ReadOnlyInline):
 def criteria_warning(participant: Participant) -> str:
     """The warning when new values made someone awaiting enrollment fail a criterion, such as
     "Fails a criterion since the lab values of 7 Dec" (no query)."""
-    if participant.criteria_failed_at is None or participant.status not in AWAITING_ENROLLMENT:
+    if (
+        participant.criteria_failed_at is None
+        or participant.status not in Status.awaiting_enrollment()
+    ):
         return ""
     day = date_format(timezone.localtime(participant.criteria_failed_at), "j M")
     if participant.criteria_failed_by:

@@ -28,7 +28,6 @@ from recruitment.identification import (
     can_identify,
 )
 from recruitment.models import (
-    AWAITING_ENROLLMENT,
     Status,
 )
 from recruitment.screening import services as screening
@@ -231,7 +230,7 @@ class WorkflowPagesMixin:
         """Investigators only, before enrollment, while a criterion stops the participant."""
         return (
             request.user.has_perm("recruitment.override_eligibility")
-            and obj.status in (Status.NEW, Status.SCREENING, *AWAITING_ENROLLMENT)
+            and obj.status in Status.in_progress()
             and bool(selectors.verdict_list_blocking(participant=obj, today=timezone.localdate()))
         )
 

@@ -33,8 +33,6 @@ logger = logging.getLogger(__name__)
 # WITHDRAW_LINK_MAX_AGE_DAYS: using it clears the nonce.
 WITHDRAW_SALT = "recruitment.withdraw-link"
 WITHDRAW_REASON = DeclineReason.WITHDREW_BY_LINK
-# Nothing is left to withdraw from: the link says it is already done.
-NOTHING_TO_WITHDRAW = (Status.DECLINED, Status.INELIGIBLE, Status.WITHDRAWN, Status.COMPLETED)
 
 
 class WithdrawState(StrEnum):
@@ -80,7 +78,7 @@ def _withdraw_token_read(token: str) -> tuple[int, str] | None:
 def _withdraw_state(participant: Participant | None, nonce: str) -> WithdrawState:
     if participant is None:
         return WithdrawState.INVALID
-    if participant.status in NOTHING_TO_WITHDRAW:
+    if participant.status in Status.final():
         return WithdrawState.ALREADY_DONE
     if not participant.withdraw_nonce or not constant_time_compare(
         participant.withdraw_nonce, nonce

@@ -24,7 +24,6 @@ from django.utils.translation import gettext_lazy as _
 
 from recruitment import selectors
 from recruitment.models import (
-    ENROLLED_STATUSES,
     CriterionVerdict,
     Participant,
     ReferralSource,
@@ -42,16 +41,10 @@ RATE_WEEKS = 8
 # Rows listed for follow-ups due and the waitlist (the totals are always shown).
 LIST_LIMIT = 25
 
-# The CONSORT box's top-level buckets; every status belongs to exactly one.
+# The CONSORT box's top-level buckets; every status belongs to exactly one (the other two are
+# `Status.in_progress()` and `Status.holding_participant_id()`).
 NOT_MEETING_STATUSES = (Status.INELIGIBLE,)
 DECLINED_STATUSES = (Status.DECLINED,)
-IN_PROGRESS_STATUSES = (
-    Status.NEW,
-    Status.SCREENING,
-    Status.ELIGIBLE,
-    Status.WAITLISTED,
-    Status.CONSENTED,
-)
 # A confirmed duplicate is closed as declined with this reason; it is a second record of
 # someone already counted, not a person who declined, so CONSORT counts it under "other".
 DUPLICATE_REASON = str(StatusReason.DUPLICATE)
@@ -197,7 +190,12 @@ def _consort(
         declined_by[""] += missing
     labels[""] = str(NO_REASON_LABEL)
 
-    known = {*NOT_MEETING_STATUSES, *DECLINED_STATUSES, *IN_PROGRESS_STATUSES, *ENROLLED_STATUSES}
+    known = {
+        *NOT_MEETING_STATUSES,
+        *DECLINED_STATUSES,
+        *Status.in_progress(),
+        *Status.holding_participant_id(),
+    }
     for status, n in counts.items():
         if status not in known:
             other_by[status] += n
@@ -213,13 +211,13 @@ def _consort(
         declined_by_reason=_ranked(declined_by, labels),
         other=sum(other_by.values()),
         other_by_reason=_ranked(other_by, labels),
-        enrolled=sum(counts[s] for s in ENROLLED_STATUSES),
+        enrolled=sum(counts[s] for s in Status.holding_participant_id()),
         on_study=counts[Status.ENROLLED],
         completed=counts[Status.COMPLETED],
         withdrawn=counts[Status.WITHDRAWN],
-        in_progress=sum(counts[s] for s in IN_PROGRESS_STATUSES),
+        in_progress=sum(counts[s] for s in Status.in_progress()),
         in_progress_by_status=tuple(
-            LabelledCount(str(s.label), counts[s], s.value) for s in IN_PROGRESS_STATUSES
+            LabelledCount(str(s.label), counts[s], s.value) for s in Status.in_progress()
         ),
     )
 

@@ -21,7 +21,6 @@ from django.utils.translation import gettext_lazy as _
 
 from recruitment.identification import status_reason_shown
 from recruitment.models import (
-    ENROLLED_STATUSES,
     CriterionVerdict,
     EligibilityOverride,
     Participant,
@@ -141,13 +140,6 @@ SCREENING_LOG_HEADER = (
     _("Status"),
     _("Eligibility override"),
 )
-# Statuses that mean coordinators judged the participant eligible (and maybe went further).
-ELIGIBLE_STATUSES = (
-    Status.ELIGIBLE,
-    Status.WAITLISTED,
-    Status.CONSENTED,
-    *ENROLLED_STATUSES,
-)
 YES = _("Yes")
 NO = _("No")
 CRITERIA_NOT_MET = _("criteria not met: {titles}")
@@ -231,7 +223,7 @@ def _eligible(participant: Participant) -> str:
     ineligible, blank while undecided."""
     if participant.status == Status.INELIGIBLE:
         return str(NO)
-    if participant.status in ELIGIBLE_STATUSES or participant.eligible_at is not None:
+    if participant.status in Status.judged_eligible() or participant.eligible_at is not None:
         return str(YES)
     return ""
 

@@ -24,10 +24,8 @@ from recruitment.errors import (
 )
 from recruitment.evaluation import criteria_failed_update, participant_evaluate
 from recruitment.models import (
-    AWAITING_ENROLLMENT,
     DECLINE_REASON_CODES,
     REASON_CODES,
-    REASON_REQUIRED,
     UNANSWERED_OUTCOMES,
     Answer,
     AnsweredBy,
@@ -131,7 +129,7 @@ def participant_transition(
 
         if to in (Status.ELIGIBLE, Status.CONSENTED, Status.ENROLLED):
             _refuse_unless_criteria_met(locked)
-        if to not in AWAITING_ENROLLMENT:
+        if to not in Status.awaiting_enrollment():
             locked.criteria_failed_at = None
             locked.criteria_failed_by = ""
 
@@ -179,11 +177,11 @@ def _reason_coded(
     number = participant.screening_number
     code = (code or "").strip()
     criterion = (criterion or "").strip()
-    if not code and reason and to in REASON_REQUIRED:
+    if not code and reason and to in Status.needing_reason():
         code = DECLINE_REASON_CODES.get(reason.casefold(), StatusReason.OTHER)
         code = code if code in REASON_CODES[to] else StatusReason.OTHER
     if not code:
-        if to in REASON_REQUIRED:
+        if to in Status.needing_reason():
             raise ReasonRequired(REASON_NEEDED.format(number=number, target=to.label))
         return "", ""
     if code not in REASON_CODES.get(to, ()):
@@ -232,7 +230,7 @@ def eligibility_override_record(
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         number = locked.screening_number
         _refuse_if_erased(locked)
-        if locked.status not in (Status.NEW, Status.SCREENING, *AWAITING_ENROLLMENT):
+        if locked.status not in Status.in_progress():
             raise InvalidTransition(OVERRIDE_STATUS.format(number=number))
         blocking = {
             verdict.criterion_snapshot.get("code"): verdict
@@ -263,7 +261,7 @@ def eligibility_override_record(
             override.save()
             overrides.append(override)
         fields = ["updated_at"]
-        if locked.status in AWAITING_ENROLLMENT:
+        if locked.status in Status.awaiting_enrollment():
             fields += criteria_failed_update(locked, None, today=timezone.localdate())
         locked._change_reason = "Eligibility override: " + "; ".join(
             f"{code}: {reason}" for code, reason in reasons.items()

@@ -17,8 +17,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from recruitment.models import (
-    ENROLLED_STATUSES,
-    SLOT_STATUSES,
     EnrolmentSlot,
     Participant,
     Status,
@@ -83,7 +81,7 @@ def plural(count: int, word: str) -> str:
 
 def holds_slot_by_status(status: str, *, withdrawal_frees_slot: bool) -> bool:
     """Whether a participant in this status must hold a slot."""
-    return status in SLOT_STATUSES or (status == Status.WITHDRAWN and not withdrawal_frees_slot)
+    return status in Status.holding_slot(withdrawal_frees_slot=withdrawal_frees_slot)
 
 
 def study_problems(
@@ -133,7 +131,7 @@ def study_problems(
         number, status = holder.screening_number, holder.status
         if holder.slot_id is not None and holder.slot_id not in slot_pks:
             problems.append(f"{number} holds a slot of another study.")
-        if status in SLOT_STATUSES and holder.slot_id is None:
+        if status in Status.holding_slot() and holder.slot_id is None:
             problems.append(f"{number} is {status} but holds no slot.")
         elif status == Status.WITHDRAWN:
             if not study.withdrawal_frees_slot and holder.slot_id is None:
@@ -146,12 +144,12 @@ def study_problems(
                     f"{number} is withdrawn and still holds a slot, but withdrawals free a "
                     "slot in this study (was the setting changed after the withdrawal?)."
                 )
-        elif status not in ENROLLED_STATUSES and holder.slot_id is not None:
+        elif status not in Status.holding_participant_id() and holder.slot_id is not None:
             problems.append(f"{number} is {status} but holds a slot.")
         # Participant IDs: given at enrolment and kept; never before.
-        if status in ENROLLED_STATUSES and not holder.participant_id:
+        if status in Status.holding_participant_id() and not holder.participant_id:
             problems.append(f"{number} is {status} but has no participant ID.")
-        elif status not in ENROLLED_STATUSES and holder.participant_id:
+        elif status not in Status.holding_participant_id() and holder.participant_id:
             problems.append(f"{number} is {status} but has participant ID {holder.participant_id}.")
     ids = Counter(h.participant_id for h in own if h.participant_id)
     for participant_id, count in sorted(ids.items()):
@@ -182,7 +180,7 @@ def study_problems(
 
 
 def status_summary(by_status: Counter) -> str:
-    parts = [f"{by_status[s]} {s}" for s in ENROLLED_STATUSES if by_status.get(s)]
+    parts = [f"{by_status[s]} {s}" for s in Status.holding_participant_id() if by_status.get(s)]
     return ", ".join(parts) or "none enrolled"
 
 
@@ -218,7 +216,7 @@ def enrolment_reports(*, slug: str | None = None) -> list[StudyReport]:
             & (
                 Q(slot__isnull=False)
                 | Q(participant_id__isnull=False)
-                | Q(status__in=ENROLLED_STATUSES)
+                | Q(status__in=Status.holding_participant_id())
             )
             | Q(slot__study_id__in=pks)
         )

@@ -23,7 +23,6 @@ from django.db import connection, transaction
 from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.models import (
-    ENROLLED_STATUSES,
     AnsweredBy,
     ConsentRecord,
     ContactMethod,
@@ -72,7 +71,6 @@ ROUTES = {
         *(Status.ENROLLED, Status.WITHDRAWN),
     ),
 }
-OPEN = (Status.NEW, Status.SCREENING, Status.ELIGIBLE, Status.WAITLISTED, Status.CONSENTED)
 FIRST_NAMES = ["Ann", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivan", "Jo", "Kim"]
 LAST_NAMES = ["Lee", "Moss", "Nash", "Owens", "Park", "Quinn", "Reyes", "Shaw", "Tate", "Vo"]
 ZIPS = ["35294", "35203", "35205", "35401", "35801", "36104", "30301", "37203", "35004"]
@@ -197,7 +195,7 @@ def _seed_batch(*, study_id: int, n: int, seed: int, by) -> None:
         }.get(status, Outcome.LIKELY_ELIGIBLE)
         attempts = 0 if status == Status.NEW else rng.randrange(4)
         unanswered = attempts if seq % 5 == 0 else 0
-        is_open = status in OPEN
+        in_progress = status in Status.in_progress()
         p = Participant(
             study_id=study_id,
             screening_seq=seq,
@@ -226,25 +224,25 @@ def _seed_batch(*, study_id: int, n: int, seed: int, by) -> None:
             eligible_from=today + timedelta(days=30) if outcome == Outcome.ELIGIBLE_FROM else None,
             criteria_version=study.criteria_version,
             evaluated_at=applied,
-            unanswered_attempts=unanswered if is_open else 0,
+            unanswered_attempts=unanswered if in_progress else 0,
             next_follow_up_on=today + timedelta(days=rng.randrange(-10, 10))
-            if is_open and attempts and seq % 3 == 0
+            if in_progress and attempts and seq % 3 == 0
             else None,
             withdraw_nonce="",
             created_at=applied,
         )
-        if status in (Status.ELIGIBLE, Status.WAITLISTED, Status.CONSENTED, *ENROLLED_STATUSES):
+        if status in Status.judged_eligible():
             p.eligible_at = applied + timedelta(days=7)
         if seq % 100 == 37 and first_of:
             p.duplicate_of_id = first_of[seq % len(first_of)]
             p.duplicate_review = rng.choice(list(DuplicateReview)[1:])
-        if status in ENROLLED_STATUSES:
+        if status in Status.holding_participant_id():
             slot = free_slots.pop(0)
             study.last_participant_seq += 1
             p.participant_id = study.participant_id(study.last_participant_seq)
-            if not (status == Status.WITHDRAWN and study.withdrawal_frees_slot):
+            if status in Status.holding_slot(withdrawal_frees_slot=study.withdrawal_frees_slot):
                 p.slot = slot
-        if status in (Status.CONSENTED, *ENROLLED_STATUSES):
+        if status in Status.having_consented():
             consents.append((p, applied + timedelta(days=14)))
         participants.append(p)
     study.save(update_fields=["last_screening_seq", "last_participant_seq"])
@@ -318,12 +316,7 @@ def _verdicts(study, seq_range) -> None:
 
     criteria: list[EligibilityCriterion] = list(study.criteria.active().order_by("order", "pk"))
     patient = [c for c in criteria if c.answered_by == AnsweredBy.PATIENT]
-    eligible_statuses = [
-        Status.ELIGIBLE,
-        Status.WAITLISTED,
-        Status.CONSENTED,
-        *ENROLLED_STATUSES,
-    ]
+    eligible_statuses = list(Status.judged_eligible())
     for order, c in enumerate(criteria):
         if c.answered_by == AnsweredBy.PATIENT:
             index = patient.index(c)

@@ -12,7 +12,6 @@ from django.urls import reverse
 
 from recruitment.evaluation import participant_evaluate
 from recruitment.models import (
-    ENROLLED_STATUSES,
     CriterionVerdict,
     Participant,
     Status,
@@ -21,7 +20,6 @@ from recruitment.models import (
 )
 from recruitment.reports import dashboard
 from recruitment.reports.dashboard import (
-    IN_PROGRESS_STATUSES,
     ConsortCounts,
     consort_counts,
     dashboard_list,
@@ -132,10 +130,10 @@ def test_the_consort_box_adds_up_in_every_status_mix(study, coordinator, mix):
     assert consort.adds_up
     assert consort.not_meeting_criteria == mix.get(Status.INELIGIBLE, 0)
     assert consort.declined + consort.other == mix.get(Status.DECLINED, 0)
-    assert consort.enrolled == sum(mix.get(s, 0) for s in ENROLLED_STATUSES)
-    assert consort.in_progress == sum(mix.get(s, 0) for s in IN_PROGRESS_STATUSES)
+    assert consort.enrolled == sum(mix.get(s, 0) for s in Status.holding_participant_id())
+    assert consort.in_progress == sum(mix.get(s, 0) for s in Status.in_progress())
     assert counts_of(consort.in_progress_by_status) == {
-        s.label: mix.get(s, 0) for s in IN_PROGRESS_STATUSES
+        s.label: mix.get(s, 0) for s in Status.in_progress()
     }
 
 
@@ -143,8 +141,8 @@ def test_every_status_belongs_to_exactly_one_top_level_box_of_the_consort_diagra
     boxes = [
         set(dashboard.NOT_MEETING_STATUSES),
         set(dashboard.DECLINED_STATUSES),
-        set(ENROLLED_STATUSES),
-        set(IN_PROGRESS_STATUSES),
+        set(Status.holding_participant_id()),
+        set(Status.in_progress()),
     ]
     assert sum(len(box) for box in boxes) == len(Status)
     assert set().union(*boxes) == set(Status)
@@ -157,7 +155,7 @@ def test_the_consort_box_adds_up_for_participants_walked_through_the_services(co
     study = StudyFactory(target_enrolment=3)
     for status in (Status.ENROLLED, Status.COMPLETED, Status.WITHDRAWN):
         walk(applicant(study), status, by=coordinator)
-    for status in (*IN_PROGRESS_STATUSES, Status.INELIGIBLE):
+    for status in (*Status.in_progress(), Status.INELIGIBLE):
         walk(applicant(study), status, by=coordinator)
     for reason in ("not reached", "Not reached ", "no longer interested", "Moved to Ohio"):
         participant_transition(
