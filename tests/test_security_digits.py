@@ -27,10 +27,10 @@ from recruitment.eligibility import AnsweredBy, Applicant, Criterion, CriterionK
 from recruitment.intake import forms
 from recruitment.intake.importer import interest_list_import
 from recruitment.models import Answer, ConsentRecord, ContactAttempt, Participant, Status
+from tests.admin.test_admin import NORMAL_LABS_ALL, change_url, fresh, page_url
 from tests.admin_posts import form_data
 from tests.factories import LDN_ELIGIBLE_ANSWERS, ldn_form_data, staff, submit, walk
-from tests.test_admin import NORMAL_LABS_ALL, change_url, fresh, page_url
-from tests.test_import import csv_bytes, row
+from tests.intake.test_import import csv_bytes, row
 from tests.test_serving import ROOT, Server, get, production_env
 
 FORM_URL = "/studies/ldn-mecfs/interest/"

@@ -24,7 +24,7 @@ from tests.factories import StaffFactory, StudyFactory, applicant, participants_
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def check(*args) -> tuple[str, str | None]:

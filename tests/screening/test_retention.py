@@ -386,8 +386,8 @@ def test_the_command_runs_a_fixed_number_of_queries_whatever_the_number_erased(
         walk(participant, Status.DECLINED, by=coordinator)
     time_machine.move_to(JAN_10 + dt.timedelta(days=31), tick=False)
 
-    # 13: the participants' erasure, one DELETE of the expired drafts (tests/test_drafts.py)
-    # and one of the expired sessions (tests/test_session_answers.py).
+    # 13: the participants' erasure, one DELETE of the expired drafts (tests/intake/test_drafts.py)
+    # and one of the expired sessions (tests/intake/test_session_answers.py).
     with django_assert_max_num_queries(13):
         out = run()
 

@@ -25,7 +25,7 @@ from tests.factories import StudyFactory, ldn_form_data, staff, submit
 
 pytestmark = pytest.mark.django_db
 
-TEMPLATE_FILE = Path(__file__).resolve().parent.parent / "docs" / "import-template.csv"
+TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "docs" / "import-template.csv"
 
 
 # ---------------------------------------------------------------------------------------------
