@@ -2,11 +2,14 @@
 made once per page instead of once per cell.
 
 Django's `items_for_result` looks every column up again for each of the 100 rows (the field,
-its choices as a new dict, the empty-value text, the CSS class, the translated labels): about
-half of the queue's time at 100 rows a page (make bench). Here each column is looked up once,
-and each cell only reads its value and formats it the way Django does. The output is Django's,
-byte for byte: tests/test_admin.py compares the two on participants of every kind. Pages with
-`list_editable` forms take Django's own path.
+its choices as a new dict, the empty-value text, the CSS class, the translated labels): what
+that costs the queue is in bench/README.md ("The queue's rows"). Here each column is looked
+up once, with Django's public helpers (`Options.get_field`, `lookup_field`,
+`display_for_field`, `display_for_value`) and two small rules of the admin's written out below
+(`_css_name`, `_model_field`), and each cell only reads its value and formats it the way
+Django does. The output is Django's, byte for byte: `test_the_queue_rows_are_djangos_rows`
+compares the two on participants of every kind. Pages with `list_editable` forms take
+Django's own path.
 """
 
 import datetime
@@ -16,8 +19,6 @@ from django.contrib.admin.templatetags import admin_list
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.templatetags.base import InclusionAdminNode
 from django.contrib.admin.utils import (
-    FieldIsAForeignKeyColumnName,
-    _get_non_gfk_field,
     display_for_field,
     display_for_value,
     lookup_field,
@@ -31,7 +32,6 @@ from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
-_NOT_A_FIELD = (FieldDoesNotExist, FieldIsAForeignKeyColumnName)
 # Reversed in place of an integer primary key once per page, then replaced by each row's.
 _PK_STAND_IN = "queue-row-pk"
 _PER_ROW = object()
@@ -46,11 +46,8 @@ class _Column:
         self.link = link
         self.tag = "th" if first_link else "td"
         self.empty = cl.model_admin.get_empty_value_display()
-        classes = [f"field-{admin_list._coerce_field_name(name, index)}"]
-        try:
-            self.field = _get_non_gfk_field(cl.lookup_opts, name)
-        except _NOT_A_FIELD:
-            self.field = None
+        classes = [f"field-{_css_name(name, index)}"]
+        self.field = _model_field(cl.lookup_opts, name)
         self.method = None
         if self.field is None and not callable(name) and name != "__str__":
             self.method = getattr(cl.model_admin, name, None)
@@ -148,6 +145,31 @@ class _Column:
         return add_preserved_filters(
             {"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url
         )
+
+
+def _css_name(name, index: int) -> str:
+    """The column's name in its cells' CSS class, as Django's admin writes it: a function's
+    name, `lambda<index>` for a lambda."""
+    if callable(name):
+        return f"lambda{index}" if name.__name__ == "<lambda>" else name.__name__
+    return name
+
+
+def _model_field(opts, name):
+    """The model field a column shows, as Django's `lookup_field` finds it, or None. None also
+    for what the admin does not treat as a field: a generic foreign key, a reverse relation,
+    and a foreign key named by its column (`study_id`), which shows the raw value."""
+    if callable(name):
+        return None
+    try:
+        field = opts.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    if field.is_relation and ((field.many_to_one and not field.related_model) or field.one_to_many):
+        return None
+    if field.is_relation and not field.many_to_many and getattr(field, "attname", None) == name:
+        return None
+    return field
 
 
 def _change_url_pattern(cl: ChangeList) -> str | None:
