@@ -73,6 +73,15 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The edit-test loop: lint, then the engine, the models, the layers and the core services'
+# tests (under a minute); `make test` stays the full gate that CI runs.
+CHECK_TESTS := tests/test_eligibility.py tests/test_architecture.py tests/test_models.py \
+	tests/intake/test_forms.py tests/screening/test_services.py tests/screening/test_eligibility_gate.py
+
+.PHONY: check
+check: lint messages
+	env -u DATABASE_URL $(TEST_ENV) $(BIN)/pytest -q -n $(TEST_WORKERS) $(CHECK_TESTS)
+
 test: lint messages
 	env -u DATABASE_URL $(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	env -u DATABASE_URL $(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
