@@ -4,7 +4,6 @@ trail. The workflow pages are in `recruitment.admin.workflow`."""
 import re
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
@@ -217,16 +216,6 @@ class ParticipantAdmin(WorkflowPagesMixin, ServiceEditsMixin, SimpleHistoryAdmin
         if not isinstance(order, str):
             return False  # an expression: not checked, so not sorted by
         return path_is_non_identifying(order.removeprefix("-"))
-
-    def action_checkbox(self, obj):
-        """Django's checkbox, written directly: the form widget's template took a third of
-        the time to draw 100 rows (make bench, queue-100k)."""
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            helpers.ACTION_CHECKBOX_NAME,
-            obj.pk,
-            format_html(_("Select this object for an action - {}"), str(obj)),
-        )
 
     def changelist_view(self, request, extra_context=None):
         context = {"study_progress": selectors.study_progress_list(user=request.user)}
