@@ -533,9 +533,18 @@ class Outcome(models.TextChoices):
 
 
 class ContactMethod(models.TextChoices):
+    """How staff and a participant reach each other: a contact attempt's "how", and (all but
+    in person) the method a patient prefers."""
+
     PHONE = "phone", _("Phone call")
-    TEXT = "text", _("Text message")
     EMAIL = "email", _("Email")
+    TEXT = "text", _("Text message")
+    IN_PERSON = "in_person", _("In person")
+
+    @classmethod
+    def preferable(cls) -> list[tuple[str, str]]:
+        """The choices a patient may prefer, in the form's order: not "in person"."""
+        return [(method.value, method.label) for method in (cls.PHONE, cls.TEXT, cls.EMAIL)]
 
 
 class BestTime(models.TextChoices):
@@ -680,7 +689,7 @@ class Participant(models.Model):
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     phone_normalised = models.CharField(max_length=15, editable=False, blank=True, db_index=True)
     preferred_contact = models.CharField(
-        _("preferred contact method"), max_length=10, choices=ContactMethod
+        _("preferred contact method"), max_length=10, choices=ContactMethod.preferable()
     )
     best_time = models.CharField(
         _("best time to call"), max_length=10, choices=BestTime, blank=True
@@ -1186,13 +1195,6 @@ class EligibilityOverride(models.Model):
         return f"{self.criterion_code} overridden"
 
 
-class ContactMethodUsed(models.TextChoices):
-    PHONE = "phone", _("Phone")
-    EMAIL = "email", _("Email")
-    TEXT = "text", _("Text message")
-    IN_PERSON = "in_person", _("In person")
-
-
 class ContactOutcome(models.TextChoices):
     REACHED = "reached", _("Reached")
     VOICEMAIL = "voicemail", _("Left voicemail")
@@ -1222,7 +1224,7 @@ class ContactAttempt(models.Model):
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
     )
-    method = models.CharField(_("how"), max_length=10, choices=ContactMethodUsed)
+    method = models.CharField(_("how"), max_length=10, choices=ContactMethod)
     outcome = models.CharField(_("outcome"), max_length=15, choices=ContactOutcome)
     note = models.TextField(_("note"), max_length=1000, blank=True)
     follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True)
@@ -1234,7 +1236,7 @@ class ContactAttempt(models.Model):
         ordering = ["participant", "-at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(method__in=ContactMethodUsed.values), name="contact_method_valid"
+                condition=Q(method__in=ContactMethod.values), name="contact_method_valid"
             ),
             models.CheckConstraint(
                 condition=Q(outcome__in=ContactOutcome.values), name="contact_outcome_valid"

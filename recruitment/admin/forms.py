@@ -19,7 +19,7 @@ from recruitment.contact import normalise_phone
 from recruitment.intake import form_fields
 from recruitment.models import (
     REASON_CODES,
-    ContactMethodUsed,
+    ContactMethod,
     ContactOutcome,
     Participant,
     RuleKind,
@@ -242,7 +242,7 @@ class ContactAttemptForm(WorkflowForm):
         label=_("When"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
-    method = forms.ChoiceField(label=_("How"), choices=ContactMethodUsed.choices)
+    method = forms.ChoiceField(label=_("How"), choices=ContactMethod.choices)
     outcome = forms.ChoiceField(
         label=_("Outcome"), choices=[("", "---------"), *ContactOutcome.choices]
     )
@@ -263,7 +263,7 @@ class ContactAttemptForm(WorkflowForm):
         super().__init__(*args, **kwargs)
         self.fields["at"].initial = timezone.localtime().replace(second=0, microsecond=0)
         preferred = self.participant.preferred_contact
-        if preferred in ContactMethodUsed.values:
+        if preferred in ContactMethod.values:
             self.fields["method"].initial = preferred
 
     def clean_note(self):

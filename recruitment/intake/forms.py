@@ -182,7 +182,7 @@ class InterestForm(forms.Form):
     )
     preferred_contact = forms.ChoiceField(
         label=_("How should we contact you?"),
-        choices=ContactMethod.choices,
+        choices=ContactMethod.preferable(),
         widget=forms.RadioSelect,
         error_messages={"required": CONTACT_METHOD_NEEDED, "invalid_choice": CHOICE_INVALID},
     )

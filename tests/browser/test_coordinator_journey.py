@@ -82,7 +82,7 @@ def test_a_coordinator_works_a_new_applicant_from_the_first_call_to_enrolment(
 
     # Log the first call.
     open_step(admin, "Log a contact attempt")
-    admin.get_by_label("How").select_option(label="Phone")
+    admin.get_by_label("How").select_option(label="Phone call")
     admin.get_by_label("Outcome").select_option(label="Reached")
     admin.get_by_label("Note").fill("She can come in for the screening visit on Monday.")
     admin.get_by_role("button", name="Log the attempt").click()

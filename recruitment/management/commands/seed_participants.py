@@ -208,7 +208,7 @@ def _seed_batch(*, study_id: int, n: int, seed: int, by) -> None:
             email_normalised=f"person{seq}@example.org",
             phone=f"(205) {seq // 10_000 % 1000:03d}-{seq % 10_000:04d}",
             phone_normalised=f"205{seq // 10_000 % 1000:03d}{seq % 10_000:04d}",
-            preferred_contact=rng.choice(ContactMethod.values),
+            preferred_contact=rng.choice([value for value, _label in ContactMethod.preferable()]),
             best_time=rng.choice(["morning", "afternoon", "evening", "any"]),
             date_of_birth=date(
                 1958 + rng.randrange(45), 1 + rng.randrange(12), 1 + rng.randrange(28)
