@@ -31,7 +31,8 @@ class AtomicDatabaseCache(DatabaseCache):
             if connection.features.has_select_for_update:
                 quote = connection.ops.quote_name
                 with connection.cursor() as cursor:
-                    # The table name comes from settings; the key is a parameter.
+                    # Raw SQL: the ORM has no model for Django's cache table. The table name
+                    # comes from settings; the key is a parameter.
                     cursor.execute(
                         f"SELECT {quote('cache_key')} FROM {quote(self.table_name)} "  # noqa: S608
                         f"WHERE {quote('cache_key')} = %s FOR UPDATE",

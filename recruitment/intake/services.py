@@ -129,7 +129,8 @@ def _screening_seq_take(study: Study) -> Study | None:
     seq = quote(Study._meta.get_field("last_screening_seq").column)
     returned = ("last_screening_seq", "prefix", "contact_consent_version", "criteria_version")
     columns = ", ".join(quote(Study._meta.get_field(name).column) for name in returned)
-    # Names come from the model's meta; the values are parameters.
+    # Raw SQL: the ORM's update() returns a count, not the row it changed. Names come from the
+    # model's meta; the values are parameters.
     sql = (
         f"UPDATE {table} SET {seq} = {seq} + 1 "  # noqa: S608
         f"WHERE {quote(Study._meta.pk.column)} = %s "

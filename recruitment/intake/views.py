@@ -160,7 +160,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the database answers, 503 when it does not; no details that help an attacker."""
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+            cursor.execute("SELECT 1")  # raw SQL: a query that reads no table of the app
             cursor.fetchone()
     except DatabaseError as exc:
         logger.error("Health check: database unavailable (%s)", type(exc).__name__)

@@ -8,7 +8,7 @@ from importlib import import_module
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -135,21 +135,12 @@ def _erase(pks: list[int], *, now, reason: str) -> None:
 
 
 def _history_record_erasure(pks: list[int], *, now, reason: str) -> None:
-    """Add one version per erased participant, saying when and why, with no user. One
-    INSERT ... SELECT: simple-history's `bulk_history_create` splits its INSERT into more
-    statements as the rows grow (SQLite's limit on parameters)."""
-    history = Participant.history.model
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in history.tracked_fields)
-    meta = ("history_date", "history_change_reason", "history_type", "history_user_id")
-    ids = ", ".join(["%s"] * len(pks))
-    # Names come from the models' meta; every value is a parameter.
-    sql = (
-        f"INSERT INTO {quote(history._meta.db_table)} "  # noqa: S608
-        f"({columns}, {', '.join(quote(column) for column in meta)}) "
-        f"SELECT {columns}, %s, %s, %s, NULL FROM {quote(Participant._meta.db_table)} "
-        f"WHERE {quote(Participant._meta.pk.column)} IN ({ids})"
+    """Add one version per erased participant, saying when and why, with no user (the
+    retention rule erased them, not a person): simple-history's bulk history, made from the
+    erased rows, at most ERASE_BATCH of them in memory."""
+    erased = list(Participant.objects.filter(pk__in=pks).order_by("pk"))
+    for participant in erased:
+        participant._history_user = None
+    Participant.history.bulk_history_create(
+        erased, update=True, default_date=now, default_change_reason=reason
     )
-    params = [connection.ops.adapt_datetimefield_value(now), reason, "~", *pks]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
