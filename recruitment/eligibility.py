@@ -36,7 +36,7 @@ __all__ = [
     "Outcome",
     "RuleKind",
     "Source",
-    "Status",
+    "VerdictStatus",
     "Verdict",
     "add_months",
     "age_on",
@@ -68,7 +68,7 @@ class AnsweredBy(StrEnum):
     STAFF = "staff"
 
 
-class Status(StrEnum):
+class VerdictStatus(StrEnum):
     MET = "met"
     NOT_MET = "not_met"
     UNKNOWN = "unknown"
@@ -133,7 +133,7 @@ class Applicant:
 @dataclass(frozen=True)
 class Verdict:
     code: str
-    status: Status
+    status: VerdictStatus
     reason: str
     source: Source | None
     eligible_from: date | None = None
@@ -148,12 +148,12 @@ class Evaluation:
     @property
     def pending(self) -> tuple[str, ...]:
         """List the criteria staff still have to assess, so the screening visit can cover them."""
-        return tuple(v.code for v in self.verdicts if v.status is Status.PENDING)
+        return tuple(v.code for v in self.verdicts if v.status is VerdictStatus.PENDING)
 
 
 @dataclass(frozen=True)
 class _Judgement:
-    status: Status
+    status: VerdictStatus
     reason: str
     eligible_from: date | None = None
 
@@ -519,23 +519,23 @@ def _judge_yes_no(answer: object, ctx: _Context) -> _Judgement:
         raise _UnreadableError("expected yes or no")
     required = ctx.params["required"]
     if value == required:
-        return _Judgement(Status.MET, f"Answered {value}.")
-    return _Judgement(Status.NOT_MET, f"Answered {value}; needs {required}.")
+        return _Judgement(VerdictStatus.MET, f"Answered {value}.")
+    return _Judgement(VerdictStatus.NOT_MET, f"Answered {value}; needs {required}.")
 
 
 def _judge_age_range(answer: object, ctx: _Context) -> _Judgement:
     dob = ctx.applicant.date_of_birth
     if dob is None:
-        return _Judgement(Status.UNKNOWN, NO_DATE_OF_BIRTH)
+        return _Judgement(VerdictStatus.UNKNOWN, NO_DATE_OF_BIRTH)
     if isinstance(dob, datetime):
         dob = dob.date()
     if not isinstance(dob, date):
-        return _Judgement(Status.UNKNOWN, "Date of birth could not be read.")
+        return _Judgement(VerdictStatus.UNKNOWN, "Date of birth could not be read.")
     if dob > ctx.today:
-        return _Judgement(Status.UNKNOWN, f"Date of birth {dob} is in the future.")
+        return _Judgement(VerdictStatus.UNKNOWN, f"Date of birth {dob} is in the future.")
     low, high = ctx.params["min"], ctx.params["max"]
     age = age_on(dob, ctx.today)
-    status = Status.MET if low <= age <= high else Status.NOT_MET
+    status = VerdictStatus.MET if low <= age <= high else VerdictStatus.NOT_MET
     return _Judgement(status, f"Age {age} on {ctx.today}; needs {low} to {high}.")
 
 
@@ -569,7 +569,7 @@ def _judge_number_range(answer: object, ctx: _Context) -> _Judgement:
     shown = _with_unit(_plain(number), params.get("unit", ""))
     label = ctx.title or "Answer"
     reason = f"{label} {shown}; needs {_number_requirement(params)}."
-    return _Judgement(Status.MET if met else Status.NOT_MET, reason)
+    return _Judgement(VerdictStatus.MET if met else VerdictStatus.NOT_MET, reason)
 
 
 def _judge_choice(answer: object, ctx: _Context) -> _Judgement:
@@ -580,24 +580,26 @@ def _judge_choice(answer: object, ctx: _Context) -> _Judgement:
         raise _UnreadableError(f"{_shown(answer)} is not one of the options")
     eligible = ctx.params["eligible"]
     if answer in eligible:
-        return _Judgement(Status.MET, f"Answered {labels[answer]}.")
+        return _Judgement(VerdictStatus.MET, f"Answered {labels[answer]}.")
     needs = " or ".join(labels[value] for value in eligible)
-    return _Judgement(Status.NOT_MET, f"Answered {labels[answer]}; needs {needs}.")
+    return _Judgement(VerdictStatus.NOT_MET, f"Answered {labels[answer]}; needs {needs}.")
 
 
 def _judge_zip_distance(answer: object, ctx: _Context) -> _Judgement:
     raw = ctx.applicant.zip_code
     if _is_blank(raw):
-        return _Judgement(Status.UNKNOWN, NO_ZIP_CODE)
+        return _Judgement(VerdictStatus.UNKNOWN, NO_ZIP_CODE)
     zip5 = _zip5(raw)
     if zip5 is None:
-        return _Judgement(Status.UNKNOWN, f"ZIP code {_shown(raw)} could not be read.")
+        return _Judgement(VerdictStatus.UNKNOWN, f"ZIP code {_shown(raw)} could not be read.")
     site_zip = ctx.params["site_zip"]
     miles = ctx.distance(zip5, site_zip)
     if miles is None:
-        return _Judgement(Status.UNKNOWN, f"ZIP code {zip5} is not in the ZIP database.")
+        return _Judgement(VerdictStatus.UNKNOWN, f"ZIP code {zip5} is not in the ZIP database.")
     if not _is_number(miles) or miles < 0:
-        return _Judgement(Status.UNKNOWN, f"Distance from ZIP code {zip5} could not be computed.")
+        return _Judgement(
+            VerdictStatus.UNKNOWN, f"Distance from ZIP code {zip5} could not be computed."
+        )
     limit = Decimal(str(ctx.params["max_miles"]))
     # Round to 0.1 mile first: centroids are approximate, so 100.04 miles counts as 100.
     tenths = Decimal(str(miles)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
@@ -606,7 +608,7 @@ def _judge_zip_distance(answer: object, ctx: _Context) -> _Judgement:
     whole = tenths.quantize(Decimal("1"), rounding=ROUND_HALF_UP)
     shown = whole if (whole <= limit) == met else tenths
     reason = f"About {_plain(shown)} miles from {site_zip}; limit {_plain(limit)} miles."
-    return _Judgement(Status.MET if met else Status.NOT_MET, reason)
+    return _Judgement(VerdictStatus.MET if met else VerdictStatus.NOT_MET, reason)
 
 
 def _judge_at_least_n(answer: object, ctx: _Context) -> _Judgement:
@@ -638,12 +640,14 @@ def _judge_at_least_n(answer: object, ctx: _Context) -> _Judgement:
     reason = f"{counts} ({needs})."
     required_no = [labels[key] for key in required if values[key] == NO]
     if required_no:
-        return _Judgement(Status.NOT_MET, f"{reason[:-1]}; {_join(required_no)} answered no.")
+        return _Judgement(
+            VerdictStatus.NOT_MET, f"{reason[:-1]}; {_join(required_no)} answered no."
+        )
     if yes + unknown < minimum:
-        return _Judgement(Status.NOT_MET, reason)
+        return _Judgement(VerdictStatus.NOT_MET, reason)
     if yes >= minimum and all(values[key] == YES for key in required):
-        return _Judgement(Status.MET, reason)
-    return _Judgement(Status.UNKNOWN, reason)
+        return _Judgement(VerdictStatus.MET, reason)
+    return _Judgement(VerdictStatus.UNKNOWN, reason)
 
 
 def _judge_washout(answer: object, ctx: _Context) -> _Judgement:
@@ -653,22 +657,22 @@ def _judge_washout(answer: object, ctx: _Context) -> _Judgement:
     if taken is None:
         raise _UnreadableError("expected taken yes, no or not sure")
     if taken == UNSURE:
-        return _Judgement(Status.UNKNOWN, ANSWERED_UNSURE)
+        return _Judgement(VerdictStatus.UNKNOWN, ANSWERED_UNSURE)
     if taken == NO:
-        return _Judgement(Status.MET, NO_RECENT_USE)
+        return _Judgement(VerdictStatus.MET, NO_RECENT_USE)
     if _is_blank(answer.get("last")):
-        return _Judgement(Status.UNKNOWN, LAST_DOSE_NEEDED)
+        return _Judgement(VerdictStatus.UNKNOWN, LAST_DOSE_NEEDED)
     last = _read_date(answer["last"])
     if last > ctx.today:
-        return _Judgement(Status.UNKNOWN, f"Last dose {last} is in the future.")
+        return _Judgement(VerdictStatus.UNKNOWN, f"Last dose {last} is in the future.")
     if "months" in ctx.params:
         eligible_from = add_months(last, ctx.params["months"])
     else:
         eligible_from = last + timedelta(days=ctx.params["days"])
     if eligible_from <= ctx.today:
-        return _Judgement(Status.MET, f"Last dose {last}; washout ended {eligible_from}.")
+        return _Judgement(VerdictStatus.MET, f"Last dose {last}; washout ended {eligible_from}.")
     return _Judgement(
-        Status.NOT_MET, f"Last dose {last}; eligible from {eligible_from}.", eligible_from
+        VerdictStatus.NOT_MET, f"Last dose {last}; eligible from {eligible_from}.", eligible_from
     )
 
 
@@ -717,17 +721,17 @@ def evaluate_one(
         source = Source.STAFF_VERIFIED if staff else Source.SELF_REPORTED
         if _is_blank(answer):
             if staff:
-                return Verdict(criterion.code, Status.PENDING, NOT_YET_ENTERED, None)
-            return Verdict(criterion.code, Status.UNKNOWN, NOT_ANSWERED, source)
+                return Verdict(criterion.code, VerdictStatus.PENDING, NOT_YET_ENTERED, None)
+            return Verdict(criterion.code, VerdictStatus.UNKNOWN, NOT_ANSWERED, source)
         if _is_unsure(answer):
-            return Verdict(criterion.code, Status.UNKNOWN, ANSWERED_UNSURE, source)
+            return Verdict(criterion.code, VerdictStatus.UNKNOWN, ANSWERED_UNSURE, source)
     try:
         judgement = _JUDGES[rule_kind](answer, ctx)
     except _UnreadableError as error:
-        judgement = _Judgement(Status.UNKNOWN, f"{UNREADABLE}: {error}.")
+        judgement = _Judgement(VerdictStatus.UNKNOWN, f"{UNREADABLE}: {error}.")
     except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError):
         # Safety net: odd answer data must send the patient to review, never crash the form.
-        judgement = _Judgement(Status.UNKNOWN, f"{UNREADABLE}.")
+        judgement = _Judgement(VerdictStatus.UNKNOWN, f"{UNREADABLE}.")
     return Verdict(
         criterion.code, judgement.status, judgement.reason, source, judgement.eligible_from
     )
@@ -736,13 +740,13 @@ def evaluate_one(
 def _outcome(verdicts: Sequence[Verdict]) -> Outcome:
     """Pick the overall outcome; a firm "not met" outweighs everything, then doubts, then waits."""
     statuses = {(v.status, v.eligible_from is not None) for v in verdicts}
-    if (Status.NOT_MET, False) in statuses:
+    if (VerdictStatus.NOT_MET, False) in statuses:
         return Outcome.LIKELY_INELIGIBLE
-    if any(status is Status.UNKNOWN for status, _ in statuses):
+    if any(status is VerdictStatus.UNKNOWN for status, _ in statuses):
         return Outcome.NEEDS_REVIEW
-    if (Status.NOT_MET, True) in statuses:
+    if (VerdictStatus.NOT_MET, True) in statuses:
         return Outcome.ELIGIBLE_FROM
-    if any(status is Status.PENDING for status, _ in statuses):
+    if any(status is VerdictStatus.PENDING for status, _ in statuses):
         return Outcome.LIKELY_ELIGIBLE
     return Outcome.ALL_MET
 

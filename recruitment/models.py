@@ -934,10 +934,10 @@ class Answer(models.Model):
 
 
 class Verdict(models.TextChoices):
-    MET = eligibility.Status.MET, _("Met")
-    NOT_MET = eligibility.Status.NOT_MET, _("Not met")
-    UNKNOWN = eligibility.Status.UNKNOWN, _("Unknown")
-    PENDING = eligibility.Status.PENDING, _("Pending (staff)")
+    MET = eligibility.VerdictStatus.MET, _("Met")
+    NOT_MET = eligibility.VerdictStatus.NOT_MET, _("Not met")
+    UNKNOWN = eligibility.VerdictStatus.UNKNOWN, _("Unknown")
+    PENDING = eligibility.VerdictStatus.PENDING, _("Pending (staff)")
 
 
 class Provenance(models.TextChoices):

@@ -15,8 +15,8 @@ from recruitment.eligibility import (
     Outcome,
     RuleKind,
     Source,
-    Status,
     Verdict,
+    VerdictStatus,
     add_months,
     age_on,
     evaluate,
@@ -154,15 +154,20 @@ def test_add_months(start, months, expected):
 @pytest.mark.parametrize(
     ("dob", "today", "status", "reason"),
     [
-        (date(2008, 11, 25), TODAY, Status.MET, "Age 18 on 2026-11-25; needs 18 to 65."),
-        (date(2008, 11, 26), TODAY, Status.NOT_MET, "Age 17 on 2026-11-25; needs 18 to 65."),
-        (date(1960, 11, 26), TODAY, Status.MET, "Age 65 on 2026-11-25; needs 18 to 65."),
-        (date(1960, 11, 25), TODAY, Status.NOT_MET, "Age 66 on 2026-11-25; needs 18 to 65."),
-        (date(2008, 2, 29), date(2026, 2, 28), Status.NOT_MET, "Age 17 on 2026-02-28"),
-        (date(2008, 2, 29), date(2026, 3, 1), Status.MET, "Age 18 on 2026-03-01"),
-        (None, TODAY, Status.UNKNOWN, "Date of birth not given."),
-        (date(2026, 11, 26), TODAY, Status.UNKNOWN, "Date of birth 2026-11-26 is in the future."),
-        ("1980-05-17", TODAY, Status.UNKNOWN, "Date of birth could not be read."),
+        (date(2008, 11, 25), TODAY, VerdictStatus.MET, "Age 18 on 2026-11-25; needs 18 to 65."),
+        (date(2008, 11, 26), TODAY, VerdictStatus.NOT_MET, "Age 17 on 2026-11-25; needs 18 to 65."),
+        (date(1960, 11, 26), TODAY, VerdictStatus.MET, "Age 65 on 2026-11-25; needs 18 to 65."),
+        (date(1960, 11, 25), TODAY, VerdictStatus.NOT_MET, "Age 66 on 2026-11-25; needs 18 to 65."),
+        (date(2008, 2, 29), date(2026, 2, 28), VerdictStatus.NOT_MET, "Age 17 on 2026-02-28"),
+        (date(2008, 2, 29), date(2026, 3, 1), VerdictStatus.MET, "Age 18 on 2026-03-01"),
+        (None, TODAY, VerdictStatus.UNKNOWN, "Date of birth not given."),
+        (
+            date(2026, 11, 26),
+            TODAY,
+            VerdictStatus.UNKNOWN,
+            "Date of birth 2026-11-26 is in the future.",
+        ),
+        ("1980-05-17", TODAY, VerdictStatus.UNKNOWN, "Date of birth could not be read."),
     ],
     ids=[
         "turns-18-today",
@@ -192,9 +197,9 @@ def test_age_range(dob, today, status, reason):
 
 def test_age_range_ignores_answer_and_staff_marking():
     verdict = judge(crit(RuleKind.AGE_RANGE, AGE, answered_by=AnsweredBy.STAFF), None)
-    assert verdict.status is Status.MET
+    assert verdict.status is VerdictStatus.MET
     assert verdict.source is Source.SELF_REPORTED
-    assert judge(crit(RuleKind.AGE_RANGE, AGE), UNSURE).status is Status.MET
+    assert judge(crit(RuleKind.AGE_RANGE, AGE), UNSURE).status is VerdictStatus.MET
 
 
 def test_age_range_accepts_datetime_today():
@@ -204,7 +209,7 @@ def test_age_range_accepts_datetime_today():
         applicant=Applicant(date_of_birth=date(2008, 11, 25), zip_code=None),
         today=datetime(2026, 11, 25, 23, 59),
     )
-    assert verdict.status is Status.MET
+    assert verdict.status is VerdictStatus.MET
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,16 +220,20 @@ def test_age_range_accepts_datetime_today():
 @pytest.mark.parametrize(
     ("miles", "status", "reason"),
     [
-        (0.0, Status.MET, "About 0 miles from 35294; limit 100 miles."),
-        (52.3, Status.MET, "About 52 miles from 35294; limit 100 miles."),
-        (99.96, Status.MET, "About 100 miles from 35294; limit 100 miles."),
-        (100.0, Status.MET, "About 100 miles from 35294; limit 100 miles."),
-        (100.04, Status.MET, "About 100 miles from 35294; limit 100 miles."),
-        (100.06, Status.NOT_MET, "About 100.1 miles from 35294; limit 100 miles."),
-        (100.4, Status.NOT_MET, "About 100.4 miles from 35294; limit 100 miles."),
-        (250, Status.NOT_MET, "About 250 miles from 35294; limit 100 miles."),
-        (None, Status.UNKNOWN, "ZIP code 35203 is not in the ZIP database."),
-        (float("nan"), Status.UNKNOWN, "Distance from ZIP code 35203 could not be computed."),
+        (0.0, VerdictStatus.MET, "About 0 miles from 35294; limit 100 miles."),
+        (52.3, VerdictStatus.MET, "About 52 miles from 35294; limit 100 miles."),
+        (99.96, VerdictStatus.MET, "About 100 miles from 35294; limit 100 miles."),
+        (100.0, VerdictStatus.MET, "About 100 miles from 35294; limit 100 miles."),
+        (100.04, VerdictStatus.MET, "About 100 miles from 35294; limit 100 miles."),
+        (100.06, VerdictStatus.NOT_MET, "About 100.1 miles from 35294; limit 100 miles."),
+        (100.4, VerdictStatus.NOT_MET, "About 100.4 miles from 35294; limit 100 miles."),
+        (250, VerdictStatus.NOT_MET, "About 250 miles from 35294; limit 100 miles."),
+        (None, VerdictStatus.UNKNOWN, "ZIP code 35203 is not in the ZIP database."),
+        (
+            float("nan"),
+            VerdictStatus.UNKNOWN,
+            "Distance from ZIP code 35203 could not be computed.",
+        ),
     ],
     ids=[
         "zero",
@@ -259,7 +268,7 @@ def test_zip_distance_passes_first_five_digits_then_site_zip():
         applicant=Applicant(date_of_birth=None, zip_code=" 35203-1234 "),
         distance=distance,
     )
-    assert verdict.status is Status.MET
+    assert verdict.status is VerdictStatus.MET
     assert calls == [("35203", "35294")]
 
 
@@ -282,7 +291,7 @@ def test_zip_distance_without_usable_zip(zip_code, reason):
         applicant=Applicant(date_of_birth=None, zip_code=zip_code),
         distance=fixed_distance(1.0),
     )
-    assert verdict.status is Status.UNKNOWN
+    assert verdict.status is VerdictStatus.UNKNOWN
     assert verdict.reason == reason
     assert verdict.source is Source.SELF_REPORTED
 
@@ -340,11 +349,11 @@ def test_zip_lookups_never_load_the_whole_zip_list(monkeypatch):
 @pytest.mark.parametrize(
     ("zip_code", "status", "reason"),
     [
-        ("35294", Status.MET, "About 0 miles from 35294; limit 100 miles."),
-        ("35203", Status.MET, "About 7 miles from 35294; limit 100 miles."),
-        ("36104", Status.MET, "About 89 miles from 35294; limit 100 miles."),
-        ("10001", Status.NOT_MET, "About 867 miles from 35294; limit 100 miles."),
-        ("00000", Status.UNKNOWN, "ZIP code 00000 is not in the ZIP database."),
+        ("35294", VerdictStatus.MET, "About 0 miles from 35294; limit 100 miles."),
+        ("35203", VerdictStatus.MET, "About 7 miles from 35294; limit 100 miles."),
+        ("36104", VerdictStatus.MET, "About 89 miles from 35294; limit 100 miles."),
+        ("10001", VerdictStatus.NOT_MET, "About 867 miles from 35294; limit 100 miles."),
+        ("00000", VerdictStatus.UNKNOWN, "ZIP code 00000 is not in the ZIP database."),
     ],
     ids=["site", "birmingham", "montgomery", "new-york", "unknown-zip"],
 )
@@ -366,90 +375,102 @@ def test_zip_distance_real_zips(zip_code, status, reason):
 @pytest.mark.parametrize(
     ("params", "answer", "status", "reason", "eligible_from"),
     [
-        (WASHOUT_DAYS, {"taken": "no"}, Status.MET, "Answered no recent use.", None),
+        (WASHOUT_DAYS, {"taken": "no"}, VerdictStatus.MET, "Answered no recent use.", None),
         (
             WASHOUT_DAYS,
             {"taken": "yes", "last": "2026-08-27"},
-            Status.MET,
+            VerdictStatus.MET,
             "Last dose 2026-08-27; washout ended 2026-11-25.",
             None,
         ),
         (
             WASHOUT_DAYS,
             {"taken": "yes", "last": "2026-08-28"},
-            Status.NOT_MET,
+            VerdictStatus.NOT_MET,
             "Last dose 2026-08-28; eligible from 2026-11-26.",
             date(2026, 11, 26),
         ),
         (
             WASHOUT_MONTHS,
             {"taken": "yes", "last": "2026-08-25"},
-            Status.MET,
+            VerdictStatus.MET,
             "Last dose 2026-08-25; washout ended 2026-11-25.",
             None,
         ),
         (
             WASHOUT_MONTHS,
             {"taken": "yes", "last": "2026-08-26"},
-            Status.NOT_MET,
+            VerdictStatus.NOT_MET,
             "Last dose 2026-08-26; eligible from 2026-11-26.",
             date(2026, 11, 26),
         ),
         (
             WASHOUT_MONTHS,
             {"taken": "yes", "last": "2026-10-01"},
-            Status.NOT_MET,
+            VerdictStatus.NOT_MET,
             "Last dose 2026-10-01; eligible from 2027-01-01.",
             date(2027, 1, 1),
         ),
         (
             WASHOUT_MONTHS,
             {"taken": "yes", "last": "2026-11-25"},
-            Status.NOT_MET,
+            VerdictStatus.NOT_MET,
             "Last dose 2026-11-25; eligible from 2027-02-25.",
             date(2027, 2, 25),
         ),
         (
             WASHOUT_MONTHS,
             {"taken": "yes", "last": "2026-11-26"},
-            Status.UNKNOWN,
+            VerdictStatus.UNKNOWN,
             "Last dose 2026-11-26 is in the future.",
             None,
         ),
-        (WASHOUT_MONTHS, {"taken": "yes"}, Status.UNKNOWN, "Took it recently;", None),
-        (WASHOUT_MONTHS, {"taken": "yes", "last": ""}, Status.UNKNOWN, "Took it recently;", None),
-        (WASHOUT_MONTHS, {"taken": "yes", "last": None}, Status.UNKNOWN, "Took it recently;", None),
-        (WASHOUT_MONTHS, {"taken": "unsure"}, Status.UNKNOWN, "Answered not sure.", None),
-        (WASHOUT_MONTHS, "unsure", Status.UNKNOWN, "Answered not sure.", None),
+        (WASHOUT_MONTHS, {"taken": "yes"}, VerdictStatus.UNKNOWN, "Took it recently;", None),
+        (
+            WASHOUT_MONTHS,
+            {"taken": "yes", "last": ""},
+            VerdictStatus.UNKNOWN,
+            "Took it recently;",
+            None,
+        ),
+        (
+            WASHOUT_MONTHS,
+            {"taken": "yes", "last": None},
+            VerdictStatus.UNKNOWN,
+            "Took it recently;",
+            None,
+        ),
+        (WASHOUT_MONTHS, {"taken": "unsure"}, VerdictStatus.UNKNOWN, "Answered not sure.", None),
+        (WASHOUT_MONTHS, "unsure", VerdictStatus.UNKNOWN, "Answered not sure.", None),
         (
             WASHOUT_MONTHS,
             {"taken": "yes", "last": "2026-13-40"},
-            Status.UNKNOWN,
+            VerdictStatus.UNKNOWN,
             "Answer could not be read",
             None,
         ),
         (
             WASHOUT_MONTHS,
             {"taken": "yes", "last": "2026-02-30"},
-            Status.UNKNOWN,
+            VerdictStatus.UNKNOWN,
             "Answer could not be read: 2026-02-30 is not a valid date.",
             None,
         ),
         (
             WASHOUT_MONTHS,
             {"taken": "yes", "last": "01/10/2026"},
-            Status.UNKNOWN,
+            VerdictStatus.UNKNOWN,
             "Answer could not be read: expected a date as YYYY-MM-DD.",
             None,
         ),
         (
             WASHOUT_MONTHS,
             {"taken": "maybe"},
-            Status.UNKNOWN,
+            VerdictStatus.UNKNOWN,
             "Answer could not be read",
             None,
         ),
-        (WASHOUT_MONTHS, "no", Status.UNKNOWN, "Answer could not be read", None),
+        (WASHOUT_MONTHS, "no", VerdictStatus.UNKNOWN, "Answer could not be read", None),
     ],
     ids=[
         "not-taken",
@@ -491,10 +512,10 @@ def test_washout(params, answer, status, reason, eligible_from):
 def test_washout_months_across_month_end(last, today, eligible_from):
     criterion = crit(RuleKind.WASHOUT, WASHOUT_MONTHS)
     running = judge(criterion, {"taken": "yes", "last": last}, today=today)
-    assert running.status is Status.NOT_MET
+    assert running.status is VerdictStatus.NOT_MET
     assert running.eligible_from == eligible_from
     ended = judge(criterion, {"taken": "yes", "last": last}, today=eligible_from)
-    assert ended.status is Status.MET
+    assert ended.status is VerdictStatus.MET
     assert ended.eligible_from is None
     assert ended.reason == f"Last dose {last}; washout ended {eligible_from}."
 
@@ -518,28 +539,28 @@ def test_washout_ending_tomorrow_gives_eligible_from_outcome():
 @pytest.mark.parametrize(
     ("params", "answer", "status", "reason"),
     [
-        (CRP, "3.4", Status.NOT_MET, "hs-CRP 3.4 mg/L; needs under 3 mg/L."),
-        (CRP, "3.0", Status.NOT_MET, "hs-CRP 3.0 mg/L; needs under 3 mg/L."),
-        (CRP, 3, Status.NOT_MET, "hs-CRP 3 mg/L; needs under 3 mg/L."),
-        (CRP, 2.99, Status.MET, "hs-CRP 2.99 mg/L; needs under 3 mg/L."),
-        (CRP, " 2.999 ", Status.MET, "hs-CRP 2.999 mg/L; needs under 3 mg/L."),
-        (ESR, 60, Status.MET, "hs-CRP 60 mm/h; needs at most 60 mm/h."),
-        (ESR, "60.00", Status.MET, "hs-CRP 60.00 mm/h; needs at most 60 mm/h."),
-        (ESR, "60.01", Status.NOT_MET, "hs-CRP 60.01 mm/h; needs at most 60 mm/h."),
-        ({"min": 18.5}, "18.5", Status.MET, "hs-CRP 18.5; needs at least 18.5."),
-        ({"min": 18.5}, "18.49", Status.NOT_MET, "hs-CRP 18.49; needs at least 18.5."),
-        ({"min": 0, "min_inclusive": False}, "0", Status.NOT_MET, "hs-CRP 0; needs over 0."),
-        ({"min": 0, "min_inclusive": False}, "0.1", Status.MET, "hs-CRP 0.1; needs over 0."),
-        ({"min": 1, "max": 3, "unit": "x"}, "1", Status.MET, "hs-CRP 1 x; needs 1 to 3 x."),
-        ({"min": 1, "max": 3, "unit": "x"}, "3", Status.MET, "hs-CRP 3 x; needs 1 to 3 x."),
-        ({"min": 1, "max": 3}, "0.9", Status.NOT_MET, "hs-CRP 0.9; needs 1 to 3."),
+        (CRP, "3.4", VerdictStatus.NOT_MET, "hs-CRP 3.4 mg/L; needs under 3 mg/L."),
+        (CRP, "3.0", VerdictStatus.NOT_MET, "hs-CRP 3.0 mg/L; needs under 3 mg/L."),
+        (CRP, 3, VerdictStatus.NOT_MET, "hs-CRP 3 mg/L; needs under 3 mg/L."),
+        (CRP, 2.99, VerdictStatus.MET, "hs-CRP 2.99 mg/L; needs under 3 mg/L."),
+        (CRP, " 2.999 ", VerdictStatus.MET, "hs-CRP 2.999 mg/L; needs under 3 mg/L."),
+        (ESR, 60, VerdictStatus.MET, "hs-CRP 60 mm/h; needs at most 60 mm/h."),
+        (ESR, "60.00", VerdictStatus.MET, "hs-CRP 60.00 mm/h; needs at most 60 mm/h."),
+        (ESR, "60.01", VerdictStatus.NOT_MET, "hs-CRP 60.01 mm/h; needs at most 60 mm/h."),
+        ({"min": 18.5}, "18.5", VerdictStatus.MET, "hs-CRP 18.5; needs at least 18.5."),
+        ({"min": 18.5}, "18.49", VerdictStatus.NOT_MET, "hs-CRP 18.49; needs at least 18.5."),
+        ({"min": 0, "min_inclusive": False}, "0", VerdictStatus.NOT_MET, "hs-CRP 0; needs over 0."),
+        ({"min": 0, "min_inclusive": False}, "0.1", VerdictStatus.MET, "hs-CRP 0.1; needs over 0."),
+        ({"min": 1, "max": 3, "unit": "x"}, "1", VerdictStatus.MET, "hs-CRP 1 x; needs 1 to 3 x."),
+        ({"min": 1, "max": 3, "unit": "x"}, "3", VerdictStatus.MET, "hs-CRP 3 x; needs 1 to 3 x."),
+        ({"min": 1, "max": 3}, "0.9", VerdictStatus.NOT_MET, "hs-CRP 0.9; needs 1 to 3."),
         (
             {"min": 1, "max": 3, "min_inclusive": False, "unit": "g"},
             "1",
-            Status.NOT_MET,
+            VerdictStatus.NOT_MET,
             "hs-CRP 1 g; needs over 1 g and at most 3 g.",
         ),
-        ({"max": 0.1}, 0.1, Status.MET, "hs-CRP 0.1; needs at most 0.1."),
+        ({"max": 0.1}, 0.1, VerdictStatus.MET, "hs-CRP 0.1; needs at most 0.1."),
     ],
     ids=[
         "over-exclusive-max",
@@ -580,30 +601,40 @@ def test_number_range_without_title_uses_generic_label():
 @pytest.mark.parametrize(
     ("params", "answer", "status", "reason"),
     [
-        (CHOICE, "negative", Status.MET, "Answered Negative."),
-        (CHOICE, "positive", Status.NOT_MET, "Answered Positive; needs Negative."),
+        (CHOICE, "negative", VerdictStatus.MET, "Answered Negative."),
+        (CHOICE, "positive", VerdictStatus.NOT_MET, "Answered Positive; needs Negative."),
         (
             {**CHOICE, "eligible": ["negative", "not_done"]},
             "positive",
-            Status.NOT_MET,
+            VerdictStatus.NOT_MET,
             "Answered Positive; needs Negative or Not done.",
         ),
         (
             {**CHOICE, "eligible": ["negative", "not_done"]},
             "not_done",
-            Status.MET,
+            VerdictStatus.MET,
             "Answered Not done.",
         ),
         (
             {"options": [{"value": "a"}, {"value": "b"}], "eligible": ["a"]},
             "b",
-            Status.NOT_MET,
+            VerdictStatus.NOT_MET,
             "Answered b; needs a.",
         ),
-        (CHOICE, "Negative", Status.UNKNOWN, "Answer could not be read: 'Negative' is not one"),
-        (CHOICE, "borderline", Status.UNKNOWN, "Answer could not be read: 'borderline' is not"),
-        (CHOICE, ["negative"], Status.UNKNOWN, "Answer could not be read"),
-        (CHOICE, "unsure", Status.UNKNOWN, "Answered not sure."),
+        (
+            CHOICE,
+            "Negative",
+            VerdictStatus.UNKNOWN,
+            "Answer could not be read: 'Negative' is not one",
+        ),
+        (
+            CHOICE,
+            "borderline",
+            VerdictStatus.UNKNOWN,
+            "Answer could not be read: 'borderline' is not",
+        ),
+        (CHOICE, ["negative"], VerdictStatus.UNKNOWN, "Answer could not be read"),
+        (CHOICE, "unsure", VerdictStatus.UNKNOWN, "Answered not sure."),
     ],
     ids=[
         "eligible-value",
@@ -635,66 +666,66 @@ REQ = "(needs 3, including PEM and Unrefreshing sleep)"
     [
         (
             {"pem": "yes", "sleep": "yes", "fog": "yes", "ortho": "no"},
-            Status.MET,
+            VerdictStatus.MET,
             f"3 of 4 yes {REQ}.",
         ),
         (
             {"pem": "yes", "sleep": "yes", "fog": "yes", "ortho": "yes"},
-            Status.MET,
+            VerdictStatus.MET,
             f"4 of 4 yes {REQ}.",
         ),
         (
             {"pem": "yes", "sleep": "yes", "fog": "yes", "ortho": "unsure"},
-            Status.MET,
+            VerdictStatus.MET,
             f"3 of 4 yes, 1 unknown {REQ}.",
         ),
         (
             {"pem": "no", "sleep": "yes", "fog": "yes", "ortho": "yes"},
-            Status.NOT_MET,
+            VerdictStatus.NOT_MET,
             f"3 of 4 yes {REQ}; PEM answered no.",
         ),
         (
             {"pem": "no", "sleep": "no", "fog": "yes", "ortho": "yes"},
-            Status.NOT_MET,
+            VerdictStatus.NOT_MET,
             f"2 of 4 yes {REQ}; PEM and Unrefreshing sleep answered no.",
         ),
         (
             {"pem": "yes", "sleep": "yes", "fog": "no", "ortho": "no"},
-            Status.NOT_MET,
+            VerdictStatus.NOT_MET,
             f"2 of 4 yes {REQ}.",
         ),
         (
             {"pem": "yes", "sleep": "yes", "fog": "no", "ortho": "unsure"},
-            Status.UNKNOWN,
+            VerdictStatus.UNKNOWN,
             f"2 of 4 yes, 1 unknown {REQ}.",
         ),
         (
             {"pem": "yes", "sleep": "yes", "fog": "no"},
-            Status.UNKNOWN,
+            VerdictStatus.UNKNOWN,
             f"2 of 4 yes, 1 unknown {REQ}.",
         ),
         (
             {"pem": "unsure", "sleep": "yes", "fog": "yes", "ortho": "yes"},
-            Status.UNKNOWN,
+            VerdictStatus.UNKNOWN,
             f"3 of 4 yes, 1 unknown {REQ}.",
         ),
-        ({}, Status.UNKNOWN, f"0 of 4 yes, 4 unknown {REQ}."),
+        ({}, VerdictStatus.UNKNOWN, f"0 of 4 yes, 4 unknown {REQ}."),
         (
             {"pem": "yes", "sleep": "yes", "fog": "yes", "ortho": "no", "extra": "yes"},
-            Status.MET,
+            VerdictStatus.MET,
             f"3 of 4 yes {REQ}.",
         ),
         (
             {"pem": "yes", "sleep": "yes", "fog": "maybe", "ortho": "yes"},
-            Status.UNKNOWN,
+            VerdictStatus.UNKNOWN,
             "Answer could not be read: item 'fog' is not yes or no.",
         ),
         (
             ["pem", "sleep", "fog"],
-            Status.UNKNOWN,
+            VerdictStatus.UNKNOWN,
             "Answer could not be read: expected a yes/no answer for each item.",
         ),
-        ("unsure", Status.UNKNOWN, "Answered not sure."),
+        ("unsure", VerdictStatus.UNKNOWN, "Answered not sure."),
     ],
     ids=[
         "exactly-min-with-required",
@@ -724,11 +755,11 @@ def test_at_least_n(answer, status, reason):
     [
         (
             {"a": "yes", "b": "no", "c": "unsure"},
-            Status.UNKNOWN,
+            VerdictStatus.UNKNOWN,
             "1 of 3 yes, 1 unknown (needs 2).",
         ),
-        ({"a": "yes", "b": "no", "c": "no"}, Status.NOT_MET, "1 of 3 yes (needs 2)."),
-        ({"a": "no", "b": "yes", "c": "yes"}, Status.MET, "2 of 3 yes (needs 2)."),
+        ({"a": "yes", "b": "no", "c": "no"}, VerdictStatus.NOT_MET, "1 of 3 yes (needs 2)."),
+        ({"a": "no", "b": "yes", "c": "yes"}, VerdictStatus.MET, "2 of 3 yes (needs 2)."),
     ],
     ids=["could-reach-min", "cannot-reach-min", "reaches-min"],
 )
@@ -747,17 +778,27 @@ def test_at_least_n_without_required_items_uses_keys(answer, status, reason):
 @pytest.mark.parametrize(
     ("params", "answer", "status", "reason"),
     [
-        (YES_NO_YES, "yes", Status.MET, "Answered yes."),
-        (YES_NO_YES, "no", Status.NOT_MET, "Answered no; needs yes."),
-        (YES_NO_NO, "no", Status.MET, "Answered no."),
-        (YES_NO_NO, "yes", Status.NOT_MET, "Answered yes; needs no."),
-        (YES_NO_NO, " Yes ", Status.NOT_MET, "Answered yes; needs no."),
-        (YES_NO_YES, "unsure", Status.UNKNOWN, "Answered not sure."),
-        (YES_NO_YES, None, Status.UNKNOWN, "Not answered."),
-        (YES_NO_YES, "", Status.UNKNOWN, "Not answered."),
-        (YES_NO_YES, True, Status.UNKNOWN, "Answer could not be read: expected yes or no."),
-        (YES_NO_YES, ["yes"], Status.UNKNOWN, "Answer could not be read: expected yes or no."),
-        (YES_NO_YES, "maybe", Status.UNKNOWN, "Answer could not be read: expected yes or no."),
+        (YES_NO_YES, "yes", VerdictStatus.MET, "Answered yes."),
+        (YES_NO_YES, "no", VerdictStatus.NOT_MET, "Answered no; needs yes."),
+        (YES_NO_NO, "no", VerdictStatus.MET, "Answered no."),
+        (YES_NO_NO, "yes", VerdictStatus.NOT_MET, "Answered yes; needs no."),
+        (YES_NO_NO, " Yes ", VerdictStatus.NOT_MET, "Answered yes; needs no."),
+        (YES_NO_YES, "unsure", VerdictStatus.UNKNOWN, "Answered not sure."),
+        (YES_NO_YES, None, VerdictStatus.UNKNOWN, "Not answered."),
+        (YES_NO_YES, "", VerdictStatus.UNKNOWN, "Not answered."),
+        (YES_NO_YES, True, VerdictStatus.UNKNOWN, "Answer could not be read: expected yes or no."),
+        (
+            YES_NO_YES,
+            ["yes"],
+            VerdictStatus.UNKNOWN,
+            "Answer could not be read: expected yes or no.",
+        ),
+        (
+            YES_NO_YES,
+            "maybe",
+            VerdictStatus.UNKNOWN,
+            "Answer could not be read: expected yes or no.",
+        ),
     ],
     ids=[
         "required-yes-answered-yes",
@@ -804,7 +845,7 @@ ANSWER_RULE_IDS = [str(rule_kind) for rule_kind, _ in ANSWER_RULES]
 @pytest.mark.parametrize(("rule_kind", "params"), ANSWER_RULES, ids=ANSWER_RULE_IDS)
 def test_unsure_is_unknown_for_every_rule(rule_kind, params, answered_by, source):
     verdict = judge(crit(rule_kind, params, answered_by=answered_by), UNSURE)
-    assert verdict.status is Status.UNKNOWN
+    assert verdict.status is VerdictStatus.UNKNOWN
     assert verdict.reason == "Answered not sure."
     assert verdict.source is source
 
@@ -864,7 +905,7 @@ def test_unsure_is_unknown_for_every_rule(rule_kind, params, answered_by, source
 )
 def test_unreadable_answer_is_unknown_and_never_raises(rule_kind, params, answer):
     verdict = judge(crit(rule_kind, params), answer)
-    assert verdict.status is Status.UNKNOWN
+    assert verdict.status is VerdictStatus.UNKNOWN
     assert verdict.reason.startswith("Answer could not be read")
     assert "\n" not in verdict.reason
     assert verdict.source is Source.SELF_REPORTED
@@ -872,7 +913,7 @@ def test_unreadable_answer_is_unknown_and_never_raises(rule_kind, params, answer
 
 def test_unreadable_reason_quotes_long_values_briefly():
     verdict = judge(crit(RuleKind.CHOICE, CHOICE), "x" * 500)
-    assert verdict.status is Status.UNKNOWN
+    assert verdict.status is VerdictStatus.UNKNOWN
     assert len(verdict.reason) < 100
 
 
@@ -880,11 +921,11 @@ def test_unreadable_reason_quotes_long_values_briefly():
 @pytest.mark.parametrize("answer", [None, "", "  "], ids=["none", "empty", "blank"])
 def test_missing_answer_staff_pending_patient_unknown(rule_kind, params, answer):
     staff = judge(crit(rule_kind, params, answered_by=AnsweredBy.STAFF), answer)
-    assert staff.status is Status.PENDING
+    assert staff.status is VerdictStatus.PENDING
     assert staff.source is None
     assert staff.reason == "Assessed by staff at screening; not yet entered."
     patient = judge(crit(rule_kind, params, answered_by=AnsweredBy.PATIENT), answer)
-    assert patient.status is Status.UNKNOWN
+    assert patient.status is VerdictStatus.UNKNOWN
     assert patient.source is Source.SELF_REPORTED
     assert patient.reason == "Not answered."
 
@@ -892,12 +933,12 @@ def test_missing_answer_staff_pending_patient_unknown(rule_kind, params, answer)
 @pytest.mark.parametrize(
     ("rule_kind", "params", "answer", "status"),
     [
-        (RuleKind.YES_NO, YES_NO_NO, "no", Status.MET),
-        (RuleKind.YES_NO, YES_NO_NO, "yes", Status.NOT_MET),
-        (RuleKind.NUMBER_RANGE, CRP, "1.2", Status.MET),
-        (RuleKind.NUMBER_RANGE, CRP, "abc", Status.UNKNOWN),
-        (RuleKind.CHOICE, CHOICE, "positive", Status.NOT_MET),
-        (RuleKind.WASHOUT, WASHOUT_MONTHS, {"taken": "no"}, Status.MET),
+        (RuleKind.YES_NO, YES_NO_NO, "no", VerdictStatus.MET),
+        (RuleKind.YES_NO, YES_NO_NO, "yes", VerdictStatus.NOT_MET),
+        (RuleKind.NUMBER_RANGE, CRP, "1.2", VerdictStatus.MET),
+        (RuleKind.NUMBER_RANGE, CRP, "abc", VerdictStatus.UNKNOWN),
+        (RuleKind.CHOICE, CHOICE, "positive", VerdictStatus.NOT_MET),
+        (RuleKind.WASHOUT, WASHOUT_MONTHS, {"taken": "no"}, VerdictStatus.MET),
     ],
     ids=[
         "yes_no-met",
@@ -922,7 +963,7 @@ def test_plain_string_enums_in_criterion_are_accepted():
         rule_kind="yes_no",
         params=YES_NO_NO,
     )
-    assert judge(criterion, None).status is Status.PENDING
+    assert judge(criterion, None).status is VerdictStatus.PENDING
     assert judge(criterion, "no").source is Source.STAFF_VERIFIED
 
 
@@ -1046,11 +1087,11 @@ def test_evaluate_full_study_uses_applicant_and_injected_distance():
         distance=fixed_distance(12.0),
     )
     assert [(v.code, v.status) for v in evaluation.verdicts] == [
-        ("age", Status.MET),
-        ("distance", Status.MET),
-        ("crp", Status.PENDING),
-        ("symptoms", Status.MET),
-        ("hcg", Status.MET),
+        ("age", VerdictStatus.MET),
+        ("distance", VerdictStatus.MET),
+        ("crp", VerdictStatus.PENDING),
+        ("symptoms", VerdictStatus.MET),
+        ("hcg", VerdictStatus.MET),
     ]
     assert evaluation.verdicts[1].reason == "About 12 miles from 35294; limit 100 miles."
     assert evaluation.verdicts[4].source is Source.STAFF_VERIFIED

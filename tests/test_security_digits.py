@@ -116,7 +116,7 @@ def test_the_engine_reads_a_zip_code_in_any_script_s_digits(script, fresh_zip_lo
         today=TODAY,
     )
 
-    assert verdict.status is eligibility.Status.MET
+    assert verdict.status is eligibility.VerdictStatus.MET
     assert verdict.reason == "About 7 miles from 35294; limit 100 miles."
     assert eligibility.zip_is_known(in_script("35294-0001", script))
     assert eligibility.zip_distance_miles(in_script("36104", script), "35294") == pytest.approx(
@@ -146,9 +146,9 @@ def test_the_engine_reads_dates_and_numbers_in_any_script_s_digits(script):
     dose = eligibility.evaluate_one(washout, last_dose, applicant=applicant, today=TODAY)
     lab = eligibility.evaluate_one(crp, in_script("1.2", script), applicant=applicant, today=TODAY)
 
-    assert dose.status is eligibility.Status.MET
+    assert dose.status is eligibility.VerdictStatus.MET
     assert "2026-01-02" in dose.reason
-    assert lab.status is eligibility.Status.MET
+    assert lab.status is eligibility.VerdictStatus.MET
     assert lab.reason == "Answer 1.2 mg/L; needs under 3 mg/L."
 
 
@@ -216,7 +216,7 @@ def test_a_panic_in_the_zip_library_is_an_unknown_zip_logged_by_its_type_only(
         )
 
     assert known is False
-    assert verdict.status is eligibility.Status.UNKNOWN
+    assert verdict.status is eligibility.VerdictStatus.UNKNOWN
     assert verdict.reason == "ZIP code 35203 is not in the ZIP database."
     assert "PanicException" in caplog.text
     assert "35203" not in caplog.text
