@@ -713,7 +713,7 @@ def test_the_bulk_decline_takes_a_reason_code(client, coordinator, study):
 # CONSORT counts by code
 # ---------------------------------------------------------------------------------------------
 def test_the_consort_box_counts_declines_by_code_never_by_words(study, coordinator):
-    from recruitment.reports.dashboard import consort_counts
+    from recruitment.reports.consort import consort_counts
 
     for words, code in [
         ("", StatusReason.NOT_REACHED),

@@ -18,13 +18,9 @@ from recruitment.models import (
     StatusChange,
     Verdict,
 )
-from recruitment.reports import dashboard
-from recruitment.reports.dashboard import (
-    ConsortCounts,
-    consort_counts,
-    dashboard_list,
-    project,
-)
+from recruitment.reports import consort, dashboard
+from recruitment.reports.consort import ConsortCounts, consort_counts
+from recruitment.reports.dashboard import dashboard_list, project
 from recruitment.screening.services import (
     contact_attempt_record,
     duplicate_confirm,
@@ -139,8 +135,8 @@ def test_the_consort_box_adds_up_in_every_status_mix(study, coordinator, mix):
 
 def test_every_status_belongs_to_exactly_one_top_level_box_of_the_consort_diagram():
     boxes = [
-        set(dashboard.NOT_MEETING_STATUSES),
-        set(dashboard.DECLINED_STATUSES),
+        set(consort.NOT_MEETING_STATUSES),
+        set(consort.DECLINED_STATUSES),
         set(Status.holding_participant_id()),
         set(Status.in_progress()),
     ]

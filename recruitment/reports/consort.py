@@ -1,0 +1,255 @@
+"""The CONSORT enrolment box: assessed for eligibility, excluded (not meeting criteria by
+criterion, declined by reason, other), enrolled; every participant in exactly one box. One
+aggregate query over all the studies asked for, whatever their size."""
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
+
+from recruitment.models import (
+    CriterionVerdict,
+    Participant,
+    Status,
+    StatusChange,
+    StatusReason,
+    Study,
+    Verdict,
+)
+
+# The CONSORT box's top-level buckets; every status belongs to exactly one (the other two are
+# `Status.in_progress()` and `Status.holding_participant_id()`).
+NOT_MEETING_STATUSES = (Status.INELIGIBLE,)
+DECLINED_STATUSES = (Status.DECLINED,)
+# A confirmed duplicate is closed as declined with this reason; it is a second record of
+# someone already counted, not a person who declined, so CONSORT counts it under "other".
+DUPLICATE_REASON = str(StatusReason.DUPLICATE)
+
+NO_REASON_LABEL = _("Reason not recorded")
+DUPLICATE_LABEL = _("Duplicate record")
+
+
+@dataclass(frozen=True)
+class LabelledCount:
+    label: str
+    count: int
+    key: str = ""
+
+
+@dataclass
+class StatusTally:
+    """A study's participants per status, and how many ineligible ones have at least one
+    criterion marked not met."""
+
+    by_status: Counter = field(default_factory=Counter)
+    ineligible_failing_a_criterion: int = 0
+    by_referral_source: Counter = field(default_factory=Counter)
+
+
+def status_tallies(*, study_ids: Sequence[int]) -> dict[int, StatusTally]:
+    """Each study's `StatusTally` (1 query).
+
+    The participants who failed a criterion are an uncorrelated `IN` (PostgreSQL hashes it
+    once, from the partial index of not-met verdicts), not an `EXISTS` per participant, which
+    probed the verdicts once per ineligible person: 0.9 s at 100,000 participants."""
+    failed = CriterionVerdict.objects.filter(verdict=Verdict.NOT_MET).values("participant_id")
+    rows = (
+        Participant.objects.filter(study_id__in=study_ids)
+        .order_by()
+        .values("study_id", "status", "referral_source")
+        .annotate(
+            n=Count("pk"),
+            # The cheap status test first: PostgreSQL keeps this order inside FILTER, and
+            # probing the not-met set for every participant tripled the query's time.
+            failed_any=Count("pk", filter=Q(status=Status.INELIGIBLE) & Q(pk__in=failed)),
+        )
+    )
+    tallies: dict[int, StatusTally] = defaultdict(StatusTally)
+    for row in rows:
+        tally = tallies[row["study_id"]]
+        tally.by_status[row["status"]] += row["n"]
+        tally.ineligible_failing_a_criterion += row["failed_any"]
+        tally.by_referral_source[row["referral_source"] or ""] += row["n"]
+    return dict(tallies)
+
+
+@dataclass(frozen=True)
+class ConsortCounts:
+    """The CONSORT 2010 enrolment box, live. Every participant is in exactly one top-level
+    bucket: `assessed == excluded + enrolled + in_progress`, where
+    `excluded == not_meeting_criteria + declined + other`.
+
+    The by-criterion breakdown counts participants per criterion they failed; one participant
+    may fail several, so it can add up to more than `not_meeting_criteria`.
+    """
+
+    assessed: int
+    not_meeting_criteria: int
+    not_meeting_by_criterion: tuple[LabelledCount, ...]
+    # Ineligible participants whose stored verdicts mark no criterion "not met".
+    not_meeting_no_criterion: int
+    declined: int
+    declined_by_reason: tuple[LabelledCount, ...]
+    other: int
+    other_by_reason: tuple[LabelledCount, ...]
+    # Enrolled at some point: still on study, completed or withdrawn.
+    enrolled: int
+    on_study: int
+    completed: int
+    withdrawn: int
+    # Not yet at a terminal outcome (new, screening, eligible, waitlisted, consented).
+    in_progress: int
+    in_progress_by_status: tuple[LabelledCount, ...]
+
+    @property
+    def excluded(self) -> int:
+        return self.not_meeting_criteria + self.declined + self.other
+
+    @property
+    def adds_up(self) -> bool:
+        return (
+            self.assessed == self.excluded + self.enrolled + self.in_progress
+            and self.declined == sum(item.count for item in self.declined_by_reason)
+            and self.other == sum(item.count for item in self.other_by_reason)
+            and self.enrolled == self.on_study + self.completed + self.withdrawn
+            and self.in_progress == sum(item.count for item in self.in_progress_by_status)
+        )
+
+
+def consort_counts(*, study: Study) -> ConsortCounts:
+    """The CONSORT enrolment box of one study (3 queries)."""
+    return consort_counts_by_study(study_ids=[study.pk])[study.pk]
+
+
+def consort_counts_by_study(
+    *, study_ids: Sequence[int], tallies: dict[int, StatusTally] | None = None
+) -> dict[int, ConsortCounts]:
+    """The CONSORT box of each study (3 queries, 2 when the status tallies are given)."""
+    if tallies is None:
+        tallies = status_tallies(study_ids=study_ids)
+    decline_reasons = _decline_reasons(study_ids)
+    failures = _failures_by_criterion(study_ids)
+    return {
+        study_id: _consort(
+            tallies.get(study_id, StatusTally()),
+            decline_reasons.get(study_id, []),
+            failures.get(study_id, []),
+        )
+        for study_id in study_ids
+    }
+
+
+def _consort(
+    tally: StatusTally, reasons: list[tuple[str | None, int]], failures: list[LabelledCount]
+) -> ConsortCounts:
+    counts = tally.by_status
+    declined_by: Counter = Counter()
+    other_by: Counter = Counter()
+    labels: dict[str, str] = {}
+    recorded = 0
+    for code, n in reasons:
+        key = code or ""
+        recorded += n
+        if key == DUPLICATE_REASON:
+            other_by[key] += n
+            labels[key] = str(DUPLICATE_LABEL)
+            continue
+        declined_by[key] += n
+        labels.setdefault(key, _reason_label(key))
+    # Declined participants with no status change (imported, or erased history).
+    missing = counts[Status.DECLINED] - recorded
+    if missing > 0:
+        declined_by[""] += missing
+    labels[""] = str(NO_REASON_LABEL)
+
+    known = {
+        *NOT_MEETING_STATUSES,
+        *DECLINED_STATUSES,
+        *Status.in_progress(),
+        *Status.holding_participant_id(),
+    }
+    for status, n in counts.items():
+        if status not in known:
+            other_by[status] += n
+            labels[status] = status.replace("_", " ").capitalize()
+
+    ineligible = counts[Status.INELIGIBLE]
+    return ConsortCounts(
+        assessed=sum(counts.values()),
+        not_meeting_criteria=ineligible,
+        not_meeting_by_criterion=tuple(failures),
+        not_meeting_no_criterion=ineligible - tally.ineligible_failing_a_criterion,
+        declined=sum(declined_by.values()),
+        declined_by_reason=_ranked(declined_by, labels),
+        other=sum(other_by.values()),
+        other_by_reason=_ranked(other_by, labels),
+        enrolled=sum(counts[s] for s in Status.holding_participant_id()),
+        on_study=counts[Status.ENROLLED],
+        completed=counts[Status.COMPLETED],
+        withdrawn=counts[Status.WITHDRAWN],
+        in_progress=sum(counts[s] for s in Status.in_progress()),
+        in_progress_by_status=tuple(
+            LabelledCount(str(s.label), counts[s], s.value) for s in Status.in_progress()
+        ),
+    )
+
+
+def _reason_label(code: str) -> str:
+    """The code's label, never the words staff wrote beside it: those may quote the person,
+    and the dashboard is open to every role."""
+    if code in StatusReason.values:
+        return str(StatusReason(code).label)
+    return str(NO_REASON_LABEL)
+
+
+def _ranked(counter: Counter, labels: dict[str, str]) -> tuple[LabelledCount, ...]:
+    items = [LabelledCount(labels[key], n, key) for key, n in counter.items() if n]
+    return tuple(sorted(items, key=lambda item: (-item.count, item.label)))
+
+
+def _decline_reasons(study_ids: Sequence[int]) -> dict[int, list[tuple[str | None, int]]]:
+    """Declined participants per study and the reason code of their move to `declined` (1
+    query).
+
+    One join of the moves to `declined` with the declined participants, grouped on the code:
+    `declined` is final, so the status machine writes that move once per participant (a
+    subquery per declined participant cost 0.3 s at 100,000 participants)."""
+    rows = (
+        StatusChange.objects.filter(
+            to_status=Status.DECLINED,
+            participant__status=Status.DECLINED,
+            participant__study_id__in=study_ids,
+        )
+        .order_by()
+        .values("participant__study_id", "reason_code")
+        .annotate(n=Count("participant_id"))
+    )
+    reasons: dict[int, list] = defaultdict(list)
+    for row in rows:
+        reasons[row["participant__study_id"]].append((row["reason_code"], row["n"]))
+    return reasons
+
+
+def _failures_by_criterion(study_ids: Sequence[int]) -> dict[int, list[LabelledCount]]:
+    """Ineligible participants per criterion their stored verdicts mark not met, most
+    frequent first (1 query)."""
+    rows = (
+        CriterionVerdict.objects.filter(
+            participant__study_id__in=study_ids,
+            participant__status=Status.INELIGIBLE,
+            verdict=Verdict.NOT_MET,
+        )
+        .order_by()
+        .values("participant__study_id", "criterion_id", "criterion__title", "criterion__order")
+        # One verdict per participant and criterion (a unique constraint): a plain count is
+        # the number of people, without the sort a DISTINCT count needs (and from the index).
+        .annotate(n=Count("participant_id"))
+    )
+    failures: dict[int, list] = defaultdict(list)
+    for row in sorted(rows, key=lambda r: (-r["n"], r["criterion__order"], r["criterion_id"])):
+        failures[row["participant__study_id"]].append(
+            LabelledCount(row["criterion__title"], row["n"], str(row["criterion_id"]))
+        )
+    return failures
