@@ -190,7 +190,13 @@ class Server:
         return cmd
 
     def start(self) -> None:
-        env = {**os.environ, "CONN_MAX_AGE": str(self.conn_max_age), **self.extra_env}
+        env = {
+            **os.environ,
+            # What docs/deploy.md has production set on Python 3.11 (bench/README.md).
+            "RESERVE_FRAME_STACK": os.environ.get("RESERVE_FRAME_STACK", "1"),
+            "CONN_MAX_AGE": str(self.conn_max_age),
+            **self.extra_env,
+        }
         self.process = subprocess.Popen(
             self.command(), cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
         )

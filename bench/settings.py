@@ -6,7 +6,9 @@ What differs from production, and why (also written to bench/results/latest.md):
   and wrk sends `X-Forwarded-Proto: https` and a random `X-Forwarded-For` per request, so the
   per-IP rate limit on the interest form runs on every POST but no single address reaches it;
 - email goes to Django's dummy backend (messages are still rendered, never sent);
-- the throwaway database `ldn_trial_bench` unless BENCH_DATABASE_URL names another.
+- the throwaway database `ldn_trial_bench` unless BENCH_DATABASE_URL names another;
+- the cache: the default database table unless BENCH_CACHE_URL names another (a CACHE_URL
+  set in the shell is ignored, so two runs compare the same cache).
 """
 
 import os
@@ -21,6 +23,9 @@ os.environ.setdefault("BEHIND_TLS_PROXY", "1")
 os.environ.setdefault("TRUSTED_PROXY_COUNT", "1")
 os.environ.setdefault("CSRF_TRUSTED_ORIGINS", "https://127.0.0.1,https://localhost")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The cache is part of what a page costs: the default (a table in the database, CACHE_URL
+# empty) unless BENCH_CACHE_URL names another, never a CACHE_URL left in the shell.
+os.environ["CACHE_URL"] = os.environ.get("BENCH_CACHE_URL", "")
 
 from ldn_trial.settings import *  # noqa: E402, F403
 from ldn_trial.settings import INSTALLED_APPS  # noqa: E402

@@ -1,13 +1,18 @@
-"""Run each request above a reserved stretch of CPython's frame stack.
+"""Run each request above a reserved stretch of CPython's frame stack: opt-in, off by default.
+
+Served only with RESERVE_FRAME_STACK=1 (ldn_trial/wsgi.py, docs/deploy.md), for a Python
+3.11 or 3.12 where the queue pages turn out slow under gunicorn. Delete this module, the switch
+in ldn_trial/wsgi.py and tests/ for it once production runs a Python with the fix of
+python/cpython#142183 (merged for 3.14 and backported to 3.13; 3.11 and 3.12 take security
+fixes only and will not get it).
 
 CPython 3.11 keeps Python frames in 16 KiB chunks and frees a chunk as soon as its last frame
 returns. A loop that calls a function right at a chunk's edge therefore allocates and frees a
 chunk (mmap, munmap, page faults) on every call: python/cpython#142183, fixed by caching a
 spare chunk in later releases only. Where the edge falls depends on how deep the request
-already is, so which page suffers is a matter of luck. Measured here under gunicorn (sync
-worker, the staff queue at 100,000 participants): about 2,000 page faults and 58 ms a request,
-and 40 to 48 ms with 7 to 13 page faults behind `reserve_data_stack`, the same as the page
-takes in a test process, where the edge happens to fall elsewhere.
+already is, so which page suffers is a matter of luck, and any change to the code may move
+it. What it cost the staff queue under gunicorn, with and without this module, is in
+bench/README.md ("The frame-stack switch").
 
 `reserve_data_stack` calls the application from a function whose frame claims
 RESERVED_SLOTS stack slots. CPython then gives that frame a chunk of its own, twice as large,

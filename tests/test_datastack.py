@@ -1,8 +1,10 @@
-"""The WSGI entry point runs each request above a reserved chunk of CPython's frame stack
-(ldn_trial/datastack.py). Measured with the process's minor page faults: a call made at a
-chunk's edge maps a fresh chunk each time, and its first write faults."""
+"""With RESERVE_FRAME_STACK=1, the WSGI entry point runs each request above a reserved chunk
+of CPython's frame stack (ldn_trial/datastack.py). Measured with the process's minor page
+faults: a call made at a chunk's edge maps a fresh chunk each time, and its first write
+faults."""
 
 import resource
+import runpy
 
 import pytest
 
@@ -53,10 +55,29 @@ def test_a_request_behind_the_reservation_crosses_no_chunk_edge():
     assert reserved < CALLS_AT_EACH_DEPTH / 4, (plain, reserved)
 
 
-def test_the_entry_point_gunicorn_serves_is_the_reserved_one():
+def entry_point(monkeypatch, value: str | None):
+    """The application ldn_trial/wsgi.py builds with RESERVE_FRAME_STACK set to `value`."""
+    if value is None:
+        monkeypatch.delenv("RESERVE_FRAME_STACK", raising=False)
+    else:
+        monkeypatch.setenv("RESERVE_FRAME_STACK", value)
+    return runpy.run_module("ldn_trial.wsgi")["application"]
+
+
+def test_the_entry_point_gunicorn_serves_is_plain_django_unless_the_operator_opts_in(monkeypatch):
     from django.core.handlers.wsgi import WSGIHandler
 
-    from ldn_trial import wsgi
+    assert isinstance(entry_point(monkeypatch, None), WSGIHandler)
+    assert isinstance(entry_point(monkeypatch, "0"), WSGIHandler)
 
-    assert isinstance(wsgi.application.__wrapped__, WSGIHandler)
-    assert wsgi.application.__code__ is reserve_data_stack(sweep_app).__code__
+
+@pytest.mark.parametrize("value", ["1", "true", "yes", "on"])
+def test_with_reserve_frame_stack_set_the_entry_point_runs_requests_above_the_reservation(
+    monkeypatch, value
+):
+    from django.core.handlers.wsgi import WSGIHandler
+
+    application = entry_point(monkeypatch, value)
+
+    assert isinstance(application.__wrapped__, WSGIHandler)
+    assert application.__code__ is reserve_data_stack(sweep_app).__code__
