@@ -27,8 +27,8 @@ from recruitment.models import (
 from recruitment.screening.services import (
     consent_record,
     eligibility_override_record,
+    lab_values_record,
     participant_transition,
-    staff_values_record,
 )
 from recruitment.studies.services import study_slots_sync
 
@@ -248,7 +248,7 @@ def overrides_ensure(participant, *, by=None) -> None:
     }
     labs = {code: value for code, value in LDN_NORMAL_LABS.items() if code in pending}
     if labs:
-        participant = staff_values_record(
+        participant = lab_values_record(
             participant=participant, values=labs, by=by or investigator(participant.study)
         )
     blocking = selectors.verdict_list_blocking(participant=participant, today=timezone.localdate())

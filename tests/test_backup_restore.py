@@ -29,8 +29,8 @@ from accounts import roles
 from recruitment.models import Status
 from recruitment.screening.services import (
     contact_attempt_record,
+    lab_values_record,
     participant_update,
-    staff_values_record,
 )
 from recruitment.studies.services import study_load_file
 from tests.conftest import LDN_FILE
@@ -164,7 +164,7 @@ def seed() -> dict:
             phone=f"205-555-01{n:02d}",
         )
         if status in (Status.ENROLLED, Status.INELIGIBLE):
-            staff_values_record(
+            lab_values_record(
                 participant=participant,
                 values={"hs-crp": 1.2 if status == Status.ENROLLED else 4.5, "esr": 12},
                 by=coordinator,

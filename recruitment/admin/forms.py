@@ -270,7 +270,7 @@ class ContactAttemptForm(WorkflowForm):
         return form_fields.visible_text(text=self.cleaned_data["note"], field=self.fields["note"])
 
 
-class StaffValuesForm(WorkflowForm):
+class LabValuesForm(WorkflowForm):
     """One field per staff-assessed criterion of the study, built from the criteria."""
 
     reason = _reason_field(help_text=_("Optional, e.g. the lab report these values come from."))

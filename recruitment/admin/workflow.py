@@ -20,7 +20,7 @@ from recruitment.admin.forms import (
     DuplicateDismissForm,
     EligibilityOverrideForm,
     EnrolForm,
-    StaffValuesForm,
+    LabValuesForm,
     StatusChangeForm,
 )
 from recruitment.errors import RecruitmentError
@@ -41,7 +41,7 @@ class WorkflowPagesMixin:
             "status": ("status/", self.status_view),
             "consent": ("consent/", self.consent_view),
             "enrol": ("enrol/", self.enrol_view),
-            "lab_values": ("lab-values/", self.staff_values_view),
+            "lab_values": ("lab-values/", self.lab_values_view),
             "override": ("eligibility-override/", self.eligibility_override_view),
             "contact": ("contact/", self.contact_attempt_view),
             "duplicate_confirm": ("duplicate/confirm/", self.duplicate_confirm_view),
@@ -189,7 +189,7 @@ class WorkflowPagesMixin:
             context=context,
         )
 
-    def staff_values_view(self, request, object_id):
+    def lab_values_view(self, request, object_id):
         obj = self.get_object(request, unquote(object_id))
         criteria = selectors.criterion_list_for_staff(study=obj.study) if obj else []
         current = selectors.answer_values_for(participant=obj, criteria=criteria) if obj else {}
@@ -198,7 +198,7 @@ class WorkflowPagesMixin:
             values = form.values()
             if not values:
                 raise RecruitmentError(gettext("Enter or change at least one value."))
-            participant = screening.staff_values_record(
+            participant = screening.lab_values_record(
                 participant=participant,
                 values=values,
                 by=request.user,
@@ -218,7 +218,7 @@ class WorkflowPagesMixin:
         return self.workflow_view(
             request,
             object_id,
-            form_class=StaffValuesForm,
+            form_class=LabValuesForm,
             title=gettext("Record lab values"),
             submit_label=gettext("Save the values"),
             perform=perform,

@@ -389,7 +389,7 @@ def contact_attempt_record(
     return attempt
 
 
-def staff_values_record(
+def lab_values_record(
     *, participant: Participant, values: dict[str, Any], by, reason: str = ""
 ) -> Participant:
     """Record staff-assessed values (lab results) as staff-verified answers, and re-run the

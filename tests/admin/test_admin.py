@@ -496,7 +496,7 @@ def setup_for(action, ldn_study, coordinator):
     }[action]
     person = walk(person, start, by=coordinator)
     if action == "mark_eligible":
-        screening.staff_values_record(participant=person, values=LDN_NORMAL_LABS, by=coordinator)
+        screening.lab_values_record(participant=person, values=LDN_NORMAL_LABS, by=coordinator)
     if action == "waitlist":
         participants_bulk(ldn_study, 20, status=Status.ENROLLED)
     return person, target
@@ -920,7 +920,7 @@ def test_the_history_page_shows_who_when_old_new_and_why(coord_client, coordinat
         reason="Spelling corrected",
     )
     walk(participant, Status.SCREENING, by=coordinator)
-    screening.staff_values_record(
+    screening.lab_values_record(
         participant=fresh(participant),
         values={"hs-crp": 1.2},
         by=coordinator,
@@ -1452,7 +1452,7 @@ def participant_with_a_long_record(study, coordinator, rows):
             follow_up_on=timezone.localdate(),
         )
     labs = {"hs-crp": 1.2, "esr": 12, "rf": "negative", "ana": "negative", "thyroid": "in_range"}
-    screening.staff_values_record(participant=fresh(participant), values=labs, by=coordinator)
+    screening.lab_values_record(participant=fresh(participant), values=labs, by=coordinator)
     screening.participant_transition(
         participant=fresh(participant), to=Status.ELIGIBLE, by=coordinator
     )

@@ -83,7 +83,7 @@ def footprint(participant) -> tuple:
 
 
 def labs(participant, values, by):
-    return screening.staff_values_record(participant=participant, values=values, by=by)
+    return screening.lab_values_record(participant=participant, values=values, by=by)
 
 
 def consent(participant, by):

@@ -27,9 +27,9 @@ from recruitment.screening.retention import participants_erase_expired
 from recruitment.screening.services import (
     contact_attempt_record,
     duplicate_confirm,
+    lab_values_record,
     participant_transition,
     participant_update,
-    staff_values_record,
 )
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
@@ -112,7 +112,7 @@ def people(ldn_study, coordinator, time_machine):
 
     ineligible = submit(ldn_study, answers=answers, **canary_contact(2))
     ineligible = walk(ineligible, Status.SCREENING, by=coordinator)
-    staff_values_record(
+    lab_values_record(
         participant=ineligible,
         values={"hs-crp": 2.87},
         by=coordinator,
@@ -420,7 +420,7 @@ def test_staff_cannot_write_personal_data_back_nor_rerun_the_prescreen(people, c
             participant=erased, by=coordinator, method="phone", outcome="reached", note="hi"
         )
     with pytest.raises(RecruitmentError, match="were erased"):
-        staff_values_record(participant=erased, values={"esr": 10}, by=coordinator)
+        lab_values_record(participant=erased, values={"esr": 10}, by=coordinator)
     assert Participant.objects.get(pk=erased.pk).first_name == ""
 
 

@@ -292,7 +292,7 @@ def test_simultaneous_submissions_get_distinct_screening_numbers():
 
 
 # -- participant_evaluate ------------------------------------------------------------------
-def test_staff_values_re_run_the_evaluation_as_staff_verified(ldn_study):
+def test_lab_values_re_run_the_evaluation_as_staff_verified(ldn_study):
     participant = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
     staff_values = {"hs-crp": "1.2", "esr": "12", "rf": "negative", "ana": "negative"}
     for code, value in {**staff_values, "thyroid": "in_range"}.items():

@@ -312,7 +312,7 @@ def test_a_participant_with_every_criterion_met_is_marked_eligible_without_a_rea
     ldn_study, coordinator
 ):
     subject = walk(submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS), "screening", by=coordinator)
-    screening.staff_values_record(participant=subject, values=NORMAL_LABS, by=coordinator)
+    screening.lab_values_record(participant=subject, values=NORMAL_LABS, by=coordinator)
 
     moved = screening.participant_transition(participant=subject, to="eligible", by=coordinator)
 
@@ -1014,12 +1014,10 @@ def screened(ldn_study, coordinator):
 STAFF_CODES = ["hs-crp", "esr", "rf", "ana", "thyroid"]
 
 
-def test_staff_values_in_range_give_all_met_as_staff_verified(screened, coordinator):
+def test_lab_values_in_range_give_all_met_as_staff_verified(screened, coordinator):
     assert screened.outcome == "likely_eligible"
 
-    subject = screening.staff_values_record(
-        participant=screened, values=NORMAL_LABS, by=coordinator
-    )
+    subject = screening.lab_values_record(participant=screened, values=NORMAL_LABS, by=coordinator)
 
     assert fresh(subject).outcome == "all_met"
     verdicts = screened.verdicts.filter(criterion__code__in=STAFF_CODES)
@@ -1036,7 +1034,7 @@ def test_staff_values_in_range_give_all_met_as_staff_verified(screened, coordina
 
 
 def test_a_staff_value_out_of_range_makes_the_participant_likely_ineligible(screened, coordinator):
-    screening.staff_values_record(
+    screening.lab_values_record(
         participant=screened, values={**NORMAL_LABS, "hs-crp": 4.5}, by=coordinator
     )
 
@@ -1050,12 +1048,12 @@ def test_a_staff_value_out_of_range_makes_the_participant_likely_ineligible(scre
 
 
 @pytest.mark.parametrize("code", ["hs-crp-typo", "allergy"], ids=["unknown", "patient's"])
-def test_only_the_studys_staff_assessed_criteria_take_staff_values(screened, coordinator, code):
+def test_only_the_studys_staff_assessed_criteria_take_lab_values(screened, coordinator, code):
     before = footprint(screened)
     evaluated_at = fresh(screened).evaluated_at
 
     with pytest.raises(RecruitmentError) as refused:
-        screening.staff_values_record(
+        screening.lab_values_record(
             participant=screened, values={"esr": 12, code: "no"}, by=coordinator
         )
 
@@ -1067,11 +1065,11 @@ def test_only_the_studys_staff_assessed_criteria_take_staff_values(screened, coo
 def test_the_answer_history_keeps_each_staff_value_with_who_and_why(
     screened, coordinator, time_machine
 ):
-    screening.staff_values_record(participant=screened, values={"hs-crp": 4.5}, by=coordinator)
+    screening.lab_values_record(participant=screened, values={"hs-crp": 4.5}, by=coordinator)
     corrector = StaffFactory(username="investigator", password=None)
     time_machine.move_to(NOV_25 + dt.timedelta(hours=1), tick=False)
 
-    screening.staff_values_record(
+    screening.lab_values_record(
         participant=screened,
         values={"hs-crp": 1.2},
         by=corrector,
@@ -1282,14 +1280,12 @@ def test_an_edit_from_an_out_of_date_copy_does_not_undo_a_status_change(study, c
     assert current.history.first().status == "screening"
 
 
-def test_staff_values_entered_from_an_out_of_date_copy_keep_the_current_status(
-    screened, coordinator
-):
+def test_lab_values_entered_from_an_out_of_date_copy_keep_the_current_status(screened, coordinator):
     copy = fresh(screened)
     overrides_ensure(screened)
     screening.participant_transition(participant=screened, to="eligible", by=coordinator)
 
-    screening.staff_values_record(participant=copy, values=NORMAL_LABS, by=coordinator)
+    screening.lab_values_record(participant=copy, values=NORMAL_LABS, by=coordinator)
 
     current = fresh(screened)
     assert (current.status, current.outcome) == ("eligible", "all_met")
