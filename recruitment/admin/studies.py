@@ -185,7 +185,7 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
     import_permission = "recruitment.change_participant"
     import_template = "admin/recruitment/study/import_interest.html"
     import_errors_shown = 500
-    # A real run saves each row through participant_submit (about 10 to 20 ms a row): larger
+    # A real run saves each row through participants_import (about 10 to 20 ms a row): larger
     # files go through the command, which no request timeout cuts short.
     import_row_limit = 500
 

@@ -72,8 +72,9 @@ def participant_submit(
     number and possible-duplicate link, all in one transaction; then email the patient and
     the coordinators.
 
-    `token` is the form's idempotency token: a second submission of the same form (a double
-    click) returns the participant the first one created. Imports use `participants_import`.
+    `token` is the form's idempotency token (stored as `submission_token`): a second
+    submission of the same form (a double click, or two posts at once) returns the participant
+    the first one created. Imports use `participants_import`.
 
     Everything that needs no lock is done first: the criteria are read once, the participant
     is built and validated, and the answers are evaluated in memory. Only then does one
@@ -82,6 +83,32 @@ def participant_submit(
     lookup and the inserts run under it, so two people submitting at once still see each
     other, and a rolled-back submission gives its number back (no gaps).
     """
+    try:
+        return _participant_submit_once(
+            study=study,
+            contact=contact,
+            answers=answers,
+            token=token,
+            language=language,
+            site_url=site_url,
+        )
+    except IntegrityError:
+        # Two posts of the same form at once: the other one saved it while this one waited.
+        existing = _participant_by_token(study, token)
+        if existing is None:
+            raise
+        return existing
+
+
+def _participant_submit_once(
+    *,
+    study: Study,
+    contact: ContactDetails,
+    answers: dict[str, Any],
+    token: uuid.UUID | None,
+    language: str,
+    site_url: str,
+) -> Participant:
     criteria = list(EligibilityCriterion.objects.filter(study_id=study.pk).active())
     prepared = _participant_prepare(
         study=study,
@@ -368,18 +395,6 @@ def _duplicate_match(participant: Participant) -> Q:
         match |= Q(phone_normalised=participant.phone_normalised)
     match |= Q(name_normalised=participant.name_normalised, date_of_birth=participant.date_of_birth)
     return match
-
-
-def participant_submit_idempotent(**kwargs) -> Participant:
-    """`participant_submit`, tolerating two simultaneous posts of the same form."""
-    try:
-        return participant_submit(**kwargs)
-    except IntegrityError:
-        token = kwargs.get("token")
-        existing = Participant.objects.filter(study=kwargs["study"], submission_token=token)
-        if token is None or not existing.exists():
-            raise
-        return existing.get()
 
 
 def _send_submission_emails(

@@ -19,7 +19,7 @@ from recruitment import selectors
 from recruitment.errors import StudyNotRecruiting
 from recruitment.intake import draft_views, forms
 from recruitment.intake.forms import InterestForm
-from recruitment.intake.services import participant_submit_idempotent
+from recruitment.intake.services import participant_submit
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
             context["form_expired"] = True
             return render(request, "recruitment/interest.html", context)
         try:
-            participant = participant_submit_idempotent(
+            participant = participant_submit(
                 study=study,
                 contact=form.contact_details(),
                 answers=form.answers(),

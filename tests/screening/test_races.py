@@ -18,7 +18,7 @@ import pytest
 from django.db import connection
 
 from recruitment.errors import AlreadyEnrolled, StudyFull
-from recruitment.intake.services import participant_submit_idempotent
+from recruitment.intake.services import participant_submit
 from recruitment.models import Participant, Status, StatusChange, Study
 from recruitment.screening.services import participant_transition
 from tests.factories import (
@@ -163,7 +163,7 @@ def submit_all(calls) -> list:
 def submission(study, n, **contact):
     def call():
         details = {"email": f"p{n}@example.com", "phone": "", "first_name": f"P{n}", **contact}
-        return participant_submit_idempotent(
+        return participant_submit(
             study=study, contact=contact_details(**details), answers={}, **contact_token(n)
         )
 
