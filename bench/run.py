@@ -141,12 +141,14 @@ def bench_rows_seed(count: int) -> None:
 def form_post_secrets() -> tuple[str, str]:
     """A CSRF secret (sent as the csrftoken cookie and the form field, as a browser does)
     and a signed `form_issued` time a minute old: past the form's minimum, within its day."""
-    from django.middleware.csrf import _get_new_csrf_string
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+    from django.utils.crypto import get_random_string
 
     from recruitment.intake.forms import form_issued_token
 
     issued = form_issued_token(datetime.now(UTC) - timedelta(seconds=60))
-    return _get_new_csrf_string(), urllib.parse.quote(issued, safe="")
+    secret = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
+    return secret, urllib.parse.quote(issued, safe="")
 
 
 # ---------------------------------------------------------------------------------------------
