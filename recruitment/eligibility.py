@@ -27,6 +27,7 @@ import zipcodes
 from recruitment.unicode_text import ascii_digits
 
 __all__ = [
+    "RULES_FROM_CONTACT_DETAILS",
     "UNSURE",
     "AnsweredBy",
     "Applicant",
@@ -103,8 +104,9 @@ LAST_DOSE_NEEDED = "Took it recently; date of last dose needed."
 NO_DATE_OF_BIRTH = "Date of birth not given."
 NO_ZIP_CODE = "ZIP code not given."
 
-# Rule kinds judged from the applicant's contact details rather than from an answer.
-_FROM_APPLICANT = frozenset({RuleKind.AGE_RANGE, RuleKind.ZIP_DISTANCE})
+# Rule kinds judged from the applicant's contact details (date of birth, ZIP code) rather than
+# from an answer: the form asks no question for them, and their reasons quote those details.
+RULES_FROM_CONTACT_DETAILS = frozenset({RuleKind.AGE_RANGE, RuleKind.ZIP_DISTANCE})
 
 # ASCII digits only (`\d` matches every script's digits): answers are read through
 # `ascii_digits` first, and the ZIP database's native code must never see anything else.
@@ -714,7 +716,7 @@ def evaluate_one(
     rule_kind = RuleKind(criterion.rule_kind)
     validate_params(rule_kind, criterion.params)
     ctx = _Context(criterion.params, criterion.title, applicant, _as_date(today), distance)
-    if rule_kind in _FROM_APPLICANT:
+    if rule_kind in RULES_FROM_CONTACT_DETAILS:
         source = Source.SELF_REPORTED
     else:
         staff = AnsweredBy(criterion.answered_by) is AnsweredBy.STAFF

@@ -371,9 +371,9 @@ class EligibilityCriterion(models.Model):
             eligibility.validate_params(eligibility.RuleKind(self.rule_kind), self.params)
         except ValueError as exc:
             raise ValidationError({"params": str(exc)}) from exc
-        needs_question = self.answered_by == AnsweredBy.PATIENT and self.rule_kind not in (
-            RuleKind.AGE_RANGE,
-            RuleKind.ZIP_DISTANCE,
+        needs_question = (
+            self.answered_by == AnsweredBy.PATIENT
+            and self.rule_kind not in eligibility.RULES_FROM_CONTACT_DETAILS
         )
         if needs_question and not self.question:
             raise ValidationError({"question": _("A patient-answered criterion needs a question.")})

@@ -13,7 +13,6 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from recruitment.models import (
     Participant,
-    RuleKind,
     Status,
 )
 
@@ -33,8 +32,6 @@ HISTORY_HIDDEN_FIELDS = frozenset(
         "updated_at",
     }
 )
-# Criteria judged from contact details: their reasons quote the date of birth or ZIP code.
-CONTACT_DETAIL_RULES = (RuleKind.AGE_RANGE, RuleKind.ZIP_DISTANCE)
 HIDDEN = _("hidden: needs permission to see contact details")
 
 

@@ -8,7 +8,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from recruitment.admin.common import CONTACT_DETAIL_RULES, HIDDEN, user_shown
+from recruitment.admin.common import HIDDEN, user_shown
+from recruitment.eligibility import RULES_FROM_CONTACT_DETAILS
 from recruitment.identification import (
     NOTE_HIDDEN,
     can_identify,
@@ -79,7 +80,7 @@ class VerdictInline(ReadOnlyInline):
 
     @admin.display(description=_("reason"))
     def reason_redacted(self, obj):
-        if obj.criterion_snapshot.get("rule_kind") in CONTACT_DETAIL_RULES:
+        if obj.criterion_snapshot.get("rule_kind") in RULES_FROM_CONTACT_DETAILS:
             return HIDDEN
         return obj.reason
 
@@ -87,7 +88,7 @@ class VerdictInline(ReadOnlyInline):
 def answer_display(snapshot: dict, value) -> str:
     """A readable answer: labels for choices and group items, dates as written."""
     if value is None:
-        if snapshot["rule_kind"] in ("age_range", "zip_distance"):
+        if snapshot["rule_kind"] in RULES_FROM_CONTACT_DETAILS:
             return _("from contact details")
         return "—"
     if isinstance(value, dict) and snapshot["rule_kind"] == "at_least_n":

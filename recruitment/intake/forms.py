@@ -537,9 +537,9 @@ def _literal(text: str) -> str:
 
 def _asks_patient(criterion: EligibilityCriterion) -> bool:
     """Age and distance come from the date of birth and ZIP code: no separate question."""
-    return criterion.answered_by == "patient" and criterion.rule_kind not in (
-        RuleKind.AGE_RANGE,
-        RuleKind.ZIP_DISTANCE,
+    return (
+        criterion.answered_by == "patient"
+        and criterion.rule_kind not in eligibility.RULES_FROM_CONTACT_DETAILS
     )
 
 

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 
 from accounts import roles
 from accounts.services import roles_ensure
+from recruitment.eligibility import RULES_FROM_CONTACT_DETAILS
 from recruitment.models import (
     AnsweredBy,
     ConsentRecord,
@@ -296,7 +297,7 @@ def _answers(study, seq_range) -> None:
     criteria = (
         study.criteria.active()
         .filter(answered_by=AnsweredBy.PATIENT)
-        .exclude(rule_kind__in=["age_range", "zip_distance"])
+        .exclude(rule_kind__in=sorted(RULES_FROM_CONTACT_DETAILS))
     )
     for c in criteria:
         _run(
