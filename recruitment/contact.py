@@ -1,8 +1,12 @@
 """Normalise contact details so duplicates match however people type them."""
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.unicode_text import ascii_digits
@@ -40,3 +44,78 @@ def format_phone(digits: str) -> str:
 def normalise_name(first_name: str, last_name: str) -> str:
     """One key for a person's name, whatever the case, accents' case or spacing."""
     return " ".join(f"{first_name} {last_name}".split()).casefold()
+
+
+# ---------------------------------------------------------------------------------------------
+# Possible duplicates: what two records of one person share
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MatchKeys:
+    """What a possible duplicate is matched on within a study: the normalised email, the
+    normalised phone (when given), or the normalised name with the date of birth. Sharing any
+    one of them is a match. The form's submission and the import's dry run both use these."""
+
+    email: str
+    phone: str  # "" when no phone was given
+    name: str
+    date_of_birth: date | None
+
+    # The participant's stored columns, in the order of the fields above.
+    COLUMNS = ("email_normalised", "phone_normalised", "name_normalised", "date_of_birth")
+
+    @classmethod
+    def of(
+        cls, *, email: str, phone: str, first_name: str, last_name: str, date_of_birth
+    ) -> "MatchKeys":
+        """The keys of contact details as typed (raises ValidationError for a bad phone)."""
+        return cls(
+            email=normalise_email(email),
+            phone=normalise_phone(phone) if phone else "",
+            name=normalise_name(first_name, last_name),
+            date_of_birth=date_of_birth,
+        )
+
+    @classmethod
+    def of_participant(cls, participant) -> "MatchKeys":
+        """The keys a participant was stored with."""
+        return cls(*(getattr(participant, column) for column in cls.COLUMNS))
+
+    def query(self) -> Q:
+        """Participants sharing one of these keys."""
+        match = Q(email_normalised=self.email)
+        if self.phone:
+            match |= Q(phone_normalised=self.phone)
+        return match | Q(name_normalised=self.name, date_of_birth=self.date_of_birth)
+
+    @staticmethod
+    def query_any(keys: Iterable["MatchKeys"]) -> Q:
+        """In one query, every participant sharing a key with any of `keys`, and some more
+        (the name is matched without the date of birth): check each row with `MatchSet`."""
+        keys = list(keys)
+        match = Q(email_normalised__in={k.email for k in keys})
+        phones = {k.phone for k in keys if k.phone}
+        if phones:
+            match |= Q(phone_normalised__in=phones)
+        return match | Q(name_normalised__in={k.name for k in keys})
+
+
+class MatchSet:
+    """Keys seen so far: `keys in seen` says whether they match any of them."""
+
+    def __init__(self):
+        self._emails: set[str] = set()
+        self._phones: set[str] = set()
+        self._names: set[tuple[str, date | None]] = set()
+
+    def add(self, keys: MatchKeys) -> None:
+        self._emails.add(keys.email)
+        if keys.phone:
+            self._phones.add(keys.phone)
+        self._names.add((keys.name, keys.date_of_birth))
+
+    def __contains__(self, keys: MatchKeys) -> bool:
+        return (
+            keys.email in self._emails
+            or (bool(keys.phone) and keys.phone in self._phones)
+            or (keys.name, keys.date_of_birth) in self._names
+        )

@@ -17,14 +17,13 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from recruitment import selectors
-from recruitment.contact import normalise_email, normalise_name, normalise_phone
+from recruitment.contact import MatchKeys, MatchSet
 from recruitment.errors import ImportRowError, RecruitmentError
 from recruitment.intake.forms import UNSURE, InterestForm
 from recruitment.intake.services import ContactDetails, participants_import
@@ -434,10 +433,14 @@ def _choice_value(form_field: forms.ChoiceField, value: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Possible duplicates, as `participants_import` will link them
 # ---------------------------------------------------------------------------------------------
-def _keys(contact: ContactDetails) -> tuple[str, str, tuple[str, date]]:
-    phone = normalise_phone(contact.phone) if contact.phone else ""
-    name = normalise_name(contact.first_name, contact.last_name)
-    return normalise_email(contact.email), phone, (name, contact.date_of_birth)
+def _keys(contact: ContactDetails) -> MatchKeys:
+    return MatchKeys.of(
+        email=contact.email,
+        phone=contact.phone,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        date_of_birth=contact.date_of_birth,
+    )
 
 
 def _count_duplicates(study: Study, rows: list[_ValidRow]) -> int:
@@ -445,30 +448,17 @@ def _count_duplicates(study: Study, rows: list[_ValidRow]) -> int:
     participant of the study or an earlier row: the same match as a submission's.
     One query per batch of rows, whatever the study's size."""
     keys = [_keys(row.contact) for row in rows]
-    emails, phones, names = set(), set(), set()
+    seen = MatchSet()
     for start in range(0, len(keys), DUPLICATE_LOOKUP_BATCH):
         batch = keys[start : start + DUPLICATE_LOOKUP_BATCH]
-        match = Q(email_normalised__in={email for email, _p, _n in batch})
-        batch_phones = {phone for _e, phone, _n in batch if phone}
-        if batch_phones:
-            match |= Q(phone_normalised__in=batch_phones)
-        match |= Q(name_normalised__in={name for _e, _p, (name, _d) in batch})
-        existing = Participant.objects.filter(match, study=study).values_list(
-            "email_normalised", "phone_normalised", "name_normalised", "date_of_birth"
-        )
-        for email, phone, name, born in existing:
-            emails.add(email)
-            if phone:
-                phones.add(phone)
-            names.add((name, born))
+        existing = Participant.objects.filter(MatchKeys.query_any(batch), study=study)
+        for row in existing.values_list(*MatchKeys.COLUMNS):
+            seen.add(MatchKeys(*row))
     duplicates = 0
-    for email, phone, name_born in keys:
-        if email in emails or (phone and phone in phones) or name_born in names:
+    for row_keys in keys:
+        if row_keys in seen:
             duplicates += 1
-        emails.add(email)
-        if phone:
-            phones.add(phone)
-        names.add(name_born)
+        seen.add(row_keys)
     return duplicates
 
 

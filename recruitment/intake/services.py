@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility
-from recruitment.contact import normalise_email, normalise_name, normalise_phone
+from recruitment.contact import MatchKeys
 from recruitment.errors import ImportRowError, RecruitmentError, StudyNotRecruiting
 from recruitment.evaluation import evaluation_build
 from recruitment.intake.withdraw import withdraw_path
@@ -256,15 +256,22 @@ def _participant_prepare(
     answers, all of them a verdict. `full_clean` checks every field; the unique and check
     constraints are left to the database, which enforces them anyway (an IntegrityError)."""
     now = timezone.now()
+    keys = MatchKeys.of(
+        email=contact.email,
+        phone=contact.phone,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        date_of_birth=contact.date_of_birth,
+    )
     participant = Participant(
         study=study,
         first_name=contact.first_name.strip(),
         last_name=contact.last_name.strip(),
-        name_normalised=normalise_name(contact.first_name, contact.last_name),
+        name_normalised=keys.name,
         email=contact.email.strip(),
-        email_normalised=normalise_email(contact.email),
+        email_normalised=keys.email,
         phone=contact.phone.strip(),
-        phone_normalised=normalise_phone(contact.phone) if contact.phone else "",
+        phone_normalised=keys.phone,
         preferred_contact=contact.preferred_contact,
         best_time=contact.best_time,
         date_of_birth=contact.date_of_birth,
@@ -375,7 +382,7 @@ def _first_match(
     """One query for both lookups a new participant needs: the participant saved with the
     same `token` (first, when there is one), else the earliest of the study with the same
     email, phone, or name and date of birth. (pk, duplicate_of_id, has the same token)."""
-    match = _duplicate_match(participant)
+    match = MatchKeys.of_participant(participant).query()
     same_token = Value(False)
     if token is not None:
         match |= Q(submission_token=token)
@@ -387,14 +394,6 @@ def _first_match(
         .values_list("pk", "duplicate_of_id", "same_token")
         .first()
     )
-
-
-def _duplicate_match(participant: Participant) -> Q:
-    match = Q(email_normalised=participant.email_normalised)
-    if participant.phone_normalised:
-        match |= Q(phone_normalised=participant.phone_normalised)
-    match |= Q(name_normalised=participant.name_normalised, date_of_birth=participant.date_of_birth)
-    return match
 
 
 def _send_submission_emails(
