@@ -519,6 +519,26 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.WITHDRAWN: frozenset(),
     Status.DECLINED: frozenset(),
 }
+# How a participant gets from `new` to each status: the moves coordinators make, in order,
+# each one allowed by ALLOWED_TRANSITIONS. Tests and the bench's seeder walk these routes.
+ROUTE_FROM_NEW: dict[str, tuple[Status, ...]] = {
+    Status.NEW: (),
+    Status.SCREENING: (Status.SCREENING,),
+    Status.ELIGIBLE: (Status.SCREENING, Status.ELIGIBLE),
+    Status.INELIGIBLE: (Status.SCREENING, Status.INELIGIBLE),
+    Status.DECLINED: (Status.DECLINED,),
+    Status.WAITLISTED: (Status.SCREENING, Status.ELIGIBLE, Status.WAITLISTED),
+    Status.CONSENTED: (Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED),
+    Status.ENROLLED: (Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED, Status.ENROLLED),
+    Status.COMPLETED: (
+        *(Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED),
+        *(Status.ENROLLED, Status.COMPLETED),
+    ),
+    Status.WITHDRAWN: (
+        *(Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED),
+        *(Status.ENROLLED, Status.WITHDRAWN),
+    ),
+}
 
 
 class Outcome(models.TextChoices):

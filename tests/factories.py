@@ -13,6 +13,7 @@ from accounts.services import roles_ensure
 from recruitment import selectors
 from recruitment.intake.services import ContactDetails, participant_submit
 from recruitment.models import (
+    ROUTE_FROM_NEW,
     AnsweredBy,
     ConsentRecord,
     CriterionKind,
@@ -204,33 +205,6 @@ def applicant(study, **contact):
     return submit(study, **{**values, **contact})
 
 
-# The services each status is reached by, in order, from `new`.
-ROUTE = {
-    Status.NEW: (),
-    Status.SCREENING: (Status.SCREENING,),
-    Status.ELIGIBLE: (Status.SCREENING, Status.ELIGIBLE),
-    Status.INELIGIBLE: (Status.SCREENING, Status.INELIGIBLE),
-    Status.WAITLISTED: (Status.SCREENING, Status.ELIGIBLE, Status.WAITLISTED),
-    Status.CONSENTED: (Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED),
-    Status.ENROLLED: (Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED, Status.ENROLLED),
-    Status.COMPLETED: (
-        Status.SCREENING,
-        Status.ELIGIBLE,
-        Status.CONSENTED,
-        Status.ENROLLED,
-        Status.COMPLETED,
-    ),
-    Status.WITHDRAWN: (
-        Status.SCREENING,
-        Status.ELIGIBLE,
-        Status.CONSENTED,
-        Status.ENROLLED,
-        Status.WITHDRAWN,
-    ),
-    Status.DECLINED: (Status.DECLINED,),
-}
-
-
 def investigator(study, username: str = "investigator"):
     """The study's investigator, the one role that may override eligibility criteria."""
     return staff(username, roles.INVESTIGATOR, study)
@@ -264,7 +238,7 @@ def walk(participant, to, *, by):
     """Move a participant from `new` to `to` through the services, as a coordinator would:
     a reason only where the status machine asks for one, informed consent recorded today.
     `waitlisted` needs a full study. Returns the participant as the last service left it."""
-    for step in ROUTE[Status(to)]:
+    for step in ROUTE_FROM_NEW[Status(to)]:
         if step == Status.CONSENTED:
             participant = consent_record(
                 participant=participant,

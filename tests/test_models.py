@@ -3,7 +3,14 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from recruitment.models import FHIR_STATUS, EnrolmentSlot, Participant, Status
+from recruitment.models import (
+    ALLOWED_TRANSITIONS,
+    FHIR_STATUS,
+    ROUTE_FROM_NEW,
+    EnrolmentSlot,
+    Participant,
+    Status,
+)
 from tests.factories import StudyFactory, participants_bulk, submit
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +177,16 @@ def test_every_status_has_its_fhir_research_subject_code():
         "withdrawn": "off-study",
         "declined": "not-registered",
     }
+
+
+def test_every_status_has_a_route_from_new():
+    assert set(ROUTE_FROM_NEW) == set(Status)
+
+
+@pytest.mark.parametrize("status", list(Status), ids=lambda s: s.value)
+def test_each_route_from_new_is_a_path_through_the_allowed_transitions(status):
+    here = Status.NEW
+    for step in ROUTE_FROM_NEW[status]:
+        assert step in ALLOWED_TRANSITIONS[here], f"{here} → {step}"
+        here = step
+    assert here == status

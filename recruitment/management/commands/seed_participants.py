@@ -24,6 +24,7 @@ from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.eligibility import RULES_FROM_CONTACT_DETAILS
 from recruitment.models import (
+    ROUTE_FROM_NEW,
     AnsweredBy,
     ConsentRecord,
     ContactMethod,
@@ -53,25 +54,6 @@ STATUS_WEIGHTS = [
     (Status.CONSENTED, 5),
     (Status.ENROLLED, 15),
 ]
-# The services a participant passes through to reach each status, from `new`.
-ROUTES = {
-    Status.NEW: (),
-    Status.SCREENING: (Status.SCREENING,),
-    Status.ELIGIBLE: (Status.SCREENING, Status.ELIGIBLE),
-    Status.INELIGIBLE: (Status.SCREENING, Status.INELIGIBLE),
-    Status.DECLINED: (Status.DECLINED,),
-    Status.WAITLISTED: (Status.SCREENING, Status.ELIGIBLE, Status.WAITLISTED),
-    Status.CONSENTED: (Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED),
-    Status.ENROLLED: (Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED, Status.ENROLLED),
-    Status.COMPLETED: (
-        *(Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED),
-        *(Status.ENROLLED, Status.COMPLETED),
-    ),
-    Status.WITHDRAWN: (
-        *(Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED),
-        *(Status.ENROLLED, Status.WITHDRAWN),
-    ),
-}
 FIRST_NAMES = ["Ann", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivan", "Jo", "Kim"]
 LAST_NAMES = ["Lee", "Moss", "Nash", "Owens", "Park", "Quinn", "Reyes", "Shaw", "Tate", "Vo"]
 ZIPS = ["35294", "35203", "35205", "35401", "35801", "36104", "30301", "37203", "35004"]
@@ -353,7 +335,7 @@ def _verdicts(study, seq_range) -> None:
 
 def _status_changes(study_id, seq_range, by_id) -> None:
     """Each status's route from `new`, one step a week after applying."""
-    for status, route in ROUTES.items():
+    for status, route in ROUTE_FROM_NEW.items():
         previous = Status.NEW
         for step, to in enumerate(route, start=1):
             if to == Status.DECLINED:
