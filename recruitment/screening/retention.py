@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------
-# Retention: erasing the personal data of people never enrolled (PRODUCT.md "Privacy over time")
+# Retention: erasing the personal data of people never enrolled
 # ---------------------------------------------------------------------------------------------
 ERASED_CHANGE_REASON = "Personal data erased: the study's retention period ({days} days) passed."
 ERASED_VERDICT_REASON = "Erased with the personal data after the retention period."
