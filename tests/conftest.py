@@ -3,7 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from accounts import roles
 from recruitment.studies.services import study_load_file
+from tests.factories import staff
 
 # Playwright's sync API keeps an event loop in the main thread; Django would refuse its
 # synchronous database calls in the live-server tests. Tests only, never in settings.
@@ -125,3 +127,25 @@ def _empty_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+# -- the LDN study's staff, one user per role, for tests that act as each ---------------------
+@pytest.fixture
+def coordinator(ldn_study):
+    return staff("coord", roles.COORDINATOR, ldn_study)
+
+
+@pytest.fixture
+def monitor(ldn_study):
+    return staff("monitor", roles.MONITOR, ldn_study)
+
+
+@pytest.fixture
+def investigator(ldn_study):
+    return staff("investigator", roles.INVESTIGATOR, ldn_study)
+
+
+@pytest.fixture
+def coord_client(client, coordinator):
+    client.force_login(coordinator)
+    return client

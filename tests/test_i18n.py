@@ -65,7 +65,7 @@ STAFF_SOURCES = (
     "recruitment/*/services.py",
     "recruitment/screening/*.py",
     "recruitment/intake/withdraw.py",
-    "recruitment/models.py",  # verbose names; the form's choice labels are found on the form
+    "recruitment/models/*.py",  # verbose names; the form's choice labels are found on the form
     "ldn_trial/settings.py",  # language names of the admin; the switch names them itself
 )
 PATIENT_SOURCES = (

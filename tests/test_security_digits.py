@@ -21,7 +21,6 @@ import pytest
 import zipcodes
 from django.utils import timezone
 
-from accounts import roles
 from recruitment import eligibility
 from recruitment.eligibility import AnsweredBy, Applicant, Criterion, CriterionKind, RuleKind
 from recruitment.intake import forms
@@ -29,7 +28,7 @@ from recruitment.intake.importer import interest_list_import
 from recruitment.models import Answer, ConsentRecord, ContactAttempt, Participant, Status
 from tests.admin.test_admin import NORMAL_LABS_ALL, change_url, fresh, page_url
 from tests.admin_posts import form_data
-from tests.factories import LDN_ELIGIBLE_ANSWERS, ldn_form_data, staff, submit, walk
+from tests.factories import LDN_ELIGIBLE_ANSWERS, ldn_form_data, submit, walk
 from tests.intake.test_import import csv_bytes, row
 from tests.test_serving import ROOT, Server, get, production_env
 
@@ -51,17 +50,6 @@ def in_script(text: str, script: str) -> str:
 
 
 by_script = pytest.mark.parametrize("script", list(SCRIPTS))
-
-
-@pytest.fixture
-def coordinator(ldn_study):
-    return staff("coord", roles.COORDINATOR, ldn_study)
-
-
-@pytest.fixture
-def coord_client(client, coordinator):
-    client.force_login(coordinator)
-    return client
 
 
 @pytest.fixture

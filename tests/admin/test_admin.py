@@ -62,27 +62,6 @@ NORMAL_LABS = {"hs-crp": "1.2", "esr": "12", "rf": "negative", "ana": "negative"
 NORMAL_LABS_ALL = {**NORMAL_LABS, "thyroid": "in_range"}
 
 
-@pytest.fixture
-def coordinator(ldn_study):
-    return staff("coord", roles.COORDINATOR, ldn_study)
-
-
-@pytest.fixture
-def monitor(ldn_study):
-    return staff("monitor", roles.MONITOR, ldn_study)
-
-
-@pytest.fixture
-def investigator(ldn_study):
-    return staff("investigator", roles.INVESTIGATOR, ldn_study)
-
-
-@pytest.fixture
-def coord_client(client, coordinator):
-    client.force_login(coordinator)
-    return client
-
-
 def change_url(participant):
     return reverse("admin:recruitment_participant_change", args=[participant.pk])
 

@@ -11,7 +11,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import roles
 from recruitment import selectors
 from recruitment.errors import CriteriaNotMet, InvalidTransition, RecruitmentError
 from recruitment.models import (
@@ -26,7 +25,6 @@ from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
     LDN_NORMAL_LABS,
     participants_bulk,
-    staff,
     submit,
     walk,
 )
@@ -42,21 +40,6 @@ FAILING_CODES = {"hs-crp", "esr", "ana"}
 def now(time_machine):
     time_machine.move_to(DEC_7, tick=False)
     return DEC_7
-
-
-@pytest.fixture
-def coordinator(ldn_study):
-    return staff("coord", roles.COORDINATOR, ldn_study)
-
-
-@pytest.fixture
-def investigator(ldn_study):
-    return staff("investigator", roles.INVESTIGATOR, ldn_study)
-
-
-@pytest.fixture
-def monitor(ldn_study):
-    return staff("monitor", roles.MONITOR, ldn_study)
 
 
 @pytest.fixture

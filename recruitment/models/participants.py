@@ -1,0 +1,387 @@
+"""Participants, their answers and the verdicts of their pre-screen."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from recruitment import eligibility
+from recruitment.models.common import ZIP_VALIDATOR, audit_history
+from recruitment.models.status import (
+    ALLOWED_TRANSITIONS,
+    FHIR_STATUS,
+    BestTime,
+    ContactMethod,
+    DuplicateReview,
+    EvaluationCause,
+    Outcome,
+    ReferralSource,
+    Status,
+)
+from recruitment.models.studies import AnsweredBy, EligibilityCriterion, Study
+
+
+class ParticipantQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(study__members=user)
+
+    def possible_duplicates(self):
+        return self.filter(duplicate_review=DuplicateReview.PENDING)
+
+    def open(self):
+        """Not yet in a final status: someone still has to act on them."""
+        return self.exclude(status__in=Status.final())
+
+    def waitlist(self):
+        """Waitlisted participants in the order they became eligible."""
+        return self.filter(status=Status.WAITLISTED).order_by("eligible_at", "screening_seq")
+
+    def due_for_follow_up(self, today):
+        return self.open().filter(next_follow_up_on__lte=today)
+
+    def not_reached(self):
+        """Open participants with at least the study's number of unanswered attempts."""
+        return self.open().filter(unanswered_attempts__gte=models.F("study__not_reached_after"))
+
+    def erasable(self):
+        """Never enrolled, in a final status, personal data not yet erased (the retention
+        period is checked by `services.participants_erase_expired`)."""
+        return self.filter(status__in=Status.erasable(), erased_at__isnull=True)
+
+
+class Participant(models.Model):
+    """Everyone from the moment they express interest; `status` says how far they have come."""
+
+    study = models.ForeignKey(
+        Study, on_delete=models.PROTECT, related_name="participants", verbose_name=_("study")
+    )
+    screening_seq = models.PositiveIntegerField(_("screening sequence"), editable=False)
+    screening_number = models.CharField(
+        _("screening number"), max_length=30, unique=True, editable=False
+    )
+    # NULL until enrolment: unique per study among those who have one.
+    participant_id = models.CharField(  # noqa: DJ001
+        _("participant ID"),
+        max_length=30,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Given at enrolment, e.g. LDN-001."),
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status, default=Status.NEW, editable=False
+    )
+
+    # Contact details
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    # Case-folded in Python: SQLite's case-insensitive match covers ASCII letters only.
+    name_normalised = models.CharField(max_length=201, editable=False, db_index=True)
+    email = models.EmailField(_("email"), max_length=254)
+    email_normalised = models.CharField(max_length=254, editable=False, db_index=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    phone_normalised = models.CharField(max_length=15, editable=False, blank=True, db_index=True)
+    preferred_contact = models.CharField(
+        _("preferred contact method"), max_length=10, choices=ContactMethod.preferable()
+    )
+    best_time = models.CharField(
+        _("best time to call"), max_length=10, choices=BestTime, blank=True
+    )
+    # NULL only once erased (see `erased_at`); every form and `full_clean()` still require it.
+    date_of_birth = models.DateField(_("date of birth"), null=True)
+    zip_code = models.CharField(_("ZIP code"), max_length=5, validators=[ZIP_VALIDATOR])
+    referral_source = models.CharField(
+        _("heard of the study from"), max_length=20, choices=ReferralSource, blank=True
+    )
+    note = models.TextField(_("note from the patient"), max_length=1000, blank=True)
+    language = models.CharField(_("language"), max_length=10, default="en")
+
+    # Consent to be contacted
+    contact_consent = models.BooleanField(_("agreed to be contacted"))
+    contact_consent_version = models.CharField(_("consent-to-contact version"), max_length=20)
+    contact_consent_at = models.DateTimeField(_("agreed at"))
+
+    # Pre-screen evaluation (the per-criterion verdicts are CriterionVerdict rows)
+    outcome = models.CharField(
+        _("pre-screen outcome"), max_length=20, choices=Outcome, editable=False
+    )
+    eligible_from = models.DateField(
+        _("eligible from"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When a washout window is still running: the first eligible date."),
+    )
+    criteria_version = models.PositiveIntegerField(_("criteria version used"), editable=False)
+    evaluated_at = models.DateTimeField(_("evaluated at"), editable=False)
+
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="possible_duplicates",
+        verbose_name=_("possible duplicate of"),
+        editable=False,
+        help_text=_(
+            "Matched on email, phone, or name and date of birth. Staff confirm or dismiss."
+        ),
+    )
+    duplicate_review = models.CharField(
+        _("duplicate review"),
+        max_length=10,
+        choices=DuplicateReview,
+        default=DuplicateReview.NONE,
+        blank=True,
+        editable=False,
+    )
+    eligible_at = models.DateTimeField(
+        _("became eligible"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The waitlist is ordered by this time."),
+    )
+    slot = models.OneToOneField(
+        "EnrolmentSlot",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="participant",
+        verbose_name=_("enrolment slot"),
+        editable=False,
+    )
+    # Kept up to date by the contact-attempt service, so queue filters need no subquery.
+    unanswered_attempts = models.PositiveSmallIntegerField(
+        _("unanswered attempts"),
+        default=0,
+        editable=False,
+        help_text=_("Contact attempts without an answer since the person was last reached."),
+    )
+    next_follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True, editable=False)
+    # Set by the evaluation when new values (lab values, a corrected date of birth or ZIP code)
+    # make someone already eligible, waitlisted or consented fail a criterion; cleared when
+    # they pass again, are overridden, or leave those statuses.
+    criteria_failed_at = models.DateTimeField(
+        _("fails a criterion since"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Consent and enrollment are refused until the values pass again or an "
+            "investigator records an eligibility override."
+        ),
+    )
+    criteria_failed_by = models.CharField(
+        _("failing since the entry of"),
+        max_length=20,
+        choices=EvaluationCause,
+        blank=True,
+        editable=False,
+    )
+    submission_token = models.UUIDField(null=True, blank=True, editable=False)
+    # The secret half of the patient's withdraw link (`services.withdraw_token_make`): the
+    # link works while it matches, so using the link clears it.
+    withdraw_nonce = models.CharField(max_length=32, blank=True, default="", editable=False)
+    erased_at = models.DateTimeField(
+        _("personal data erased"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Set when the study's retention period passed after the person left before "
+            "enrolment: names, contact details, date of birth, ZIP code, notes and answers "
+            "were erased; the screening number, status, verdicts and status history stay."
+        ),
+    )
+    created_at = models.DateTimeField(_("applied"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ParticipantQuerySet.as_manager()
+    history = audit_history(excluded_fields=["submission_token", "withdraw_nonce"])
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        ordering = ["-created_at"]
+        permissions = [
+            ("view_identification", _("Can see names and contact details")),
+            (
+                "override_eligibility",
+                _("Can record an eligibility override (investigators only)"),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["study", "status"]),
+            models.Index(fields=["study", "outcome"]),
+            # The queue's default order (newest first, ties by pk), and filtered by status.
+            models.Index(fields=["-created_at", "-id"], name="participant_queue_order"),
+            models.Index(fields=["status", "-created_at"], name="participant_status_applied"),
+            # The dashboard's tallies, read from the index alone (no table access).
+            models.Index(
+                fields=["study", "status", "referral_source"],
+                include=["id"],
+                name="participant_tally",
+            ),
+            # Not reached: each study's people with at least its number of attempts.
+            models.Index(fields=["study", "unanswered_attempts"], name="participant_attempts"),
+            # The waitlist in order (the queue's and the dashboard's "next on the waitlist").
+            models.Index(
+                fields=["study", "status", "eligible_at", "screening_seq"],
+                name="participant_waitlist",
+            ),
+            # Applications per week: the last weeks' dates read from the index alone.
+            models.Index(fields=["study", "created_at"], name="participant_applied"),
+            # Follow-ups due: only the people who have a follow-up date.
+            models.Index(
+                fields=["study", "next_follow_up_on"],
+                name="participant_follow_up",
+                condition=Q(next_follow_up_on__isnull=False),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "screening_seq"], name="screening_seq_unique_in_study"
+            ),
+            models.UniqueConstraint(
+                fields=["study", "participant_id"], name="participant_id_unique_in_study"
+            ),
+            models.UniqueConstraint(
+                fields=["study", "submission_token"], name="submission_token_unique_in_study"
+            ),
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="status_valid"),
+            models.CheckConstraint(condition=Q(outcome__in=Outcome.values), name="outcome_valid"),
+            models.CheckConstraint(
+                condition=Q(participant_id__isnull=True, status__in=Status.never_enrolled())
+                | Q(participant_id__isnull=False, status__in=Status.holding_participant_id()),
+                name="participant_id_iff_enrolled",
+            ),
+            models.CheckConstraint(
+                condition=Q(contact_consent=True), name="contact_consent_required"
+            ),
+            models.CheckConstraint(
+                condition=~Q(duplicate_of=models.F("pk")), name="not_duplicate_of_self"
+            ),
+            # The enrolment cap's backstop: every enrolled or completed participant holds one
+            # of the study's fixed slot rows, and a slot holds at most one participant.
+            models.CheckConstraint(
+                condition=Q(slot__isnull=False, status__in=Status.holding_slot())
+                | Q(status=Status.WITHDRAWN)
+                | Q(slot__isnull=True, status__in=Status.never_enrolled()),
+                name="slot_iff_enrolled",
+            ),
+        ]
+
+    def __str__(self):
+        return self.screening_number
+
+    @property
+    def fhir_status(self) -> str:
+        return FHIR_STATUS[Status(self.status)]
+
+    def can_transition_to(self, status: str) -> bool:
+        """Whether the status machine allows this move (no database access)."""
+        return status in ALLOWED_TRANSITIONS[self.status]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Answer(models.Model):
+    """One answer to one criterion: the patient's on the form, or a value staff entered."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="answers", verbose_name=_("participant")
+    )
+    criterion = models.ForeignKey(
+        EligibilityCriterion,
+        on_delete=models.PROTECT,
+        related_name="answers",
+        verbose_name=_("criterion"),
+    )
+    value = models.JSONField(_("answer"), null=True)
+    answered_by = models.CharField(_("answered by"), max_length=10, choices=AnsweredBy)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "criterion"], name="one_answer_per_criterion"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.criterion.code}: {self.value!r}"
+
+
+class Verdict(models.TextChoices):
+    MET = eligibility.VerdictStatus.MET, _("Met")
+    NOT_MET = eligibility.VerdictStatus.NOT_MET, _("Not met")
+    UNKNOWN = eligibility.VerdictStatus.UNKNOWN, _("Unknown")
+    PENDING = eligibility.VerdictStatus.PENDING, _("Pending (staff)")
+
+
+class Provenance(models.TextChoices):
+    SELF_REPORTED = eligibility.Source.SELF_REPORTED, _("Self-reported")
+    STAFF_VERIFIED = eligibility.Source.STAFF_VERIFIED, _("Staff-verified")
+
+
+class CriterionVerdict(models.Model):
+    """One criterion's verdict in a participant's stored evaluation, with the exact criterion
+    text and rule it was judged by (so later protocol amendments do not rewrite history)."""
+
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.CASCADE,
+        related_name="verdicts",
+        verbose_name=_("participant"),
+    )
+    criterion = models.ForeignKey(
+        EligibilityCriterion,
+        on_delete=models.PROTECT,
+        related_name="verdicts",
+        verbose_name=_("criterion"),
+    )
+    criterion_snapshot = models.JSONField(_("criterion as judged"))
+    answer = models.JSONField(_("answer"), null=True)
+    verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict)
+    reason = models.CharField(_("reason"), max_length=300)
+    provenance = models.CharField(_("provenance"), max_length=20, choices=Provenance, blank=True)
+    eligible_from = models.DateField(_("eligible from"), null=True, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("criterion verdict")
+        verbose_name_plural = _("criterion verdicts")
+        ordering = ["participant", "order"]
+        indexes = [
+            # The dashboard's and the screening log's failed criteria: a few percent of rows.
+            models.Index(
+                fields=["criterion", "participant"],
+                name="verdict_not_met",
+                condition=Q(verdict="not_met"),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "criterion"], name="one_verdict_per_criterion"
+            ),
+            models.CheckConstraint(condition=Q(verdict__in=Verdict.values), name="verdict_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.criterion_snapshot.get('code')}: {self.verdict}"
