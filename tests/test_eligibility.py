@@ -21,6 +21,7 @@ from recruitment.eligibility import (
     age_on,
     evaluate,
     evaluate_one,
+    places,
     validate_params,
     zip_distance_miles,
     zip_is_known,
@@ -334,16 +335,14 @@ def test_zip_lookups_never_load_the_whole_zip_list(monkeypatch):
     for one ZIP at a time and remembers the answers."""
     import zipcodes
 
-    from recruitment import eligibility
-
     monkeypatch.setattr(zipcodes, "_zips_cache", None)
-    eligibility._zip_centroid.cache_clear()
+    places._zip_centroid.cache_clear()
 
     assert zip_is_known("35294") and not zip_is_known("00000")
     assert zip_distance_miles("36104", "35294") == pytest.approx(88.6, abs=0.05)
 
     assert zipcodes._zips_cache is None
-    assert eligibility._zip_centroid.cache_info().currsize == 3
+    assert places._zip_centroid.cache_info().currsize == 3
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,14 @@ import zipcodes
 from django.utils import timezone
 
 from recruitment import eligibility
-from recruitment.eligibility import AnsweredBy, Applicant, Criterion, CriterionKind, RuleKind
+from recruitment.eligibility import (
+    AnsweredBy,
+    Applicant,
+    Criterion,
+    CriterionKind,
+    RuleKind,
+    places,
+)
 from recruitment.intake import forms
 from recruitment.intake.importer import interest_list_import
 from recruitment.models import Answer, ConsentRecord, ContactAttempt, Participant, Status
@@ -56,9 +63,9 @@ by_script = pytest.mark.parametrize("script", list(SCRIPTS))
 def fresh_zip_lookups():
     """Forget remembered ZIP lookups before and after, so a patched library is really asked
     and its answers are not kept for later tests."""
-    eligibility._zip_centroid.cache_clear()
+    places._zip_centroid.cache_clear()
     yield
-    eligibility._zip_centroid.cache_clear()
+    places._zip_centroid.cache_clear()
 
 
 # ---------------------------------------------------------------------------------------------
