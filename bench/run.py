@@ -144,7 +144,7 @@ def form_post_secrets() -> tuple[str, str]:
     from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
     from django.utils.crypto import get_random_string
 
-    from recruitment.intake.forms import form_issued_token
+    from recruitment.intake.form_timing import form_issued_token
 
     issued = form_issued_token(datetime.now(UTC) - timedelta(seconds=60))
     secret = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)

@@ -12,11 +12,12 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility, selectors
 from recruitment.contact import normalise_phone
-from recruitment.intake import form_fields
+from recruitment.intake import form_fields, importer
 from recruitment.models import (
     REASON_CODES,
     ContactMethod,
@@ -382,3 +383,28 @@ class DuplicateConfirmForm(WorkflowForm):
 
 class DuplicateDismissForm(WorkflowForm):
     reason = _reason_field(help_text=_("Optional: how you know they are different people."))
+
+
+class InterestListUploadForm(forms.Form):
+    """The admin page's file field; the rows are checked by `interest_list_import`."""
+
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=format_lazy(
+            "{} {}",
+            _("One row per person, with the columns of the template (at most 5 MB, 5,000 rows)."),
+            _("Only people who agreed to be contacted may be imported."),
+        ),
+        error_messages={"required": _("Choose a CSV file."), "empty": importer.FILE_EMPTY},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > importer.MAX_BYTES:
+            raise ValidationError(importer.FILE_TOO_BIG, code="too_big")
+        return upload
+
+    def file_bytes(self) -> bytes:
+        upload = self.cleaned_data["file"]
+        upload.seek(0)
+        return upload.read(importer.MAX_BYTES + 1)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from recruitment import selectors
 from recruitment.admin.common import EditUndone, ServiceEditsMixin
+from recruitment.admin.forms import InterestListUploadForm
 from recruitment.errors import RecruitmentError
 from recruitment.models import (
     STUDY_TEXT_FIELDS,
@@ -247,7 +248,7 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
             return HttpResponseNotAllowed(["GET", "POST"])
         study = self._study_to_import_into(request, object_id)
         posted = request.method == "POST"
-        form = importer.InterestListUploadForm(
+        form = InterestListUploadForm(
             request.POST if posted else None, request.FILES if posted else None
         )
         report = None

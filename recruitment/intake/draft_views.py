@@ -29,7 +29,8 @@ from django_ratelimit.decorators import ratelimit
 from accounts.client_ip import interest_rate, ratelimit_key
 from recruitment import selectors
 from recruitment.intake import drafts
-from recruitment.intake.forms import FormTiming, InterestForm, form_issued_token
+from recruitment.intake.form_timing import FormTiming, form_issued_token
+from recruitment.intake.forms import InterestForm
 from recruitment.models import Draft, Study
 
 # The session's draft: {"study": pk, "draft": pk or None, "via_link": bool}. Set by saving and

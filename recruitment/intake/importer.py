@@ -18,7 +18,6 @@ from typing import Any
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -483,31 +482,3 @@ def _create(study: Study, rows: list[_ValidRow]) -> list[Participant]:
         raise InterestListError(
             str(ROW_NOT_SAVED).format(row=rows[exc.index].row, problem=problem)
         ) from exc
-
-
-# ---------------------------------------------------------------------------------------------
-# The admin page's upload form
-# ---------------------------------------------------------------------------------------------
-class InterestListUploadForm(forms.Form):
-    """The admin page's file field; the rows are checked by `interest_list_import`."""
-
-    file = forms.FileField(
-        label=_("CSV file"),
-        help_text=format_lazy(
-            "{} {}",
-            _("One row per person, with the columns of the template (at most 5 MB, 5,000 rows)."),
-            _("Only people who agreed to be contacted may be imported."),
-        ),
-        error_messages={"required": _("Choose a CSV file."), "empty": FILE_EMPTY},
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_BYTES:
-            raise ValidationError(FILE_TOO_BIG, code="too_big")
-        return upload
-
-    def file_bytes(self) -> bytes:
-        upload = self.cleaned_data["file"]
-        upload.seek(0)
-        return upload.read(MAX_BYTES + 1)

@@ -17,7 +17,7 @@ from django_ratelimit.decorators import ratelimit
 from accounts.client_ip import interest_rate, ratelimit_key
 from recruitment import selectors
 from recruitment.errors import StudyNotRecruiting
-from recruitment.intake import draft_views, forms
+from recruitment.intake import draft_views, form_cache
 from recruitment.intake.forms import InterestForm
 from recruitment.intake.services import participant_submit
 
@@ -110,7 +110,7 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
 def _blank_form_page(request: HttpRequest, study, context: dict) -> HttpResponse | None:
     """The page of the blank form (no data, no errors, no draft), the same for everyone
     but its CSRF token, signed time and submission token: kept whole in the cache per study
-    text, criteria and language (see forms.blank_form_cache_key), each page getting its own
+    text, criteria and language (see form_cache.blank_form_cache_key), each page getting its own
     values put in. With a query string (its path is in the page), only the form is cached.
     None when the cache is down."""
 
@@ -118,24 +118,24 @@ def _blank_form_page(request: HttpRequest, study, context: dict) -> HttpResponse
         return selectors.criterion_list_for_form(study=study)
 
     if request.META.get("QUERY_STRING"):
-        form_html = forms.blank_form_html(study=study, criteria=criteria)
+        form_html = form_cache.blank_form_html(study=study, criteria=criteria)
         if form_html is None:
             return None
         return render(request, "recruitment/interest.html", {**context, "form_html": form_html})
-    key = f"{forms.blank_form_cache_key(study=study)}:page"
-    page = forms.cache_get(key)
-    if page is None or page is forms.CACHE_DOWN:
-        fragment = forms.blank_form_template(study=study, criteria=criteria)
+    key = f"{form_cache.blank_form_cache_key(study=study)}:page"
+    page = form_cache.cache_get(key)
+    if page is None or page is form_cache.CACHE_DOWN:
+        fragment = form_cache.blank_form_template(study=study, criteria=criteria)
         if fragment is None:
             return None
         page_context = {
             **context,
             "form_html": mark_safe(fragment),  # noqa: S308 -- crispy-forms' escaped output
-            "csrf_token": forms.CSRF_STAND_IN,
+            "csrf_token": form_cache.CSRF_STAND_IN,
         }
         page = render_to_string("recruitment/interest.html", page_context, request=request)
-        forms.cache_set(key, page)
-    return HttpResponse(forms.fill_per_page_values(page, csrf_token=get_token(request)))
+        form_cache.cache_set(key, page)
+    return HttpResponse(form_cache.fill_per_page_values(page, csrf_token=get_token(request)))
 
 
 @never_cache

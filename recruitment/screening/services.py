@@ -16,7 +16,6 @@ from recruitment import selectors
 from recruitment.contact import format_phone, normalise_email, normalise_name, normalise_phone
 from recruitment.errors import (
     AlreadyEnrolled,
-    CriteriaNotMet,
     InvalidTransition,
     ReasonRequired,
     RecruitmentError,
@@ -42,6 +41,7 @@ from recruitment.models import (
     StatusReason,
     Study,
 )
+from recruitment.screening.gate import criteria_met_or_refuse
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +50,6 @@ REASON_NEEDED = _("Give a reason to mark {number} as “{target}”.")
 REASON_CODE_NOT_FOR_STATUS = _("“{code}” is not a reason to mark {number} as “{target}”.")
 REASON_OTHER_NEEDS_TEXT = _("Describe the reason to mark {number} as “{target}”.")
 REASON_CRITERION_UNKNOWN = _("Choose a criterion of the study that {number} does not meet.")
-CRITERIA_NOT_MET = _(
-    "{number} does not meet every criterion: {criteria}. Enter the missing lab values, or ask "
-    "an investigator to record an eligibility override for each criterion."
-)
 OVERRIDE_NOT_ALLOWED = _("Only an investigator can record an eligibility override.")
 OVERRIDE_NOTHING = _("Name at least one criterion to override, each with its reason.")
 OVERRIDE_NOT_BLOCKING = _(
@@ -128,7 +124,7 @@ def participant_transition(
         )
 
         if to in (Status.ELIGIBLE, Status.CONSENTED, Status.ENROLLED):
-            _refuse_unless_criteria_met(locked)
+            criteria_met_or_refuse(locked)
         if to not in Status.awaiting_enrollment():
             locked.criteria_failed_at = None
             locked.criteria_failed_by = ""
@@ -198,20 +194,6 @@ def _reason_coded(
     ).exists():
         raise ReasonRequired(REASON_CRITERION_UNKNOWN.format(number=number))
     return code, criterion
-
-
-def _refuse_unless_criteria_met(participant: Participant) -> None:
-    """Eligibility, consent and enrollment need every criterion met, a washout ended, staff
-    values entered, or an investigator's override for each criterion that is not."""
-    blocking = selectors.verdict_list_blocking(participant=participant, today=timezone.localdate())
-    if blocking:
-        titles = ", ".join(
-            verdict.criterion_snapshot.get("title") or verdict.criterion_snapshot.get("code", "")
-            for verdict in blocking
-        )
-        raise CriteriaNotMet(
-            CRITERIA_NOT_MET.format(number=participant.screening_number, criteria=titles)
-        )
 
 
 def eligibility_override_record(
@@ -331,7 +313,7 @@ def consent_record(
         raise RecruitmentError(CONSENT_BEFORE_APPLYING)
     if participant.status not in (Status.ELIGIBLE, Status.WAITLISTED):
         raise InvalidTransition(CONSENT_STATUS)
-    _refuse_unless_criteria_met(participant)
+    criteria_met_or_refuse(participant)
     with transaction.atomic():
         record = ConsentRecord.objects.filter(participant=participant).first() or ConsentRecord(
             participant=participant

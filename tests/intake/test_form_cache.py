@@ -14,7 +14,8 @@ from django.utils import timezone, translation
 
 from recruitment import selectors
 from recruitment.intake import draft_views
-from recruitment.intake.forms import FormTiming, InterestForm, form_timing
+from recruitment.intake.form_timing import FormTiming, form_timing
+from recruitment.intake.forms import InterestForm
 from recruitment.models import Study
 from recruitment.studies.services import study_criteria_changed
 from tests.factories import ldn_form_data

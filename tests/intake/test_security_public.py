@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.test import Client, RequestFactory
 
 from accounts.client_ip import client_ip
-from recruitment.intake import forms
+from recruitment.intake import form_timing
 from recruitment.models import Participant
 from tests.factories import UserFactory, ldn_form_data, submit
 
@@ -341,7 +341,7 @@ def test_a_form_open_for_more_than_a_day_is_shown_again_with_the_answers_not_dro
 
 
 def test_the_timestamp_check_is_off_when_the_threshold_is_zero():
-    assert forms.form_timing(None, now=NOW, min_seconds=0) is forms.FormTiming.OK
+    assert form_timing.form_timing(None, now=NOW, min_seconds=0) is form_timing.FormTiming.OK
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,142 @@
+"""The blank interest form, rendered once per study text, criteria and language and kept in
+Django's cache; each page gets its own fresh hidden values put in."""
+
+import functools
+import hashlib
+import logging
+import uuid
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+from crispy_forms.utils import render_crispy_form
+from django.conf import settings
+from django.core.cache import cache
+from django.dispatch import receiver
+from django.test.signals import setting_changed
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+
+from recruitment.intake import forms as interest_forms
+from recruitment.intake.form_timing import form_issued_token
+from recruitment.intake.forms import InterestForm
+from recruitment.models import Study
+
+logger = logging.getLogger(__name__)
+
+# -- The blank form, rendered once --------------------------------------------------------------
+# Rendering the form with crispy-forms costs about 10 ms; the blank form (no data, no errors,
+# no resumed draft) is the same HTML for everyone but two hidden values, so it is rendered once
+# per study text, criteria and language, kept in Django's cache (CACHES), and each page gets
+# its own fresh values put in. The CSRF tokens are outside the form's HTML (in the templates).
+BLANK_FORM_CACHE_SECONDS = 60 * 60
+# Stand-ins for the per-page values while rendering: letters only, so nothing escapes them.
+_ISSUED_STAND_IN = "formissuedstandinXq7Zr"
+_UUID_STAND_IN = "submissionuuidstandinKw3Vp"
+CSRF_STAND_IN = "csrftokenstandinPq8Ld"
+
+
+_settings_generation = 0
+
+
+@receiver(setting_changed)
+def _forget_rendered_forms(**kwargs) -> None:
+    """The HTML depends on settings (languages, crispy's template pack): a changed setting
+    (tests change them) gives new keys, so no page shows a form rendered before it."""
+    global _settings_generation
+    _settings_generation += 1
+
+
+@functools.cache
+def _render_version() -> str:
+    """What else the form's page depends on, so a deploy never serves HTML cached before it
+    from a shared cache (Redis): this file, the translations, the page's templates, the
+    static files' hashed names and the crispy packages."""
+    root = Path(settings.BASE_DIR)
+    digest = hashlib.sha256(Path(interest_forms.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    for path in (
+        *sorted(root.glob("locale/*/LC_MESSAGES/django.mo")),
+        root / "templates" / "base.html",
+        root / "templates" / "recruitment" / "interest.html",
+        Path(settings.STATIC_ROOT or root) / "staticfiles.json",
+    ):
+        if path.is_file():
+            digest.update(path.read_bytes())
+    for package in ("django", "django-crispy-forms", "crispy-bootstrap5"):
+        digest.update(metadata.version(package).encode())
+    return digest.hexdigest()[:16]
+
+
+def blank_form_cache_key(*, study: Study) -> str:
+    """Per study, criteria version, study text version (`updated_at`, new at every save of
+    the study: the admin's and `load_study`'s) and language; a new version of this file, the
+    translations or crispy-forms gives new keys too (`_render_version`)."""
+    updated = study.updated_at.timestamp() if study.updated_at else 0
+    return (
+        f"interest-form:{study.pk}:{study.criteria_version}:{updated}:{get_language()}:"
+        f"{_render_version()}:{_settings_generation}"
+    )
+
+
+def blank_form_template(*, study: Study, criteria) -> str | None:
+    """The blank interest form's HTML (what `{% crispy form %}` outputs for an unbound form)
+    with stand-ins for the per-page values (see fill_per_page_values); from the cache, or
+    rendered and stored there. `criteria` is a function returning the study's criteria, called
+    only to render the form anew: a page served from the cache reads only the study.
+
+    None when the cache is down (the caller renders the form itself).
+    """
+    key = blank_form_cache_key(study=study)
+    html = cache_get(key)
+    if html is CACHE_DOWN:
+        return None
+    if html is None:
+        form = InterestForm(
+            study=study,
+            criteria=criteria(),
+            initial={"form_issued": _ISSUED_STAND_IN, "submission_token": _UUID_STAND_IN},
+        )
+        html = str(render_crispy_form(form))
+        if html.count(_ISSUED_STAND_IN) != 1 or html.count(_UUID_STAND_IN) != 1:
+            raise RuntimeError("The interest form's hidden values are not where expected.")
+        cache_set(key, html)
+    return html
+
+
+CACHE_DOWN = object()
+
+
+def cache_get(key: str):
+    """The cached HTML, None when not cached, or CACHE_DOWN when the cache server is down (a
+    cache that is down must not take the form down: the caller renders it itself)."""
+    try:
+        return cache.get(key)
+    except Exception as exc:
+        logger.warning("Interest form cache unavailable (%s)", type(exc).__name__)
+        return CACHE_DOWN
+
+
+def cache_set(key: str, value: str) -> None:
+    try:
+        cache.set(key, value, BLANK_FORM_CACHE_SECONDS)
+    except Exception as exc:
+        logger.warning("Interest form cache unavailable (%s)", type(exc).__name__)
+
+
+def fill_per_page_values(html: str, *, csrf_token: str = "", now: datetime | None = None) -> str:
+    """Put this page's own values in place of the stand-ins: a signed time of now, a new
+    submission token and (for a whole page) the CSRF token."""
+    html = html.replace(_ISSUED_STAND_IN, form_issued_token(now or timezone.now()))
+    html = html.replace(_UUID_STAND_IN, str(uuid.uuid4()))
+    return html.replace(CSRF_STAND_IN, csrf_token) if csrf_token else html
+
+
+def blank_form_html(*, study: Study, criteria, now: datetime | None = None) -> SafeString | None:
+    """The blank form's HTML with fresh per-page values: byte for byte the same as rendering
+    it. None when the cache is down."""
+    html = blank_form_template(study=study, criteria=criteria)
+    if html is None:
+        return None
+    return mark_safe(fill_per_page_values(html, now=now))  # noqa: S308 -- crispy's output
