@@ -37,7 +37,7 @@ from tests.admin.test_admin import NORMAL_LABS_ALL, change_url, fresh, page_url
 from tests.admin_posts import form_data
 from tests.factories import LDN_ELIGIBLE_ANSWERS, ldn_form_data, submit, walk
 from tests.intake.test_import import csv_bytes, row
-from tests.test_serving import ROOT, Server, get, production_env
+from tests.test_serving import ROOT, Server, database_prepare, get, production_env
 
 FORM_URL = "/studies/ldn-mecfs/interest/"
 
@@ -525,21 +525,7 @@ def test_a_zip_code_in_fullwidth_digits_does_not_take_down_a_gunicorn_worker(
         GUNICORN_WORKERS="1",
         GUNICORN_MAX_REQUESTS="0",
     )
-    setup = subprocess.run(  # noqa: S603 (our own interpreter)
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.core.management import call_command; "
-            "call_command('migrate', verbosity=0); "
-            "call_command('load_study', '--create-only', 'recruitment/studies/ldn-mecfs.toml')",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert setup.returncode == 0, setup.stderr
+    database_prepare(env)
 
     server = Server(env)
     try:

@@ -324,13 +324,8 @@ class Server:
         return self.process.returncode, stderr
 
 
-def test_gunicorn_with_the_production_configuration_serves_the_app(tmp_path, collected_static):
-    env = production_env(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        STATIC_ROOT=str(collected_static),
-        SECURE_SSL_REDIRECT="0",  # no TLS on loopback: what `make serve` sets
-        GUNICORN_WORKERS="2",
-    )
+def database_prepare(env: dict) -> None:
+    """Migrate the server's database and load the LDN study, as `make serve` does."""
     setup = subprocess.run(  # noqa: S603 (our own interpreter)
         [
             sys.executable,
@@ -346,6 +341,16 @@ def test_gunicorn_with_the_production_configuration_serves_the_app(tmp_path, col
         timeout=120,
     )
     assert setup.returncode == 0, setup.stderr
+
+
+def test_gunicorn_with_the_production_configuration_serves_the_app(tmp_path, collected_static):
+    env = production_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        STATIC_ROOT=str(collected_static),
+        SECURE_SSL_REDIRECT="0",  # no TLS on loopback: what `make serve` sets
+        GUNICORN_WORKERS="2",
+    )
+    database_prepare(env)
 
     server = Server(env)
     try:

@@ -34,6 +34,8 @@ pytestmark = pytest.mark.django_db
 DEC_7 = dt.datetime(2026, 12, 7, 15, tzinfo=dt.UTC)  # 9 a.m. in Birmingham, Alabama
 FAILING_LABS = {"hs-crp": 5.8, "esr": 72, "ana": "positive"}
 FAILING_CODES = {"hs-crp", "esr", "ana"}
+# Session, user, the permission checks, the participant, and the blocking verdicts (2).
+QUERIES_OVERRIDE_PAGE = 8
 
 
 @pytest.fixture(autouse=True)
@@ -441,3 +443,16 @@ def test_the_screening_log_lists_each_override_by_criterion_and_date(
         ",ESR not above 60 mm/h (2026-12-07); Antinuclear antibodies (ANA) negative (2026-12-07)"
     )
     assert "Same draw" not in row
+
+
+def test_the_override_page_runs_a_fixed_number_of_queries(
+    client, screened, investigator, django_assert_max_num_queries
+):
+    client.force_login(investigator)
+    client.get(page_url("override", screened))  # a worker's first request fills Django's caches
+
+    with django_assert_max_num_queries(QUERIES_OVERRIDE_PAGE):
+        response = client.get(page_url("override", screened))
+
+    assert response.status_code == 200
+    assert "hs-CRP under 3 mg/L" in response.content.decode()
