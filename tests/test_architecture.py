@@ -118,3 +118,54 @@ def test_the_check_reads_the_modules_it_guards():
     assert "recruitment.screening.services" in MODULES
     assert "recruitment.eligibility" in MODULES
     assert "django.db.models" in IMPORTS["recruitment.models.participants"]
+
+
+# Names with a leading underscore that the projects document as their public API: Django's
+# `Model._meta` (the Model _meta API) and django-simple-history's `_history_user` and
+# `_change_reason` (how its documentation says to name who made a change, and why).
+DOCUMENTED_UNDERSCORE_NAMES = {"_meta", "_history_user", "_change_reason"}
+OUR_PACKAGES = (*APP_PACKAGES, "bench", "tests")
+
+
+def private_uses(path: Path) -> list[str]:
+    """Imports of another project's underscore names, and attribute reads of underscore names
+    on anything but `self`/`cls` (a module, another object: its internals)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and not (node.module or "").startswith(OUR_PACKAGES):
+            found += [f"from {node.module} import {a.name}" for a in node.names if a.name[0] == "_"]
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and node.attr not in DOCUMENTED_UNDERSCORE_NAMES
+            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+        ):
+            found.append(f"{path.name}:{node.lineno} {ast.unparse(node)}")
+    return found
+
+
+def test_no_code_reaches_into_another_projects_private_names():
+    files = [
+        path
+        for package in OUR_PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+    ]
+
+    assert [use for path in files for use in private_uses(path)] == []
+
+
+def test_the_private_name_check_finds_what_it_looks_for(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from textstat.backend.counts import _count_syllables\n"
+        "admin.site._registry\n"
+        "self._own = 1\n"
+        "Participant._meta\n"
+    )
+
+    assert private_uses(sample) == [
+        "from textstat.backend.counts import _count_syllables",
+        "sample.py:2 admin.site._registry",
+    ]

@@ -63,9 +63,9 @@ by_script = pytest.mark.parametrize("script", list(SCRIPTS))
 def fresh_zip_lookups():
     """Forget remembered ZIP lookups before and after, so a patched library is really asked
     and its answers are not kept for later tests."""
-    places._zip_centroid.cache_clear()
+    places.zip_centroid.cache_clear()
     yield
-    places._zip_centroid.cache_clear()
+    places.zip_centroid.cache_clear()
 
 
 # ---------------------------------------------------------------------------------------------

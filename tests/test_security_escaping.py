@@ -13,9 +13,9 @@ from django.test.html import parse_html
 from django.urls import reverse
 
 from accounts import roles
-from recruitment.admin.forms import criterion_field
 from recruitment.intake.forms import InterestForm
 from recruitment.models import STUDY_TEXT_FIELDS, EligibilityCriterion, RuleKind, Status, Study
+from recruitment.screening.forms import criterion_field
 from recruitment.selectors import criterion_list_for_form
 from tests.factories import CriterionFactory, ldn_form_data, staff, submit, walk
 from tests.html_reading import attrs, elements, text

@@ -1,9 +1,13 @@
-"""`manage.py seed_participants`: the bench's fast, fake participants (never production)."""
+"""`manage.py seed_participants`: the bench's fast, fake participants (never production).
+
+The command belongs to the bench app, installed only under the bench's settings, so the tests
+call it as a command object."""
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from bench.management.commands.seed_participants import Command as SeedParticipants
 from recruitment.models import (
     Answer,
     CriterionVerdict,
@@ -18,15 +22,15 @@ FLAG = "--i-know-this-is-not-production"
 
 def test_it_refuses_to_run_without_the_bench_settings_or_the_flag(ldn_study):
     with pytest.raises(CommandError, match="throwaway database"):
-        call_command("seed_participants", "--total", "5")
+        call_command(SeedParticipants(), "--total", "5")
 
     assert not Participant.objects.exists()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the seeder needs PostgreSQL")
 def test_it_seeds_up_to_the_total_with_a_full_record_and_never_over_the_target(ldn_study):
-    call_command("seed_participants", "--total", "40", FLAG)
-    call_command("seed_participants", "--total", "300", FLAG)
+    call_command(SeedParticipants(), "--total", "40", FLAG)
+    call_command(SeedParticipants(), "--total", "300", FLAG)
 
     participants = Participant.objects.filter(study=ldn_study)
     assert participants.count() == 300

@@ -132,7 +132,8 @@ def test_makemigrations_check_runs_without_a_secret_key_and_finds_no_missing_mig
 
 
 def test_a_python_without_the_projects_packages_runs_manage_py_in_the_virtualenv():
-    base = sys._base_executable  # the interpreter the virtualenv was made from
+    # The interpreter the virtualenv was made from.
+    base = str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}")
     venv_python = ROOT / ".venv" / "bin" / "python"
     if not venv_python.exists() or base == sys.executable:
         pytest.skip("needs the project's .venv, made by `make`")

@@ -6,8 +6,8 @@ whose message is shown to the user, never a 500. Staff see only the studies they
 of; names and contact details only with the `view_identification` permission.
 
 One module per concern: `studies` (studies, criteria, the import), `participants` (the queue
-and the page), `queue` (its filters and rows), `inlines`, `workflow` (the workflow pages),
-`forms`, `common`.
+and the page, which registers the workflow pages of `recruitment.screening.views`), `queue`
+(its filters and rows), `inlines`, `forms`, `common`.
 """
 
 from recruitment.admin import participants, studies  # noqa: F401 - registers the model admins

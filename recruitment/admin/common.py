@@ -4,10 +4,8 @@ and the history's field lists."""
 from django.contrib import messages
 from django.contrib.admin.utils import display_for_field
 from django.http import HttpResponseRedirect
-from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.text import capfirst
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -40,10 +38,6 @@ def is_open(participant: Participant) -> bool:
     return participant.status in Status.open()
 
 
-def participant_change_url(pk) -> str:
-    return reverse("admin:recruitment_participant_change", args=[pk])
-
-
 def user_shown(user) -> str:
     return user.get_username() if user is not None else "—"
 
@@ -71,11 +65,6 @@ def refusal_message(participant: Participant, exc: Exception) -> str:
     if participant.screening_number in message:
         return message
     return f"{participant.screening_number}: {message}"
-
-
-def status_log_message(to: Status) -> str:
-    """The admin log's entry: no reason text (it may name someone), only the new status."""
-    return gettext("Status changed to “%(status)s”.") % {"status": to.label}
 
 
 def history_delta(older, newer, fields) -> list[dict]:

@@ -1,75 +1,35 @@
-"""Forms of the coordinators' admin: they validate input only; the admin calls the services.
-
-Each workflow form takes the participant it acts on, so its choices (the statuses the machine
-allows, the study's staff, the study's staff-assessed criteria) come from the data.
-"""
+"""Forms of the coordinators' admin pages (the queue's action bar, the contact-details edit,
+the interest-list upload): they validate input only; the admin calls the services. The workflow
+steps' forms belong to the screening context (`recruitment.screening.forms`)."""
 
 import re
-from decimal import Decimal
 
 from django import forms
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from recruitment import eligibility, selectors
+from recruitment import eligibility, form_fields
 from recruitment.contact import normalise_phone
-from recruitment.intake import form_fields, importer
+from recruitment.intake import importer
 from recruitment.models import (
-    REASON_CODES,
-    ContactMethod,
-    ContactOutcome,
     Participant,
-    RuleKind,
-    Status,
-    StatusReason,
 )
-from recruitment.screening.services import EDIT_NEEDS_REASON, EDITABLE_FIELDS, OVERRIDE_NOTHING
+from recruitment.screening.forms import REASON_MAX_LENGTH, STAFF_REASON_CODES, reason_code_field
+from recruitment.screening.services import EDIT_NEEDS_REASON, EDITABLE_FIELDS
 from recruitment.unicode_text import ascii_digits
 
-REASON_MAX_LENGTH = 500
-REASON_LABEL = _("Reason")
-REASON_CODE_LABEL = _("Reason code")
-# The codes staff choose; "duplicate" comes from confirming a duplicate, "withdrew by link"
-# from the patient's link.
-STAFF_REASON_CODES = (StatusReason.NOT_REACHED, StatusReason.NOT_INTERESTED, StatusReason.OTHER)
-# A "fails a criterion" choice's value: the code, this separator, the criterion's code.
-CRITERION_SEPARATOR = ":"
-NOTHING_ENTERED = _("— not entered —")
 DOB_IN_FUTURE = _("The date of birth cannot be in the future.")
 ZIP_UNKNOWN = _("This ZIP code is not in the ZIP database.")
 ZIP_INVALID = _("Enter a 5-digit ZIP code.")
 
 
-def _reason_field(*, label=REASON_LABEL, help_text="", required=False) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        required=required,
-        max_length=REASON_MAX_LENGTH,
-        help_text=help_text,
-        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-    )
-
-
-def _reason_code_field(choices) -> forms.ChoiceField:
-    return forms.ChoiceField(
-        label=REASON_CODE_LABEL,
-        required=False,
-        choices=[("", "---------"), *choices],
-        help_text=_(
-            "Needed to mark ineligible, withdraw or close as declined; what the CONSORT box "
-            "counts. Describe the reason in words only for “Other”."
-        ),
-    )
-
-
 class ParticipantActionForm(ActionForm):
     """The changelist's action bar: the action, and a reason for those that need one."""
 
-    reason_code = _reason_code_field([(code.value, code.label) for code in STAFF_REASON_CODES])
+    reason_code = reason_code_field([(code.value, code.label) for code in STAFF_REASON_CODES])
     reason = forms.CharField(
         label=_("Reason"),
         required=False,
@@ -144,245 +104,6 @@ class ParticipantChangeForm(forms.ModelForm):
         return {
             name: self.cleaned_data[name] for name in self.changed_data if name in EDITABLE_FIELDS
         }
-
-
-# ---------------------------------------------------------------------------------------------
-# Workflow forms (one per button on the participant page)
-# ---------------------------------------------------------------------------------------------
-class WorkflowForm(forms.Form):
-    """A form about one participant, filled by one staff user."""
-
-    def __init__(self, *args, participant: Participant, user, **kwargs):
-        self.participant = participant
-        self.user = user
-        super().__init__(*args, **kwargs)
-
-
-class StatusChangeForm(WorkflowForm):
-    """The new status, its reason code (a criterion of the study for "fails a criterion") and
-    the reason in words where a code does not say it all."""
-
-    to = forms.ChoiceField(label=_("New status"))
-    reason_code = _reason_code_field([])
-    reason = _reason_field(
-        help_text=_(
-            "With the reason code “Other”; for eligible when the pre-screen does not show every "
-            "criterion met; and to enrol out of waitlist order. Only staff who may see names "
-            "read it."
-        )
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        targets = [status for status in Status if self.participant.can_transition_to(status)]
-        self.fields["to"].choices = [("", "---------")] + [
-            (status.value, status.label) for status in targets
-        ]
-        codes = {code for status in targets for code in REASON_CODES.get(status, ())}
-        choices = [
-            (code.value, code.label)
-            for code in STAFF_REASON_CODES
-            if code in codes and code != StatusReason.OTHER
-        ]
-        if StatusReason.FAILS_CRITERION in codes:
-            criteria = self.participant.study.criteria.active().order_by("order", "code")
-            choices.append(
-                (
-                    StatusReason.FAILS_CRITERION.label,
-                    [
-                        (f"{StatusReason.FAILS_CRITERION}{CRITERION_SEPARATOR}{c.code}", c.title)
-                        for c in criteria
-                    ],
-                )
-            )
-        if StatusReason.OTHER in codes:
-            choices.append((StatusReason.OTHER.value, StatusReason.OTHER.label))
-        self.fields["reason_code"].choices = [("", "---------"), *choices]
-
-    def clean(self):
-        """Split "fails a criterion" into the code and the criterion the service takes."""
-        cleaned = super().clean()
-        code, _sep, criterion = (cleaned.get("reason_code") or "").partition(CRITERION_SEPARATOR)
-        cleaned["reason_code"], cleaned["reason_criterion"] = code, criterion
-        return cleaned
-
-
-class ConsentForm(WorkflowForm):
-    consented_on = form_fields.DateField(
-        label=_("Date of consent"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    form_version = forms.CharField(
-        label=_("Consent form version"),
-        max_length=40,
-        help_text=_("As printed on the signed form, e.g. ICF v2.0."),
-    )
-    obtained_by = forms.ModelChoiceField(
-        label=_("Obtained by"),
-        queryset=None,
-        help_text=_("The staff member of the study who took consent."),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        staff = selectors.study_staff_members(study=self.participant.study)
-        self.fields["obtained_by"].queryset = staff
-        self.fields["consented_on"].initial = timezone.localdate()
-        if staff.filter(pk=self.user.pk).exists():
-            self.fields["obtained_by"].initial = self.user.pk
-
-
-class EnrolForm(WorkflowForm):
-    reason = _reason_field(
-        help_text=_("Only needed to enrol this person before someone ahead on the waitlist.")
-    )
-
-
-class ContactAttemptForm(WorkflowForm):
-    at = form_fields.DateTimeField(
-        label=_("When"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
-    method = forms.ChoiceField(label=_("How"), choices=ContactMethod.choices)
-    outcome = forms.ChoiceField(
-        label=_("Outcome"), choices=[("", "---------"), *ContactOutcome.choices]
-    )
-    note = forms.CharField(
-        label=_("Note"),
-        required=False,
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-    )
-    follow_up_on = form_fields.DateField(
-        label=_("Next follow-up"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text=_("Leave empty when no follow-up is planned."),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["at"].initial = timezone.localtime().replace(second=0, microsecond=0)
-        preferred = self.participant.preferred_contact
-        if preferred in ContactMethod.values:
-            self.fields["method"].initial = preferred
-
-    def clean_note(self):
-        return form_fields.visible_text(text=self.cleaned_data["note"], field=self.fields["note"])
-
-
-class LabValuesForm(WorkflowForm):
-    """One field per staff-assessed criterion of the study, built from the criteria."""
-
-    reason = _reason_field(help_text=_("Optional, e.g. the lab report these values come from."))
-
-    def __init__(self, *args, criteria, current: dict, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.criteria = {}
-        fields = {}
-        for criterion in criteria:
-            field = criterion_field(criterion)
-            if field is None:
-                continue
-            value = current.get(criterion.code)
-            if isinstance(field, forms.DecimalField) and isinstance(value, int | float):
-                value = Decimal(str(value))  # so an unchanged value does not count as changed
-            field.initial = value
-            fields[criterion.code] = field
-            self.criteria[criterion.code] = criterion
-        # The values first, the reason last.
-        self.fields = {**fields, "reason": self.fields["reason"]}
-
-    def values(self) -> dict:
-        """The changed values in the engine's JSON form (None clears a value)."""
-        return {
-            code: _json_value(self.cleaned_data[code])
-            for code in self.changed_data
-            if code in self.criteria
-        }
-
-
-def criterion_field(criterion) -> forms.Field | None:
-    """A form field for a staff-assessed criterion, or None for a rule staff cannot enter.
-
-    The rationale is escaped here: help text is output as HTML by the admin's own templates.
-    """
-    params = criterion.params
-    if criterion.rule_kind == RuleKind.NUMBER_RANGE:
-        unit = params.get("unit", "")
-        label = _("%(title)s (value in %(unit)s)") % {"title": criterion.title, "unit": unit}
-        return form_fields.DecimalField(
-            label=label if unit else criterion.title,
-            required=False,
-            max_digits=12,
-            decimal_places=4,
-            help_text=escape(criterion.rationale),
-            widget=forms.NumberInput(attrs={"step": "any"}),
-        )
-    if criterion.rule_kind == RuleKind.CHOICE:
-        options = [(o["value"], o.get("label") or o["value"]) for o in params["options"]]
-        return forms.ChoiceField(
-            label=criterion.title,
-            required=False,
-            choices=[("", NOTHING_ENTERED), *options],
-            help_text=escape(criterion.rationale),
-        )
-    if criterion.rule_kind == RuleKind.YES_NO:
-        return forms.ChoiceField(
-            label=criterion.title,
-            required=False,
-            choices=[
-                ("", NOTHING_ENTERED),
-                (eligibility.YES, _("Yes")),
-                (eligibility.NO, _("No")),
-            ],
-            help_text=escape(criterion.rationale),
-        )
-    return None
-
-
-def _json_value(value):
-    if value in (None, ""):
-        return None
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
-class EligibilityOverrideForm(WorkflowForm):
-    """One reason box per criterion that stops the participant: a filled box overrides that
-    criterion, an empty one leaves it standing. At least one box must be filled."""
-
-    def __init__(self, *args, blocking, **kwargs):
-        super().__init__(*args, **kwargs)
-        for verdict in blocking:
-            snapshot = verdict.criterion_snapshot
-            self.fields[f"reason_{snapshot['code']}"] = _reason_field(
-                label=snapshot.get("title") or snapshot["code"],
-                help_text=verdict.get_verdict_display(),
-            )
-
-    def clean(self):
-        cleaned = super().clean()
-        if not self.reasons():
-            raise ValidationError(OVERRIDE_NOTHING)
-        return cleaned
-
-    def reasons(self) -> dict[str, str]:
-        """Criterion code to reason, for the criteria given one."""
-        return {
-            name.removeprefix("reason_"): value.strip()
-            for name, value in self.cleaned_data.items()
-            if name.startswith("reason_") and value and value.strip()
-        }
-
-
-class DuplicateConfirmForm(WorkflowForm):
-    """No fields: confirming closes the participant as declined, reason "duplicate"."""
-
-
-class DuplicateDismissForm(WorkflowForm):
-    reason = _reason_field(help_text=_("Optional: how you know they are different people."))
 
 
 class InterestListUploadForm(forms.Form):

@@ -1,5 +1,6 @@
 """The participant queue and page: scope, search, bulk actions, contact edits and the audit
-trail. The workflow pages are in `recruitment.admin.workflow`."""
+trail. The workflow pages are views of the screening context (`recruitment.screening.views`),
+registered here under the participant's URL."""
 
 import re
 
@@ -8,7 +9,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
 from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -21,9 +22,7 @@ from recruitment.admin.common import (
     ServiceEditsMixin,
     history_delta,
     is_open,
-    participant_change_url,
     refusal_message,
-    status_log_message,
 )
 from recruitment.admin.forms import (
     ParticipantActionForm,
@@ -46,7 +45,6 @@ from recruitment.admin.queue import (
     QueueChangeList,
     StudyFilter,
 )
-from recruitment.admin.workflow import WorkflowPagesMixin
 from recruitment.errors import RecruitmentError
 from recruitment.identification import (
     PARTICIPANT_IDENTIFYING_FIELDS,
@@ -61,6 +59,13 @@ from recruitment.models import (
     Status,
 )
 from recruitment.screening import services as screening
+from recruitment.screening.views import (
+    WORKFLOW_PAGES,
+    override_allowed,
+    participant_change_url,
+    participant_not_found,
+    status_log_message,
+)
 from recruitment.unicode_text import ascii_digits
 
 
@@ -68,7 +73,7 @@ from recruitment.unicode_text import ascii_digits
 # Participants
 # ---------------------------------------------------------------------------------------------
 @admin.register(Participant)
-class ParticipantAdmin(WorkflowPagesMixin, ServiceEditsMixin, SimpleHistoryAdmin):
+class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
     form = ParticipantChangeForm
     action_form = ParticipantActionForm
     # What a coordinator acts on comes first: on a phone the table scrolls sideways.
@@ -123,7 +128,6 @@ class ParticipantAdmin(WorkflowPagesMixin, ServiceEditsMixin, SimpleHistoryAdmin
     ]
     object_history_template = "admin/recruitment/participant/object_history.html"
     object_history_list_template = "admin/recruitment/participant/object_history_list.html"
-    workflow_template = "admin/recruitment/participant/workflow_form.html"
 
     summary_fields = [
         ("screening_number", "study"),
@@ -371,6 +375,25 @@ class ParticipantAdmin(WorkflowPagesMixin, ServiceEditsMixin, SimpleHistoryAdmin
         except ValidationError as exc:
             raise EditUndone(" ".join(exc.messages)) from exc
 
+    # -- the workflow pages (recruitment.screening.views) ---------------------------------------
+    def get_urls(self):
+        workflow = [
+            path(
+                f"<path:object_id>/{route}",
+                self.admin_site.admin_view(view.as_view(model_admin=self)),
+                name=self.workflow_url_name(name),
+            )
+            for name, (route, view) in WORKFLOW_PAGES.items()
+        ]
+        # Before the admin's own patterns: its "<object_id>/" catch-all would match first.
+        return workflow + super().get_urls()
+
+    def workflow_url_name(self, name: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{name}"
+
+    def workflow_url(self, name: str, pk) -> str:
+        return reverse(f"admin:{self.workflow_url_name(name)}", args=[pk])
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["workflow_links"] = self.workflow_links(request, obj)
@@ -396,7 +419,7 @@ class ParticipantAdmin(WorkflowPagesMixin, ServiceEditsMixin, SimpleHistoryAdmin
             links.append((gettext("Record informed consent"), url("consent")))
         if obj.status == Status.CONSENTED:
             links.append((gettext("Enrol"), url("enrol")))
-        if self.can_override(request, obj):
+        if override_allowed(request.user, obj):
             links.append((gettext("Record an eligibility override"), url("override")))
         if obj.duplicate_review == DuplicateReview.PENDING:
             links.append((gettext("Confirm duplicate"), url("duplicate_confirm")))
@@ -409,7 +432,7 @@ class ParticipantAdmin(WorkflowPagesMixin, ServiceEditsMixin, SimpleHistoryAdmin
         would fall back to the history rows of a participant the user may not see."""
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return participant_not_found(request)
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
         identify = can_identify(request.user)
@@ -431,7 +454,7 @@ class ParticipantAdmin(WorkflowPagesMixin, ServiceEditsMixin, SimpleHistoryAdmin
         The history list already shows each version's changes."""
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return participant_not_found(request)
         if request.method != "GET" or not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
         return HttpResponseRedirect(reverse("admin:recruitment_participant_history", args=[obj.pk]))

@@ -43,7 +43,7 @@ def add_months(d: date, months: int) -> date:
 
 
 @functools.lru_cache(maxsize=4096)
-def _zip_centroid(zip5: str) -> tuple[float, float] | None:
+def zip_centroid(zip5: str) -> tuple[float, float] | None:
     """The centroid of one five-digit ZIP, or None when the offline database has none.
 
     One lookup per ZIP, remembered: `zipcodes.matching` reads the compiled index, while
@@ -99,7 +99,7 @@ def _zip5(zip_code: object) -> str | None:
 def zip_is_known(zip_code: str) -> bool:
     """Tell whether the offline ZIP database has a centroid for this ZIP (or ZIP+4)."""
     zip5 = _zip5(zip_code)
-    return zip5 is not None and _zip_centroid(zip5) is not None
+    return zip5 is not None and zip_centroid(zip5) is not None
 
 
 def zip_distance_miles(zip_a: str, zip_b: str) -> float | None:
@@ -109,8 +109,8 @@ def zip_distance_miles(zip_a: str, zip_b: str) -> float | None:
     for a travel-distance limit.
     """
     zip_a5, zip_b5 = _zip5(zip_a), _zip5(zip_b)
-    a = _zip_centroid(zip_a5) if zip_a5 is not None else None
-    b = _zip_centroid(zip_b5) if zip_b5 is not None else None
+    a = zip_centroid(zip_a5) if zip_a5 is not None else None
+    b = zip_centroid(zip_b5) if zip_b5 is not None else None
     if a is None or b is None:
         return None
     lat1, lon1 = map(math.radians, a)

@@ -19,9 +19,8 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.translation import gettext_lazy as _
 
-from recruitment import eligibility
+from recruitment import eligibility, form_fields
 from recruitment.contact import format_phone, normalise_phone
-from recruitment.intake import form_fields
 from recruitment.intake.form_timing import FormTiming, form_issued_token, form_timing
 from recruitment.intake.services import ContactDetails
 from recruitment.models import (

@@ -69,7 +69,7 @@ def code(device: TOTPDevice) -> str:
 def staff_urls(ldn_study) -> list[str]:
     """The admin index, list, change pages and every workflow page; /staff/ and its exports."""
     participant = applicant(ldn_study)
-    participant_admin = django_admin.site._registry[Participant]
+    participant_admin = django_admin.site.get_model_admin(Participant)
     slug = ldn_study.slug
     return [
         reverse("admin:index"),

@@ -328,7 +328,7 @@ def small_cap(monkeypatch):
     from recruitment.models import Participant
 
     monkeypatch.setattr(CappedCountPaginator, "cap", 3)
-    monkeypatch.setattr(django_admin.site._registry[Participant], "list_per_page", 2)
+    monkeypatch.setattr(django_admin.site.get_model_admin(Participant), "list_per_page", 2)
 
 
 def test_the_count_stops_after_the_cap_and_is_exact_below_it(ldn_study, small_cap):
@@ -1625,5 +1625,5 @@ def test_an_investigator_sees_only_their_studies(client, investigator, ldn_study
 def test_participant_admin_is_a_simple_history_admin():
     from simple_history.admin import SimpleHistoryAdmin
 
-    assert isinstance(django_admin.site._registry[Participant], SimpleHistoryAdmin)
-    assert isinstance(django_admin.site._registry[Participant], ParticipantAdmin)
+    assert isinstance(django_admin.site.get_model_admin(Participant), SimpleHistoryAdmin)
+    assert isinstance(django_admin.site.get_model_admin(Participant), ParticipantAdmin)
