@@ -91,7 +91,7 @@ def _test_settings(settings, tmp_path):
     settings.COORDINATOR_EMAILS = ["coordinators@example.edu"]
     settings.SECURE_SSL_REDIRECT = False
     # Security features that would get in the way of every other test are off by default;
-    # tests/test_security*.py turn each one on to prove it.
+    # the security tests (tests/**/test_security*.py) turn each one on to prove it.
     settings.STAFF_2FA_REQUIRED = False
     settings.INTEREST_FORM_MIN_SECONDS = 0
     settings.RATELIMIT_ENABLE = False
