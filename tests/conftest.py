@@ -129,20 +129,34 @@ def _empty_cache():
     cache.clear()
 
 
-# -- the LDN study's staff, one user per role, for tests that act as each ---------------------
-@pytest.fixture
-def coordinator(ldn_study):
-    return staff("coord", roles.COORDINATOR, ldn_study)
+# -- one user per role, for tests that act as each -------------------------------------------
+def studies_of(staff_study) -> list:
+    return [staff_study] if staff_study is not None else []
 
 
 @pytest.fixture
-def monitor(ldn_study):
-    return staff("monitor", roles.MONITOR, ldn_study)
+def staff_study(ldn_study):
+    """The study the role fixtures' users are members of: the LDN study, unless a test module
+    overrides this fixture with its own study, or with None for users of no study (services
+    record who acted and check no membership)."""
+    return ldn_study
+
+
+# Without a usable password: tests sign in with `force_login`, and hashing one (Argon2) costs
+# more than the rest of a test's setup. A test of the sign-in itself makes its own user.
+@pytest.fixture
+def coordinator(staff_study):
+    return staff("coordinator", roles.COORDINATOR, *studies_of(staff_study), password=None)
 
 
 @pytest.fixture
-def investigator(ldn_study):
-    return staff("investigator", roles.INVESTIGATOR, ldn_study)
+def monitor(staff_study):
+    return staff("monitor", roles.MONITOR, *studies_of(staff_study), password=None)
+
+
+@pytest.fixture
+def investigator(staff_study):
+    return staff("investigator", roles.INVESTIGATOR, *studies_of(staff_study), password=None)
 
 
 @pytest.fixture

@@ -113,8 +113,9 @@ def test_the_page_after_withdrawing_has_no_axe_violation(patient_page, live_serv
 
 
 @pytest.fixture
-def coordinator(ldn):
-    """A coordinator of the LDN study, which has participants at several stages."""
+def casey(ldn):
+    """Casey, a coordinator of the LDN study, which has participants at several stages; unlike
+    tests/conftest.py's `coordinator`, Casey has a password, to sign in through the page."""
     user = StaffFactory(username="casey", first_name="Casey")
     user.groups.add(roles_ensure()[roles.COORDINATOR])
     ldn.members.add(user)
@@ -128,7 +129,7 @@ def coordinator(ldn):
 
 @pytest.mark.parametrize("color_scheme", COLOR_SCHEMES)
 def test_the_login_page_and_the_staff_dashboard_have_no_axe_violation(
-    open_page, live_server, coordinator, color_scheme
+    open_page, live_server, casey, color_scheme
 ):
     page = open_page(color_scheme=color_scheme, viewport={"width": 1280, "height": 900})
     page.goto(live_server.url + "/staff/")

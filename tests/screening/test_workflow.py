@@ -59,14 +59,16 @@ def now(time_machine):
 
 
 @pytest.fixture
-def coordinator():
-    return StaffFactory(username="coordinator", password=None)  # no hashing: faster
-
-
-@pytest.fixture
 def study():
     """A study with no criteria (so every pre-screen is `all_met`) and two places."""
     return StudyFactory(prefix="LDN", target_enrolment=2)
+
+
+@pytest.fixture
+def staff_study():
+    """The role fixtures' users (tests/conftest.py) are members of no study: the services check
+    no membership, and the tests here make their own studies."""
+    return None
 
 
 def fresh(participant):
