@@ -24,6 +24,7 @@ from accounts.log_filters import RedactSignedLinks
 from recruitment.intake import drafts
 from recruitment.intake.draft_views import DRAFT_SESSION_KEY
 from recruitment.models import Answer, Draft, Participant, StatusChange
+from tests.dates import NOV_25_EARLY as NOW  # 06:00 on the 25th in Birmingham
 from tests.factories import UserFactory, ldn_form_data
 from tests.html_reading import (
     attrs,
@@ -38,7 +39,6 @@ from tests.html_reading import (
 
 pytestmark = pytest.mark.django_db
 
-NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)  # 06:00 on the 25th in Birmingham
 FORM_URL = "/studies/ldn-mecfs/interest/"
 SAVE_URL = "/studies/ldn-mecfs/interest/save/"
 SAVED_URL = "/studies/ldn-mecfs/interest/saved/"

@@ -15,9 +15,8 @@ from django.test import Client, RequestFactory
 from accounts.client_ip import client_ip
 from recruitment.intake import form_timing
 from recruitment.models import Participant
+from tests.dates import NOV_25_EARLY as NOW
 from tests.factories import UserFactory, ldn_form_data, submit
-
-NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
 
 STUDY_URL = "/studies/ldn-mecfs/"
 FORM_URL = "/studies/ldn-mecfs/interest/"

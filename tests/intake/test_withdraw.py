@@ -14,6 +14,7 @@ from recruitment.intake import withdraw
 from recruitment.intake.withdraw import WITHDRAW_SALT, withdraw_path
 from recruitment.models import Participant, Status, StatusChange
 from recruitment.screening.services import participant_transition
+from tests.dates import NOV_25  # noon in Birmingham, Alabama
 from tests.factories import (
     StudyFactory,
     applicant,
@@ -23,7 +24,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-NOV_25 = dt.datetime(2026, 11, 25, 18, tzinfo=dt.UTC)  # noon in Birmingham, Alabama
 COORDINATORS = ["coordinators@example.edu"]
 WITHDRAW_PAGE_QUERIES = 1
 # Unique values no page or coordinator notice may show.

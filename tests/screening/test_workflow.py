@@ -31,6 +31,7 @@ from recruitment.models import (
 )
 from recruitment.screening import services as screening
 from recruitment.studies.services import TARGET_BELOW_ENROLLED, study_slots_sync
+from tests.dates import NOV_25, TODAY
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
     StaffFactory,
@@ -45,8 +46,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-NOV_25 = dt.datetime(2026, 11, 25, 18, tzinfo=dt.UTC)  # noon in Birmingham, Alabama
-TODAY = dt.date(2026, 11, 25)
 # The LDN study's staff-assessed criteria, every value in range.
 NORMAL_LABS = {"hs-crp": 1.2, "esr": 12, "rf": "negative", "ana": "negative", "thyroid": "in_range"}
 
