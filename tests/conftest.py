@@ -121,9 +121,10 @@ def ldn_study(db):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Each test starts with an empty cache: a rolled-back test frees its ids, and the next
-    test's rows may take them again (SQLite), so a count cached under one test's ids must
-    not answer another's (recruitment.reports.dashboard keys its counts on ids)."""
+    """Each test starts with an empty cache: no rate-limit counter or cached form page from
+    the test before, and a rolled-back test frees its ids, and the next test's rows may take
+    them again (SQLite), so a count cached under one test's ids must not answer another's
+    (recruitment.reports.dashboard keys its counts on ids)."""
     from django.core.cache import cache
 
     cache.clear()

@@ -13,7 +13,6 @@ import pytest
 import time_machine
 from django.contrib.admin import site as admin_site
 from django.core import mail
-from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from django.test.html import Element
@@ -63,14 +62,6 @@ PRIVATE = ["Ann", "Lee", EMAIL, "canary-note-7731", "1980-04-28", "35203", "555-
 def _now():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters():
-    """Rate-limit counters live in the cache; each test starts with none."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 # -- reading pages -------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core import mail, signing
-from django.core.cache import cache
 from django.test import Client, RequestFactory
 
 from accounts.client_ip import client_ip
@@ -31,14 +30,6 @@ EXPORT_URLS = [
 ]
 CLIENT_A = "198.51.100.7"
 CLIENT_B = "198.51.100.8"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters():
-    """Rate-limit counters live in the cache; each test starts with none."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -1006,12 +1006,6 @@ def test_an_unknown_contact_outcome_is_refused(study, coordinator):
 # =============================================================================================
 # 7. Staff-assessed values
 # =============================================================================================
-@pytest.fixture
-def screened(ldn_study, coordinator):
-    """An LDN applicant whose every answer on the form is in range, now in screening."""
-    return walk(submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS), "screening", by=coordinator)
-
-
 STAFF_CODES = ["hs-crp", "esr", "rf", "ana", "thyroid"]
 
 
