@@ -143,8 +143,8 @@ def staff_study(ldn_study):
     return ldn_study
 
 
-# Without a usable password: tests sign in with `force_login`, and hashing one (Argon2) costs
-# more than the rest of a test's setup. A test of the sign-in itself makes its own user.
+# Without a usable password: tests sign in with `force_login`, and Argon2 is slow on purpose,
+# so no hash is made per test. A test of the sign-in itself makes its own user.
 @pytest.fixture
 def coordinator(staff_study):
     return staff("coordinator", roles.COORDINATOR, *studies_of(staff_study), password=None)
