@@ -75,7 +75,7 @@ lint: $(INSTALLED)
 
 # The edit-test loop: lint, then the engine, the models, the layers and the core services'
 # tests (under a minute); `make test` stays the full gate that CI runs.
-CHECK_TESTS := tests/test_eligibility.py tests/test_architecture.py tests/test_models.py \
+CHECK_TESTS := tests/eligibility tests/test_architecture.py tests/models \
 	tests/intake/test_forms.py tests/screening/test_services.py tests/screening/test_eligibility_gate.py
 
 .PHONY: check

@@ -91,7 +91,7 @@ def _test_settings(settings, tmp_path):
     settings.COORDINATOR_EMAILS = ["coordinators@example.edu"]
     settings.SECURE_SSL_REDIRECT = False
     # Security features that would get in the way of every other test are off by default;
-    # tests/test_security*.py turn each one on to prove it.
+    # the security tests (tests/**/test_security*.py) turn each one on to prove it.
     settings.STAFF_2FA_REQUIRED = False
     settings.INTEREST_FORM_MIN_SECONDS = 0
     settings.RATELIMIT_ENABLE = False
@@ -121,28 +121,43 @@ def ldn_study(db):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Each test starts with an empty cache: a rolled-back test frees its ids, and the next
-    test's rows may take them again (SQLite), so a count cached under one test's ids must
-    not answer another's (recruitment.reports.dashboard keys its counts on ids)."""
+    """Each test starts with an empty cache: no rate-limit counter or cached form page from
+    the test before, and a rolled-back test frees its ids, and the next test's rows may take
+    them again (SQLite), so a count cached under one test's ids must not answer another's
+    (recruitment.reports.dashboard keys its counts on ids)."""
     from django.core.cache import cache
 
     cache.clear()
 
 
-# -- the LDN study's staff, one user per role, for tests that act as each ---------------------
-@pytest.fixture
-def coordinator(ldn_study):
-    return staff("coord", roles.COORDINATOR, ldn_study)
+# -- one user per role, for tests that act as each -------------------------------------------
+def studies_of(staff_study) -> list:
+    return [staff_study] if staff_study is not None else []
 
 
 @pytest.fixture
-def monitor(ldn_study):
-    return staff("monitor", roles.MONITOR, ldn_study)
+def staff_study(ldn_study):
+    """The study the role fixtures' users are members of: the LDN study, unless a test module
+    overrides this fixture with its own study, or with None for users of no study (services
+    record who acted and check no membership)."""
+    return ldn_study
+
+
+# Without a usable password: tests sign in with `force_login`, and Argon2 is slow on purpose,
+# so no hash is made per test. A test of the sign-in itself makes its own user.
+@pytest.fixture
+def coordinator(staff_study):
+    return staff("coordinator", roles.COORDINATOR, *studies_of(staff_study), password=None)
 
 
 @pytest.fixture
-def investigator(ldn_study):
-    return staff("investigator", roles.INVESTIGATOR, ldn_study)
+def monitor(staff_study):
+    return staff("monitor", roles.MONITOR, *studies_of(staff_study), password=None)
+
+
+@pytest.fixture
+def investigator(staff_study):
+    return staff("investigator", roles.INVESTIGATOR, *studies_of(staff_study), password=None)
 
 
 @pytest.fixture

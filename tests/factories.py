@@ -48,9 +48,10 @@ class StaffFactory(UserFactory):
     is_staff = True
 
 
-def staff(username: str, role: str | None, *studies):
-    """A staff user in one of the roles (accounts.roles), a member of the given studies."""
-    user = StaffFactory(username=username)
+def staff(username: str, role: str | None, *studies, **fields):
+    """A staff user in one of the roles (accounts.roles), a member of the given studies;
+    `fields` are the user's other values (`password=None`: no usable password, no hashing)."""
+    user = StaffFactory(username=username, **fields)
     if role:
         user.groups.add(roles_ensure()[role])
     for study in studies:

@@ -11,8 +11,6 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import roles
-from accounts.services import roles_ensure
 from recruitment.admin.participants import ParticipantAdmin
 from recruitment.errors import ReasonRequired
 from recruitment.identification import (
@@ -23,7 +21,7 @@ from recruitment.identification import (
 from recruitment.intake.withdraw import participant_withdraw_by_link, withdraw_token_make
 from recruitment.models import Participant, Status, StatusChange, StatusReason
 from recruitment.screening import services as screening
-from tests.factories import CriterionFactory, StaffFactory, StudyFactory, submit
+from tests.factories import CriterionFactory, StudyFactory, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -108,23 +106,10 @@ def study(db):
     return study
 
 
-def member(username: str, role: str, study):
-    """A staff user in a role, without a password: the tests log in with `force_login`, and
-    hashing one costs most of a test's setup."""
-    user = StaffFactory(username=username, password=None)
-    user.groups.add(roles_ensure()[role])
-    study.members.add(user)
-    return user
-
-
 @pytest.fixture
-def coordinator(study):
-    return member("coord", roles.COORDINATOR, study)
-
-
-@pytest.fixture
-def monitor(study):
-    return member("monitor", roles.MONITOR, study)
+def staff_study(study):
+    """The role fixtures' users (tests/conftest.py) are members of this study."""
+    return study
 
 
 @pytest.fixture
@@ -437,11 +422,6 @@ OVERRIDE_WORDS = "Dr Petrov vouches for the fatigue history of Olga"
 EDIT_WORDS = "Olga phoned to spell her name"
 SECRET_WORDS = [DECLINE_WORDS, INELIGIBLE_WORDS, NOTE_WORDS, OVERRIDE_WORDS, EDIT_WORDS]
 HIDDEN = "reason recorded, hidden"
-
-
-@pytest.fixture
-def investigator(study):
-    return member("investigator", roles.INVESTIGATOR, study)
 
 
 @pytest.fixture

@@ -12,9 +12,7 @@ from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.intake.withdraw import withdraw_token_make
 from recruitment.models import Status
-from recruitment.studies.services import study_load_file
 from tests.browser.test_layout import open_thank_you_page, send
-from tests.conftest import LDN_FILE
 from tests.factories import LDN_ELIGIBLE_ANSWERS, StaffFactory, applicant, walk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -42,13 +40,8 @@ def assert_accessible(page: Page) -> None:
     assert violations == [], f"axe found violations on {page.url}:\n" + "\n".join(violations)
 
 
-@pytest.fixture
-def ldn(db):
-    return study_load_file(path=LDN_FILE).study
-
-
 @pytest.fixture(params=COLOR_SCHEMES)
-def patient_page(request, open_page, live_server, ldn):
+def patient_page(request, open_page, live_server, ldn_study):
     """A patient's browser in light or dark mode, with the LDN study recruiting."""
     return open_page(color_scheme=request.param)
 
@@ -86,8 +79,8 @@ def test_the_thank_you_page_has_no_axe_violation(patient_page, live_server):
     assert_accessible(patient_page)
 
 
-def test_the_withdraw_pages_have_no_axe_violation(patient_page, live_server, ldn):
-    person = applicant(ldn, answers=LDN_ELIGIBLE_ANSWERS)
+def test_the_withdraw_pages_have_no_axe_violation(patient_page, live_server, ldn_study):
+    person = applicant(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
     token = withdraw_token_make(participant=person)
 
     patient_page.goto(f"{live_server.url}/withdraw/{token}/")
@@ -99,8 +92,8 @@ def test_the_withdraw_pages_have_no_axe_violation(patient_page, live_server, ldn
     assert_accessible(patient_page)
 
 
-def test_the_page_after_withdrawing_has_no_axe_violation(patient_page, live_server, ldn):
-    person = applicant(ldn, answers=LDN_ELIGIBLE_ANSWERS)
+def test_the_page_after_withdrawing_has_no_axe_violation(patient_page, live_server, ldn_study):
+    person = applicant(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
     token = withdraw_token_make(participant=person)
     patient_page.goto(f"{live_server.url}/withdraw/{token}/")
 
@@ -113,22 +106,25 @@ def test_the_page_after_withdrawing_has_no_axe_violation(patient_page, live_serv
 
 
 @pytest.fixture
-def coordinator(ldn):
-    """A coordinator of the LDN study, which has participants at several stages."""
+def casey(ldn_study):
+    """Casey, a coordinator of the LDN study, which has participants at several stages; unlike
+    tests/conftest.py's `coordinator`, Casey has a password, to sign in through the page."""
     user = StaffFactory(username="casey", first_name="Casey")
     user.groups.add(roles_ensure()[roles.COORDINATOR])
-    ldn.members.add(user)
+    ldn_study.members.add(user)
     for status in [Status.NEW, Status.SCREENING, Status.ELIGIBLE, Status.ENROLLED]:
-        walk(applicant(ldn, answers=LDN_ELIGIBLE_ANSWERS), status, by=user)
+        walk(applicant(ldn_study, answers=LDN_ELIGIBLE_ANSWERS), status, by=user)
     walk(
-        applicant(ldn, answers={**LDN_ELIGIBLE_ANSWERS, "liver": "yes"}), Status.INELIGIBLE, by=user
+        applicant(ldn_study, answers={**LDN_ELIGIBLE_ANSWERS, "liver": "yes"}),
+        Status.INELIGIBLE,
+        by=user,
     )
     return user
 
 
 @pytest.mark.parametrize("color_scheme", COLOR_SCHEMES)
 def test_the_login_page_and_the_staff_dashboard_have_no_axe_violation(
-    open_page, live_server, coordinator, color_scheme
+    open_page, live_server, casey, color_scheme
 ):
     page = open_page(color_scheme=color_scheme, viewport={"width": 1280, "height": 900})
     page.goto(live_server.url + "/staff/")

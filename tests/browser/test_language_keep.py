@@ -2,7 +2,6 @@
 typed before the switch are all there after it, and Enter in a field still sends the form."""
 
 import pytest
-from django.core.cache import cache
 from playwright.sync_api import expect
 
 from recruitment.models import Draft, Participant
@@ -10,13 +9,6 @@ from recruitment.models import Draft, Participant
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 FORM_PATH = "/studies/ldn-mecfs/interest/"
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def test_switching_to_spanish_keeps_every_answer(open_page, live_server, ldn_study):

@@ -10,8 +10,6 @@ from playwright.sync_api import Page, expect
 
 from recruitment.intake.withdraw import withdraw_token_make
 from recruitment.models import Study
-from recruitment.studies.services import study_load_file
-from tests.conftest import LDN_FILE
 from tests.factories import LDN_ELIGIBLE_ANSWERS, applicant, ldn_form_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -75,11 +73,6 @@ PAGES = {
 PHOTOGRAPHED = ["home", "study", "interest", "interest-errors", "thanks"]
 
 
-@pytest.fixture
-def ldn(db):
-    return study_load_file(path=LDN_FILE).study
-
-
 def horizontal_overflow(page: Page) -> int:
     """How many CSS pixels the page is wider than the window (0: no sideways scrolling)."""
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -88,7 +81,7 @@ def horizontal_overflow(page: Page) -> int:
 @pytest.mark.parametrize("width", [320, 640], ids=["320px", "200pc-zoom"])
 @pytest.mark.parametrize("name", list(PAGES))
 def test_no_public_page_scrolls_sideways_on_a_small_screen_or_at_200_percent_zoom(
-    open_page, live_server, ldn, name, width
+    open_page, live_server, ldn_study, name, width
 ):
     # 200% zoom of a 1280 px window lays the page out in 640 CSS pixels.
     page = open_page(viewport={"width": width, "height": 800})
@@ -97,7 +90,7 @@ def test_no_public_page_scrolls_sideways_on_a_small_screen_or_at_200_percent_zoo
     assert horizontal_overflow(page) <= 0
 
 
-def test_public_pages_follow_the_systems_dark_mode(open_page, live_server, ldn):
+def test_public_pages_follow_the_systems_dark_mode(open_page, live_server, ldn_study):
     backgrounds = {}
     for scheme in ("light", "dark"):
         page = open_page(color_scheme=scheme)
@@ -117,7 +110,7 @@ MOTION = """() => ['.btn', '.form-control', '.form-select', '.form-check-input',
   .concat([getComputedStyle(document.documentElement).scrollBehavior])"""
 
 
-def test_nothing_moves_when_the_system_asks_for_reduced_motion(open_page, live_server, ldn):
+def test_nothing_moves_when_the_system_asks_for_reduced_motion(open_page, live_server, ldn_study):
     page = open_page(reduced_motion="reduce")
     page.goto(live_server.url + INTEREST)
     durations = page.evaluate(MOTION)
@@ -133,7 +126,7 @@ def test_nothing_moves_when_the_system_asks_for_reduced_motion(open_page, live_s
 @pytest.mark.parametrize("width", list(SCREENS), ids=[f"{w}px" for w in SCREENS])
 @pytest.mark.parametrize("name", PHOTOGRAPHED)
 def test_screenshots_of_the_public_pages_for_the_readme(
-    open_page, live_server, ldn, name, width, scheme
+    open_page, live_server, ldn_study, name, width, scheme
 ):
     """Saves docs/screenshots/<page>-<width>-<scheme>.png, e.g. interest-375-dark.png."""
     height = SCREENS[width]

@@ -13,7 +13,6 @@ import pytest
 import time_machine
 from django.contrib.admin import site as admin_site
 from django.core import mail
-from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from django.test.html import Element
@@ -24,6 +23,7 @@ from accounts.log_filters import RedactSignedLinks
 from recruitment.intake import drafts
 from recruitment.intake.draft_views import DRAFT_SESSION_KEY
 from recruitment.models import Answer, Draft, Participant, StatusChange
+from tests.dates import NOV_25_EARLY as NOW  # 06:00 on the 25th in Birmingham
 from tests.factories import UserFactory, ldn_form_data
 from tests.html_reading import (
     attrs,
@@ -38,7 +38,6 @@ from tests.html_reading import (
 
 pytestmark = pytest.mark.django_db
 
-NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)  # 06:00 on the 25th in Birmingham
 FORM_URL = "/studies/ldn-mecfs/interest/"
 SAVE_URL = "/studies/ldn-mecfs/interest/save/"
 SAVED_URL = "/studies/ldn-mecfs/interest/saved/"
@@ -63,14 +62,6 @@ PRIVATE = ["Ann", "Lee", EMAIL, "canary-note-7731", "1980-04-28", "35203", "555-
 def _now():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters():
-    """Rate-limit counters live in the cache; each test starts with none."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 # -- reading pages -------------------------------------------------------------------------------

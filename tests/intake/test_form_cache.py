@@ -7,7 +7,6 @@ import re
 import pytest
 import time_machine
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone, translation
@@ -22,13 +21,6 @@ from tests.factories import ldn_form_data
 
 FORM_URL = "/studies/ldn-mecfs/interest/"
 PER_PAGE = re.compile(r'(name="(csrfmiddlewaretoken|form_issued|submission_token)" value=")[^"]*"')
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def normalised(html: str) -> str:

@@ -8,9 +8,8 @@ import pytest
 from recruitment import selectors
 from recruitment.intake import forms
 from recruitment.intake.forms import InterestForm
+from tests.dates import TODAY
 from tests.factories import LDN_ELIGIBLE_ANSWERS, CriterionFactory, ldn_form_data
-
-TODAY = dt.date(2026, 11, 25)
 
 
 def bound(study, today=TODAY, **overrides) -> InterestForm:

@@ -518,12 +518,6 @@ def upload(data: bytes, action="check", name="list.csv") -> dict:
     return {"file": SimpleUploadedFile(name, data, content_type="text/csv"), "action": action}
 
 
-@pytest.fixture
-def coord_client(client, ldn_study):
-    client.force_login(staff("coord", roles.COORDINATOR, ldn_study))
-    return client
-
-
 def test_the_study_page_offers_the_import_to_its_coordinators_only(client, ldn_study):
     change = reverse("admin:recruitment_study_change", args=[ldn_study.pk])
     client.force_login(staff("coord", roles.COORDINATOR, ldn_study))

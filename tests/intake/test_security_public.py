@@ -9,15 +9,13 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core import mail, signing
-from django.core.cache import cache
 from django.test import Client, RequestFactory
 
 from accounts.client_ip import client_ip
 from recruitment.intake import form_timing
 from recruitment.models import Participant
+from tests.dates import NOV_25_EARLY as NOW
 from tests.factories import UserFactory, ldn_form_data, submit
-
-NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
 
 STUDY_URL = "/studies/ldn-mecfs/"
 FORM_URL = "/studies/ldn-mecfs/interest/"
@@ -32,14 +30,6 @@ EXPORT_URLS = [
 ]
 CLIENT_A = "198.51.100.7"
 CLIENT_B = "198.51.100.8"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters():
-    """Rate-limit counters live in the cache; each test starts with none."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

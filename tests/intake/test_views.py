@@ -11,6 +11,7 @@ from django.test.html import Element
 from recruitment.contact import PHONE_INVALID
 from recruitment.intake import forms
 from recruitment.models import Answer, Participant, Study
+from tests.dates import NOV_25_EARLY as NOW  # 06:00 on the 25th in Birmingham
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
     CriterionFactory,
@@ -19,9 +20,6 @@ from tests.factories import (
     submit,
 )
 from tests.html_reading import attrs, by_id, find_all, parse, rendered_values, text, walk
-
-NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)  # 06:00 on the 25th in Birmingham
-TODAY = dt.date(2026, 11, 25)
 
 HOME_URL = "/"
 STUDY_URL = "/studies/ldn-mecfs/"

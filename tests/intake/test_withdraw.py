@@ -14,8 +14,8 @@ from recruitment.intake import withdraw
 from recruitment.intake.withdraw import WITHDRAW_SALT, withdraw_path
 from recruitment.models import Participant, Status, StatusChange
 from recruitment.screening.services import participant_transition
+from tests.dates import NOV_25  # noon in Birmingham, Alabama
 from tests.factories import (
-    StaffFactory,
     StudyFactory,
     applicant,
     ldn_form_data,
@@ -24,7 +24,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-NOV_25 = dt.datetime(2026, 11, 25, 18, tzinfo=dt.UTC)  # noon in Birmingham, Alabama
 COORDINATORS = ["coordinators@example.edu"]
 WITHDRAW_PAGE_QUERIES = 1
 # Unique values no page or coordinator notice may show.
@@ -57,11 +56,6 @@ def now(time_machine):
 
 
 @pytest.fixture
-def coordinator():
-    return StaffFactory(username="coordinator", password=None)
-
-
-@pytest.fixture
 def study():
     return StudyFactory(
         prefix="LDN",
@@ -72,6 +66,12 @@ def study():
         contact_phone="205-555-0100",
         target_enrolment=2,
     )
+
+
+@pytest.fixture
+def staff_study(study):
+    """The role fixtures' users (tests/conftest.py) are members of this study."""
+    return study
 
 
 @pytest.fixture

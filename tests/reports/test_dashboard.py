@@ -56,15 +56,18 @@ def now(time_machine):
 
 
 @pytest.fixture
-def coordinator():
-    return StaffFactory(username="coordinator", password=None)
+def member():
+    """A staff user in no role and no study, unlike tests/conftest.py's `coordinator`: the
+    dashboard shows one board per study the user is a member of, so each test makes them a
+    member of the one study it reads (`study` does), and grants any permission it checks."""
+    return StaffFactory(username="member", password=None)
 
 
 @pytest.fixture
-def study(coordinator):
-    """A study with no criteria, 20 places, and the coordinator as a member."""
+def study(member):
+    """A study with no criteria, 20 places, and `member` as its member."""
     study = StudyFactory(slug="ldn-mecfs", prefix="LDN", short_title="LDN for ME/CFS")
-    study.members.add(coordinator)
+    study.members.add(member)
     return study
 
 
@@ -114,9 +117,9 @@ STATUS_MIXES = [
 
 
 @pytest.mark.parametrize("mix", STATUS_MIXES)
-def test_the_consort_box_adds_up_in_every_status_mix(study, coordinator, mix):
+def test_the_consort_box_adds_up_in_every_status_mix(study, member, mix):
     for status, count in mix.items():
-        participants_bulk(study, count, status=status, by=coordinator)
+        participants_bulk(study, count, status=status, by=member)
 
     consort = consort_counts(study=study)
 
@@ -144,23 +147,23 @@ def test_every_status_belongs_to_exactly_one_top_level_box_of_the_consort_diagra
     assert set().union(*boxes) == set(Status)
 
 
-def test_the_consort_box_adds_up_for_participants_walked_through_the_services(coordinator):
+def test_the_consort_box_adds_up_for_participants_walked_through_the_services(member):
     """All ten statuses reached the way coordinators reach them, with decline reasons and a
     confirmed duplicate. Three places, all taken (a withdrawal keeps its slot), so the
     waitlist is open."""
     study = StudyFactory(target_enrolment=3)
     for status in (Status.ENROLLED, Status.COMPLETED, Status.WITHDRAWN):
-        walk(applicant(study), status, by=coordinator)
+        walk(applicant(study), status, by=member)
     for status in (*Status.in_progress(), Status.INELIGIBLE):
-        walk(applicant(study), status, by=coordinator)
+        walk(applicant(study), status, by=member)
     for reason in ("not reached", "Not reached ", "no longer interested", "Moved to Ohio"):
         participant_transition(
-            participant=applicant(study), to=Status.DECLINED, by=coordinator, reason=reason
+            participant=applicant(study), to=Status.DECLINED, by=member, reason=reason
         )
     first = applicant(study, email="twice@example.com")
     second = applicant(study, email="twice@example.com")
     assert second.duplicate_of == first
-    duplicate_confirm(participant=second, by=coordinator)
+    duplicate_confirm(participant=second, by=member)
 
     consort = consort_counts(study=study)
 
@@ -202,13 +205,13 @@ def test_declined_participants_without_a_recorded_reason_are_counted_as_such(stu
 # Screen failures by criterion
 # ---------------------------------------------------------------------------------------------
 def test_screen_failures_count_the_criteria_marked_not_met_among_ineligible_participants(
-    ldn_study, coordinator
+    ldn_study, member
 ):
-    ldn_study.members.add(coordinator)
+    ldn_study.members.add(member)
 
     def ineligible(**failed):
         person = applicant(ldn_study, answers={**LDN_ELIGIBLE_ANSWERS, **failed})
-        return walk(person, Status.INELIGIBLE, by=coordinator)
+        return walk(person, Status.INELIGIBLE, by=member)
 
     ineligible(allergy="yes")
     ineligible(allergy="yes", liver="yes")
@@ -220,10 +223,10 @@ def test_screen_failures_count_the_criteria_marked_not_met_among_ineligible_part
     walk(
         applicant(ldn_study, answers={**LDN_ELIGIBLE_ANSWERS, "liver": "yes"}),
         Status.DECLINED,
-        by=coordinator,
+        by=member,
     )
 
-    board = the_dashboard(coordinator)
+    board = the_dashboard(member)
 
     assert [(item.label, item.count) for item in board.screen_failures] == [
         ("No allergy to naltrexone or naloxone", 3),
@@ -238,7 +241,7 @@ def test_screen_failures_count_the_criteria_marked_not_met_among_ineligible_part
 # ---------------------------------------------------------------------------------------------
 # Funnel and referral sources
 # ---------------------------------------------------------------------------------------------
-def test_the_funnel_counts_every_status_in_the_status_machines_order(study, coordinator):
+def test_the_funnel_counts_every_status_in_the_status_machines_order(study, member):
     for status, count in {
         Status.NEW: 4,
         Status.SCREENING: 2,
@@ -246,9 +249,9 @@ def test_the_funnel_counts_every_status_in_the_status_machines_order(study, coor
         Status.ENROLLED: 5,
         Status.DECLINED: 1,
     }.items():
-        participants_bulk(study, count, status=status, by=coordinator)
+        participants_bulk(study, count, status=status, by=member)
 
-    board = the_dashboard(coordinator)
+    board = the_dashboard(member)
 
     assert [(item.key, item.count) for item in board.funnel] == [
         ("new", 4),
@@ -264,12 +267,12 @@ def test_the_funnel_counts_every_status_in_the_status_machines_order(study, coor
     ]
 
 
-def test_referral_sources_are_counted_with_their_labels_most_frequent_first(study, coordinator):
+def test_referral_sources_are_counted_with_their_labels_most_frequent_first(study, member):
     for source, count in {"prohealth": 3, "doctor": 1, "support_group": 2, "": 1}.items():
         for _ in range(count):
             applicant(study, referral_source=source)
 
-    board = the_dashboard(coordinator)
+    board = the_dashboard(member)
 
     assert [(item.label, item.count) for item in board.referral_sources] == [
         ("ProHealth", 3),
@@ -283,7 +286,7 @@ def test_referral_sources_are_counted_with_their_labels_most_frequent_first(stud
 # Weekly series
 # ---------------------------------------------------------------------------------------------
 def test_applications_and_enrolments_are_counted_per_iso_week_in_the_sites_time_zone(
-    study, coordinator, time_machine
+    study, member, time_machine
 ):
     def apply_at(when):
         time_machine.move_to(when, tick=False)
@@ -301,12 +304,12 @@ def test_applications_and_enrolments_are_counted_per_iso_week_in_the_sites_time_
     apply_at(at(dt.date(2024, 12, 22), 8))
     # Enrolments are dated by the status change to `enrolled`.
     time_machine.move_to(at(dt.date(2025, 3, 7), 15), tick=False)
-    walk(early, Status.ENROLLED, by=coordinator)
+    walk(early, Status.ENROLLED, by=member)
     time_machine.move_to(at(TODAY, 11), tick=False)
-    walk(today, Status.ENROLLED, by=coordinator)
+    walk(today, Status.ENROLLED, by=member)
     time_machine.move_to(NOW, tick=False)
 
-    board = the_dashboard(coordinator)
+    board = the_dashboard(member)
 
     weeks = {w.start: (w.applications, w.enrolments) for w in board.weeks}
     assert len(board.weeks) == 12
@@ -331,18 +334,18 @@ def enrol_at(study, when, *, by, time_machine):
 
 
 def test_the_projection_fills_the_remaining_slots_at_the_rate_of_the_last_eight_weeks(
-    study, coordinator, time_machine
+    study, member, time_machine
 ):
     # 8 enrolled in the last 8 weeks: one a week. 12 places remain: 12 weeks from today.
     for weeks_ago in range(8):
         enrol_at(
             study,
             NOW - dt.timedelta(weeks=weeks_ago, days=1),
-            by=coordinator,
+            by=member,
             time_machine=time_machine,
         )
 
-    board = the_dashboard(coordinator)
+    board = the_dashboard(member)
 
     assert (board.enrolled, board.free) == (8, 12)
     assert board.projection.recent_enrolments == 8
@@ -351,15 +354,15 @@ def test_the_projection_fills_the_remaining_slots_at_the_rate_of_the_last_eight_
 
 
 def test_enrolments_older_than_eight_weeks_fill_slots_but_do_not_set_the_rate(
-    study, coordinator, time_machine
+    study, member, time_machine
 ):
     # 56 days ago is outside the window (the 8 weeks are today and the 55 days before it).
     for day in (TODAY - dt.timedelta(days=56), TODAY - dt.timedelta(days=200)):
-        enrol_at(study, at(day, 16), by=coordinator, time_machine=time_machine)
+        enrol_at(study, at(day, 16), by=member, time_machine=time_machine)
     for day in (TODAY - dt.timedelta(days=55), TODAY - dt.timedelta(days=20), TODAY):
-        enrol_at(study, at(day, 8), by=coordinator, time_machine=time_machine)
+        enrol_at(study, at(day, 8), by=member, time_machine=time_machine)
 
-    board = the_dashboard(coordinator)
+    board = the_dashboard(member)
 
     # 15 remaining at 3 per 8 weeks: 40 weeks, 280 days.
     assert (board.enrolled, board.free) == (5, 15)
@@ -373,12 +376,12 @@ def test_the_projection_rounds_up_to_a_whole_day():
 
 
 def test_without_recent_enrolments_the_dashboard_does_not_project_a_date(
-    study, coordinator, client, time_machine
+    study, member, client, time_machine
 ):
-    enrol_at(study, NOW - dt.timedelta(weeks=9), by=coordinator, time_machine=time_machine)
-    client.force_login(coordinator)
+    enrol_at(study, NOW - dt.timedelta(weeks=9), by=member, time_machine=time_machine)
+    client.force_login(member)
 
-    board = the_dashboard(coordinator)
+    board = the_dashboard(member)
     page = client.get(URL).content.decode()
 
     assert board.projection.on is None
@@ -386,13 +389,13 @@ def test_without_recent_enrolments_the_dashboard_does_not_project_a_date(
     assert "Not enough recent enrolments to project a date" in page
 
 
-def test_a_full_study_shows_the_target_reached(coordinator, client):
+def test_a_full_study_shows_the_target_reached(member, client):
     study = StudyFactory(target_enrolment=3)
-    study.members.add(coordinator)
-    participants_bulk(study, 3, status=Status.ENROLLED, by=coordinator)
-    client.force_login(coordinator)
+    study.members.add(member)
+    participants_bulk(study, 3, status=Status.ENROLLED, by=member)
+    client.force_login(member)
 
-    board = the_dashboard(coordinator)
+    board = the_dashboard(member)
     page = client.get(URL).content.decode()
 
     assert board.projection.reached and board.projection.on is None
@@ -404,13 +407,13 @@ def test_a_full_study_shows_the_target_reached(coordinator, client):
 # Follow-ups, not reached, waitlist
 # ---------------------------------------------------------------------------------------------
 def test_follow_ups_due_today_or_earlier_are_listed_by_screening_number_with_admin_links(
-    study, coordinator, client, time_machine
+    study, member, client, time_machine
 ):
     def with_follow_up(on, status=Status.NEW):
-        person = walk(applicant(study), status, by=coordinator)
+        person = walk(applicant(study), status, by=member)
         contact_attempt_record(
             participant=person,
-            by=coordinator,
+            by=member,
             method="phone",
             outcome="call_back",
             at=NOW - dt.timedelta(days=30),
@@ -422,9 +425,9 @@ def test_follow_ups_due_today_or_earlier_are_listed_by_screening_number_with_adm
     due = with_follow_up(TODAY)
     with_follow_up(TODAY + dt.timedelta(days=1))  # not yet
     with_follow_up(TODAY - dt.timedelta(days=5), Status.INELIGIBLE)  # closed
-    client.force_login(coordinator)
+    client.force_login(member)
 
-    board = the_dashboard(coordinator)
+    board = the_dashboard(member)
     page = client.get(URL).content.decode()
 
     assert [p.screening_number for p in board.follow_ups_due] == [
@@ -439,13 +442,11 @@ def test_follow_ups_due_today_or_earlier_are_listed_by_screening_number_with_adm
 
 
 def test_not_reached_counts_open_participants_with_the_studys_number_of_unanswered_attempts(
-    study, coordinator, client
+    study, member, client
 ):
     def attempts(person, outcomes):
         for outcome in outcomes:
-            contact_attempt_record(
-                participant=person, by=coordinator, method="phone", outcome=outcome
-            )
+            contact_attempt_record(participant=person, by=member, method="phone", outcome=outcome)
 
     attempts(applicant(study), ["no_answer", "voicemail", "no_answer"])
     attempts(applicant(study), ["no_answer", "voicemail", "wrong_number", "no_answer"])
@@ -453,29 +454,27 @@ def test_not_reached_counts_open_participants_with_the_studys_number_of_unanswer
     attempts(applicant(study), ["no_answer", "voicemail", "reached"])
     closed = applicant(study)
     attempts(closed, ["no_answer"] * 3)
-    participant_transition(
-        participant=closed, to=Status.DECLINED, by=coordinator, reason="not reached"
-    )
-    client.force_login(coordinator)
+    participant_transition(participant=closed, to=Status.DECLINED, by=member, reason="not reached")
+    client.force_login(member)
 
-    assert the_dashboard(coordinator).not_reached == 2
+    assert the_dashboard(member).not_reached == 2
     assert "2 not reached" in client.get(URL).content.decode()
 
 
 def test_the_waitlist_is_in_eligibility_order_and_the_next_is_named_when_a_slot_frees(
-    coordinator, client, time_machine
+    member, client, time_machine
 ):
     study = StudyFactory(target_enrolment=1, withdrawal_frees_slot=True)
-    study.members.add(coordinator)
-    enrolled = walk(applicant(study), Status.ENROLLED, by=coordinator)
+    study.members.add(member)
+    enrolled = walk(applicant(study), Status.ENROLLED, by=member)
     later, earlier = applicant(study), applicant(study)
     time_machine.move_to(NOW + dt.timedelta(hours=1), tick=False)
-    walk(earlier, Status.WAITLISTED, by=coordinator)
+    walk(earlier, Status.WAITLISTED, by=member)
     time_machine.move_to(NOW + dt.timedelta(hours=2), tick=False)
-    walk(later, Status.WAITLISTED, by=coordinator)
-    client.force_login(coordinator)
+    walk(later, Status.WAITLISTED, by=member)
+    client.force_login(member)
 
-    board = the_dashboard(coordinator)
+    board = the_dashboard(member)
     assert [p.screening_number for p in board.waitlist] == [
         earlier.screening_number,
         later.screening_number,
@@ -484,7 +483,7 @@ def test_the_waitlist_is_in_eligibility_order_and_the_next_is_named_when_a_slot_
     assert "Next:" not in client.get(URL).content.decode()  # no free slot
 
     participant_transition(
-        participant=enrolled, to=Status.WITHDRAWN, by=coordinator, reason="Moved away"
+        participant=enrolled, to=Status.WITHDRAWN, by=member, reason="Moved away"
     )
     page = client.get(URL).content.decode()
 
@@ -544,8 +543,8 @@ def test_a_superuser_sees_every_study(study, client):
     assert study.title in page and other.title in page
 
 
-def test_the_dashboard_is_never_cached(study, coordinator, client):
-    client.force_login(coordinator)
+def test_the_dashboard_is_never_cached(study, member, client):
+    client.force_login(member)
 
     response = client.get(URL)
 
@@ -553,9 +552,9 @@ def test_the_dashboard_is_never_cached(study, coordinator, client):
     assert "no-store" in response["Cache-Control"]
 
 
-def test_the_progress_bar_says_how_many_are_enrolled_of_the_target(study, coordinator, client):
-    participants_bulk(study, 12, status=Status.ENROLLED, by=coordinator)
-    client.force_login(coordinator)
+def test_the_progress_bar_says_how_many_are_enrolled_of_the_target(study, member, client):
+    participants_bulk(study, 12, status=Status.ENROLLED, by=member)
+    client.force_login(member)
 
     page = client.get(URL).content.decode()
 
@@ -567,11 +566,11 @@ def test_the_progress_bar_says_how_many_are_enrolled_of_the_target(study, coordi
 
 
 def test_the_diagram_and_chart_are_labelled_images_with_a_table_of_the_same_numbers(
-    study, coordinator, client
+    study, member, client
 ):
     for status, count in {Status.NEW: 2, Status.INELIGIBLE: 3, Status.ENROLLED: 4}.items():
-        participants_bulk(study, count, status=status, by=coordinator)
-    client.force_login(coordinator)
+        participants_bulk(study, count, status=status, by=member)
+    client.force_login(member)
 
     page = client.get(URL).content.decode()
 
@@ -594,16 +593,16 @@ def test_the_diagram_and_chart_are_labelled_images_with_a_table_of_the_same_numb
     assert '<th scope="row">2025-W11</th><td>10 Mar 2025</td><td>9</td><td>0</td>' in weekly
 
 
-def test_the_dashboard_shows_screening_numbers_and_never_names(study, coordinator, client):
+def test_the_dashboard_shows_screening_numbers_and_never_names(study, member, client):
     person = applicant(study, first_name="Zelda", last_name="Quartermaine")
     contact_attempt_record(
         participant=person,
-        by=coordinator,
+        by=member,
         method="phone",
         outcome="call_back",
         follow_up_on=TODAY,
     )
-    client.force_login(coordinator)
+    client.force_login(member)
 
     page = client.get(URL).content.decode()
 
@@ -614,16 +613,16 @@ def test_the_dashboard_shows_screening_numbers_and_never_names(study, coordinato
 
 
 def test_the_identification_list_is_offered_only_to_staff_who_may_see_identities(
-    study, coordinator, client
+    study, member, client
 ):
-    client.force_login(coordinator)
+    client.force_login(member)
     identification = reverse("staff:identification_list", args=[study.slug])
     page = client.get(URL).content.decode()
     assert reverse("staff:screening_log", args=[study.slug]) in page
     assert reverse("staff:fhir_bundle", args=[study.slug]) in page
     assert identification not in page
 
-    coordinator.user_permissions.add(Permission.objects.get(codename="view_identification"))
+    member.user_permissions.add(Permission.objects.get(codename="view_identification"))
     assert identification in client.get(URL).content.decode()
 
 
@@ -634,17 +633,17 @@ def test_the_identification_list_is_offered_only_to_staff_who_may_see_identities
 DASHBOARD_QUERIES = 15
 
 
-def a_worked_study(study, coordinator, size: int) -> None:
+def a_worked_study(study, member, size: int) -> None:
     """Three people worked through the services, plus `size - 3` in bulk across every status,
     with verdicts, decline reasons, follow-ups and unanswered attempts."""
     criterion = CriterionFactory(study=study, title="Says yes")
     failed = applicant(study, answers={criterion.code: "no"})
-    walk(failed, Status.INELIGIBLE, by=coordinator)
-    walk(applicant(study), Status.DECLINED, by=coordinator)
-    enrolled = walk(applicant(study), Status.ENROLLED, by=coordinator)
+    walk(failed, Status.INELIGIBLE, by=member)
+    walk(applicant(study), Status.DECLINED, by=member)
+    enrolled = walk(applicant(study), Status.ENROLLED, by=member)
     contact_attempt_record(
         participant=enrolled,
-        by=coordinator,
+        by=member,
         method="phone",
         outcome="no_answer",
         follow_up_on=TODAY,
@@ -660,7 +659,7 @@ def a_worked_study(study, coordinator, size: int) -> None:
     per_status[Status.WITHDRAWN] = min(per_status[Status.WITHDRAWN], 5)
     per_status[Status.NEW] += rest - sum(per_status.values())
     for status, count in per_status.items():
-        participants_bulk(study, count, status=status, by=coordinator)
+        participants_bulk(study, count, status=status, by=member)
     CriterionVerdict.objects.bulk_create(
         CriterionVerdict(
             participant=p,
@@ -680,7 +679,7 @@ def a_worked_study(study, coordinator, size: int) -> None:
             from_status=Status.NEW,
             to_status=Status.DECLINED,
             reason=("not reached", "no longer interested", "Moved away")[p.pk % 3],
-            by=coordinator,
+            by=member,
         )
         for p in Participant.objects.filter(study=study, status=Status.DECLINED).exclude(
             status_changes__isnull=False
@@ -695,20 +694,20 @@ def a_worked_study(study, coordinator, size: int) -> None:
 
 @pytest.mark.parametrize("size", [3, 300])
 def test_the_dashboard_takes_the_same_number_of_queries_for_3_and_300_participants(
-    study, coordinator, client, django_assert_max_num_queries, size
+    study, member, client, django_assert_max_num_queries, size
 ):
-    a_worked_study(study, coordinator, size)
+    a_worked_study(study, member, size)
     other = StudyFactory(prefix="OTH")
-    other.members.add(coordinator)
+    other.members.add(member)
     participants_bulk(other, size, status=Status.SCREENING)
-    client.force_login(coordinator)
+    client.force_login(member)
 
     with django_assert_max_num_queries(DASHBOARD_QUERIES):
         response = client.get(URL)
 
     assert response.status_code == 200
     assert Participant.objects.filter(study=study).count() == size
-    board = [d for d in dashboard_list(user=coordinator, today=TODAY) if d.study == study][0]
+    board = [d for d in dashboard_list(user=member, today=TODAY) if d.study == study][0]
     assert board.consort.assessed == size
     assert board.consort.adds_up
     if size == 300:
@@ -742,10 +741,10 @@ def queries_of(client) -> tuple[int, str]:
     return len(captured), without_random_tokens(response.content.decode())
 
 
-def test_a_second_view_with_nothing_changed_counts_nothing_again(study, coordinator, client):
+def test_a_second_view_with_nothing_changed_counts_nothing_again(study, member, client):
     for status in (Status.NEW, Status.DECLINED, Status.INELIGIBLE):
-        walk(applicant(study), status, by=coordinator)
-    client.force_login(coordinator)
+        walk(applicant(study), status, by=member)
+    client.force_login(member)
 
     counted, first = queries_of(client)
     cached, second = queries_of(client)
@@ -754,28 +753,28 @@ def test_a_second_view_with_nothing_changed_counts_nothing_again(study, coordina
     assert second == first
 
 
-def test_every_kind_of_change_shows_on_the_next_view(ldn_study, coordinator):
-    ldn_study.members.add(coordinator)
+def test_every_kind_of_change_shows_on_the_next_view(ldn_study, member):
+    ldn_study.members.add(member)
     failing = applicant(ldn_study, answers={**LDN_ELIGIBLE_ANSWERS, "allergy": "yes"})
-    failing = walk(failing, Status.INELIGIBLE, by=coordinator)
-    before = the_dashboard(coordinator)
+    failing = walk(failing, Status.INELIGIBLE, by=member)
+    before = the_dashboard(member)
     assert counts_of(before.screen_failures) == {"No allergy to naltrexone or naloxone": 1}
 
     # A submission: a participant and its history rows.
     applicant(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
-    board = the_dashboard(coordinator)
+    board = the_dashboard(member)
     assert board.consort.assessed == 2
     assert board.weeks[-1].applications == 2
 
     # A status change (with its reason).
-    walk(applicant(ldn_study), Status.DECLINED, by=coordinator)
-    assert the_dashboard(coordinator).consort.declined == 1
+    walk(applicant(ldn_study), Status.DECLINED, by=member)
+    assert the_dashboard(member).consort.declined == 1
 
     # A re-evaluation: new verdicts for changed answers.
     failing.answers.filter(criterion__code="allergy").update(value="no")
     failing.answers.filter(criterion__code="liver").update(value="yes")
-    participant_evaluate(participant=failing, by=coordinator)
-    board = the_dashboard(coordinator)
+    participant_evaluate(participant=failing, by=member)
+    board = the_dashboard(member)
     assert counts_of(board.screen_failures) == {"No liver disease or hepatitis": 1}
 
     # A criterion's text, through the study admin's service.
@@ -783,37 +782,37 @@ def test_every_kind_of_change_shows_on_the_next_view(ldn_study, coordinator):
     liver.title = "No liver disease"
     liver.save()
     study_criteria_changed(study=ldn_study, criteria=[liver])
-    assert counts_of(the_dashboard(coordinator).screen_failures) == {"No liver disease": 1}
+    assert counts_of(the_dashboard(member).screen_failures) == {"No liver disease": 1}
 
 
-def test_a_new_day_counts_again(study, coordinator):
+def test_a_new_day_counts_again(study, member):
     applicant(study)
-    assert the_dashboard(coordinator).weeks[-1].applications == 1
+    assert the_dashboard(member).weeks[-1].applications == 1
 
-    (board,) = dashboard_list(user=coordinator, today=TODAY + dt.timedelta(weeks=1))
+    (board,) = dashboard_list(user=member, today=TODAY + dt.timedelta(weeks=1))
 
     weeks = board.weeks
     assert (weeks[-2].applications, weeks[-1].applications) == (1, 0)
 
 
 def test_a_change_made_outside_the_app_shows_within_the_time_limit(
-    study, coordinator, time_machine, settings
+    study, member, time_machine, settings
 ):
     settings.DASHBOARD_COUNTS_CACHE_SECONDS = 60
     person = applicant(study)
-    assert counts_of(the_dashboard(coordinator).funnel)["New"] == 1
+    assert counts_of(the_dashboard(member).funnel)["New"] == 1
     # SQL by hand: no history row, no status change (the app never writes statuses so).
     Participant.objects.filter(pk=person.pk).update(status=Status.SCREENING)
 
-    assert counts_of(the_dashboard(coordinator).funnel)["New"] == 1
+    assert counts_of(the_dashboard(member).funnel)["New"] == 1
     time_machine.move_to(NOW + dt.timedelta(seconds=61))
-    assert counts_of(the_dashboard(coordinator).funnel)["Screening"] == 1
+    assert counts_of(the_dashboard(member).funnel)["Screening"] == 1
 
 
-def test_with_no_time_limit_every_view_counts(study, coordinator, client, settings):
+def test_with_no_time_limit_every_view_counts(study, member, client, settings):
     settings.DASHBOARD_COUNTS_CACHE_SECONDS = 0
     applicant(study)
-    client.force_login(coordinator)
+    client.force_login(member)
 
     first, _ = queries_of(client)
     second, _ = queries_of(client)
@@ -821,4 +820,4 @@ def test_with_no_time_limit_every_view_counts(study, coordinator, client, settin
     assert first == second
     person = Participant.objects.get()
     Participant.objects.filter(pk=person.pk).update(status=Status.SCREENING)
-    assert counts_of(the_dashboard(coordinator).funnel)["Screening"] == 1
+    assert counts_of(the_dashboard(member).funnel)["Screening"] == 1

@@ -95,16 +95,6 @@ def now(time_machine):
 
 
 @pytest.fixture
-def coordinator(ldn_study):
-    return staff("coordinator", roles.COORDINATOR, ldn_study)
-
-
-@pytest.fixture
-def monitor(ldn_study):
-    return staff("monitor", roles.MONITOR, ldn_study)
-
-
-@pytest.fixture
 def small_study():
     """A study without criteria and three places, so every status can be reached."""
     return StudyFactory(slug="small", prefix="SML", target_enrolment=3)

@@ -44,12 +44,6 @@ def now(time_machine):
     return DEC_7
 
 
-@pytest.fixture
-def screened(ldn_study, coordinator):
-    """Every answer on the form meets the criteria; lab values not yet entered."""
-    return walk(submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS), Status.SCREENING, by=coordinator)
-
-
 def fresh(participant):
     return Participant.objects.get(pk=participant.pk)
 

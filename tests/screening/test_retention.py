@@ -33,7 +33,6 @@ from recruitment.screening.services import (
 )
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
-    StaffFactory,
     StudyFactory,
     applicant,
     submit,
@@ -83,8 +82,10 @@ def now(time_machine):
 
 
 @pytest.fixture
-def coordinator():
-    return StaffFactory(username="coordinator", password=None)
+def staff_study():
+    """The role fixtures' users (tests/conftest.py) are members of no study: the services check
+    no membership."""
+    return None
 
 
 @pytest.fixture

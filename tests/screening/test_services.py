@@ -12,6 +12,7 @@ from recruitment.evaluation import participant_evaluate
 from recruitment.intake.services import participant_submit
 from recruitment.models import Answer, CriterionVerdict, Participant, Study
 from recruitment.studies.services import study_criteria_changed
+from tests.dates import NOV_25
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
     CriterionFactory,
@@ -21,8 +22,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-NOV_25 = dt.datetime(2026, 11, 25, 18, tzinfo=dt.UTC)
 
 
 # -- participant_submit ------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from recruitment.models import (
 )
 from recruitment.screening import services as screening
 from recruitment.studies.services import TARGET_BELOW_ENROLLED, study_slots_sync
+from tests.dates import NOV_25, TODAY
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
     StaffFactory,
@@ -45,8 +46,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-NOV_25 = dt.datetime(2026, 11, 25, 18, tzinfo=dt.UTC)  # noon in Birmingham, Alabama
-TODAY = dt.date(2026, 11, 25)
 # The LDN study's staff-assessed criteria, every value in range.
 NORMAL_LABS = {"hs-crp": 1.2, "esr": 12, "rf": "negative", "ana": "negative", "thyroid": "in_range"}
 
@@ -59,14 +58,16 @@ def now(time_machine):
 
 
 @pytest.fixture
-def coordinator():
-    return StaffFactory(username="coordinator", password=None)  # no hashing: faster
-
-
-@pytest.fixture
 def study():
     """A study with no criteria (so every pre-screen is `all_met`) and two places."""
     return StudyFactory(prefix="LDN", target_enrolment=2)
+
+
+@pytest.fixture
+def staff_study():
+    """The role fixtures' users (tests/conftest.py) are members of no study: the services check
+    no membership, and the tests here make their own studies."""
+    return None
 
 
 def fresh(participant):
@@ -1005,12 +1006,6 @@ def test_an_unknown_contact_outcome_is_refused(study, coordinator):
 # =============================================================================================
 # 7. Staff-assessed values
 # =============================================================================================
-@pytest.fixture
-def screened(ldn_study, coordinator):
-    """An LDN applicant whose every answer on the form is in range, now in screening."""
-    return walk(submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS), "screening", by=coordinator)
-
-
 STAFF_CODES = ["hs-crp", "esr", "rf", "ana", "thyroid"]
 
 

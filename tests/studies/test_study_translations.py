@@ -1,7 +1,6 @@
 """Study text in the patient's language: the `text` API, the study file's translations and
 their checks, the interest form in English and Spanish, and the plain language of the file."""
 
-import datetime as dt
 import json
 import tomllib
 
@@ -23,10 +22,10 @@ from recruitment.models import (
 from recruitment.studies.services import study_load
 from tests.admin_posts import form_data
 from tests.conftest import LDN_FILE
+from tests.dates import NOV_25_EARLY as NOW
 from tests.factories import CriterionFactory, ldn_form_data
 from tests.readability import fk_grade
 
-NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
 FORM_URL = "/studies/ldn-mecfs/interest/"
 MAX_GRADE = 8
 # Fields that are a proper name, not prose: a reading-level formula scores a long name as one

@@ -12,12 +12,11 @@ from django.core import mail
 from django.test.html import parse_html
 from django.urls import reverse
 
-from accounts import roles
 from recruitment.intake.forms import InterestForm
 from recruitment.models import STUDY_TEXT_FIELDS, EligibilityCriterion, RuleKind, Status, Study
 from recruitment.screening.forms import criterion_field
 from recruitment.selectors import criterion_list_for_form
-from tests.factories import CriterionFactory, ldn_form_data, staff, submit, walk
+from tests.factories import CriterionFactory, ldn_form_data, submit, walk
 from tests.html_reading import attrs, elements, text
 
 pytestmark = pytest.mark.django_db
@@ -208,14 +207,9 @@ def test_the_thank_you_page_and_the_email_show_the_study_texts_as_typed(
 # Staff pages
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture
-def coordinator(study):
-    return staff("coord", roles.COORDINATOR, study)
-
-
-@pytest.fixture
-def coord_client(client, coordinator):
-    client.force_login(coordinator)
-    return client
+def staff_study(study):
+    """The role fixtures' users (tests/conftest.py) are members of the hostile study."""
+    return study
 
 
 def admin_page(name: str, participant) -> str:

@@ -1,8 +1,9 @@
+"""`manage.py load_study`: the study files (recruitment/studies/*.toml) into the database."""
+
 import tomllib
 from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from recruitment.models import EligibilityCriterion, Study
@@ -23,7 +24,6 @@ def write_study(tmp_path, text: str):
     return path
 
 
-# -- load_study ----------------------------------------------------------------------------
 def test_the_ldn_file_holds_every_criterion_the_protocol_lists():
     data = tomllib.loads(LDN_FILE.read_text())
     by_code = {c["code"]: c for c in data["criteria"]}
@@ -137,23 +137,3 @@ def test_a_bad_study_file_is_refused_with_a_clear_message_and_nothing_saved(
 
     assert Study.objects.count() == 0
     assert EligibilityCriterion.objects.count() == 0
-
-
-# -- create_demo_coordinator ---------------------------------------------------------------
-def test_the_demo_coordinator_is_created_once_and_its_password_never_changes():
-    run("load_study", str(LDN_FILE))
-    first = run("create_demo_coordinator")
-    password = first.split("password: ")[1].split()[0]
-    user = get_user_model().objects.get(username="coordinator")
-    hashed = user.password
-
-    second = run("create_demo_coordinator")
-
-    assert len(password) >= 12
-    assert user.is_staff and not user.is_superuser
-    assert user.check_password(password)
-    assert list(user.studies.values_list("slug", flat=True)) == ["ldn-mecfs"]
-    assert user.has_perm("recruitment.view_participant")
-    assert "password:" not in second
-    assert get_user_model().objects.filter(username="coordinator").count() == 1
-    assert get_user_model().objects.get(username="coordinator").password == hashed

@@ -10,10 +10,8 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts import roles
-from accounts.services import roles_ensure
 from recruitment.models import Participant, Status
-from tests.factories import StaffFactory, ldn_form_data, submit
+from tests.factories import ldn_form_data, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -126,23 +124,13 @@ def hostile(ldn_study):
     return submit(ldn_study, first_name=f"Ann{SCRIPT}", last_name=f"Lee{IMG}", note=SCRIPT + IMG)
 
 
-@pytest.fixture
-def coordinator_client(ldn_study):
-    user = StaffFactory(username="coord")
-    user.groups.add(roles_ensure()[roles.COORDINATOR])
-    ldn_study.members.add(user)
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def assert_escaped(html: str):
     assert "<script>alert(1)" not in html
     assert "<img src=x" not in html
     assert "onerror=alert(1)>" not in html.replace("&gt;", "")  # never as a live attribute
 
 
-def test_hostile_text_is_escaped_on_every_staff_page(coordinator_client, hostile):
+def test_hostile_text_is_escaped_on_every_staff_page(coord_client, hostile):
     pages = [
         reverse("admin:recruitment_participant_changelist"),
         reverse("admin:recruitment_participant_changelist") + "?q=Ann",
@@ -151,28 +139,26 @@ def test_hostile_text_is_escaped_on_every_staff_page(coordinator_client, hostile
         reverse("staff:dashboard"),
     ]
     for url in pages:
-        response = coordinator_client.get(url)
+        response = coord_client.get(url)
         assert response.status_code == 200, url
         assert_escaped(response.content.decode())
-    change = coordinator_client.get(pages[2]).content.decode()
+    change = coord_client.get(pages[2]).content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in change
 
 
-def test_hostile_text_is_plain_text_in_the_csv_and_json_escaped_in_fhir(
-    coordinator_client, hostile
-):
-    ident = coordinator_client.get(reverse("staff:identification_list", args=["ldn-mecfs"]))
+def test_hostile_text_is_plain_text_in_the_csv_and_json_escaped_in_fhir(coord_client, hostile):
+    ident = coord_client.get(reverse("staff:identification_list", args=["ldn-mecfs"]))
     assert ident.status_code == 200
     rows = list(csv.reader(io.StringIO(ident.getvalue().decode("utf-8-sig"))))
     cells = [cell for row in rows for cell in row]
     assert f"Ann{SCRIPT}" in cells or any(SCRIPT in cell for cell in cells)
     assert ident["Content-Type"].startswith("text/csv")
 
-    screening = coordinator_client.get(reverse("staff:screening_log", args=["ldn-mecfs"]))
+    screening = coord_client.get(reverse("staff:screening_log", args=["ldn-mecfs"]))
     body = screening.getvalue().decode("utf-8-sig")
     assert "Ann" not in body and "alert" not in body  # no names at all
 
-    fhir = coordinator_client.get(reverse("staff:fhir_bundle", args=["ldn-mecfs"]))
+    fhir = coord_client.get(reverse("staff:fhir_bundle", args=["ldn-mecfs"]))
     raw = fhir.content.decode()
     bundle = json.loads(raw)  # still one valid document: nothing broke out
     assert bundle["resourceType"] == "Bundle"

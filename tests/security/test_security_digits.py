@@ -35,6 +35,7 @@ from recruitment.intake.importer import interest_list_import
 from recruitment.models import Answer, ConsentRecord, ContactAttempt, Participant, Status
 from tests.admin.test_admin import NORMAL_LABS_ALL, change_url, fresh, page_url
 from tests.admin_posts import form_data
+from tests.dates import TODAY
 from tests.factories import LDN_ELIGIBLE_ANSWERS, ldn_form_data, submit, walk
 from tests.intake.test_import import csv_bytes, row
 from tests.test_serving import ROOT, Server, database_prepare, get, production_env
@@ -99,7 +100,6 @@ ZIP_CRITERION = Criterion(
     rule_kind=RuleKind.ZIP_DISTANCE,
     params={"site_zip": "35294", "max_miles": 100},
 )
-TODAY = dt.date(2026, 11, 25)
 
 
 @by_script

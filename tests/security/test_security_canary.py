@@ -17,13 +17,11 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
-from accounts import roles
-from accounts.services import roles_ensure
 from recruitment import eligibility
 from recruitment.intake import views, withdraw_views
 from recruitment.models import Participant
 from tests.admin_posts import form_data
-from tests.factories import StaffFactory, ldn_form_data, submit
+from tests.factories import ldn_form_data, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -111,14 +109,6 @@ def error_reports(caplog) -> list[str]:
 def email_text(message) -> str:
     parts = [message.subject, message.body, *(c for c, _ in getattr(message, "alternatives", []))]
     return "\n".join(str(part) for part in parts)
-
-
-@pytest.fixture
-def coordinator(ldn_study):
-    user = StaffFactory(username="coord")
-    user.groups.add(roles_ensure()[roles.COORDINATOR])
-    ldn_study.members.add(user)
-    return user
 
 
 # ---------------------------------------------------------------------------------------------

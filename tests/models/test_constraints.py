@@ -3,14 +3,7 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from recruitment.models import (
-    ALLOWED_TRANSITIONS,
-    FHIR_STATUS,
-    ROUTE_FROM_NEW,
-    EnrolmentSlot,
-    Participant,
-    Status,
-)
+from recruitment.models import EnrolmentSlot, Participant, Status
 from tests.factories import StudyFactory, participants_bulk, submit
 
 pytestmark = pytest.mark.django_db
@@ -162,31 +155,3 @@ def test_a_participant_is_shown_by_screening_number_never_by_name(two_participan
 
     assert str(first) == "LDN-S-0001"
     assert "Ann" not in str(first)
-
-
-def test_every_status_has_its_fhir_research_subject_code():
-    assert FHIR_STATUS == {
-        "new": "potential-candidate",
-        "screening": "screening",
-        "eligible": "eligible",
-        "ineligible": "ineligible",
-        "waitlisted": "eligible",
-        "consented": "pending-on-study",
-        "enrolled": "on-study",
-        "completed": "off-study",
-        "withdrawn": "off-study",
-        "declined": "not-registered",
-    }
-
-
-def test_every_status_has_a_route_from_new():
-    assert set(ROUTE_FROM_NEW) == set(Status)
-
-
-@pytest.mark.parametrize("status", list(Status), ids=lambda s: s.value)
-def test_each_route_from_new_is_a_path_through_the_allowed_transitions(status):
-    here = Status.NEW
-    for step in ROUTE_FROM_NEW[status]:
-        assert step in ALLOWED_TRANSITIONS[here], f"{here} → {step}"
-        here = step
-    assert here == status

@@ -26,8 +26,8 @@ from recruitment.eligibility import (
     zip_distance_miles,
     zip_is_known,
 )
+from tests.dates import TODAY
 
-TODAY = date(2026, 11, 25)
 SITE_ZIP = "35294"
 APPLICANT = Applicant(date_of_birth=date(1980, 5, 17), zip_code="35203")
 
