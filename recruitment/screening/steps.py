@@ -93,6 +93,9 @@ class Step:
     url: str = ""
     why_not: str = ""
     note: str = ""
+    # A move that needs nothing more than a click (no reason, no form to fill): the page posts
+    # it to the status page, which moves the participant and comes back.
+    post_to: str = ""
 
     @property
     def possible(self) -> bool:
@@ -257,8 +260,12 @@ def participant_steps(
             steps.append(Step(str(to), label, why_not=why))
             continue
         page = MOVE_PAGES[to]
-        url = workflow_url(page, participant, to if page == "status" else "")
-        steps.append(Step(str(to), label, url=url, note=move_note(participant, to, gates)))
+        note = move_note(participant, to, gates)
+        if page == "status":
+            url = workflow_url(page, participant)
+            steps.append(Step(str(to), label, url=url, note=note, post_to=str(to)))
+        else:
+            steps.append(Step(str(to), label, url=workflow_url(page, participant), note=note))
     may_override = user.has_perm("recruitment.override_eligibility")
     if may_override and status in Status.in_progress() and gates.blocking:
         steps.append(
