@@ -16,6 +16,7 @@ from recruitment.studies.services import study_load
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
     applicant,
+    overrides_ensure,
     participants_bulk,
     walk,
 )
@@ -219,8 +220,6 @@ def test_marking_eligible_in_bulk_in_a_full_study_waitlists_and_says_so(
 ):
     people = [walk(eligible_applicant(ldn_study), "screening", by=coordinator) for _ in "ab"]
     for person in people:
-        from tests.factories import overrides_ensure
-
         overrides_ensure(person)
     participants_bulk(ldn_study, 20, status=Status.ENROLLED)
 
@@ -270,3 +269,59 @@ def test_the_participant_and_contact_pages_run_a_fixed_number_of_queries(
 
     assert page.status_code == contact.status_code == 200
     assert 'id="call-card"' in page.content.decode()
+
+
+# ---------------------------------------------------------------------------------------------
+# The workflow pages say what the step did
+# ---------------------------------------------------------------------------------------------
+def status_url(participant):
+    return reverse("admin:recruitment_participant_status", args=[participant.pk])
+
+
+def test_the_status_page_comes_with_the_move_chosen_on_the_card(coord_client, ldn_study):
+    person = eligible_applicant(ldn_study)
+
+    html = coord_client.get(status_url(person) + "?to=screening").content.decode()
+
+    assert '<option value="screening" selected>' in html
+
+
+def test_marking_eligible_on_the_page_in_a_full_study_says_they_are_on_the_waitlist(
+    coord_client, coordinator, ldn_study
+):
+
+    person = walk(eligible_applicant(ldn_study), "screening", by=coordinator)
+    overrides_ensure(person)
+    participants_bulk(ldn_study, 20, status=Status.ENROLLED)
+
+    response = coord_client.post(status_url(person), {"to": "eligible"})
+
+    assert response.status_code == 302
+    assert messages_of(response, 25) == [
+        f"{person.screening_number} is eligible; the study is full, so they are on the "
+        "waitlist (number 1)."
+    ]
+    assert Participant.objects.get(pk=person.pk).status == Status.WAITLISTED
+
+
+def test_consent_on_the_page_for_a_waitlisted_participant_says_they_keep_their_place(
+    coord_client, coordinator, ldn_study
+):
+    participants_bulk(ldn_study, 20, status=Status.ENROLLED)
+    person = walk(eligible_applicant(ldn_study), "waitlisted", by=coordinator)
+
+    response = coord_client.post(
+        reverse("admin:recruitment_participant_consent", args=[person.pk]),
+        {
+            "consented_on": timezone.localdate().isoformat(),
+            "form_version": "ICF v2.0",
+            "obtained_by": coordinator.pk,
+        },
+    )
+
+    assert response.status_code == 302
+    assert messages_of(response, 25) == [
+        "Informed consent recorded: the study is full, so "
+        f"{person.screening_number} keeps their place on the waitlist (number 1)."
+    ]
+    assert Participant.objects.get(pk=person.pk).status == Status.WAITLISTED

@@ -147,3 +147,26 @@ def test_screenshots_of_the_call_card_for_the_coordinators_guide(card_page, view
     page = card_page(viewport, color_scheme=scheme)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"call-card-{viewport['width']}-{scheme}.png")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366px", "390px"])
+def test_the_call_card_and_the_verdicts_have_no_axe_violation(card_page, viewport, scheme):
+    """axe-core's WCAG A and AA rules on the card and the verdicts (the admin's own inlines
+    around them are the admin's)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from tests.browser.test_accessibility import WCAG_TAGS
+
+    page = card_page(viewport, color_scheme=scheme)
+
+    results = Axe().run(
+        page,
+        context={"include": [["#call-card"], ["#verdicts-group"]]},
+        options={"runOnly": {"type": "tag", "values": WCAG_TAGS}},
+    )
+    violations = [
+        f"{v['id']}: " + "; ".join(" ".join(n["target"]) for n in v["nodes"])
+        for v in results.response["violations"]
+    ]
+    assert violations == []
