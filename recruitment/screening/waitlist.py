@@ -6,7 +6,6 @@ slot frees."""
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _
 
 from recruitment.models import Participant, Status, Study
 from recruitment.screening.gate import consent_on_record, study_has_free_slot
@@ -15,7 +14,6 @@ from recruitment.screening.services import participant_transition
 # The reasons written on the automatic moves (shown in the status history).
 WAITLISTED_WHEN_ELIGIBLE = "The study is full: waitlisted when marked eligible."
 CONSENTED_FROM_WAITLIST = "A slot is free: enrolled from the waitlist, consent on record."
-WAITLIST_PLACE = _("{number} is number {place} on the waitlist.")
 
 
 def participant_mark_eligible(*, participant: Participant, by, reason: str = "") -> Participant:
