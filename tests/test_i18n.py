@@ -55,6 +55,7 @@ STAFF_SOURCES = (
     "recruitment/apps.py",
     "recruitment/reports/charts.py",
     "recruitment/identification.py",
+    "recruitment/verdict_words.py",  # the verdicts on the staff pages
     "recruitment/intake/importer.py",
     "accounts/views.py",
     "recruitment/reports/*.py",

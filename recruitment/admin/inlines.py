@@ -25,6 +25,17 @@ from recruitment.models import (
     Status,
     StatusChange,
 )
+from recruitment.verdict_words import (
+    ANSWERED_BY_WORDS,
+    CRITERIA_VERSION,
+    KIND_WORDS,
+    PROVENANCE_WORDS,
+    VERDICT_CLASS,
+    VERDICT_WORDS,
+    verdict_attention_order,
+    verdict_standing,
+    washout_over,
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -47,32 +58,54 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 class VerdictInline(ReadOnlyInline):
-    """The stored evaluation: one row per criterion, with the answer, verdict and reason."""
+    """The stored evaluation: one row per criterion, what needs attention first (not met,
+    not sure, staff checks pending, then met), each verdict marked by colour and in words, the
+    criterion by its title, the answer, the reason and where the answer came from. On a phone
+    each row is a card with its labels (no sideways scrolling)."""
 
     model = CriterionVerdict
     verbose_name = _("pre-screen verdict")
     verbose_name_plural = _("pre-screen evaluation, criterion by criterion")
-    ordering = ["order"]
+    template = "admin/recruitment/participant/verdicts_inline.html"
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(attention=verdict_attention_order())
+            .order_by("attention", "order")
+        )
 
     def get_fields(self, request, obj=None):
         # Age and distance reasons quote the date of birth or ZIP code on some paths.
         reason = "reason" if can_identify(request.user) else "reason_redacted"
-        return ["criterion_title", "kind", "answer_shown", "verdict", reason, "provenance"]
+        return ["verdict_shown", "criterion_title", "answer_shown", reason, "source"]
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
 
+    @admin.display(description=_("verdict"))
+    def verdict_shown(self, obj):
+        standing = verdict_standing(obj, today=timezone.localdate())
+        words = VERDICT_WORDS[standing]
+        if washout_over(obj, today=timezone.localdate()):
+            words = _("Met (washout over)")
+        return format_html('<strong class="verdict {}">{}</strong>', VERDICT_CLASS[standing], words)
+
     @admin.display(description=_("criterion"))
     def criterion_title(self, obj):
         snap = obj.criterion_snapshot
+        kind = KIND_WORDS.get(snap.get("kind"), snap.get("kind", ""))
+        asked = ANSWERED_BY_WORDS.get(snap.get("answered_by"), snap.get("answered_by", ""))
+        version = CRITERIA_VERSION.format(version=snap.get("version", ""))
         return format_html(
-            "{}<br><small>v{} · {}</small>", snap["title"], snap["version"], snap["rationale"]
+            '{}<br><small>{} · {} · {}</small><br><small class="rationale">{}</small>',
+            snap["title"],
+            kind,
+            asked,
+            version,
+            snap.get("rationale", ""),
         )
-
-    @admin.display(description=_("type"))
-    def kind(self, obj):
-        snap = obj.criterion_snapshot
-        return f"{snap['kind']} · {snap['answered_by']}"
 
     @admin.display(description=_("answer"))
     def answer_shown(self, obj):
@@ -84,20 +117,51 @@ class VerdictInline(ReadOnlyInline):
             return HIDDEN
         return obj.reason
 
+    @admin.display(description=_("source of the answer"))
+    def source(self, obj):
+        return PROVENANCE_WORDS.get(obj.provenance, "—")
+
+
+# The patient's yes / no / not sure answers in words.
+ANSWER_WORDS = {"yes": _("Yes"), "no": _("No"), "unsure": _("Not sure")}
+
+
+def answer_word(value) -> str:
+    return str(ANSWER_WORDS.get(value, value if value not in (None, "") else "—"))
+
 
 def answer_display(snapshot: dict, value) -> str:
-    """A readable answer: labels for choices and group items, dates as written."""
+    """A readable answer: labels for choices, group items by their staff titles, yes / no /
+    not sure in words, dates as written."""
     if value is None:
         if snapshot["rule_kind"] in RULES_FROM_CONTACT_DETAILS:
             return _("from contact details")
         return "—"
     if isinstance(value, dict) and snapshot["rule_kind"] == "at_least_n":
-        return format_html_join("", "{}: {}<br>", ((key, answer) for key, answer in value.items()))
+        titles = {
+            item["key"]: item.get("title") or item["key"]
+            for item in snapshot["params"].get("items", [])
+        }
+        return format_html_join(
+            "",
+            "{}: {}<br>",
+            ((titles.get(key, key), answer_word(answer)) for key, answer in value.items()),
+        )
+    if isinstance(value, dict) and snapshot["rule_kind"] == "washout":
+        taken = answer_word(value.get("taken"))
+        if value.get("last"):
+            return gettext("Taken: %(taken)s; last dose %(last)s") % {
+                "taken": taken,
+                "last": value["last"],
+            }
+        return gettext("Taken: %(taken)s") % {"taken": taken}
     if isinstance(value, dict):
         return ", ".join(f"{key}: {answer}" for key, answer in value.items())
     if snapshot["rule_kind"] == "choice":
         labels = {o["value"]: o["label"] for o in snapshot["params"].get("options", [])}
         return labels.get(value, value)
+    if snapshot["rule_kind"] == "yes_no":
+        return answer_word(value)
     return str(value)
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +23,6 @@ from recruitment.admin.common import (
     ServiceEditsMixin,
     history_delta,
     is_open,
-    refusal_message,
 )
 from recruitment.admin.forms import (
     ParticipantActionForm,
@@ -59,6 +59,8 @@ from recruitment.models import (
     Status,
 )
 from recruitment.screening import services as screening
+from recruitment.screening.call_card import call_card_build
+from recruitment.screening.steps import refusal_sentence
 from recruitment.screening.views import (
     WORKFLOW_PAGES,
     override_allowed,
@@ -66,6 +68,7 @@ from recruitment.screening.views import (
     participant_not_found,
     status_log_message,
 )
+from recruitment.screening.waitlist import participant_move
 from recruitment.unicode_text import ascii_digits
 
 
@@ -268,6 +271,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
 
     @admin.action(description=_("Mark eligible"), permissions=["change"])
     def mark_eligible(self, request, queryset):
+        """In a full study, those marked eligible go on the waitlist in the same step."""
         self._transition_selected(request, queryset, Status.ELIGIBLE)
 
     @admin.action(description=_("Mark ineligible (reason needed)"), permissions=["change"])
@@ -299,11 +303,11 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         each refusal by screening number and the successes in one message."""
         reason = (request.POST.get("reason") or "").strip()
         reason_code = request.POST.get("reason_code") or ""
-        moved = []
+        moved, waitlisted = [], []
         ordered = queryset.order_by(F("eligible_at").asc(nulls_last=True), "screening_seq")
         for participant in ordered:
             try:
-                participant = screening.participant_transition(
+                participant = participant_move(
                     participant=participant,
                     to=to,
                     by=request.user,
@@ -311,10 +315,23 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
                     reason_code=reason_code,
                 )
             except RecruitmentError as exc:
-                self.message_user(request, refusal_message(participant, exc), messages.ERROR)
+                # Why, and what to do instead, from the gates the service asked.
+                self.message_user(
+                    request, refusal_sentence(participant, to, str(exc)), messages.ERROR
+                )
                 continue
-            moved.append(participant.screening_number)
-            self.log_change(request, participant, status_log_message(to))
+            landed = Status(participant.status)
+            (waitlisted if landed != to else moved).append(participant.screening_number)
+            self.log_change(request, participant, status_log_message(landed))
+        if waitlisted:
+            message = ngettext(
+                "The study is full: %(count)d participant marked eligible is on the waitlist: "
+                "%(numbers)s.",
+                "The study is full: %(count)d participants marked eligible are on the "
+                "waitlist: %(numbers)s.",
+                len(waitlisted),
+            ) % {"count": len(waitlisted), "numbers": ", ".join(waitlisted)}
+            self.message_user(request, message, messages.WARNING)
         if moved:
             message = ngettext(
                 "%(count)d participant is now “%(status)s”: %(numbers)s.",
@@ -397,6 +414,12 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["workflow_links"] = self.workflow_links(request, obj)
+            context["call_card"] = call_card_build(
+                participant=obj,
+                user=request.user,
+                today=timezone.localdate(),
+                can_change=self.has_change_permission(request, obj),
+            )
             if self.has_change_permission(request, obj):
                 context["log_contact_url"] = self.workflow_url("contact", obj.pk)
         return super().render_change_form(request, context, add, change, form_url, obj)

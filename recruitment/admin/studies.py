@@ -137,6 +137,7 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
             },
         ),
         (_("Contact"), {"fields": ["contact_name", "contact_email", "contact_phone"]}),
+        (_("Calling applicants"), {"fields": ["call_script"]}),
         (
             _("Consent to be contacted"),
             {"fields": ["contact_consent_text", "contact_consent_version"]},

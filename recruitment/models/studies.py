@@ -169,6 +169,15 @@ class Study(models.Model):
         help_text=_("The checkbox text on the form: what is stored and who sees it."),
     )
     contact_consent_version = models.CharField(_("consent-to-contact version"), max_length=20)
+    call_script = models.TextField(
+        _("call script"),
+        blank=True,
+        help_text=_(
+            "Optional: what to say and what to ask when calling an applicant, shown to staff "
+            "beside the contact-attempt form. Separate paragraphs with a blank line; a line "
+            "starting with “- ” is a point on a list."
+        ),
+    )
     retention_days = models.PositiveIntegerField(
         _("retention (days)"),
         default=180,

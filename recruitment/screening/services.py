@@ -41,7 +41,12 @@ from recruitment.models import (
     StatusReason,
     Study,
 )
-from recruitment.screening.gate import criteria_met_or_refuse
+from recruitment.screening.gate import (
+    consent_on_record,
+    criteria_met_or_refuse,
+    study_has_free_slot,
+    waitlist_first_ahead,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -132,10 +137,10 @@ def participant_transition(
         if to == Status.ELIGIBLE:
             locked.eligible_at = locked.eligible_at or timezone.now()
         elif to == Status.WAITLISTED:
-            if study.slots.free().exists():
+            if study_has_free_slot(study):
                 raise InvalidTransition(WAITLIST_NOT_FULL.format(number=number))
         elif to == Status.CONSENTED:
-            if not ConsentRecord.objects.filter(participant=locked).exists():
+            if not consent_on_record(locked):
                 raise InvalidTransition(CONSENT_NEEDED.format(number=number))
         elif to == Status.ENROLLED:
             _enrol(study, locked, reason)
@@ -256,15 +261,12 @@ def eligibility_override_record(
 def _enrol(study: Study, participant: Participant, reason: str) -> None:
     """Enrolment's checks and writes; the caller holds the study row lock."""
     number = participant.screening_number
-    if not ConsentRecord.objects.filter(participant=participant).exists():
+    if not consent_on_record(participant):
         raise InvalidTransition(CONSENT_NEEDED.format(number=number))
     slot = study.slots.free().order_by("number").first()
     if slot is None:
         raise StudyFull(STUDY_FULL.format(target=study.target_enrolment, number=number))
-    ahead = Participant.objects.filter(study=study).waitlist()
-    if participant.eligible_at is not None:
-        ahead = ahead.filter(eligible_at__lt=participant.eligible_at)
-    first_waiting = ahead.first()
+    first_waiting = waitlist_first_ahead(participant)
     if first_waiting is not None and not reason:
         raise ReasonRequired(
             OUT_OF_ORDER.format(next=first_waiting.screening_number, number=number)
@@ -305,7 +307,9 @@ def consent_record(
     by,
     today: date | None = None,
 ) -> Participant:
-    """Record informed consent and move the participant to `consented`."""
+    """Record informed consent and move the participant to `consented`; in a full study a
+    waitlisted participant stays `waitlisted`, keeping their place in line, until a slot frees
+    (`recruitment.screening.waitlist.participant_enrol`)."""
     today = today or timezone.localdate()
     if consented_on > today:
         raise RecruitmentError(CONSENT_IN_FUTURE)
@@ -315,6 +319,8 @@ def consent_record(
         raise InvalidTransition(CONSENT_STATUS)
     criteria_met_or_refuse(participant)
     with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=participant.study_id)  # locks first
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
         record = ConsentRecord.objects.filter(participant=participant).first() or ConsentRecord(
             participant=participant
         )
@@ -325,6 +331,11 @@ def consent_record(
         record.full_clean()
         record._history_user = by
         record.save()
+        if locked.status == Status.WAITLISTED and not study_has_free_slot(study):
+            locked._change_reason = "Informed consent recorded; stays on the waitlist"
+            locked._history_user = by
+            locked.save(update_fields=["updated_at"])
+            return locked
         return participant_transition(participant=participant, to=Status.CONSENTED, by=by)
 
 

@@ -23,6 +23,7 @@ from recruitment.errors import RecruitmentError
 from recruitment.identification import can_identify
 from recruitment.models import Participant, Status
 from recruitment.screening import services as screening
+from recruitment.screening.call_card import call_card_build, script_blocks
 from recruitment.screening.forms import (
     ConsentForm,
     ContactAttemptForm,
@@ -33,6 +34,11 @@ from recruitment.screening.forms import (
     LabValuesForm,
     StatusChangeForm,
     WorkflowForm,
+)
+from recruitment.screening.waitlist import (
+    participant_enrol,
+    participant_move,
+    waitlist_place,
 )
 
 PARTICIPANT_NOT_FOUND = _("That participant does not exist, or is not in one of your studies.")
@@ -55,6 +61,12 @@ def participant_not_found(request) -> HttpResponseRedirect:
     which participants exist)."""
     messages.warning(request, PARTICIPANT_NOT_FOUND)
     return HttpResponseRedirect(reverse("admin:index"))
+
+
+def waitlisted_message(participant: Participant) -> str:
+    return gettext(
+        "%(number)s is eligible; the study is full, so they are on the waitlist (number %(place)s)."
+    ) % {"number": participant.screening_number, "place": waitlist_place(participant)}
 
 
 def override_allowed(user, participant: Participant) -> bool:
@@ -147,9 +159,13 @@ class StatusChangeView(WorkflowView):
     title = _("Change status")
     submit_label = _("Change status")
 
+    def get_form_kwargs(self) -> dict:
+        """The move chosen on the participant page (`?to=eligible`) comes selected."""
+        return {**super().get_form_kwargs(), "initial": {"to": self.request.GET.get("to", "")}}
+
     def perform(self, form) -> str:
         to = Status(form.cleaned_data["to"])
-        participant = screening.participant_transition(
+        participant = participant_move(
             participant=self.participant,
             to=to,
             by=self.request.user,
@@ -157,7 +173,9 @@ class StatusChangeView(WorkflowView):
             reason_code=form.cleaned_data["reason_code"],
             reason_criterion=form.cleaned_data["reason_criterion"],
         )
-        self.log(participant, status_log_message(to))
+        self.log(participant, status_log_message(Status(participant.status)))
+        if to == Status.ELIGIBLE and participant.status == Status.WAITLISTED:
+            return waitlisted_message(participant)
         return gettext("%(number)s is now “%(status)s”.") % {
             "number": participant.screening_number,
             "status": to.label,
@@ -179,6 +197,11 @@ class ConsentView(WorkflowView):
             by=self.request.user,
         )
         self.log(participant, gettext("Recorded informed consent."))
+        if participant.status == Status.WAITLISTED:
+            return gettext(
+                "Informed consent recorded: the study is full, so %(number)s keeps their place "
+                "on the waitlist (number %(place)s)."
+            ) % {"number": participant.screening_number, "place": waitlist_place(participant)}
         return gettext("Informed consent recorded: %(number)s is now “Consented”.") % {
             "number": participant.screening_number
         }
@@ -197,9 +220,8 @@ class EnrolView(WorkflowView):
         return {"progress": progress}
 
     def perform(self, form) -> str:
-        participant = screening.participant_transition(
+        participant = participant_enrol(
             participant=self.participant,
-            to=Status.ENROLLED,
             by=self.request.user,
             reason=form.cleaned_data["reason"],
         )
@@ -280,6 +302,16 @@ class ContactAttemptView(WorkflowView):
     template_name = "contact.html"
     title = _("Log a contact attempt")
     submit_label = _("Log the attempt")
+
+    def get_context_data(self) -> dict:
+        """The call card, as on the participant page, and the study's call script."""
+        card = call_card_build(
+            participant=self.participant,
+            user=self.request.user,
+            today=timezone.localdate(),
+            can_change=False,
+        )
+        return {"call_card": card, "call_script": script_blocks(self.participant.study.call_script)}
 
     def perform(self, form) -> str:
         attempt = screening.contact_attempt_record(

@@ -56,6 +56,7 @@ STUDY_FIELDS = {
     "contact_consent_version",
     "retention_days",
     "not_reached_after",
+    "call_script",
 }
 CRITERION_FIELDS = {
     "code",

@@ -313,6 +313,7 @@ def test_only_the_page_drawn_leaves_out_the_study_texts_the_actions_get_whole_ro
         "what_it_involves",
         "contact_consent_text",
         "translations",
+        "call_script",
     }
     for_actions = cl.get_queryset(response.wsgi_request)
     assert [p.study.get_deferred_fields() for p in for_actions] == [set()] * 3
@@ -512,16 +513,20 @@ def test_each_bulk_action_moves_the_selected_participants_through_the_service(
     ]
 
 
-# A participant each action refuses, and why: a missing reason or the status machine.
+# A participant each action refuses, and why (a missing reason, the status machine, a gate),
+# with what to do instead where there is something to do.
 REFUSALS = {
-    "move_to_screening": (Status.ELIGIBLE, "cannot move from “Eligible” to “Screening”"),
-    "mark_eligible": (Status.NEW, "cannot move from “New” to “Eligible”"),
+    "move_to_screening": (Status.ELIGIBLE, "Move to screening: not possible from “Eligible”."),
+    "mark_eligible": (Status.NEW, "Mark eligible: move to screening first."),
     "mark_ineligible": (Status.SCREENING, "Give a reason to mark"),
-    "waitlist": (Status.ELIGIBLE, "The study has a free slot"),
+    "waitlist": (
+        Status.ELIGIBLE,
+        "Add to the waitlist: the study has a free slot; record consent and enroll instead.",
+    ),
     "close_as_declined": (Status.NEW, "Give a reason to mark"),
     "withdraw": (Status.ENROLLED, "Give a reason to mark"),
-    "complete": (Status.CONSENTED, "cannot move from “Consented” to “Completed”"),
-    "enrol": (Status.ELIGIBLE, "cannot move from “Eligible” to “Enrolled”"),
+    "complete": (Status.CONSENTED, "Complete: enroll first."),
+    "enrol": (Status.ELIGIBLE, "Enroll: record informed consent first."),
 }
 
 
@@ -553,7 +558,7 @@ def test_a_bulk_action_reports_each_refusal_and_the_successes_in_one_message(
     response = run_action(coord_client, "move_to_screening", [*people, done])
 
     assert message_texts(response, level=40) == [
-        f"{done.screening_number} cannot move from “Screening” to “Screening”."
+        f"{done.screening_number}: Move to screening: already “Screening”."
     ]
     numbers = ", ".join(p.screening_number for p in people)
     assert message_texts(response, level=25) == [f"3 participants are now “Screening”: {numbers}."]
@@ -600,7 +605,7 @@ def test_a_coordinator_sees_the_evaluation_explained_for_every_criterion(coord_c
         )
         assert verdict.reason in html
     assert "Answered yes; needs no." in html
-    assert "Self-reported" in html
+    assert "answered by the patient" in html
     assert "Assessed by staff at screening; not yet entered." in html
 
 
@@ -1300,7 +1305,8 @@ def test_duplicate_reviews_refuse_a_participant_who_is_not_a_possible_duplicate(
 
 
 # Queries per workflow page (session, user, permissions, the participant, the form's reads).
-WORKFLOW_PAGE_QUERIES = {"status": 5, "contact": 5, "enrol": 6, "consent": 7, "lab_values": 9}
+# The contact page shows the call card (its verdicts, overrides and latest attempts).
+WORKFLOW_PAGE_QUERIES = {"status": 5, "contact": 8, "enrol": 6, "consent": 7, "lab_values": 9}
 WORKFLOW_PAGES = [
     "status",
     "consent",
@@ -1453,7 +1459,9 @@ def test_the_participant_page_runs_a_fixed_number_of_queries(
     assert participant.history.count() > rows
     coord_client.get(change_url(participant))  # a worker's first request fills Django's caches
 
-    with django_assert_max_num_queries(10):
+    # 10 for the page and its inlines, 6 for the call card (its verdicts, overrides, latest
+    # attempts, the study's staff criteria, and the gates its steps ask).
+    with django_assert_max_num_queries(16):
         response = coord_client.get(change_url(participant))
 
     assert response.status_code == 200

@@ -768,9 +768,30 @@ def test_recording_consent_stores_it_and_moves_the_participant_to_consented(
     assert record.history.get().history_user == coordinator
 
 
-def test_a_waitlisted_participant_may_consent(study, coordinator):
+def test_a_waitlisted_participant_may_consent_and_stays_waitlisted_while_the_study_is_full(
+    study, coordinator
+):
     participants_bulk(study, 2, status=Status.ENROLLED)
     subject = walk(applicant(study), Status.WAITLISTED, by=coordinator)
+
+    subject = record_consent(subject, by=coordinator)
+
+    assert subject.status == "waitlisted"
+    assert ConsentRecord.objects.filter(participant=subject).exists()
+    assert not subject.status_changes.filter(to_status="consented").exists()
+    assert subject.history.first().history_change_reason == (
+        "Informed consent recorded; stays on the waitlist"
+    )
+
+
+def test_a_waitlisted_participant_consenting_when_a_slot_is_free_becomes_consented(
+    study, coordinator
+):
+    participants_bulk(study, 2, status=Status.ENROLLED)
+    subject = walk(applicant(study), Status.WAITLISTED, by=coordinator)
+    study.target_enrolment = 3
+    study.save()
+    study_slots_sync(study=study)
 
     assert record_consent(subject, by=coordinator).status == "consented"
 

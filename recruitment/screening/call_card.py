@@ -1,0 +1,150 @@
+"""The call card: who to call and why, on the first screen of a participant's page and on the
+contact-attempt page. Name, phone (a `tel:` link), email, preferred method and best time, the
+patient's own note, the last contact attempts, the next follow-up, the pre-screen in one line
+and the steps possible now. Staff without `view_identification` get the card without what
+identifies the person (monitors read the pre-screen, the attempts' outcomes and the dates).
+
+Built with a fixed number of queries whatever the participant's history (see the tests).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from recruitment.identification import NOTE_HIDDEN, can_identify, text_shown
+from recruitment.models import ContactAttempt, Participant, Status
+from recruitment.screening.steps import Gates, Step, participant_steps
+from recruitment.verdict_words import prescreen_summary
+
+# How many of the latest contact attempts the card shows.
+ATTEMPTS_SHOWN = 3
+
+
+def tel_uri(phone_digits: str) -> str:
+    """A `tel:` link for a stored phone number (digits): US numbers get their +1."""
+    if not phone_digits:
+        return ""
+    if len(phone_digits) == 10:
+        return f"tel:+1{phone_digits}"
+    return f"tel:+{phone_digits}"
+
+
+@dataclass(frozen=True)
+class AttemptLine:
+    at: object
+    method: str
+    outcome: str
+    note: str
+    by: str
+    follow_up_on: date | None
+
+
+@dataclass(frozen=True)
+class CallCard:
+    participant: Participant
+    identify: bool
+    summary: str
+    attempts: list[AttemptLine]
+    more_attempts: bool
+    not_reached: bool
+    follow_up_due: bool
+    steps: list[Step] = field(default_factory=list)
+    # Identifying details: empty for staff who may not see them.
+    name: str = ""
+    phone: str = ""
+    tel: str = ""
+    email: str = ""
+    preferred_contact: str = ""
+    best_time: str = ""
+    note: str = ""
+
+    @property
+    def offered(self) -> list[Step]:
+        return [step for step in self.steps if step.possible]
+
+    @property
+    def refused(self) -> list[Step]:
+        return [step for step in self.steps if not step.possible]
+
+
+def call_card_build(*, participant: Participant, user, today: date, can_change: bool) -> CallCard:
+    """The card for `participant` as `user` may see it on `today`."""
+    identify = can_identify(user)
+    verdicts = list(participant.verdicts.order_by("order"))
+    overridden = list(participant.eligibility_overrides.values_list("criterion_code", flat=True))
+    latest = list(
+        ContactAttempt.objects.filter(participant=participant)
+        .select_related("by")
+        .order_by("-at", "-pk")[: ATTEMPTS_SHOWN + 1]
+    )
+    attempts = [
+        AttemptLine(
+            at=attempt.at,
+            method=attempt.get_method_display(),
+            outcome=attempt.get_outcome_display(),
+            note=text_shown(text=attempt.note, identify=identify, hidden=NOTE_HIDDEN),
+            by=attempt.by.get_username(),
+            follow_up_on=attempt.follow_up_on,
+        )
+        for attempt in latest[:ATTEMPTS_SHOWN]
+    ]
+    open_ = participant.status in Status.open()
+    steps = []
+    if can_change and participant.erased_at is None:
+        steps = participant_steps(
+            participant=participant,
+            user=user,
+            can_change=True,
+            has_staff_criteria=participant.study.criteria.active().for_staff().exists(),
+            gates=Gates(participant, verdicts=verdicts, overridden=overridden),
+        )
+    details = {}
+    if identify:
+        details = {
+            "name": participant.full_name.strip(),
+            "phone": participant.phone,
+            "tel": tel_uri(participant.phone_normalised),
+            "email": participant.email,
+            "preferred_contact": participant.get_preferred_contact_display(),
+            "best_time": participant.get_best_time_display(),
+            "note": participant.note,
+        }
+    return CallCard(
+        participant=participant,
+        identify=identify,
+        summary=prescreen_summary(verdicts, today=today, overridden=overridden),
+        attempts=attempts,
+        more_attempts=len(latest) > ATTEMPTS_SHOWN,
+        not_reached=open_
+        and participant.unanswered_attempts >= participant.study.not_reached_after,
+        follow_up_due=open_
+        and participant.next_follow_up_on is not None
+        and participant.next_follow_up_on <= today,
+        steps=steps,
+        **details,
+    )
+
+
+def script_blocks(text: str) -> list[tuple[str, list[str]]]:
+    """A study's call script as blocks to show: paragraphs ("p", [text]) and lists ("ul",
+    [items]), from text whose paragraphs are separated by blank lines and whose list items
+    start with "- " (a line not starting so continues the item or paragraph above)."""
+    blocks: list[tuple[str, list[str]]] = []
+    for chunk in (text or "").replace("\r\n", "\n").split("\n\n"):
+        lines = [line.strip() for line in chunk.split("\n") if line.strip()]
+        paragraph: list[str] = []
+        items: list[str] = []
+        for line in lines:
+            if line.startswith("- "):
+                if paragraph:
+                    blocks.append(("p", [" ".join(paragraph)]))
+                    paragraph = []
+                items.append(line[2:].strip())
+            elif items:
+                items[-1] = f"{items[-1]} {line}"
+            else:
+                paragraph.append(line)
+        if paragraph:
+            blocks.append(("p", [" ".join(paragraph)]))
+        if items:
+            blocks.append(("ul", items))
+    return blocks
