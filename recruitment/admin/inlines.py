@@ -54,6 +54,9 @@ class VerdictInline(ReadOnlyInline):
     verbose_name_plural = _("pre-screen evaluation, criterion by criterion")
     ordering = ["order"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("criterion_version")
+
     def get_fields(self, request, obj=None):
         # Age and distance reasons quote the date of birth or ZIP code on some paths.
         reason = "reason" if can_identify(request.user) else "reason_redacted"

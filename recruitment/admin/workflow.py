@@ -212,7 +212,11 @@ class WorkflowPagesMixin:
 
         def context(participant):
             codes = [c.code for c in criteria]
-            verdicts = participant.verdicts.filter(criterion__code__in=codes).order_by("order")
+            verdicts = (
+                participant.verdicts.filter(criterion__code__in=codes)
+                .select_related("criterion_version")
+                .order_by("order")
+            )
             return {"verdicts": verdicts}
 
         return self.workflow_view(

@@ -197,13 +197,23 @@ class InterestForm(forms.Form):
         criteria,
         today: date | None = None,
         now: datetime | None = None,
+        fields: dict[str, forms.Field] | None = None,
         **kwargs,
     ):
+        # `fields`: the fields of a form built earlier for the same criteria and language
+        # (form_cache.validation_fields), used as they are, not copied: to validate a post,
+        # never to be shown (rendering sets attributes on the widgets).
+        if fields is not None:
+            self.base_fields = {}
         super().__init__(*args, **kwargs)
         self.study = study
         self.today = today or timezone.localdate()
         now = now or timezone.now()
-        self.fields["form_issued"].initial = form_issued_token(now)
+        self.for_validation_only = fields is not None
+        if fields is None:
+            self.fields["form_issued"].initial = form_issued_token(now)
+        else:
+            self.fields = dict(fields)
         self.timing = None
         if self.is_bound:
             name = self.add_prefix("form_issued")
@@ -216,6 +226,8 @@ class InterestForm(forms.Form):
                 self.data = self.data.copy()
                 self.data[name] = form_issued_token(now)
         self.criteria = [c for c in criteria if _asks_patient(c)]
+        if fields is not None:
+            return
         self.fields["contact_consent"].label = study.text.contact_consent_text
         if not self.is_bound:
             self.initial.setdefault("submission_token", uuid.uuid4())

@@ -18,7 +18,7 @@ from recruitment.models.status import (
     ReferralSource,
     Status,
 )
-from recruitment.models.studies import AnsweredBy, EligibilityCriterion, Study
+from recruitment.models.studies import AnsweredBy, CriterionVersion, EligibilityCriterion, Study
 
 
 class ParticipantQuerySet(models.QuerySet):
@@ -341,8 +341,9 @@ class Provenance(models.TextChoices):
 
 
 class CriterionVerdict(models.Model):
-    """One criterion's verdict in a participant's stored evaluation, with the exact criterion
-    text and rule it was judged by (so later protocol amendments do not rewrite history)."""
+    """One criterion's verdict in a participant's stored evaluation, pointing at the exact
+    criterion text and rule it was judged by (a `CriterionVersion`, shared by every verdict
+    judged by the same text and rule), so later protocol amendments do not rewrite history."""
 
     participant = models.ForeignKey(
         Participant,
@@ -356,7 +357,12 @@ class CriterionVerdict(models.Model):
         related_name="verdicts",
         verbose_name=_("criterion"),
     )
-    criterion_snapshot = models.JSONField(_("criterion as judged"))
+    criterion_version = models.ForeignKey(
+        CriterionVersion,
+        on_delete=models.PROTECT,
+        related_name="verdicts",
+        verbose_name=_("criterion as judged"),
+    )
     answer = models.JSONField(_("answer"), null=True)
     verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict)
     reason = models.CharField(_("reason"), max_length=300)
@@ -385,3 +391,9 @@ class CriterionVerdict(models.Model):
 
     def __str__(self):
         return f"{self.criterion_snapshot.get('code')}: {self.verdict}"
+
+    @property
+    def criterion_snapshot(self) -> dict:
+        """The criterion's text and rule as judged (select_related("criterion_version") when
+        reading many)."""
+        return self.criterion_version.snapshot
