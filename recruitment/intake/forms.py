@@ -74,24 +74,6 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _NAME_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-class NoteField(forms.CharField):
-    """Free text counted the way the patient sees it, and never cut short.
-
-    Browsers send each line break as CRLF but count it as one character; normalise first so
-    the 1,000-character limit means what the help text says. No `maxlength` attribute: a
-    browser would silently drop the end of a pasted note; the server says it is too long.
-    """
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
-
-    def widget_attrs(self, widget):
-        attrs = super().widget_attrs(widget)
-        attrs.pop("maxlength", None)
-        return attrs
-
-
 def question_field_name(criterion: EligibilityCriterion, item: str = "") -> str:
     return f"q_{criterion.code}" + (f"__{item}" if item else "")
 
@@ -170,7 +152,7 @@ class InterestForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": CHOICE_INVALID},
     )
-    note = NoteField(
+    note = form_fields.NoteField(
         label=_("Anything else you want us to know? (optional)"),
         max_length=NOTE_MAX,
         required=False,

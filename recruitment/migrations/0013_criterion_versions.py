@@ -43,7 +43,9 @@ def versions_from_snapshots(apps, schema_editor):
         key = (verdict.criterion_id, _digest(verdict.criterion_snapshot))
         if key not in seen:
             seen[key] = versions.objects.create(
-                criterion_id=verdict.criterion_id, digest=key[1], snapshot=verdict.criterion_snapshot
+                criterion_id=verdict.criterion_id,
+                digest=key[1],
+                snapshot=verdict.criterion_snapshot,
             ).pk
         verdicts.objects.filter(pk=verdict.pk).update(criterion_version_id=seen[key])
 

@@ -200,7 +200,20 @@ class Participant(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ParticipantQuerySet.as_manager()
-    history = audit_history(excluded_fields=["submission_token", "withdraw_nonce"])
+    # The history is read by participant (id) and date; the indexes the participant table
+    # needs to find duplicates and numbers would only be written, two entries a submission.
+    history = audit_history(
+        excluded_fields=["submission_token", "withdraw_nonce"],
+        no_db_index=[
+            "email_normalised",
+            "phone_normalised",
+            "name_normalised",
+            "screening_number",
+            "created_at",
+            "duplicate_of",
+            "slot",
+        ],
+    )
 
     class Meta:
         verbose_name = _("participant")
@@ -293,14 +306,22 @@ class Participant(models.Model):
 class Answer(models.Model):
     """One answer to one criterion: the patient's on the form, or a value staff entered."""
 
+    # Fewer indexes, less to write per submission: a participant's answers are found by the
+    # unique (participant, criterion) index; nothing looks answers up by criterion alone
+    # (criteria are retired, never deleted); only staff-entered values have a recorder.
     participant = models.ForeignKey(
-        Participant, on_delete=models.CASCADE, related_name="answers", verbose_name=_("participant")
+        Participant,
+        on_delete=models.CASCADE,
+        related_name="answers",
+        verbose_name=_("participant"),
+        db_index=False,
     )
     criterion = models.ForeignKey(
         EligibilityCriterion,
         on_delete=models.PROTECT,
         related_name="answers",
         verbose_name=_("criterion"),
+        db_index=False,
     )
     value = models.JSONField(_("answer"), null=True)
     answered_by = models.CharField(_("answered by"), max_length=10, choices=AnsweredBy)
@@ -311,6 +332,7 @@ class Answer(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("recorded by"),
+        db_index=False,
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
     history = audit_history()
@@ -318,6 +340,13 @@ class Answer(models.Model):
     class Meta:
         verbose_name = _("answer")
         verbose_name_plural = _("answers")
+        indexes = [
+            models.Index(
+                fields=["recorded_by"],
+                name="answer_recorded_by",
+                condition=Q(recorded_by__isnull=False),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["participant", "criterion"], name="one_answer_per_criterion"
@@ -345,23 +374,29 @@ class CriterionVerdict(models.Model):
     criterion text and rule it was judged by (a `CriterionVersion`, shared by every verdict
     judged by the same text and rule), so later protocol amendments do not rewrite history."""
 
+    # Indexes: the unique (participant, criterion) one finds a participant's verdicts, and
+    # the partial not-met one serves the reports; none on the criterion or its version alone
+    # (never deleted), so a submission writes fewer index entries.
     participant = models.ForeignKey(
         Participant,
         on_delete=models.CASCADE,
         related_name="verdicts",
         verbose_name=_("participant"),
+        db_index=False,
     )
     criterion = models.ForeignKey(
         EligibilityCriterion,
         on_delete=models.PROTECT,
         related_name="verdicts",
         verbose_name=_("criterion"),
+        db_index=False,
     )
     criterion_version = models.ForeignKey(
         CriterionVersion,
         on_delete=models.PROTECT,
         related_name="verdicts",
         verbose_name=_("criterion as judged"),
+        db_index=False,
     )
     answer = models.JSONField(_("answer"), null=True)
     verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict)
