@@ -128,7 +128,7 @@ def one_worker(warm: bool, n: int, csrf: str, issued: str) -> dict[str, float]:
             time.sleep(0.2)
         time.sleep(5)
         base = f"http://{run.HOST}:{PORT}/studies/{run.SLUG}/interest/"
-        headers = {"X-Forwarded-Proto": "https", "Host": run.HOST}
+        headers = {"X-Forwarded-Proto": "https"}
         post_headers = {
             **headers,
             "Content-Type": "application/x-www-form-urlencoded",
