@@ -106,7 +106,12 @@ def post_worker_init(worker) -> None:
     """The worker has loaded the app: load what its first request would otherwise wait for."""
     if os.environ.get("GUNICORN_WARM_UP", "1").strip().lower() in {"0", "false", "no", "off"}:
         return
+    from django.db import connections
+
     from recruitment.intake.warmup import worker_warm_up
 
     seconds = worker_warm_up()
+    # Requests run in other threads (gthread), each with its own connection: the warm-up's
+    # would stay open unused.
+    connections.close_all()
     worker.log.info("Worker %s warmed up in %.0f ms", worker.pid, seconds * 1000)

@@ -835,7 +835,7 @@ Written by `bench/run.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; the whole r
 - form-post-floor sends the same POSTs to a bench-only view (`bench/views.py`) that does the
   least any design must do while the patient waits: the same middleware, CSRF check and rate
   limit, the form checked, the next screening number taken and the submission kept as one
-  row, the number put in the session. What it reaches is the most form-post could reach.
+  row, the number put in a signed cookie. What it reaches is the most form-post could reach.
 - Relaxed for the bench, and only here: email goes to Django's dummy backend (messages are
   rendered, never sent); the cache (rate-limit counters) is per-process local memory.
 - Every scenario ran {args.duration} s after a warm-up. wrk shares the cores with the server:
