@@ -21,6 +21,9 @@ What is chosen, and why:
   restart at once.
 - keepalive 5 s: how long an idle keep-alive connection from nginx stays open.
 - no control socket (`gunicornc`): systemd's signals reload (HUP) and stop (TERM) it.
+- each new worker loads the ZIP database, templates, translations and the interest form's
+  fields before it takes its first request (post_worker_init, recruitment/intake/warmup.py);
+  GUNICORN_WARM_UP=0 turns that off (the bench's cold-start measure compares both).
 - bind: 127.0.0.1:8000 (only nginx on the same machine reaches it), or a Unix socket
   (GUNICORN_BIND=unix:/run/ldn-trial/gunicorn.sock).
 - logs: gunicorn's error log and Django's log go to stderr, which systemd sends to journald.
@@ -97,3 +100,18 @@ class TokenRedactingLogger(Logger):
 
 
 logger_class = TokenRedactingLogger
+
+
+def post_worker_init(worker) -> None:
+    """The worker has loaded the app: load what its first request would otherwise wait for."""
+    if os.environ.get("GUNICORN_WARM_UP", "1").strip().lower() in {"0", "false", "no", "off"}:
+        return
+    from django.db import connections
+
+    from recruitment.intake.warmup import worker_warm_up
+
+    seconds = worker_warm_up()
+    # Requests run in other threads (gthread), each with its own connection: the warm-up's
+    # would stay open unused.
+    connections.close_all()
+    worker.log.info("Worker %s warmed up in %.0f ms", worker.pid, seconds * 1000)

@@ -39,9 +39,9 @@ def form_post_floor(request, slug):
     leaves for later: the same middleware, CSRF check and per-IP limit as the interest form,
     the form checked (errors must show next to the fields), the next screening number taken
     (the thank-you page shows it) and the submission kept as one row, the number remembered
-    for the thank-you page. No evaluation, duplicate match, answers, verdicts, history or
-    email: a worker would do those afterwards. The form-post goal is a ratio to
-    insert-yardstick; this row shows what ratio is within reach (bench/README.md)."""
+    for the thank-you page in a signed cookie, as the interest form does. No evaluation,
+    duplicate match, answers, verdicts, history or email: a worker would do those afterwards.
+    The form-post goal is a ratio to this floor (bench/README.md)."""
     if slug not in _FORMS:
         study = selectors.study_get_public(slug=slug)
         _FORMS[slug] = (study, selectors.criterion_list_for_form(study=study))
@@ -58,5 +58,13 @@ def form_post_floor(request, slug):
             screening_seq=numbered.last_screening_seq,
             payload=payload,
         )
-    request.session["bench_floor_seq"] = numbered.last_screening_seq
-    return redirect("recruitment:thanks", slug=study.slug)
+    response = redirect("recruitment:thanks", slug=study.slug)
+    response.set_signed_cookie(
+        "bench_floor_seq",
+        str(numbered.last_screening_seq),
+        salt="bench.floor",
+        max_age=30 * 60,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response

@@ -1,7 +1,10 @@
 """The bridge from the database to the pure eligibility engine: criteria and answers in,
 stored verdicts out, each with the exact criterion it was judged by."""
 
+import hashlib
+import json
 import logging
+import threading
 from datetime import date
 from typing import Any
 
@@ -12,13 +15,79 @@ from recruitment import eligibility, selectors
 from recruitment.models import (
     Answer,
     CriterionVerdict,
+    CriterionVersion,
     EligibilityCriterion,
     EvaluationCause,
     Participant,
     Status,
+    snapshot_digest,
 )
 
 logger = logging.getLogger(__name__)
+
+
+# -- Criterion versions -----------------------------------------------------------------------
+# Each verdict points at the version row of the criterion it was judged by. The rows for a set
+# of criteria are looked up (or written) once per process and kept here by the criteria's
+# fingerprint, which changes with any change of their content, however it was made (the admin,
+# `load_study`, SQL by hand). Version rows are never changed or deleted while verdicts point
+# at them (PROTECT), so a kept id stays valid.
+_VERSIONS_KEPT = 32
+_versions: dict[str, dict[int, int]] = {}
+_versions_lock = threading.Lock()
+
+
+def criteria_fingerprint(criteria: list[EligibilityCriterion]) -> str:
+    """A digest of everything about these criteria that a form or a verdict depends on: their
+    text and rule (`snapshot`), translations, order and whether they are active."""
+    content = [
+        (c.pk, c.study_id, c.snapshot(), c.translations, c.order, c.is_active) for c in criteria
+    ]
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def criterion_version_ids(
+    criteria: list[EligibilityCriterion], *, fingerprint: str | None = None
+) -> dict[int, int]:
+    """The version row of each criterion as it stands (criterion pk -> version pk): from this
+    process's memory, else read, and written where missing (one query when they exist)."""
+    fingerprint = fingerprint or criteria_fingerprint(criteria)
+    ids = _versions.get(fingerprint)
+    if ids is not None:
+        return ids
+    snapshots = {c.pk: c.snapshot() for c in criteria}
+    digests = {pk: snapshot_digest(snapshot) for pk, snapshot in snapshots.items()}
+    ids = _version_ids_stored(digests)
+    missing = [pk for pk in digests if pk not in ids]
+    if missing:
+        CriterionVersion.objects.bulk_create(
+            [
+                CriterionVersion(criterion_id=pk, digest=digests[pk], snapshot=snapshots[pk])
+                for pk in missing
+            ],
+            ignore_conflicts=True,
+        )
+        ids = _version_ids_stored(digests)
+    with _versions_lock:
+        if len(_versions) >= _VERSIONS_KEPT:
+            _versions.clear()
+        _versions[fingerprint] = ids
+    return ids
+
+
+def _version_ids_stored(digests: dict[int, str]) -> dict[int, int]:
+    rows = CriterionVersion.objects.filter(
+        criterion_id__in=list(digests), digest__in=set(digests.values())
+    ).values_list("criterion_id", "digest", "pk")
+    return {criterion: pk for criterion, digest, pk in rows if digests.get(criterion) == digest}
+
+
+def criterion_versions_forget() -> None:
+    """Forget the version ids kept in memory (a database restored under a running process,
+    or a test's rolled-back transaction): the next evaluation reads them again."""
+    with _versions_lock:
+        _versions.clear()
 
 
 def evaluation_build(
@@ -27,10 +96,14 @@ def evaluation_build(
     values: dict[int, Any],
     *,
     today: date,
+    version_ids: dict[int, int] | None = None,
 ) -> tuple[eligibility.Evaluation, list[CriterionVerdict]]:
     """Run the pre-screen rules on the answers (`values` by criterion pk) and build one
-    verdict per criterion, each with the exact criterion text and rule it was judged by.
-    Pure: the verdicts are not saved and have no participant yet."""
+    verdict per criterion, each pointing at the version of the criterion (its exact text and
+    rule) it was judged by. The verdicts are not saved and have no participant yet;
+    `version_ids` (from `criterion_version_ids`) are looked up when not given."""
+    if version_ids is None:
+        version_ids = criterion_version_ids(criteria)
     evaluation = eligibility.evaluate(
         [c.as_rule() for c in criteria],
         {c.code: values[c.pk] for c in criteria if c.pk in values},
@@ -42,7 +115,7 @@ def evaluation_build(
     verdicts = [
         CriterionVerdict(
             criterion=criterion,
-            criterion_snapshot=criterion.snapshot(),
+            criterion_version_id=version_ids[criterion.pk],
             answer=values.get(criterion.pk),
             verdict=verdict.status,
             reason=verdict.reason[:300],

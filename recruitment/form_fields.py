@@ -1,8 +1,9 @@
-"""Form fields for numbers and dates that read the digits of any script as ASCII.
+"""Form fields for numbers and dates that read the digits of any script as ASCII, and the note.
 
 A patient on a phone with a Japanese, Arabic or Hindi keyboard may type １９８０ or ١٩٨٠; the
 value is plain, so it is read rather than refused with a message the patient cannot act on.
 Used by the public form and the staff forms alike (`recruitment.unicode_text.ascii_digits`).
+The note counts its characters as the patient sees them (NoteField).
 """
 
 from django import forms
@@ -29,6 +30,24 @@ class DateTimeField(AsciiDigitsMixin, forms.DateTimeField):
 
 class DecimalField(AsciiDigitsMixin, forms.DecimalField):
     pass
+
+
+class NoteField(forms.CharField):
+    """Free text counted the way the patient sees it, and never cut short.
+
+    Browsers send each line break as CRLF but count it as one character; normalise first so
+    the 1,000-character limit means what the help text says. No `maxlength` attribute: a
+    browser would silently drop the end of a pasted note; the server says it is too long.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
 
 
 def visible_text(*, text: str, field: forms.Field) -> str:

@@ -35,6 +35,12 @@ def criterion_list_for_form(*, study: Study) -> list[EligibilityCriterion]:
     return list(study.criteria.active().for_patient().order_by("order", "pk"))
 
 
+def criterion_list_active(*, study: Study) -> list[EligibilityCriterion]:
+    """The study's active criteria in order (1 query): the form asks the patient's, the
+    submission judges them all."""
+    return list(study.criteria.active().order_by("order", "pk"))
+
+
 def participant_get_for_confirmation(*, pk: int, study: Study) -> Participant | None:
     return (
         Participant.objects.filter(pk=pk, study=study)
@@ -65,7 +71,7 @@ def verdict_list_blocking(*, participant: Participant, today: date) -> list[Crit
     overridden = set(participant.eligibility_overrides.values_list("criterion_code", flat=True))
     return [
         verdict
-        for verdict in participant.verdicts.order_by("order")
+        for verdict in participant.verdicts.select_related("criterion_version").order_by("order")
         if verdict_blocks(verdict, today=today)
         and verdict.criterion_snapshot.get("code") not in overridden
     ]

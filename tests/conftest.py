@@ -103,6 +103,17 @@ def _test_settings(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _no_criterion_versions_kept():
+    """Each test's transaction is rolled back, version rows included: ids kept in memory by
+    one test (recruitment/evaluation.py) would point at nothing in the next."""
+    from recruitment.evaluation import criterion_versions_forget
+
+    criterion_versions_forget()
+    yield
+    criterion_versions_forget()
+
+
+@pytest.fixture(autouse=True)
 def _english_unless_a_test_asks():
     """LocaleMiddleware leaves a Spanish request's language active in the thread; start and
     end every test in the default language so one test's Spanish never leaks into the next."""

@@ -72,6 +72,7 @@ class VerdictInline(ReadOnlyInline):
         return (
             super()
             .get_queryset(request)
+            .select_related("criterion_version")
             .annotate(attention=verdict_attention_order())
             .order_by("attention", "order")
         )

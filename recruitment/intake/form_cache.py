@@ -1,15 +1,20 @@
-"""The blank interest form, rendered once per study text, criteria and language and kept in
-Django's cache; each page gets its own fresh hidden values put in."""
+"""The interest form built once: its fields, per criteria and language, kept in this process to
+validate posts; the blank form's HTML, per study text, criteria and language, kept in Django's
+cache, each page getting its own fresh hidden values put in. Both are keyed by the criteria's
+fingerprint (recruitment.evaluation.criteria_fingerprint), which any change of a criterion
+changes, whether made in the admin, by `load_study` or by SQL by hand."""
 
 import functools
 import hashlib
 import logging
+import threading
 import uuid
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
 from crispy_forms.utils import render_crispy_form
+from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.dispatch import receiver
@@ -69,33 +74,33 @@ def _render_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def blank_form_cache_key(*, study: Study) -> str:
-    """Per study, criteria version, study text version (`updated_at`, new at every save of
-    the study: the admin's and `load_study`'s) and language; a new version of this file, the
-    translations or crispy-forms gives new keys too (`_render_version`)."""
+def blank_form_cache_key(*, study: Study, fingerprint: str) -> str:
+    """Per study, its criteria (`fingerprint`), study text version (`updated_at`, new at every
+    save of the study: the admin's and `load_study`'s) and language; a new version of this
+    file, the translations or crispy-forms gives new keys too (`_render_version`)."""
     updated = study.updated_at.timestamp() if study.updated_at else 0
     return (
-        f"interest-form:{study.pk}:{study.criteria_version}:{updated}:{get_language()}:"
+        f"interest-form:{study.pk}:{fingerprint[:32]}:{updated}:{get_language()}:"
         f"{_render_version()}:{_settings_generation}"
     )
 
 
-def blank_form_template(*, study: Study, criteria) -> str | None:
+def blank_form_template(*, study: Study, criteria: list, fingerprint: str) -> str | None:
     """The blank interest form's HTML (what `{% crispy form %}` outputs for an unbound form)
     with stand-ins for the per-page values (see fill_per_page_values); from the cache, or
-    rendered and stored there. `criteria` is a function returning the study's criteria, called
-    only to render the form anew: a page served from the cache reads only the study.
+    rendered and stored there. `criteria` are the study's active criteria, `fingerprint`
+    theirs.
 
     None when the cache is down (the caller renders the form itself).
     """
-    key = blank_form_cache_key(study=study)
+    key = blank_form_cache_key(study=study, fingerprint=fingerprint)
     html = cache_get(key)
     if html is CACHE_DOWN:
         return None
     if html is None:
         form = InterestForm(
             study=study,
-            criteria=criteria(),
+            criteria=criteria,
             initial={"form_issued": _ISSUED_STAND_IN, "submission_token": _UUID_STAND_IN},
         )
         html = str(render_crispy_form(form))
@@ -103,6 +108,35 @@ def blank_form_template(*, study: Study, criteria) -> str | None:
             raise RuntimeError("The interest form's hidden values are not where expected.")
         cache_set(key, html)
     return html
+
+
+# -- The fields, built once -----------------------------------------------------------------
+# Building the form's fields (a deep copy of the declared ones, one or more per question) is
+# the same work for every post of the same criteria in the same language: it is done once per
+# process and the fields are shared by the forms that validate posts, which never render them.
+_FIELDS_KEPT = 16
+_fields: dict[tuple, dict[str, forms.Field]] = {}
+_fields_lock = threading.Lock()
+
+
+def validation_fields(*, study: Study, criteria: list, fingerprint: str) -> dict[str, forms.Field]:
+    """The interest form's fields for these criteria in the active language, built once."""
+    key = (study.pk, fingerprint, get_language(), _settings_generation)
+    fields = _fields.get(key)
+    if fields is None:
+        fields = InterestForm(study=study, criteria=criteria).fields
+        with _fields_lock:
+            if len(_fields) >= _FIELDS_KEPT:
+                _fields.clear()
+            _fields[key] = fields
+    return fields
+
+
+def interest_form_to_validate(data, *, study: Study, criteria: list, fingerprint: str):
+    """A bound interest form on the fields built once (see validation_fields): to validate a
+    post only; to show it again (errors), build `InterestForm(data, ...)` itself."""
+    fields = validation_fields(study=study, criteria=criteria, fingerprint=fingerprint)
+    return InterestForm(data, study=study, criteria=criteria, fields=fields)
 
 
 CACHE_DOWN = object()
@@ -133,10 +167,12 @@ def fill_per_page_values(html: str, *, csrf_token: str = "", now: datetime | Non
     return html.replace(CSRF_STAND_IN, csrf_token) if csrf_token else html
 
 
-def blank_form_html(*, study: Study, criteria, now: datetime | None = None) -> SafeString | None:
+def blank_form_html(
+    *, study: Study, criteria: list, fingerprint: str, now: datetime | None = None
+) -> SafeString | None:
     """The blank form's HTML with fresh per-page values: byte for byte the same as rendering
     it. None when the cache is down."""
-    html = blank_form_template(study=study, criteria=criteria)
+    html = blank_form_template(study=study, criteria=criteria, fingerprint=fingerprint)
     if html is None:
         return None
     return mark_safe(fill_per_page_values(html, now=now))  # noqa: S308 -- crispy's output

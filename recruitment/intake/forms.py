@@ -73,24 +73,6 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _NAME_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-class NoteField(forms.CharField):
-    """Free text counted the way the patient sees it, and never cut short.
-
-    Browsers send each line break as CRLF but count it as one character; normalise first so
-    the 1,000-character limit means what the help text says. No `maxlength` attribute: a
-    browser would silently drop the end of a pasted note; the server says it is too long.
-    """
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
-
-    def widget_attrs(self, widget):
-        attrs = super().widget_attrs(widget)
-        attrs.pop("maxlength", None)
-        return attrs
-
-
 def question_field_name(criterion: EligibilityCriterion, item: str = "") -> str:
     return f"q_{criterion.code}" + (f"__{item}" if item else "")
 
@@ -169,7 +151,7 @@ class InterestForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": CHOICE_INVALID},
     )
-    note = NoteField(
+    note = form_fields.NoteField(
         label=_("Anything else you want us to know? (optional)"),
         max_length=NOTE_MAX,
         required=False,
@@ -196,13 +178,23 @@ class InterestForm(forms.Form):
         criteria,
         today: date | None = None,
         now: datetime | None = None,
+        fields: dict[str, forms.Field] | None = None,
         **kwargs,
     ):
+        # `fields`: the fields of a form built earlier for the same criteria and language
+        # (form_cache.validation_fields), used as they are, not copied: to validate a post,
+        # never to be shown (rendering sets attributes on the widgets).
+        if fields is not None:
+            self.base_fields = {}
         super().__init__(*args, **kwargs)
         self.study = study
         self.today = today or timezone.localdate()
         now = now or timezone.now()
-        self.fields["form_issued"].initial = form_issued_token(now)
+        self.for_validation_only = fields is not None
+        if fields is None:
+            self.fields["form_issued"].initial = form_issued_token(now)
+        else:
+            self.fields = dict(fields)
         self.timing = None
         if self.is_bound:
             name = self.add_prefix("form_issued")
@@ -215,6 +207,8 @@ class InterestForm(forms.Form):
                 self.data = self.data.copy()
                 self.data[name] = form_issued_token(now)
         self.criteria = [c for c in criteria if _asks_patient(c)]
+        if fields is not None:
+            return
         self.fields["contact_consent"].label = study.text.contact_consent_text
         if not self.is_bound:
             self.initial.setdefault("submission_token", uuid.uuid4())

@@ -14,8 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Case, Q, Value, When
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from recruitment import eligibility
 from recruitment.contact import MatchKeys
 from recruitment.errors import ImportRowError, RecruitmentError, StudyNotRecruiting
-from recruitment.evaluation import evaluation_build
+from recruitment.evaluation import criterion_versions_forget, evaluation_build
 from recruitment.intake.withdraw import withdraw_path
 from recruitment.models import (
     Answer,
@@ -67,6 +67,7 @@ def participant_submit(
     token: uuid.UUID | None = None,
     language: str = "en",
     site_url: str = "",
+    criteria: list[EligibilityCriterion] | None = None,
 ) -> Participant:
     """Save a patient's interest: participant, answers, pre-screen evaluation, screening
     number and possible-duplicate link, all in one transaction; then email the patient and
@@ -74,7 +75,8 @@ def participant_submit(
 
     `token` is the form's idempotency token (stored as `submission_token`): a second
     submission of the same form (a double click, or two posts at once) returns the participant
-    the first one created. Imports use `participants_import`.
+    the first one created. Imports use `participants_import`. `criteria` are the study's
+    active criteria in order, when the caller has read them already (the form's view).
 
     Everything that needs no lock is done first: the criteria are read once, the participant
     is built and validated, and the answers are evaluated in memory. Only then does one
@@ -91,11 +93,15 @@ def participant_submit(
             token=token,
             language=language,
             site_url=site_url,
+            criteria=criteria,
         )
     except IntegrityError:
         # Two posts of the same form at once: the other one saved it while this one waited.
         existing = _participant_by_token(study, token)
         if existing is None:
+            # Or a criterion version kept in memory is gone (a restored database): read
+            # them again next time.
+            criterion_versions_forget()
             raise
         return existing
 
@@ -108,8 +114,10 @@ def _participant_submit_once(
     token: uuid.UUID | None,
     language: str,
     site_url: str,
+    criteria: list[EligibilityCriterion] | None,
 ) -> Participant:
-    criteria = list(EligibilityCriterion.objects.filter(study_id=study.pk).active())
+    if criteria is None:
+        criteria = list(EligibilityCriterion.objects.filter(study_id=study.pk).active())
     prepared = _participant_prepare(
         study=study,
         contact=contact,
@@ -148,27 +156,16 @@ def _participant_submit_once(
 
 
 def _screening_seq_take(study: Study) -> Study | None:
-    """Take the study's next screening number with one UPDATE ... RETURNING, which locks the
-    study row until the transaction ends; None when the study is not recruiting. Returns a
-    copy of `study` with the row's current number, prefix and versions."""
-    quote = connection.ops.quote_name
-    table = quote(Study._meta.db_table)
-    seq = quote(Study._meta.get_field("last_screening_seq").column)
-    returned = ("last_screening_seq", "prefix", "contact_consent_version", "criteria_version")
-    columns = ", ".join(quote(Study._meta.get_field(name).column) for name in returned)
-    # Raw SQL: the ORM's update() returns a count, not the row it changed. Names come from the
-    # model's meta; the values are parameters.
-    sql = (
-        f"UPDATE {table} SET {seq} = {seq} + 1 "  # noqa: S608
-        f"WHERE {quote(Study._meta.pk.column)} = %s "
-        f"AND {quote(Study._meta.get_field('is_recruiting').column)} "
-        f"RETURNING {columns}"
+    """Take the study's next screening number: an UPDATE that adds one (and locks the study
+    row until the transaction ends), then the row as it now is; None when the study is not
+    recruiting. Returns a copy of `study` with the row's current number, prefix and versions."""
+    taken = Study.objects.filter(pk=study.pk, is_recruiting=True).update(
+        last_screening_seq=F("last_screening_seq") + 1
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [study.pk])
-        row = cursor.fetchone()
-    if row is None:
+    if not taken:
         return None
+    returned = ("last_screening_seq", "prefix", "contact_consent_version", "criteria_version")
+    row = Study.objects.filter(pk=study.pk).values_list(*returned).get()
     locked = copy.copy(study)
     for name, value in zip(returned, row, strict=True):
         setattr(locked, name, value)

@@ -2,11 +2,13 @@
 
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
@@ -17,13 +19,19 @@ from django_ratelimit.decorators import ratelimit
 from accounts.client_ip import interest_rate, ratelimit_key
 from recruitment import selectors
 from recruitment.errors import StudyNotRecruiting
+from recruitment.evaluation import criteria_fingerprint
 from recruitment.intake import draft_views, form_cache
 from recruitment.intake.forms import InterestForm
 from recruitment.intake.services import participant_submit
 
 logger = logging.getLogger(__name__)
 
-SESSION_KEY = "interest_submitted"
+# The thank-you page's screening number goes to the browser that sent the form in a signed,
+# short-lived, HttpOnly cookie (no session row to write): the study's and participant's ids,
+# never the number itself or anything about the person.
+SUBMITTED_COOKIE = "interest_submitted"
+SUBMITTED_SALT = "recruitment.intake.thanks"
+SUBMITTED_MAX_AGE = 30 * 60
 
 
 @require_GET
@@ -77,34 +85,55 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
         response = _blank_form_page(request, study, context)
         if response is not None:
             return response
-    criteria = selectors.criterion_list_for_form(study=study)
+    criteria = selectors.criterion_list_active(study=study)
     data = request.POST if request.method == "POST" else None
+    if data is not None:
+        # Validated on the fields built once for these criteria; shown again (errors, or
+        # expired) on a form of its own, since showing a form changes its widgets.
+        form = form_cache.interest_form_to_validate(
+            data, study=study, criteria=criteria, fingerprint=criteria_fingerprint(criteria)
+        )
+        if form.is_valid() and not form.is_expired:
+            if form.is_spam:
+                return _thanks_redirect(study, participant_pk=None)
+            try:
+                participant = participant_submit(
+                    study=study,
+                    contact=form.contact_details(),
+                    answers=form.answers(),
+                    token=form.cleaned_data.get("submission_token"),
+                    language=translation.get_language() or "en",
+                    site_url=request.build_absolute_uri("/"),
+                    criteria=criteria,
+                )
+            except StudyNotRecruiting:
+                return render(request, "recruitment/closed.html", {"study": study})
+            # Sent: a draft saved to finish later is not needed any more.
+            draft_views.forget_draft(request, study)
+            return _thanks_redirect(study, participant_pk=participant.pk)
     form = InterestForm(data, study=study, criteria=criteria)
     context["form"] = form
-    if request.method == "POST" and form.is_valid():
-        if form.is_spam:
-            request.session[SESSION_KEY] = {"study": study.pk, "participant": None}
-            return redirect("recruitment:thanks", slug=study.slug)
-        if form.is_expired:
-            # Open for over a day: show it again, answers kept and a fresh signed time.
-            context["form_expired"] = True
-            return render(request, "recruitment/interest.html", context)
-        try:
-            participant = participant_submit(
-                study=study,
-                contact=form.contact_details(),
-                answers=form.answers(),
-                token=form.cleaned_data.get("submission_token"),
-                language=translation.get_language() or "en",
-                site_url=request.build_absolute_uri("/"),
-            )
-        except StudyNotRecruiting:
-            return render(request, "recruitment/closed.html", {"study": study})
-        # Sent: a draft saved to finish later is not needed any more.
-        draft_views.forget_draft(request, study)
-        request.session[SESSION_KEY] = {"study": study.pk, "participant": participant.pk}
-        return redirect("recruitment:thanks", slug=study.slug)
+    if data is not None and form.is_valid() and form.is_expired:
+        # Open for over a day: show it again, answers kept and a fresh signed time.
+        context["form_expired"] = True
     return render(request, "recruitment/interest.html", context)
+
+
+def _thanks_redirect(study, *, participant_pk: int | None) -> HttpResponse:
+    """To the thank-you page, with the cookie that lets this browser alone see the number
+    (a bot's "success" carries no participant)."""
+    response = redirect("recruitment:thanks", slug=study.slug)
+    response.set_signed_cookie(
+        SUBMITTED_COOKIE,
+        f"{study.pk}:{participant_pk or ''}",
+        salt=SUBMITTED_SALT,
+        max_age=SUBMITTED_MAX_AGE,
+        path=reverse("recruitment:thanks", args=[study.slug]),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def _blank_form_page(request: HttpRequest, study, context: dict) -> HttpResponse | None:
@@ -114,18 +143,21 @@ def _blank_form_page(request: HttpRequest, study, context: dict) -> HttpResponse
     values put in. With a query string (its path is in the page), only the form is cached.
     None when the cache is down."""
 
-    def criteria():
-        return selectors.criterion_list_for_form(study=study)
-
+    criteria = selectors.criterion_list_active(study=study)
+    fingerprint = criteria_fingerprint(criteria)
     if request.META.get("QUERY_STRING"):
-        form_html = form_cache.blank_form_html(study=study, criteria=criteria)
+        form_html = form_cache.blank_form_html(
+            study=study, criteria=criteria, fingerprint=fingerprint
+        )
         if form_html is None:
             return None
         return render(request, "recruitment/interest.html", {**context, "form_html": form_html})
-    key = f"{form_cache.blank_form_cache_key(study=study)}:page"
+    key = f"{form_cache.blank_form_cache_key(study=study, fingerprint=fingerprint)}:page"
     page = form_cache.cache_get(key)
     if page is None or page is form_cache.CACHE_DOWN:
-        fragment = form_cache.blank_form_template(study=study, criteria=criteria)
+        fragment = form_cache.blank_form_template(
+            study=study, criteria=criteria, fingerprint=fingerprint
+        )
         if fragment is None:
             return None
         page_context = {
@@ -141,15 +173,19 @@ def _blank_form_page(request: HttpRequest, study, context: dict) -> HttpResponse
 @never_cache
 @require_GET
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
-    """The thank-you page; it shows the screening number from the session, never from the URL."""
+    """The thank-you page; it shows the screening number only to the browser that sent the
+    form (its signed cookie, see _thanks_redirect), never from the URL."""
     study = selectors.study_get_public(slug=slug)
-    submitted = request.session.get(SESSION_KEY)
-    if not submitted or submitted.get("study") != study.pk:
+    submitted = request.get_signed_cookie(
+        SUBMITTED_COOKIE, default="", salt=SUBMITTED_SALT, max_age=SUBMITTED_MAX_AGE
+    )
+    study_pk, _, participant_pk = submitted.partition(":")
+    if study_pk != str(study.pk):
         return redirect("recruitment:study", slug=study.slug)
     participant = None
-    if submitted.get("participant"):
+    if participant_pk.isdigit():
         participant = selectors.participant_get_for_confirmation(
-            pk=submitted["participant"], study=study
+            pk=int(participant_pk), study=study
         )
     return render(request, "recruitment/thanks.html", {"study": study, "participant": participant})
 

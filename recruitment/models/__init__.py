@@ -46,12 +46,14 @@ from recruitment.models.studies import (  # noqa: F401
     CriterionKind,
     CriterionQuerySet,
     CriterionText,
+    CriterionVersion,
     EligibilityCriterion,
     RuleKind,
     Study,
     StudyQuerySet,
     StudyText,
     active_translation,
+    snapshot_digest,
 )
 from recruitment.models.workflow import (  # noqa: F401
     BY_PARTICIPANT,

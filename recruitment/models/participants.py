@@ -18,7 +18,7 @@ from recruitment.models.status import (
     ReferralSource,
     Status,
 )
-from recruitment.models.studies import AnsweredBy, EligibilityCriterion, Study
+from recruitment.models.studies import AnsweredBy, CriterionVersion, EligibilityCriterion, Study
 
 
 class ParticipantQuerySet(models.QuerySet):
@@ -200,7 +200,20 @@ class Participant(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ParticipantQuerySet.as_manager()
-    history = audit_history(excluded_fields=["submission_token", "withdraw_nonce"])
+    # The history is read by participant (id) and date; the indexes the participant table
+    # needs to find duplicates and numbers would only be written, two entries a submission.
+    history = audit_history(
+        excluded_fields=["submission_token", "withdraw_nonce"],
+        no_db_index=[
+            "email_normalised",
+            "phone_normalised",
+            "name_normalised",
+            "screening_number",
+            "created_at",
+            "duplicate_of",
+            "slot",
+        ],
+    )
 
     class Meta:
         verbose_name = _("participant")
@@ -293,14 +306,22 @@ class Participant(models.Model):
 class Answer(models.Model):
     """One answer to one criterion: the patient's on the form, or a value staff entered."""
 
+    # Fewer indexes, less to write per submission: a participant's answers are found by the
+    # unique (participant, criterion) index; nothing looks answers up by criterion alone
+    # (criteria are retired, never deleted); only staff-entered values have a recorder.
     participant = models.ForeignKey(
-        Participant, on_delete=models.CASCADE, related_name="answers", verbose_name=_("participant")
+        Participant,
+        on_delete=models.CASCADE,
+        related_name="answers",
+        verbose_name=_("participant"),
+        db_index=False,
     )
     criterion = models.ForeignKey(
         EligibilityCriterion,
         on_delete=models.PROTECT,
         related_name="answers",
         verbose_name=_("criterion"),
+        db_index=False,
     )
     value = models.JSONField(_("answer"), null=True)
     answered_by = models.CharField(_("answered by"), max_length=10, choices=AnsweredBy)
@@ -311,6 +332,7 @@ class Answer(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("recorded by"),
+        db_index=False,
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
     history = audit_history()
@@ -318,6 +340,13 @@ class Answer(models.Model):
     class Meta:
         verbose_name = _("answer")
         verbose_name_plural = _("answers")
+        indexes = [
+            models.Index(
+                fields=["recorded_by"],
+                name="answer_recorded_by",
+                condition=Q(recorded_by__isnull=False),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["participant", "criterion"], name="one_answer_per_criterion"
@@ -340,29 +369,51 @@ class Provenance(models.TextChoices):
     STAFF_VERIFIED = eligibility.Source.STAFF_VERIFIED, _("Staff-verified")
 
 
-class CriterionVerdict(models.Model):
-    """One criterion's verdict in a participant's stored evaluation, with the exact criterion
-    text and rule it was judged by (so later protocol amendments do not rewrite history)."""
+class CriterionVerdictManager(models.Manager):
+    """Every read of verdicts joins the criterion as judged: a verdict is never shown or
+    checked without its text and rule, so a list of verdicts costs one query, not one per row."""
 
+    def get_queryset(self):
+        return super().get_queryset().select_related("criterion_version")
+
+
+class CriterionVerdict(models.Model):
+    """One criterion's verdict in a participant's stored evaluation, pointing at the exact
+    criterion text and rule it was judged by (a `CriterionVersion`, shared by every verdict
+    judged by the same text and rule), so later protocol amendments do not rewrite history."""
+
+    # Indexes: the unique (participant, criterion) one finds a participant's verdicts, and
+    # the partial not-met one serves the reports; none on the criterion or its version alone
+    # (never deleted), so a submission writes fewer index entries.
     participant = models.ForeignKey(
         Participant,
         on_delete=models.CASCADE,
         related_name="verdicts",
         verbose_name=_("participant"),
+        db_index=False,
     )
     criterion = models.ForeignKey(
         EligibilityCriterion,
         on_delete=models.PROTECT,
         related_name="verdicts",
         verbose_name=_("criterion"),
+        db_index=False,
     )
-    criterion_snapshot = models.JSONField(_("criterion as judged"))
+    criterion_version = models.ForeignKey(
+        CriterionVersion,
+        on_delete=models.PROTECT,
+        related_name="verdicts",
+        verbose_name=_("criterion as judged"),
+        db_index=False,
+    )
     answer = models.JSONField(_("answer"), null=True)
     verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict)
     reason = models.CharField(_("reason"), max_length=300)
     provenance = models.CharField(_("provenance"), max_length=20, choices=Provenance, blank=True)
     eligible_from = models.DateField(_("eligible from"), null=True, blank=True)
     order = models.PositiveSmallIntegerField(default=0)
+
+    objects = CriterionVerdictManager()
 
     class Meta:
         verbose_name = _("criterion verdict")
@@ -385,3 +436,8 @@ class CriterionVerdict(models.Model):
 
     def __str__(self):
         return f"{self.criterion_snapshot.get('code')}: {self.verdict}"
+
+    @property
+    def criterion_snapshot(self) -> dict:
+        """The criterion's text and rule as judged (joined by the default manager)."""
+        return self.criterion_version.snapshot

@@ -1,5 +1,8 @@
 """Studies and their eligibility criteria, and their public text in the active language."""
 
+import hashlib
+import json
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -395,3 +398,44 @@ class EligibilityCriterion(models.Model):
             "rule_kind": self.rule_kind,
             "params": self.params,
         }
+
+
+def snapshot_digest(snapshot: dict) -> str:
+    """A criterion snapshot's fingerprint: the same text and rule give the same digest."""
+    canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class CriterionVersion(models.Model):
+    """A criterion exactly as participants were judged by it (its text and rule, see
+    `EligibilityCriterion.snapshot`), stored once and shared by every verdict judged by the
+    same text and rule. Rows are written once and never changed: a change of the criterion
+    gives a new row, so a verdict always shows what it was judged by."""
+
+    criterion = models.ForeignKey(
+        EligibilityCriterion,
+        on_delete=models.PROTECT,
+        related_name="versions",
+        verbose_name=_("criterion"),
+    )
+    digest = models.CharField(_("digest"), max_length=64, editable=False)
+    snapshot = models.JSONField(_("criterion as judged"), editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("criterion version")
+        verbose_name_plural = _("criterion versions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["criterion", "digest"], name="criterion_version_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.snapshot.get('code')} v{self.snapshot.get('version')}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("A criterion version is never changed.")
+        self.digest = snapshot_digest(self.snapshot)
+        super().save(*args, **kwargs)

@@ -179,7 +179,7 @@ def screening_log_iter(*, study: Study, include_free_text: bool = False) -> Iter
             verdict=Verdict.NOT_MET,
         )
         .order_by("participant_id", "order", "pk")
-        .values_list("participant_id", "criterion_snapshot__title")
+        .values_list("participant_id", "criterion_version__snapshot__title")
     )
     titles: dict[str, str] = {}
     for participant_id, title in verdicts.iterator(chunk_size=CHUNK_SIZE):

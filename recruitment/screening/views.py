@@ -247,7 +247,11 @@ class LabValuesView(WorkflowView):
 
     def get_context_data(self) -> dict:
         codes = [criterion.code for criterion in self.criteria]
-        verdicts = self.participant.verdicts.filter(criterion__code__in=codes).order_by("order")
+        verdicts = (
+            self.participant.verdicts.filter(criterion__code__in=codes)
+            .select_related("criterion_version")
+            .order_by("order")
+        )
         return {"verdicts": verdicts}
 
     def perform(self, form) -> str:

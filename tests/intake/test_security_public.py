@@ -435,8 +435,11 @@ def test_cookies_are_secure_and_http_only_when_debug_is_off(client, ldn_study):
     posted = client.post(FORM_URL, ldn_form_data(), secure=True)
 
     assert form.cookies["csrftoken"]["secure"] is True
-    assert posted.cookies["sessionid"]["secure"] is True
-    assert posted.cookies["sessionid"]["httponly"] is True
+    # The thank-you page's number rides in a signed cookie, not in a session.
+    assert "sessionid" not in posted.cookies
+    assert posted.cookies["interest_submitted"]["secure"] is True
+    assert posted.cookies["interest_submitted"]["httponly"] is True
+    assert posted.cookies["interest_submitted"]["samesite"] == "Lax"
     switched = client.post("/i18n/setlang/", {"language": "es", "next": "/"}, secure=True)
     language_cookie = switched.cookies[settings.LANGUAGE_COOKIE_NAME]
     assert language_cookie.value == "es"

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from recruitment.evaluation import participant_evaluate
+from recruitment.evaluation import criterion_version_ids, participant_evaluate
 from recruitment.models import (
     CriterionVerdict,
     Participant,
@@ -664,7 +664,7 @@ def a_worked_study(study, member, size: int) -> None:
         CriterionVerdict(
             participant=p,
             criterion=criterion,
-            criterion_snapshot=criterion.snapshot(),
+            criterion_version_id=criterion_version_ids([criterion])[criterion.pk],
             answer="no",
             verdict=Verdict.NOT_MET,
             reason="Answered no; needs yes.",

@@ -16,6 +16,7 @@ from fhir.resources.R4B.researchstudy import ResearchStudy
 from fhir.resources.R4B.researchsubject import ResearchSubject
 
 from accounts import roles
+from recruitment.evaluation import criterion_version_ids
 from recruitment.models import (
     CriterionVerdict,
     DeclineReason,
@@ -654,7 +655,7 @@ def populate(study, count, *, by):
         CriterionVerdict(
             participant=participant,
             criterion=criterion,
-            criterion_snapshot=criterion.snapshot(),
+            criterion_version_id=criterion_version_ids([criterion])[criterion.pk],
             verdict=Verdict.NOT_MET,
             reason="Not met",
             order=order,

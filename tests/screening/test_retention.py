@@ -188,7 +188,7 @@ def anonymous_facts() -> dict:
         ),
         "snapshots": sorted(
             json.dumps(s, sort_keys=True)
-            for s in CriterionVerdict.objects.values_list("criterion_snapshot", flat=True)
+            for s in CriterionVerdict.objects.values_list("criterion_version__snapshot", flat=True)
         ),
         "status changes": sorted(
             StatusChange.objects.values_list(

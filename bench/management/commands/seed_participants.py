@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.eligibility import RULES_FROM_CONTACT_DETAILS
+from recruitment.evaluation import criterion_version_ids
 from recruitment.models import (
     ROUTE_FROM_NEW,
     AnsweredBy,
@@ -292,12 +293,12 @@ def _answers(study, seq_range) -> None:
 
 
 def _verdicts(study, seq_range) -> None:
-    """One verdict per active criterion, with the criterion as judged. An ineligible person
-    fails one patient criterion (which one depends on their sequence); a needs-review one is
-    unsure of one; staff criteria are met once staff judged the person eligible."""
-    import json
-
+    """One verdict per active criterion, pointing at the criterion's version as judged. An
+    ineligible person fails one patient criterion (which one depends on their sequence); a
+    needs-review one is unsure of one; staff criteria are met once staff judged the person
+    eligible."""
     criteria: list[EligibilityCriterion] = list(study.criteria.active().order_by("order", "pk"))
+    version_ids = criterion_version_ids(criteria)
     patient = [c for c in criteria if c.answered_by == AnsweredBy.PATIENT]
     eligible_statuses = list(Status.judged_eligible())
     for order, c in enumerate(criteria):
@@ -317,8 +318,8 @@ def _verdicts(study, seq_range) -> None:
             verdict_params_2 = [eligible_statuses]
         sql = (
             "INSERT INTO recruitment_criterionverdict (participant_id, criterion_id, "  # noqa: S608
-            'criterion_snapshot, answer, verdict, reason, provenance, eligible_from, "order") '
-            f"SELECT p.id, %s, %s::jsonb, NULL, v.verdict, "
+            'criterion_version_id, answer, verdict, reason, provenance, eligible_from, "order") '
+            f"SELECT p.id, %s, %s, NULL, v.verdict, "
             "CASE v.verdict WHEN 'met' THEN 'The answer meets this criterion.' "
             "WHEN 'not_met' THEN 'The answer rules this out.' "
             "WHEN 'unknown' THEN 'Not sure: staff will ask.' ELSE 'Checked at screening.' END, "
@@ -326,7 +327,7 @@ def _verdicts(study, seq_range) -> None:
             f"FROM recruitment_participant p, LATERAL (SELECT {verdict} AS verdict) v "
             f"WHERE {PARTICIPANTS_IN_BATCH}"
         )
-        params = [c.pk, json.dumps(c.snapshot())]
+        params = [c.pk, version_ids[c.pk]]
         if c.answered_by != AnsweredBy.PATIENT:
             params += verdict_params_2
         params += [order, *verdict_params, study.pk, *seq_range]
