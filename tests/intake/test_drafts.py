@@ -679,9 +679,8 @@ def test_saving_and_resuming_run_a_fixed_number_of_queries(
     for n in range(others):
         make_draft(ldn_study, expires_at=NOW + dt.timedelta(days=1), email=f"p{n}@example.com")
     # The request's queries; the email's task runs after it (a worker's queries, not the page's).
-    with TestCase.captureOnCommitCallbacks() as send_the_email:
-        with django_assert_max_num_queries(9):
-            assert client.post(SAVE_URL, ANSWERS).status_code == 302
+    with TestCase.captureOnCommitCallbacks() as send_the_email, django_assert_max_num_queries(9):
+        assert client.post(SAVE_URL, ANSWERS).status_code == 302
     send_the_email[0]()
     path = emailed_link()[0]
     with django_assert_max_num_queries(3):
