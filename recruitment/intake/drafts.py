@@ -113,7 +113,9 @@ def draft_save(
         draft.full_clean(exclude=["study", "data"], validate_unique=False)
         draft.save()
         transaction.on_commit(
-            lambda: notifications.draft_link_send.enqueue(draft_id=draft.pk, site_url=site_url)
+            lambda: notifications.draft_link_send.enqueue(
+                draft_id=draft.pk, link_hash=draft.token_hash, site_url=site_url
+            )
         )
     return draft
 

@@ -88,24 +88,22 @@ def slot_freed_notice_send(*, study_id: int, attempt: int = 1) -> str:
 
 
 @task()
-def draft_link_send(*, draft_id: int, site_url: str, attempt: int = 1) -> str:
+def draft_link_send(*, draft_id: int, link_hash: str, site_url: str, attempt: int = 1) -> str:
     """The link back to a saved form. Its token exists only in this email: it is made here, at
-    send time, and only its hash is stored (replacing the one before, so an older link of the
-    same draft stops working). A retry makes a new token; a refused attempt delivered none."""
+    send time, and its hash replaces `link_hash`, the hash the draft held when this email was
+    asked for (of a token nobody has). A later save changed that hash and asked for its own
+    email, so this one is not sent. A retry makes a new token; a refused attempt sent none."""
     draft = Draft.objects.select_related("study").filter(pk=draft_id).first()
     if draft is None:
         return NOBODY
     token = token_new()
-    # Only the draft as read: a save meanwhile enqueued its own email.
-    taken = Draft.objects.filter(pk=draft.pk, token_hash=draft.token_hash).update(
-        token_hash=token_hash(token)
-    )
-    if not taken:
-        return "draft changed meanwhile"
+    new_hash = token_hash(token)
+    if not Draft.objects.filter(pk=draft_id, token_hash=link_hash).update(token_hash=new_hash):
+        return "superseded by a later save"
     return deliver(
         task=draft_link_send,
         message=emails.draft_link(draft, token=token, site_url=site_url),
         attempt=attempt,
         about=f"Draft link email (draft {draft_id})",
-        ids={"draft_id": draft_id, "site_url": site_url},
+        ids={"draft_id": draft_id, "link_hash": new_hash, "site_url": site_url},
     )
