@@ -206,7 +206,8 @@ COORDINATOR_EMAILS = env_list("COORDINATOR_EMAILS", [])
 # Background tasks (django-tasks, the backport of Django's own task API): every email is one,
 # sent by a worker (recruitment/notifications/, docs/architecture.md "Background tasks").
 # TASKS_BACKEND=database (the default): a table in the database, run by `manage.py db_worker`,
-# no other service. rq: Redis at TASKS_REDIS_URL, run by `manage.py rqworker --with-scheduler`.
+# no other service. rq: Redis at TASKS_REDIS_URL, run by
+# `manage.py rqworker --with-scheduler --job-class django_tasks_rq.Job default`.
 # immediate: run in the web process as the transaction commits, no retry (tests, debugging).
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
 _TASK_BACKENDS = {
@@ -218,7 +219,7 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}.")
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 if TASKS_BACKEND == "rq":
-    INSTALLED_APPS.append("django_rq")
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     RQ_QUEUES = {
         "default": {
             "URL": env.str("TASKS_REDIS_URL", default="redis://127.0.0.1:6379/0"),

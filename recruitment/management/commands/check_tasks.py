@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from recruitment.notifications.queue import queue_health
 
-FAILED = "Task queue check failed: {problems}."
+FAILED = "Task queue check failed: {problems}"
 
 
 class Command(BaseCommand):
