@@ -209,7 +209,7 @@ COORDINATOR_EMAILS = env_list("COORDINATOR_EMAILS", [])
 # no other service. rq: Redis at TASKS_REDIS_URL, run by
 # `manage.py rqworker --with-scheduler --job-class django_tasks_rq.Job default`.
 # immediate: run in the web process as the transaction commits, no retry (tests, debugging).
-TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="") or "database"
 _TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
     "rq": "django_tasks_rq.RQBackend",
