@@ -112,10 +112,11 @@ def draft_save(
         # bits, and unique in the table.
         draft.full_clean(exclude=["study", "data"], validate_unique=False)
         draft.save()
-        transaction.on_commit(
-            lambda: notifications.draft_link_send.enqueue(
-                draft_id=draft.pk, link_hash=draft.token_hash, site_url=site_url
-            )
+        notifications.task_enqueue(
+            notifications.draft_link_send,
+            draft_id=draft.pk,
+            link_hash=draft.token_hash,
+            site_url=site_url,
         )
     return draft
 

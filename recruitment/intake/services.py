@@ -1,6 +1,6 @@
 """Taking in interest: the public form's submission and the bulk import share one path
-(prepare, match duplicates, write), so both apply the same rules. Emails are tasks enqueued
-after the transaction commits (recruitment/notifications)."""
+(prepare, match duplicates, write), so both apply the same rules. Emails are tasks, sent
+only once the transaction commits (recruitment/notifications)."""
 
 import copy
 import json
@@ -126,8 +126,10 @@ def _participant_submit_once(
             # The same form was saved already: give the number back, return the first one.
             transaction.set_rollback(True)
         else:
-            transaction.on_commit(
-                lambda: _submission_emails_enqueue(participant_id=participant.pk, site_url=site_url)
+            notifications.task_enqueue(
+                notifications.submission_emails_send,
+                participant_id=participant.pk,
+                site_url=site_url,
             )
     if participant is None:
         return _participant_by_token(study, token)
@@ -381,13 +383,3 @@ def _first_match(
         .values_list("pk", "duplicate_of_id", "same_token")
         .first()
     )
-
-
-def _submission_emails_enqueue(*, participant_id: int, site_url: str) -> None:
-    """Two tasks, so a retry of one never sends the other again: the patient's confirmation
-    (no health answers; their signed withdraw link) and the coordinators' notice (screening
-    number and a staff link only)."""
-    notifications.participant_confirmation_send.enqueue(
-        participant_id=participant_id, site_url=site_url
-    )
-    notifications.new_interest_notice_send.enqueue(participant_id=participant_id, site_url=site_url)

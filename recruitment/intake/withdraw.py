@@ -129,9 +129,10 @@ def participant_withdraw_by_link(*, token: str, site_url: str = "") -> WithdrawL
         else:
             state = WithdrawState.ENROLLED
         enrolled = state == WithdrawState.ENROLLED
-        transaction.on_commit(
-            lambda: notifications.withdraw_notice_send.enqueue(
-                participant_id=pk, enrolled=enrolled, site_url=site_url
-            )
+        notifications.task_enqueue(
+            notifications.withdraw_notice_send,
+            participant_id=pk,
+            enrolled=enrolled,
+            site_url=site_url,
         )
     return WithdrawLink(state, locked)

@@ -1,12 +1,13 @@
-"""The email tasks. Services enqueue them in `transaction.on_commit`, so nothing is sent for
-a rolled-back change, and the patient's request never waits on the mail server.
+"""The email tasks, and how the services enqueue them (`task_enqueue`).
 
 A task's arguments are ids (a participant's, a study's, a draft's), the site's address and
 an attempt count: never a name, an address, a health answer or a patient's link, since the
 queue keeps them in a table or in Redis. Each task reads the rows when it runs and renders
 then; a row erased or deleted meanwhile means there is nobody left to write to."""
 
+from django.db import transaction
 from django_tasks import task
+from django_tasks_db import DatabaseBackend
 
 from recruitment.links import token_hash, token_new
 from recruitment.models import Draft, Participant, Study
@@ -14,6 +15,19 @@ from recruitment.notifications import emails
 from recruitment.notifications.delivery import deliver
 
 NOBODY = "nobody to send to"
+CONFIRMATION = "confirmation"
+NEW_INTEREST_NOTICE = "new_interest_notice"
+
+
+def task_enqueue(email_task, /, **ids) -> None:
+    """Queue an email caused by the current transaction's change, so that it is sent only if
+    the change commits, and never before. On the database queue the task's row is written in
+    the same transaction (it commits or rolls back with the change, and no commit is added);
+    on any other backend the task is enqueued in `transaction.on_commit`."""
+    if isinstance(email_task.get_backend(), DatabaseBackend):
+        email_task.enqueue(**ids)
+    else:
+        transaction.on_commit(lambda: email_task.enqueue(**ids))
 
 
 def _participant(participant_id: int) -> Participant | None:
@@ -21,33 +35,36 @@ def _participant(participant_id: int) -> Participant | None:
 
 
 @task()
-def participant_confirmation_send(*, participant_id: int, site_url: str, attempt: int = 1) -> str:
-    """The patient's confirmation of their submission, with their withdraw link."""
+def submission_emails_send(
+    *, participant_id: int, site_url: str, pending: list[str] | None = None, attempt: int = 1
+) -> str:
+    """The patient's confirmation (with their withdraw link) and the coordinators' notice of a
+    new submission: one task, so a submission adds one row to the queue, but each email is
+    retried on its own (`pending`: the ones a retry still has to send)."""
     participant = _participant(participant_id)
-    if participant is None or not participant.email:
+    if participant is None:
         return NOBODY
-    return deliver(
-        task=participant_confirmation_send,
-        message=emails.confirmation(participant, site_url=site_url),
-        attempt=attempt,
-        about=f"Confirmation email about {participant.screening_number}",
-        ids={"participant_id": participant_id, "site_url": site_url},
+    pending = pending or [CONFIRMATION, NEW_INTEREST_NOTICE]
+    number = participant.screening_number
+    messages = {}
+    if CONFIRMATION in pending and participant.email:
+        messages[CONFIRMATION] = (
+            f"Confirmation email about {number}",
+            emails.confirmation(participant, site_url=site_url),
+        )
+    notice = NEW_INTEREST_NOTICE in pending and emails.new_interest_notice(
+        participant, site_url=site_url
     )
-
-
-@task()
-def new_interest_notice_send(*, participant_id: int, site_url: str, attempt: int = 1) -> str:
-    """The coordinators' notice of a new submission."""
-    participant = _participant(participant_id)
-    message = participant and emails.new_interest_notice(participant, site_url=site_url)
-    if not message:
+    if notice:
+        messages[NEW_INTEREST_NOTICE] = (f"Coordinators' email about {number}", notice)
+    if not messages:
         return NOBODY
     return deliver(
-        task=new_interest_notice_send,
-        message=message,
+        task=submission_emails_send,
+        messages=messages,
         attempt=attempt,
-        about=f"Coordinators' email about {participant.screening_number}",
         ids={"participant_id": participant_id, "site_url": site_url},
+        pending_in_retry=True,
     )
 
 
@@ -64,9 +81,8 @@ def withdraw_notice_send(
         return NOBODY
     return deliver(
         task=withdraw_notice_send,
-        message=message,
+        messages={"notice": (f"Withdraw-link email about {participant.screening_number}", message)},
         attempt=attempt,
-        about=f"Withdraw-link email about {participant.screening_number}",
         ids={"participant_id": participant_id, "enrolled": enrolled, "site_url": site_url},
     )
 
@@ -80,9 +96,8 @@ def slot_freed_notice_send(*, study_id: int, attempt: int = 1) -> str:
         return NOBODY
     return deliver(
         task=slot_freed_notice_send,
-        message=message,
+        messages={"notice": (f"Slot-freed email for {study.slug}", message)},
         attempt=attempt,
-        about=f"Slot-freed email for {study.slug}",
         ids={"study_id": study_id},
     )
 
@@ -100,10 +115,10 @@ def draft_link_send(*, draft_id: int, link_hash: str, site_url: str, attempt: in
     new_hash = token_hash(token)
     if not Draft.objects.filter(pk=draft_id, token_hash=link_hash).update(token_hash=new_hash):
         return "superseded by a later save"
+    message = emails.draft_link(draft, token=token, site_url=site_url)
     return deliver(
         task=draft_link_send,
-        message=emails.draft_link(draft, token=token, site_url=site_url),
+        messages={"link": (f"Draft link email (draft {draft_id})", message)},
         attempt=attempt,
-        about=f"Draft link email (draft {draft_id})",
         ids={"draft_id": draft_id, "link_hash": new_hash, "site_url": site_url},
     )

@@ -154,9 +154,7 @@ def participant_transition(
             by=by,
         )
         if freed_slot:
-            transaction.on_commit(
-                lambda: notifications.slot_freed_notice_send.enqueue(study_id=study.pk)
-            )
+            notifications.task_enqueue(notifications.slot_freed_notice_send, study_id=study.pk)
     return locked
 
 

@@ -20,11 +20,15 @@ class RefusingThenAccepting:
 
     refusals: int = 0
     code: int = 451
+    only: set[str] | None = None  # the addresses refused (all when None)
     attempts: dict[str, int] = field(default_factory=dict)
     delivered: list = field(default_factory=list)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         self.attempts[address] = self.attempts.get(address, 0) + 1
+        if self.only is not None and address not in self.only:
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
         if self.code >= 500:
             return f"{self.code} 5.1.1 No such mailbox here"
         if self.attempts[address] <= self.refusals:

@@ -8,6 +8,7 @@ import logging
 import re
 
 import pytest
+from django.db import transaction
 from django.test import Client, TestCase
 from django_tasks_db.models import DBTaskResult
 
@@ -57,8 +58,8 @@ def test_a_submission_queues_its_emails_and_sends_nothing_until_the_worker_runs(
     participant = submitted(ldn_study)
 
     assert smtp_server.delivered == []
-    assert [r.status for r in rows(tasks.participant_confirmation_send)] == ["READY"]
-    assert [r.status for r in rows(tasks.new_interest_notice_send)] == ["READY"]
+    # One row for the submission's two emails.
+    assert [r.status for r in rows(tasks.submission_emails_send)] == ["READY"]
 
     run_worker()
 
@@ -86,14 +87,44 @@ def test_a_server_that_refuses_twice_then_accepts_gets_each_email_exactly_once(
     assert len(smtp_server.to(PATIENT)) == 1
     assert len(smtp_server.to(COORDINATORS)) == 1
     assert len(smtp_server.delivered) == 2
-    confirmations = rows(tasks.participant_confirmation_send)
+    confirmations = rows(tasks.submission_emails_send)
     assert [r.args_kwargs["kwargs"].get("attempt", 1) for r in confirmations] == [1, 2, 3]
     assert [r.status for r in confirmations] == ["SUCCESSFUL"] * 3
     assert [r.return_value.split(" at ")[0] for r in confirmations] == ["retry", "retry", "sent"]
+    assert [r.args_kwargs["kwargs"].get("pending") for r in confirmations] == [
+        None,
+        ["confirmation", "new_interest_notice"],
+        ["confirmation", "new_interest_notice"],
+    ]
     assert participant.screening_number in smtp_server.to(PATIENT)[0]["Subject"]
     # Running the worker again sends nothing more.
     run_worker()
     assert len(smtp_server.delivered) == 2
+
+
+def test_a_retry_sends_only_the_email_that_was_refused(ldn_study, smtp_server):
+    smtp_server.refusals, smtp_server.only = 1, {COORDINATORS}
+    submitted(ldn_study)
+
+    run_worker()
+
+    assert smtp_server.attempts == {PATIENT: 1, COORDINATORS: 2}
+    assert len(smtp_server.to(PATIENT)) == 1
+    assert len(smtp_server.to(COORDINATORS)) == 1
+    retry = rows(tasks.submission_emails_send)[-1]
+    assert retry.args_kwargs["kwargs"]["pending"] == ["new_interest_notice"]
+
+
+def test_a_rolled_back_change_leaves_no_email_in_the_queue(ldn_study, smtp_server):
+    with transaction.atomic():
+        submit(ldn_study)
+        drafts.draft_save(study=ldn_study, email=PATIENT, data={}, site_url=SITE)
+        assert DBTaskResult.objects.count() == 2  # written with the change, in its transaction
+        transaction.set_rollback(True)
+
+    assert DBTaskResult.objects.count() == 0
+    run_worker()
+    assert smtp_server.delivered == []
 
 
 def test_a_retry_waits_for_its_delay(ldn_study, smtp_server, settings, time_machine):
@@ -107,7 +138,7 @@ def test_a_retry_waits_for_its_delay(ldn_study, smtp_server, settings, time_mach
     run_worker()
 
     assert smtp_server.delivered == []
-    waiting = rows(tasks.participant_confirmation_send)[-1]
+    waiting = rows(tasks.submission_emails_send)[-1]
     assert waiting.status == "READY"
     assert waiting.run_after == start + dt.timedelta(seconds=60)
 
@@ -132,7 +163,7 @@ def test_the_last_refused_attempt_gives_up_and_fails_the_task_without_an_address
 
     assert smtp_server.attempts == {PATIENT: 3}
     assert smtp_server.delivered == []
-    last = rows(tasks.participant_confirmation_send)[-1]
+    last = rows(tasks.submission_emails_send)[-1]
     assert last.status == "FAILED"
     assert last.exception_class_path.endswith("delivery.EmailNotDelivered")
     assert f"Confirmation email about {participant.screening_number}" in last.traceback
@@ -148,7 +179,7 @@ def test_a_refusal_for_good_is_not_retried(ldn_study, smtp_server, settings):
 
     run_worker()
 
-    (only,) = rows(tasks.participant_confirmation_send)
+    (only,) = rows(tasks.submission_emails_send)
     assert only.status == "FAILED"
     assert smtp_server.attempts == {PATIENT: 1}
 
