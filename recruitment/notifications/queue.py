@@ -1,12 +1,12 @@
 """Is the task queue draining? What `manage.py check_tasks` reports: due tasks that wait too
 long (no worker, or one that cannot keep up), tasks left running by a killed worker, and
-emails given up. Reads only the queue; a few queries whatever its length."""
+emails given up. Reads only the queue: one query on the database queue, whatever its length."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django_tasks.base import TaskResultStatus
@@ -53,26 +53,28 @@ def queue_health(
 def _database_health(backend, now, max_wait, stuck_after, failed_hours) -> QueueHealth:
     from django_tasks_db.models import DBTaskResult, get_date_max
 
-    rows = DBTaskResult.objects.filter(backend_name=backend.alias)
-    ready = rows.filter(status=TaskResultStatus.READY)
-    # A task enqueued without a delay is due from its enqueueing; a deferred one from its time.
-    undelayed = ready.filter(run_after=get_date_max())
-    delayed_due = ready.filter(run_after__lte=now)
-    oldest = [
-        value
-        for value in (
-            undelayed.aggregate(t=Min("enqueued_at"))["t"],
-            delayed_due.aggregate(t=Min("run_after"))["t"],
-        )
-        if value is not None
-    ]
-    due = undelayed.count() + delayed_due.count()
+    never = get_date_max()  # the run_after of a task enqueued without a delay
+    ready, running = Q(status=TaskResultStatus.READY), Q(status=TaskResultStatus.RUNNING)
+    # Due: enqueued without a delay (due from its enqueueing), or deferred to a time now past.
+    undelayed, delayed_due = ready & Q(run_after=never), ready & Q(run_after__lte=now)
+    facts = DBTaskResult.objects.filter(backend_name=backend.alias).aggregate(
+        undelayed=Count("id", filter=undelayed),
+        delayed_due=Count("id", filter=delayed_due),
+        first_undelayed=Min("enqueued_at", filter=undelayed),
+        first_delayed=Min("run_after", filter=delayed_due),
+        scheduled=Count("id", filter=ready & Q(run_after__gt=now) & ~Q(run_after=never)),
+        running=Count("id", filter=running),
+        stuck=Count("id", filter=running & Q(started_at__lt=now - timedelta(minutes=stuck_after))),
+        failed=Count(
+            "id",
+            filter=Q(status=TaskResultStatus.FAILED)
+            & Q(finished_at__gte=now - timedelta(hours=failed_hours)),
+        ),
+    )
+    due = facts["undelayed"] + facts["delayed_due"]
+    oldest = [t for t in (facts["first_undelayed"], facts["first_delayed"]) if t is not None]
     oldest_minutes = int((now - min(oldest)).total_seconds() // 60) if oldest else 0
-    running = rows.filter(status=TaskResultStatus.RUNNING)
-    stuck = running.filter(started_at__lt=now - timedelta(minutes=stuck_after)).count()
-    failed = rows.filter(
-        status=TaskResultStatus.FAILED, finished_at__gte=now - timedelta(hours=failed_hours)
-    ).count()
+    stuck, failed = facts["stuck"], facts["failed"]
     problems = []
     if due and oldest_minutes >= max_wait:
         problems.append(WAITING.format(count=due, minutes=oldest_minutes))
@@ -84,8 +86,8 @@ def _database_health(backend, now, max_wait, stuck_after, failed_hours) -> Queue
         backend="database",
         due=due,
         oldest_due_minutes=oldest_minutes,
-        scheduled=ready.filter(run_after__gt=now).exclude(run_after=get_date_max()).count(),
-        running=running.count(),
+        scheduled=facts["scheduled"],
+        running=facts["running"],
         stuck=stuck,
         failed=failed,
         problems=problems,
