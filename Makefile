@@ -62,7 +62,7 @@ serve: $(INSTALLED) messages
 	$(SERVE_ENV) $(BIN)/python manage.py check_enrolment
 	@echo "Serving the production configuration (DEBUG off, gunicorn) on http://127.0.0.1:8000/ over plain HTTP. Ctrl-C stops."
 	@echo "Staff sign in at /admin/ with two-factor (STAFF_2FA_REQUIRED); the demo coordinator from 'make run' works here too."
-	@echo "The task worker (manage.py db_worker) runs beside gunicorn and sends the emails; 'manage.py check_tasks' reports its queue."
+	@echo "The task worker (db_worker) runs beside gunicorn and sends the emails; the check_tasks command reports its queue."
 	$(call beside_the_worker,$(SERVE_ENV),--no-reload,$(SERVE_ENV) $(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:8000 ldn_trial.wsgi)
 
 # $(call beside_the_worker,ENV,WORKER-OPTIONS,COMMAND): run COMMAND with the task worker
