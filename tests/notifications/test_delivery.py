@@ -8,7 +8,7 @@ import logging
 import re
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client, TestCase
 from django_tasks_db.models import DBTaskResult
 
@@ -125,6 +125,22 @@ def test_a_rolled_back_change_leaves_no_email_in_the_queue(ldn_study, smtp_serve
     assert DBTaskResult.objects.count() == 0
     run_worker()
     assert smtp_server.delivered == []
+
+
+def test_on_the_database_queue_a_submission_writes_one_task_row_inside_its_transaction(
+    ldn_study,
+):
+    written = []
+
+    def record(execute, sql, params, many, context):
+        if DBTaskResult._meta.db_table in sql:
+            written.append((sql.split()[0], connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        submit(ldn_study)
+
+    assert written == [("INSERT", True)]
 
 
 def test_a_retry_waits_for_its_delay(ldn_study, smtp_server, settings, time_machine):
