@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "recruitment",
     "accounts",
 ]
@@ -194,9 +196,46 @@ else:
     EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
     EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+# Seconds an SMTP connection may wait on the server: a hung server fails the attempt (which is
+# retried) instead of holding the task worker forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ldn-trial <noreply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 COORDINATOR_EMAILS = env_list("COORDINATOR_EMAILS", [])
+
+# Background tasks (django-tasks, the backport of Django's own task API): every email is one,
+# sent by a worker (recruitment/notifications/, docs/architecture.md "Background tasks").
+# TASKS_BACKEND=database (the default): a table in the database, run by `manage.py db_worker`,
+# no other service. rq: Redis at TASKS_REDIS_URL, run by
+# `manage.py rqworker --with-scheduler --job-class django_tasks_rq.Job default`.
+# immediate: run in the web process as the transaction commits, no retry (tests, debugging).
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="") or "database"
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}.")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {
+        "default": {
+            "URL": env.str("TASKS_REDIS_URL", default="redis://127.0.0.1:6379/0"),
+            "DEFAULT_TIMEOUT": 300,
+        }
+    }
+# A refused email is tried again after each of these delays (seconds), then given up (logged,
+# and the task marked failed, which `check_tasks` reports): 7 attempts over about 20 hours.
+EMAIL_RETRY_DELAYS = [
+    int(delay)
+    for delay in env_list("EMAIL_RETRY_DELAYS", ["60", "300", "1800", "7200", "21600", "43200"])
+]
+# `check_tasks` fails when a ready task has waited longer than this (the worker is stopped or
+# behind) or a task has been running longer than TASKS_STUCK_MINUTES (its worker was killed).
+TASKS_MAX_WAIT_MINUTES = env.int("TASKS_MAX_WAIT_MINUTES", default=10)
+TASKS_STUCK_MINUTES = env.int("TASKS_STUCK_MINUTES", default=15)
 
 # The patient's withdraw link (in the confirmation email) works once, for this many days.
 WITHDRAW_LINK_MAX_AGE_DAYS = env.int("WITHDRAW_LINK_MAX_AGE_DAYS", default=180)

@@ -38,3 +38,33 @@ def check_rate_limit_cache_is_shared(app_configs=None, **kwargs) -> list[checks.
             id="recruitment.W001",
         )
     ]
+
+
+# Task backends that run a task in the web process as it is enqueued: no queue, so an email the
+# mail server refuses is given up at once instead of retried.
+IMMEDIATE_TASKS_IN_PRODUCTION = (
+    "Tasks (every email) run in the web process as they are enqueued ({backend}): an email the "
+    "mail server refuses is not retried, and the patient waits on the mail server."
+)
+IMMEDIATE_TASKS_HINT = (
+    "Leave TASKS_BACKEND unset (the database queue, run by `manage.py db_worker`) or set it to "
+    "rq with a worker (docs/deploy.md)."
+)
+
+
+@checks.register(deploy=True)
+def check_tasks_are_queued(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Warn when emails would be sent from the request, with no retry."""
+    backend = settings.TASKS.get("default", {}).get("BACKEND", "")
+    if backend not in {
+        "django_tasks.backends.immediate.ImmediateBackend",
+        "django_tasks.backends.dummy.DummyBackend",
+    }:
+        return []
+    return [
+        checks.Warning(
+            IMMEDIATE_TASKS_IN_PRODUCTION.format(backend=backend),
+            hint=IMMEDIATE_TASKS_HINT,
+            id="recruitment.W002",
+        )
+    ]

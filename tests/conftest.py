@@ -85,9 +85,15 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         test["NAME"] = f"{name}_{os.getpid()}"
 
 
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Email tasks run as the transaction commits, so a test that runs the on-commit callbacks
+    # finds its emails in mail.outbox; tests/notifications/ run the database queue's worker.
+    settings.TASKS = IMMEDIATE_TASKS
     settings.COORDINATOR_EMAILS = ["coordinators@example.edu"]
     settings.SECURE_SSL_REDIRECT = False
     # Security features that would get in the way of every other test are off by default;

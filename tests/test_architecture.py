@@ -58,6 +58,15 @@ HIGHER = {
     "recruitment.eligibility": ("django", "recruitment", "accounts", "ldn_trial"),
     "recruitment.unicode_text": ("django", "recruitment", "accounts", "ldn_trial"),
     "recruitment.models": (
+        "recruitment.notifications",
+        "recruitment.studies",
+        "recruitment.screening",
+        "recruitment.intake",
+        "recruitment.reports",
+        "recruitment.admin",
+        "accounts",
+    ),
+    "recruitment.notifications": (
         "recruitment.studies",
         "recruitment.screening",
         "recruitment.intake",
@@ -95,7 +104,19 @@ def test_services_and_selectors_import_no_views_forms_admin_or_urls():
         name
         for name in MODULES
         if name.rsplit(".", 1)[-1]
-        in {"services", "selectors", "evaluation", "retention", "withdraw", "errors", "models"}
+        in {
+            "services",
+            "selectors",
+            "evaluation",
+            "retention",
+            "withdraw",
+            "errors",
+            "models",
+            "tasks",
+            "emails",
+            "delivery",
+            "queue",
+        }
     )
     ui = [
         (module, imported)

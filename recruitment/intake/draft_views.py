@@ -168,18 +168,14 @@ def draft_save(request: HttpRequest, slug: str) -> HttpResponse:
     if form.cleaned_data.get("website") or form.timing == FormTiming.INVALID:
         request.session[DRAFT_SESSION_KEY] = {"study": study.pk, "draft": None}
         return redirect("recruitment:draft_saved", slug=study.slug)
-    try:
-        draft = drafts.draft_save(
-            study=study,
-            email=form.cleaned_data["email"],
-            data=drafts.draft_data_from_post(post=request.POST, field_names=form.fields),
-            language=translation.get_language() or "en",
-            site_url=request.build_absolute_uri("/"),
-            draft_pk=session_draft_pk(request, study),
-        )
-    except drafts.DraftEmailFailed:
-        request.session.pop(DRAFT_SESSION_KEY, None)
-        return render(request, "recruitment/interest.html", {**context, "draft_email_failed": True})
+    draft = drafts.draft_save(
+        study=study,
+        email=form.cleaned_data["email"],
+        data=drafts.draft_data_from_post(post=request.POST, field_names=form.fields),
+        language=translation.get_language() or "en",
+        site_url=request.build_absolute_uri("/"),
+        draft_pk=session_draft_pk(request, study),
+    )
     request.session[DRAFT_SESSION_KEY] = {"study": study.pk, "draft": draft.pk, "via_link": False}
     return redirect("recruitment:draft_saved", slug=study.slug)
 

@@ -2,31 +2,26 @@
 
 A draft is an interest form a patient saved to finish later. It is not a participant: it has
 no screening number, no answers or verdicts and no history, and it is never in the admin, the
-staff pages or the exports. The patient gets a link by email; only the sha256 of its token is
-stored, and resuming replaces that hash, so a link works once. A draft lasts
-DRAFT_MAX_AGE_DAYS from its last save; resuming refuses an expired one at once, and
-`drafts_erase_expired` (run by `erase_expired_participants`) deletes it.
+staff pages or the exports. The patient gets a link by email, made by the email's task when it
+sends (recruitment/notifications); only the sha256 of its token is stored, and resuming
+replaces that hash, so a link works once. A draft lasts DRAFT_MAX_AGE_DAYS from its last save;
+resuming refuses an expired one at once, and `drafts_erase_expired` (run by
+`erase_expired_participants`) deletes it.
 
 Nothing here logs an email address, an answer or a token.
 """
 
-import hashlib
-import logging
-import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.http import QueryDict
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
+from recruitment.links import token_hash, token_new
 from recruitment.models import Draft, Study
-
-logger = logging.getLogger(__name__)
+from recruitment.notifications import tasks as notifications
 
 # Posted fields never kept in a draft: per-page tokens (a resumed form gets fresh ones) and
 # the honeypot.
@@ -35,22 +30,6 @@ NOT_SAVED = frozenset({"csrfmiddlewaretoken", "website", "form_issued", "submiss
 # can store, never on what a person typed.
 MAX_VALUE_CHARS = 10_000
 MAX_VALUES_PER_FIELD = 20
-
-
-class DraftError(Exception):
-    """A draft could not be saved."""
-
-
-class DraftEmailFailed(DraftError):
-    """The email with the link could not be sent, so the draft was not kept."""
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _new_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def draft_data_from_post(*, post: QueryDict, field_names: Iterable[str]) -> dict[str, list[str]]:
@@ -107,13 +86,12 @@ def draft_save(
     """Keep a patient's answers and email them a link to come back, valid DRAFT_MAX_AGE_DAYS.
 
     `draft_pk` (the draft the patient's session holds, if any) is updated rather than a new
-    one made: new answers, email, token and expiry; its older link stops working. The email
-    is sent before this returns, not on commit: without it nobody can reach the draft, so on
-    a failure the draft is deleted and `DraftEmailFailed` tells the patient, whose answers are
-    still on their screen.
+    one made: new answers, email and expiry; its older link stops working at once (the hash
+    kept is of a token nobody has until the email's task makes the link). The email is a task
+    enqueued on commit, retried while the mail server refuses.
     """
     now = now or timezone.now()
-    token = _new_token()
+    token = token_new()  # never sent: the task makes the emailed one
     with transaction.atomic():
         draft = None
         if draft_pk is not None:
@@ -134,9 +112,12 @@ def draft_save(
         # bits, and unique in the table.
         draft.full_clean(exclude=["study", "data"], validate_unique=False)
         draft.save()
-    if not _draft_link_send(draft=draft, token=token, site_url=site_url):
-        Draft.objects.filter(pk=draft.pk).delete()
-        raise DraftEmailFailed("The email with the link could not be sent.")
+        notifications.task_enqueue(
+            notifications.draft_link_send,
+            draft_id=draft.pk,
+            link_hash=draft.token_hash,
+            site_url=site_url,
+        )
     return draft
 
 
@@ -147,7 +128,7 @@ def draft_resume(*, study: Study, token: str, now: datetime | None = None) -> Dr
     draft = draft_get_by_token(study=study, token=token, now=now)
     if draft is None:
         return None
-    new_hash = token_hash(_new_token())
+    new_hash = token_hash(token_new())
     used = Draft.objects.filter(pk=draft.pk, token_hash=draft.token_hash).update(
         token_hash=new_hash
     )
@@ -170,25 +151,3 @@ def drafts_erase_expired(*, now: datetime | None = None, dry_run: bool = False) 
         return expired.count()
     deleted, _by_model = expired.delete()
     return deleted
-
-
-def _draft_link_send(*, draft: Draft, token: str, site_url: str) -> bool:
-    """Email the link, in the patient's language. No answers in it: only the study, the link
-    and how long it works."""
-    path = reverse("recruitment:draft_resume", kwargs={"slug": draft.study.slug, "token": token})
-    context = {
-        "study": draft.study,
-        "resume_url": f"{site_url.rstrip('/')}{path}",
-        "days": settings.DRAFT_MAX_AGE_DAYS,
-        "expires_on": timezone.localtime(draft.expires_at).date(),
-    }
-    with translation.override(draft.language):
-        subject = render_to_string("recruitment/email/draft_link_subject.txt", context)
-        body = render_to_string("recruitment/email/draft_link.txt", context)
-    try:
-        send_mail(" ".join(subject.split()), body, None, [draft.email])
-    except Exception as exc:  # noqa: BLE001 - reported to the patient by the caller
-        # Never log the exception text: SMTP errors quote the recipient's address.
-        logger.error("Draft link email failed: %s", type(exc).__name__)
-        return False
-    return True

@@ -1,31 +1,25 @@
 """Taking in interest: the public form's submission and the bulk import share one path
-(prepare, match duplicates, write), so both apply the same rules. Emails go out after the
-transaction commits."""
+(prepare, match duplicates, write), so both apply the same rules. Emails are tasks, sent
+only once the transaction commits (recruitment/notifications)."""
 
 import copy
 import json
-import logging
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility
 from recruitment.contact import MatchKeys
 from recruitment.errors import ImportRowError, RecruitmentError, StudyNotRecruiting
 from recruitment.evaluation import criterion_versions_forget, evaluation_build
-from recruitment.intake.withdraw import withdraw_path
 from recruitment.models import (
     Answer,
     AnsweredBy,
@@ -35,8 +29,7 @@ from recruitment.models import (
     Participant,
     Study,
 )
-
-logger = logging.getLogger(__name__)
+from recruitment.notifications import tasks as notifications
 
 STUDY_NOT_RECRUITING = _("This study is not recruiting at the moment.")
 
@@ -141,14 +134,10 @@ def _participant_submit_once(
             # The same form was saved already: give the number back, return the first one.
             transaction.set_rollback(True)
         else:
-            staff_path = reverse("admin:recruitment_participant_change", args=[participant.pk])
-            site = site_url.rstrip("/")
-            transaction.on_commit(
-                lambda: _send_submission_emails(
-                    participant,
-                    f"{site}{staff_path}",
-                    withdraw_url=f"{site}{withdraw_path(participant=participant)}",
-                )
+            notifications.task_enqueue(
+                notifications.submission_emails_send,
+                participant_id=participant.pk,
+                site_url=site_url,
             )
     if participant is None:
         return _participant_by_token(study, token)
@@ -391,42 +380,3 @@ def _first_match(
         .values_list("pk", "duplicate_of_id", "same_token")
         .first()
     )
-
-
-def _send_submission_emails(
-    participant: Participant, staff_url: str, *, withdraw_url: str = ""
-) -> None:
-    """Confirmation to the patient (no health answers; their signed withdraw link) and a
-    notice to the coordinators (screening number and a staff link only: no personal data)."""
-    study = participant.study
-    with translation.override(participant.language):
-        context = {
-            "participant": participant,
-            "study": study,
-            "withdraw_url": withdraw_url,
-            "withdraw_days": settings.WITHDRAW_LINK_MAX_AGE_DAYS,
-        }
-        messages = [
-            (
-                render_to_string("recruitment/email/confirmation_subject.txt", context).strip(),
-                render_to_string("recruitment/email/confirmation.txt", context),
-                [participant.email],
-            )
-        ]
-    if settings.COORDINATOR_EMAILS:
-        context = {"participant": participant, "study": study, "staff_url": staff_url}
-        messages.append(
-            (
-                render_to_string("recruitment/email/coordinator_subject.txt", context).strip(),
-                render_to_string("recruitment/email/coordinator.txt", context),
-                list(settings.COORDINATOR_EMAILS),
-            )
-        )
-    for subject, body, recipients in messages:
-        try:
-            send_mail(subject, body, None, recipients)
-        except Exception as exc:  # noqa: BLE001 - a mail outage must not lose the submission
-            # Never log the exception text: SMTP errors quote the recipient's address.
-            logger.error(
-                "Email about %s failed: %s", participant.screening_number, type(exc).__name__
-            )

@@ -1,37 +1,42 @@
 """The patient's signed withdraw link: made at submission, checked and used from the
 confirmation email."""
 
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 
+from recruitment.links import WITHDRAW_SALT, withdraw_path, withdraw_token_make
 from recruitment.models import (
     DeclineReason,
     Participant,
     Status,
     Study,
 )
+from recruitment.notifications import tasks as notifications
 from recruitment.screening.services import participant_transition
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "WITHDRAW_SALT",
+    "WithdrawLink",
+    "WithdrawState",
+    "participant_withdraw_by_link",
+    "withdraw_link_check",
+    "withdraw_path",
+    "withdraw_token_make",
+]
 
 
 # ---------------------------------------------------------------------------------------------
 # Withdrawing interest: the patient's signed link
 # ---------------------------------------------------------------------------------------------
-# The link carries the participant's pk and their `withdraw_nonce`, signed with a salt of its
-# own and a timestamp (django.core.signing). It works while the nonce matches and for
-# WITHDRAW_LINK_MAX_AGE_DAYS: using it clears the nonce.
-WITHDRAW_SALT = "recruitment.withdraw-link"
+# The link (made in recruitment/links.py) carries the participant's pk and their
+# `withdraw_nonce`, signed with a salt of its own and a timestamp (django.core.signing). It
+# works while the nonce matches and for WITHDRAW_LINK_MAX_AGE_DAYS: using it clears the nonce.
 WITHDRAW_REASON = DeclineReason.WITHDREW_BY_LINK
 
 
@@ -49,15 +54,6 @@ class WithdrawLink:
 
     state: WithdrawState
     participant: Participant | None = None
-
-
-def withdraw_token_make(*, participant: Participant) -> str:
-    """The token of the participant's withdraw link; empty nonce, dead link."""
-    return signing.dumps({"p": participant.pk, "n": participant.withdraw_nonce}, salt=WITHDRAW_SALT)
-
-
-def withdraw_path(*, participant: Participant) -> str:
-    return reverse("recruitment:withdraw", args=[withdraw_token_make(participant=participant)])
 
 
 def _withdraw_token_read(token: str) -> tuple[int, str] | None:
@@ -132,33 +128,11 @@ def participant_withdraw_by_link(*, token: str, site_url: str = "") -> WithdrawL
             state = WithdrawState.WITHDRAWN
         else:
             state = WithdrawState.ENROLLED
-        staff_path = reverse("admin:recruitment_participant_change", args=[pk])
-        staff_url = f"{site_url.rstrip('/')}{staff_path}"
         enrolled = state == WithdrawState.ENROLLED
-        transaction.on_commit(lambda: _notify_withdraw_link_used(locked, staff_url, enrolled))
+        notifications.task_enqueue(
+            notifications.withdraw_notice_send,
+            participant_id=pk,
+            enrolled=enrolled,
+            site_url=site_url,
+        )
     return WithdrawLink(state, locked)
-
-
-def _notify_withdraw_link_used(participant: Participant, staff_url: str, enrolled: bool) -> None:
-    """Tell the coordinators, by screening number only, that the link was used."""
-    if not settings.COORDINATOR_EMAILS:
-        return
-    context = {
-        "participant": participant,
-        "study": participant.study,
-        "staff_url": staff_url,
-        "enrolled": enrolled,
-    }
-    try:
-        send_mail(
-            render_to_string("recruitment/email/withdraw_coordinator_subject.txt", context).strip(),
-            render_to_string("recruitment/email/withdraw_coordinator.txt", context),
-            None,
-            list(settings.COORDINATOR_EMAILS),
-        )
-    except Exception as exc:  # noqa: BLE001 - the withdrawal stands
-        logger.error(
-            "Withdraw-link email about %s failed: %s",
-            participant.screening_number,
-            type(exc).__name__,
-        )

@@ -2,12 +2,9 @@
 (eligibility overrides, consent, enrollment, contacts, lab values, duplicates, staff edits).
 Each is a keyword-only function that checks, writes in one transaction, and returns."""
 
-import logging
 from datetime import date, timedelta
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -41,14 +38,13 @@ from recruitment.models import (
     StatusReason,
     Study,
 )
+from recruitment.notifications import tasks as notifications
 from recruitment.screening.gate import (
     consent_on_record,
     criteria_met_or_refuse,
     study_has_free_slot,
     waitlist_first_ahead,
 )
-
-logger = logging.getLogger(__name__)
 
 TRANSITION_NOT_ALLOWED = _("{number} cannot move from “{current}” to “{target}”.")
 REASON_NEEDED = _("Give a reason to mark {number} as “{target}”.")
@@ -163,7 +159,7 @@ def participant_transition(
             by=by,
         )
         if freed_slot:
-            transaction.on_commit(lambda: _notify_slot_freed(study))
+            notifications.task_enqueue(notifications.slot_freed_notice_send, study_id=study.pk)
     return locked
 
 
@@ -275,27 +271,6 @@ def _enrol(study: Study, participant: Participant, reason: str) -> None:
     study.save(update_fields=["last_participant_seq"])
     participant.participant_id = study.participant_id(study.last_participant_seq)
     participant.slot = slot
-
-
-def _notify_slot_freed(study: Study) -> None:
-    """Tell the coordinators a slot is free and who is next (screening number only)."""
-    if not settings.COORDINATOR_EMAILS:
-        return
-    waiting = Participant.objects.filter(study=study).waitlist().first()
-    next_line = (
-        f"Next on the waitlist: {waiting.screening_number}."
-        if waiting
-        else "Nobody is on the waitlist."
-    )
-    try:
-        send_mail(
-            f"A slot is free in {study.short_title}",
-            f"An enrolment slot in {study.title} is free again. {next_line}\n",
-            None,
-            list(settings.COORDINATOR_EMAILS),
-        )
-    except Exception as exc:  # noqa: BLE001 - the status change stands
-        logger.error("Slot-freed email for %s failed: %s", study.slug, type(exc).__name__)
 
 
 def consent_record(

@@ -120,6 +120,13 @@ PROTECTED = {
     "admin/otp_totp/totpdevice/<path:object_id>/delete/",
     "admin/otp_totp/totpdevice/<path:object_id>/history/",
     "admin/otp_totp/totpdevice/add/",
+    # The task queue's rows (django-tasks-db): read-only, ids only, for superusers.
+    "admin/django_tasks_database/dbtaskresult/",
+    "admin/django_tasks_database/dbtaskresult/<path:object_id>/",
+    "admin/django_tasks_database/dbtaskresult/<path:object_id>/change/",
+    "admin/django_tasks_database/dbtaskresult/<path:object_id>/delete/",
+    "admin/django_tasks_database/dbtaskresult/<path:object_id>/history/",
+    "admin/django_tasks_database/dbtaskresult/add/",
     # Signed-in staff only: anonymous users go to the login page, others get 403.
     "staff/2fa/enrol/",
     "staff/2fa/verify/",

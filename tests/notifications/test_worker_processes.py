@@ -1,0 +1,124 @@
+"""The workers as an operator runs them, each in its own process with the production settings
+from the environment: `manage.py db_worker` on the database queue (the default), and RQ's
+worker on Redis (TASKS_BACKEND=rq). Each sends a real email to the SMTP server on loopback,
+which refuses the first attempt. The database is a SQLite file of the test's own."""
+
+import subprocess
+import sys
+
+import pytest
+import redis
+
+from tests.test_serving import ROOT, production_env
+
+LDN_STUDY_FILE = "recruitment/studies/ldn-mecfs.toml"
+COORDINATORS = "coordinators@example.edu"
+ENQUEUE = (
+    "from recruitment.models import Study; "
+    "from recruitment.notifications.tasks import slot_freed_notice_send; "
+    "slot_freed_notice_send.enqueue(study_id=Study.objects.get().pk)"
+)
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def manage(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 (our own interpreter)
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def worker_env(tmp_path, smtp_server, **variables: str) -> dict[str, str]:
+    """A migrated SQLite file with the LDN study, and email to the loopback server."""
+    env = production_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(smtp_server.port),
+        EMAIL_TIMEOUT="5",
+        COORDINATOR_EMAILS=COORDINATORS,
+        EMAIL_RETRY_DELAYS="0",
+        **variables,
+    )
+    for args in (("migrate", "--noinput", "-v", "0"), ("load_study", LDN_STUDY_FILE)):
+        done = manage(*args, env=env)
+        assert done.returncode == 0, done.stderr
+    return env
+
+
+@pytest.fixture
+def smtp_server(smtp_server, settings):
+    smtp_server.port = settings.EMAIL_PORT
+    smtp_server.refusals = 1
+    return smtp_server
+
+
+def test_the_database_worker_process_delivers_a_refused_email_once(tmp_path, smtp_server):
+    env = worker_env(tmp_path, smtp_server)
+    queued = manage("shell", "-c", ENQUEUE, env=env)
+    assert queued.returncode == 0, queued.stderr
+    waiting = manage("check_tasks", "--max-wait-minutes", "0", env=env)
+    assert waiting.returncode == 1
+    assert "1 task(s) due and waiting" in waiting.stderr
+
+    worked = manage("db_worker", "--batch", "--no-startup-delay", "--interval", "0", env=env)
+
+    assert worked.returncode == 0, worked.stderr
+    assert smtp_server.attempts == {COORDINATORS: 2}
+    (message,) = smtp_server.to(COORDINATORS)
+    assert message["Subject"] == "A slot is free in LDN for ME/CFS"
+    checked = manage("check_tasks", "--max-wait-minutes", "0", env=env)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.endswith(
+        "0 due (oldest 0 min), 0 scheduled, 0 running, 0 stuck, 0 failed: OK\n"
+    )
+
+
+def redis_answers() -> bool:
+    try:
+        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except (OSError, redis.RedisError):
+        return False
+
+
+@pytest.fixture
+def empty_redis_queue():
+    """This test's Redis database without RQ's keys, before and after."""
+    if not redis_answers():
+        pytest.skip("Redis does not answer on 127.0.0.1:6379 (TASKS_BACKEND=rq needs it)")
+    connection = redis.Redis.from_url(REDIS_URL)
+
+    def empty():
+        for key in connection.scan_iter("rq:*"):
+            connection.delete(key)
+
+    empty()
+    yield
+    empty()
+
+
+@pytest.mark.usefixtures("empty_redis_queue")
+def test_the_rq_worker_process_delivers_a_refused_email_once(tmp_path, smtp_server):
+    env = worker_env(tmp_path, smtp_server, TASKS_BACKEND="rq", TASKS_REDIS_URL=REDIS_URL)
+    queued = manage("shell", "-c", ENQUEUE, env=env)
+    assert queued.returncode == 0, queued.stderr
+    rq_worker = ("rqworker", "--burst", "--with-scheduler", "--job-class", "django_tasks_rq.Job")
+
+    first = manage(*rq_worker, "default", env=env)
+    assert first.returncode == 0, first.stderr
+    assert smtp_server.attempts == {COORDINATORS: 1}
+    assert smtp_server.delivered == []
+    # The retry is scheduled; a burst worker's scheduler moves it to the queue when it starts.
+    second = manage(*rq_worker, "default", env=env)
+
+    assert second.returncode == 0, second.stderr
+    assert smtp_server.attempts == {COORDINATORS: 2}
+    (message,) = smtp_server.to(COORDINATORS)
+    assert message["Subject"] == "A slot is free in LDN for ME/CFS"
+    checked = manage("check_tasks", env=env)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith("rq: 0 due")
