@@ -27,10 +27,12 @@ def evaluation_build(
     values: dict[int, Any],
     *,
     today: date,
+    verified: frozenset[int] = frozenset(),
 ) -> tuple[eligibility.Evaluation, list[CriterionVerdict]]:
     """Run the pre-screen rules on the answers (`values` by criterion pk) and build one
     verdict per criterion, each with the exact criterion text and rule it was judged by.
-    Pure: the verdicts are not saved and have no participant yet."""
+    Answers staff verified (`verified`, criterion pks) are judged like the patient's but
+    stored as staff-verified. Pure: the verdicts are not saved and have no participant yet."""
     evaluation = eligibility.evaluate(
         [c.as_rule() for c in criteria],
         {c.code: values[c.pk] for c in criteria if c.pk in values},
@@ -46,7 +48,11 @@ def evaluation_build(
             answer=values.get(criterion.pk),
             verdict=verdict.status,
             reason=verdict.reason[:300],
-            provenance=verdict.source or "",
+            provenance=(
+                eligibility.Source.STAFF_VERIFIED
+                if verdict.source and criterion.pk in verified
+                else verdict.source or ""
+            ),
             eligible_from=verdict.eligible_from,
             order=order,
         )
@@ -72,8 +78,12 @@ def participant_evaluate(
     that pass again clear it."""
     today = today or timezone.localdate()
     criteria = list(participant.study.criteria.active())
-    values = {a.criterion_id: a.value for a in Answer.objects.filter(participant=participant)}
-    evaluation, verdicts = evaluation_build(participant, criteria, values, today=today)
+    answers = list(Answer.objects.filter(participant=participant))
+    values = {a.criterion_id: a.value for a in answers}
+    verified = frozenset(a.criterion_id for a in answers if a.is_verified)
+    evaluation, verdicts = evaluation_build(
+        participant, criteria, values, today=today, verified=verified
+    )
     with transaction.atomic():
         CriterionVerdict.objects.filter(participant=participant).delete()
         for verdict in verdicts:

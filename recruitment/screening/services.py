@@ -41,7 +41,7 @@ from recruitment.models import (
     StatusReason,
     Study,
 )
-from recruitment.screening.gate import criteria_met_or_refuse
+from recruitment.screening.gate import criteria_met_or_refuse, rule_out_or_refuse
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,8 @@ def participant_transition(
         reason_code, reason_criterion = _reason_coded(
             locked, to, reason=reason, code=reason_code, criterion=reason_criterion
         )
+        if locked.status == Status.NEW and to == Status.INELIGIBLE:
+            rule_out_or_refuse(locked, code=reason_code, criterion=reason_criterion)
 
         if to in (Status.ELIGIBLE, Status.CONSENTED, Status.ENROLLED):
             criteria_met_or_refuse(locked)

@@ -21,8 +21,9 @@ from django.views import View
 from recruitment import selectors
 from recruitment.errors import RecruitmentError
 from recruitment.identification import can_identify
-from recruitment.models import Participant, Status
+from recruitment.models import Participant, Status, StatusReason
 from recruitment.screening import services as screening
+from recruitment.screening.answer_forms import VerifyAnswersForm
 from recruitment.screening.forms import (
     ConsentForm,
     ContactAttemptForm,
@@ -31,9 +32,15 @@ from recruitment.screening.forms import (
     EligibilityOverrideForm,
     EnrolForm,
     LabValuesForm,
+    RuleOutForm,
+    StaffNoteForm,
     StatusChangeForm,
     WorkflowForm,
 )
+from recruitment.screening.gate import rule_out_criteria
+from recruitment.screening.rule_out import participant_rule_out
+from recruitment.screening.staff_notes import staff_note_add
+from recruitment.screening.verified_answers import answer_verify, criterion_list_verifiable
 
 PARTICIPANT_NOT_FOUND = _("That participant does not exist, or is not in one of your studies.")
 NOTHING_TO_SAVE = _("Enter or change at least one value.")
@@ -342,6 +349,87 @@ class DuplicateDismissView(DuplicateReviewView):
         }
 
 
+class RuleOutView(WorkflowView):
+    """Close a new, likely-ineligible applicant as ineligible: the page lists the criteria the
+    pre-screen found not met, which become the reason."""
+
+    form_class = RuleOutForm
+    template_name = "rule_out.html"
+    title = _("Rule out (pre-screen ineligible)")
+    submit_label = _("Rule out as ineligible")
+
+    def get_context_data(self) -> dict:
+        failed = rule_out_criteria(participant=self.participant, today=timezone.localdate())
+        return {"failed": failed}
+
+    def perform(self, form) -> str:
+        participant = participant_rule_out(participant=self.participant, by=self.request.user)
+        self.log(participant, status_log_message(Status.INELIGIBLE))
+        return gettext("%(number)s is ruled out: now “%(status)s” (%(reason)s).") % {
+            "number": participant.screening_number,
+            "status": Status.INELIGIBLE.label,
+            "reason": StatusReason.FAILS_CRITERION.label,
+        }
+
+
+class VerifyAnswersView(WorkflowView):
+    """Staff confirm the patient's answers (a "not sure" above all), and say how."""
+
+    form_class = VerifyAnswersForm
+    template_name = "verify_answers.html"
+    title = _("Verify answers")
+    submit_label = _("Save the verified answers")
+
+    def get_form_kwargs(self) -> dict:
+        self.criteria = criterion_list_verifiable(study=self.participant.study)
+        answers = self.participant.answers.filter(criterion__in=self.criteria)
+        current = {answer.criterion.code: answer for answer in answers.select_related("criterion")}
+        return {**super().get_form_kwargs(), "criteria": self.criteria, "current": current}
+
+    def get_context_data(self) -> dict:
+        codes = [criterion.code for criterion in self.criteria]
+        verdicts = self.participant.verdicts.filter(criterion__code__in=codes).order_by("order")
+        return {"verdicts": verdicts}
+
+    def perform(self, form) -> str:
+        participant = answer_verify(
+            participant=self.participant,
+            answers=form.answers(),
+            how=form.cleaned_data["how"],
+            note=form.cleaned_data["note"],
+            by=self.request.user,
+        )
+        self.log(participant, gettext("Recorded verified answers."))
+        return gettext(
+            "Verified answers saved for %(number)s. Pre-screen outcome: %(outcome)s."
+        ) % {
+            "number": participant.screening_number,
+            "outcome": participant.get_outcome_display(),
+        }
+
+
+class StaffNoteView(WorkflowView):
+    """A note on the participant, kept with who and when; the latest notes above the form."""
+
+    form_class = StaffNoteForm
+    template_name = "staff_note.html"
+    title = _("Add a note")
+    submit_label = _("Add the note")
+
+    def has_permission(self, request) -> bool:
+        return request.user.has_perm("recruitment.add_staffnote") and can_identify(request.user)
+
+    def get_context_data(self) -> dict:
+        return {"notes": selectors.staff_note_list(participant=self.participant)}
+
+    def perform(self, form) -> str:
+        staff_note_add(
+            participant=self.participant, text=form.cleaned_data["text"], by=self.request.user
+        )
+        self.log(self.participant, gettext("Added a staff note."))
+        return gettext("Note added to %(number)s.") % {"number": self.participant.screening_number}
+
+
 # The pages by URL name (`admin:recruitment_participant_<name>`) with their paths under the
 # participant's admin URL.
 WORKFLOW_PAGES = {
@@ -353,4 +441,7 @@ WORKFLOW_PAGES = {
     "contact": ("contact/", ContactAttemptView),
     "duplicate_confirm": ("duplicate/confirm/", DuplicateConfirmView),
     "duplicate_dismiss": ("duplicate/dismiss/", DuplicateDismissView),
+    "rule_out": ("rule-out/", RuleOutView),
+    "verify": ("verify-answers/", VerifyAnswersView),
+    "note": ("note/", StaffNoteView),
 }
