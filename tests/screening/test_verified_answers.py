@@ -327,3 +327,25 @@ def test_the_verify_page_refuses_an_empty_form(coord_client, ldn_study):
     assert response.status_code == 200
     assert str(VERIFY_NOTHING) in response.content.decode()
     assert not answer_of(participant, "can-attend").is_verified
+
+
+def test_retention_erases_the_verification_note_with_the_answers(
+    ldn_study, coordinator, time_machine
+):
+    participant = unsure(ldn_study)
+    answer_verify(
+        participant=participant,
+        answers={"can-attend": "yes"},
+        how="phone",
+        note="Her son drives her",
+        by=coordinator,
+    )
+    walk(fresh(participant), Status.DECLINED, by=coordinator)
+    time_machine.move_to(NOV_25 + dt.timedelta(days=ldn_study.retention_days + 1), tick=False)
+
+    participants_erase_expired()
+
+    answer = answer_of(participant, "can-attend")
+    assert (answer.value, answer.verified_note, answer.verified_how) == (None, "", "phone")
+    assert not Answer.history.exclude(verified_note="").exists()
+    assert not Answer.history.exclude(value=None).exists()
