@@ -154,6 +154,16 @@ class StatusChangeView(WorkflowView):
     title = _("Change status")
     submit_label = _("Change status")
 
+    def get_context_data(self) -> dict:
+        """Point a new, likely-ineligible applicant's page to ruling out in one step."""
+        participant = self.participant
+        if participant.status == Status.NEW and rule_out_criteria(
+            participant=participant, today=timezone.localdate()
+        ):
+            url = reverse("admin:recruitment_participant_rule_out", args=[participant.pk])
+            return {"rule_out_url": url}
+        return {}
+
     def perform(self, form) -> str:
         to = Status(form.cleaned_data["to"])
         participant = screening.participant_transition(

@@ -379,3 +379,16 @@ def test_the_bulk_action_rules_out_who_it_can_and_says_why_for_each_other_row(
         Status.NEW,
         Status.SCREENING,
     ]
+
+
+def test_the_status_page_points_a_likely_ineligible_new_applicant_to_ruling_out(
+    coord_client, ldn_study
+):
+    offered, not_offered = likely_ineligible(ldn_study), needs_review(ldn_study)
+
+    def status_page(participant):
+        url = reverse("admin:recruitment_participant_status", args=[participant.pk])
+        return coord_client.get(url).content.decode()
+
+    assert rule_out_url(offered) in status_page(offered)
+    assert rule_out_url(not_offered) not in status_page(not_offered)
