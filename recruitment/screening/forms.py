@@ -1,5 +1,6 @@
 """The workflow forms of the screening context, one per step on a participant (status,
-consent, enrollment, lab values, eligibility override, contact attempt, duplicate review).
+consent, enrollment, lab values, eligibility override, contact attempt, duplicate review, rule
+out, staff note; verifying answers has its own module, `answer_forms`).
 
 They validate input only; the workflow views call the services. Each form takes the participant
 it acts on, so its choices (the statuses the machine allows, the study's staff, the study's

@@ -1,5 +1,6 @@
 """The participant's workflow pages: one view per step (status, consent, enrollment, lab values,
-eligibility override, contact attempt, duplicate review), each with its form and template.
+eligibility override, contact attempt, duplicate review, rule out, verify answers, staff note),
+each with its form and template.
 
 The participant admin registers them under its own URLs (`ParticipantAdmin.get_urls`, with
 `as_view(model_admin=...)`), so they run behind the admin's sign-in, in its look, scoped to the
