@@ -31,6 +31,9 @@ _WORK_PARTICIPANTS = [
     "change_consentrecord",
     "add_answer",
     "change_answer",
+    # Staff notes may quote the person: read and written by those who see names only.
+    "view_staffnote",
+    "add_staffnote",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -97,11 +97,13 @@ def evaluation_build(
     *,
     today: date,
     version_ids: dict[int, int] | None = None,
+    verified: frozenset[int] = frozenset(),
 ) -> tuple[eligibility.Evaluation, list[CriterionVerdict]]:
     """Run the pre-screen rules on the answers (`values` by criterion pk) and build one
     verdict per criterion, each pointing at the version of the criterion (its exact text and
-    rule) it was judged by. The verdicts are not saved and have no participant yet;
-    `version_ids` (from `criterion_version_ids`) are looked up when not given."""
+    rule) it was judged by. Answers staff verified (`verified`, criterion pks) are judged like
+    the patient's but stored as staff-verified. The verdicts are not saved and have no
+    participant yet; `version_ids` (from `criterion_version_ids`) are looked up when not given."""
     if version_ids is None:
         version_ids = criterion_version_ids(criteria)
     evaluation = eligibility.evaluate(
@@ -119,7 +121,11 @@ def evaluation_build(
             answer=values.get(criterion.pk),
             verdict=verdict.status,
             reason=verdict.reason[:300],
-            provenance=verdict.source or "",
+            provenance=(
+                eligibility.Source.STAFF_VERIFIED
+                if verdict.source and criterion.pk in verified
+                else verdict.source or ""
+            ),
             eligible_from=verdict.eligible_from,
             order=order,
         )
@@ -145,8 +151,12 @@ def participant_evaluate(
     that pass again clear it."""
     today = today or timezone.localdate()
     criteria = list(participant.study.criteria.active())
-    values = {a.criterion_id: a.value for a in Answer.objects.filter(participant=participant)}
-    evaluation, verdicts = evaluation_build(participant, criteria, values, today=today)
+    answers = list(Answer.objects.filter(participant=participant))
+    values = {a.criterion_id: a.value for a in answers}
+    verified = frozenset(a.criterion_id for a in answers if a.is_verified)
+    evaluation, verdicts = evaluation_build(
+        participant, criteria, values, today=today, verified=verified
+    )
     with transaction.atomic():
         CriterionVerdict.objects.filter(participant=participant).delete()
         for verdict in verdicts:

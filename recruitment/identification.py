@@ -23,7 +23,8 @@ NOTE_HIDDEN = _("note recorded, hidden")
 
 # Fields that identify a person, free text that may quote what does, and the related records
 # holding either (answers, verdict reasons quoting a date of birth or ZIP code, status change
-# reasons, contact notes, consent, override reasons, other participants matched as duplicates):
+# reasons, contact notes, consent, override reasons, other participants matched as duplicates,
+# staff notes):
 # shown, searched, filtered and sorted by only with IDENTIFICATION_PERMISSION.
 PARTICIPANT_IDENTIFYING_FIELDS = frozenset(
     {
@@ -47,6 +48,7 @@ PARTICIPANT_IDENTIFYING_FIELDS = frozenset(
         "consent",
         "eligibility_overrides",
         "possible_duplicates",
+        "staff_notes",
     }
 )
 # The secret halves of the patient's links and of the form's resubmission guard: nobody filters

@@ -13,6 +13,7 @@ from recruitment.models import (
     CriterionVerdict,
     EligibilityCriterion,
     Participant,
+    StaffNote,
     Study,
     Verdict,
 )
@@ -161,3 +162,8 @@ def consent_history_list(*, participant: Participant) -> QuerySet:
         .select_related("history_user", "obtained_by")
         .order_by("-history_date", "-history_id")
     )
+
+
+def staff_note_list(*, participant: Participant) -> QuerySet[StaffNote]:
+    """The participant's staff notes, newest first, with who wrote them (1 query)."""
+    return StaffNote.objects.filter(participant=participant).select_related("by").newest_first()

@@ -45,6 +45,12 @@ from recruitment.admin.queue import (
     QueueChangeList,
     StudyFilter,
 )
+from recruitment.admin.screening_steps import (
+    StaffNoteInline,
+    rule_out,
+    screening_step_links,
+    staff_note_history,
+)
 from recruitment.errors import RecruitmentError
 from recruitment.identification import (
     PARTICIPANT_IDENTIFYING_FIELDS,
@@ -118,9 +124,11 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         StatusChangeInline,
         ContactAttemptInline,
         ConsentInline,
+        StaffNoteInline,
     ]
     actions = [
         "move_to_screening",
+        rule_out,
         "mark_eligible",
         "mark_ineligible",
         "waitlist",
@@ -447,7 +455,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         if obj.duplicate_review == DuplicateReview.PENDING:
             links.append((gettext("Confirm duplicate"), url("duplicate_confirm")))
             links.append((gettext("Not a duplicate"), url("duplicate_dismiss")))
-        return links
+        return links + screening_step_links(request, obj, url)
 
     # -- the audit trail (django-simple-history), read-only for everyone -----------------------
     def history_view(self, request, object_id, extra_context=None):
@@ -469,6 +477,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
             "status_changes": status_changes,
             "answer_history": selectors.answer_history_list(participant=obj),
             "consent_history": selectors.consent_history_list(participant=obj),
+            "staff_notes": staff_note_history(request, obj),
         }
         return super().history_view(request, object_id, {**context, **(extra_context or {})})
 

@@ -38,6 +38,7 @@ from recruitment.models.status import (  # noqa: F401
     ReferralSource,
     Status,
     StatusReason,
+    VerificationMethod,
 )
 from recruitment.models.studies import (  # noqa: F401
     CRITERION_TEXT_FIELDS,
@@ -64,5 +65,7 @@ from recruitment.models.workflow import (  # noqa: F401
     EligibilityOverride,
     EnrolmentSlot,
     EnrolmentSlotQuerySet,
+    StaffNote,
+    StaffNoteQuerySet,
     StatusChange,
 )

@@ -17,6 +17,7 @@ from recruitment.models.status import (
     Outcome,
     ReferralSource,
     Status,
+    VerificationMethod,
 )
 from recruitment.models.studies import AnsweredBy, CriterionVersion, EligibilityCriterion, Study
 
@@ -304,7 +305,9 @@ class Participant(models.Model):
 
 
 class Answer(models.Model):
-    """One answer to one criterion: the patient's on the form, or a value staff entered."""
+    """One answer to one criterion: the patient's on the form, or a value staff entered. Staff
+    may verify a patient's answer (`answer_verify`): the row then holds the verified value, who
+    recorded it and how it was confirmed; the patient's own answer stays in the history."""
 
     # Fewer indexes, less to write per submission: a participant's answers are found by the
     # unique (participant, criterion) index; nothing looks answers up by criterion alone
@@ -335,6 +338,19 @@ class Answer(models.Model):
         db_index=False,
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
+    verified_how = models.CharField(
+        _("how it was confirmed"),
+        max_length=10,
+        choices=VerificationMethod,
+        blank=True,
+        help_text=_("Set when staff verified the patient's answer with them or their records."),
+    )
+    verified_note = models.TextField(
+        _("note on the verification"),
+        max_length=500,
+        blank=True,
+        help_text=_("Shown only to staff who may see names and contact details."),
+    )
     history = audit_history()
 
     class Meta:
@@ -351,10 +367,19 @@ class Answer(models.Model):
             models.UniqueConstraint(
                 fields=["participant", "criterion"], name="one_answer_per_criterion"
             ),
+            models.CheckConstraint(
+                condition=Q(verified_how__in=["", *VerificationMethod.values]),
+                name="answer_verified_how_valid",
+            ),
         ]
 
     def __str__(self):
         return f"{self.criterion.code}: {self.value!r}"
+
+    @property
+    def is_verified(self) -> bool:
+        """Staff confirmed this answer to a question the patient answers on the form."""
+        return bool(self.verified_how)
 
 
 class Verdict(models.TextChoices):

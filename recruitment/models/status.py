@@ -104,7 +104,9 @@ FHIR_STATUS = {
 
 # The status machine: where each status may go next. Terminal statuses map to nothing.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.NEW: frozenset({Status.SCREENING, Status.DECLINED}),
+    # New to ineligible only to rule out someone the pre-screen found likely ineligible, for
+    # the criteria it found not met (`participant_transition` refuses any other such move).
+    Status.NEW: frozenset({Status.SCREENING, Status.INELIGIBLE, Status.DECLINED}),
     Status.SCREENING: frozenset({Status.ELIGIBLE, Status.INELIGIBLE, Status.DECLINED}),
     Status.ELIGIBLE: frozenset(
         {Status.CONSENTED, Status.WAITLISTED, Status.INELIGIBLE, Status.DECLINED}
@@ -242,3 +244,13 @@ class EvaluationCause(models.TextChoices):
 
     LAB_VALUES = "lab values", _("lab values")
     CONTACT_DETAILS = "contact details", _("contact details")
+    VERIFIED_ANSWERS = "verified answers", _("answers verified by staff")
+
+
+class VerificationMethod(models.TextChoices):
+    """How staff confirmed a patient's answer before recording it as verified."""
+
+    PHONE = "phone", _("Asked on the phone")
+    IN_PERSON = "in_person", _("Asked in person")
+    RECORDS = "records", _("From medical records")
+    OTHER = "other", _("Other")

@@ -262,3 +262,38 @@ class ContactAttempt(models.Model):
 
     def __str__(self):
         return f"{self.get_method_display()}: {self.get_outcome_display()}"
+
+
+class StaffNoteQuerySet(models.QuerySet):
+    def newest_first(self):
+        return self.order_by("-at", "-pk")
+
+
+class StaffNote(models.Model):
+    """A note staff keep on a participant (who, when, what), apart from the patient's own note
+    on the form. Written once by `staff_notes.staff_note_add`, never edited or deleted: the
+    row is its own audit record. Only staff who may see names read the text (monitors do
+    not: a note may quote the person); retention erases the text with the personal data."""
+
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.CASCADE,
+        related_name="staff_notes",
+        verbose_name=_("participant"),
+    )
+    text = models.TextField(_("note"), max_length=2000)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(_("written at"), auto_now_add=True, db_index=True)
+
+    objects = StaffNoteQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("staff note")
+        verbose_name_plural = _("staff notes")
+        ordering = ["participant", "-at", "-pk"]
+        indexes = [models.Index(fields=["participant", "-at"], name="staff_note_newest")]
+
+    def __str__(self):
+        return f"Note by {self.by_id} at {self.at:%Y-%m-%d %H:%M}" if self.at else "Note"

@@ -1,5 +1,6 @@
 """The workflow forms of the screening context, one per step on a participant (status,
-consent, enrollment, lab values, eligibility override, contact attempt, duplicate review).
+consent, enrollment, lab values, eligibility override, contact attempt, duplicate review, rule
+out, staff note; verifying answers has its own module, `answer_forms`).
 
 They validate input only; the workflow views call the services. Each form takes the participant
 it acts on, so its choices (the statuses the machine allows, the study's staff, the study's
@@ -24,6 +25,7 @@ from recruitment.models import (
     Status,
     StatusReason,
 )
+from recruitment.screening.gate import rule_out_criteria
 from recruitment.screening.services import OVERRIDE_NOTHING
 
 REASON_MAX_LENGTH = 500
@@ -86,6 +88,10 @@ class StatusChangeForm(WorkflowForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         targets = [status for status in Status if self.participant.can_transition_to(status)]
+        if self.participant.status == Status.NEW and not rule_out_criteria(
+            participant=self.participant, today=timezone.localdate()
+        ):
+            targets.remove(Status.INELIGIBLE)  # from new, only for a likely-ineligible pre-screen
         self.fields["to"].choices = [("", "---------")] + [
             (status.value, status.label) for status in targets
         ]
@@ -294,3 +300,23 @@ class DuplicateConfirmForm(WorkflowForm):
 
 class DuplicateDismissForm(WorkflowForm):
     reason = reason_field(help_text=_("Optional: how you know they are different people."))
+
+
+class RuleOutForm(WorkflowForm):
+    """No fields: ruling out closes a new, likely-ineligible applicant as ineligible, for the
+    criteria the pre-screen found not met."""
+
+
+class StaffNoteForm(WorkflowForm):
+    text = forms.CharField(
+        label=_("Note"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text=_(
+            "Kept with the participant's record, with your name and the time; it cannot be "
+            "edited afterwards (add another note to correct it). Monitors do not see it."
+        ),
+    )
+
+    def clean_text(self):
+        return form_fields.visible_text(text=self.cleaned_data["text"], field=self.fields["text"])

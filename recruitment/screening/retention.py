@@ -18,6 +18,7 @@ from recruitment.models import (
     ContactAttempt,
     CriterionVerdict,
     Participant,
+    StaffNote,
     StatusChange,
     Study,
 )
@@ -34,7 +35,8 @@ ERASE_BATCH = 500  # participants per UPDATE: within SQLite's limit on query par
 # What erasure writes on a participant row and on its history rows. Kept: the screening
 # number, study, status, outcome, referral source, language, consent-to-contact version and
 # time, duplicate links, dates and counters; the verdicts (met / not met) and the criterion
-# snapshots; the status changes with their reasons; the contact log without its notes.
+# snapshots; the status changes with their reasons; the contact log without its notes; who
+# wrote a staff note, and when, without its text.
 ERASED_VALUES: dict[str, Any] = {
     "first_name": "",
     "last_name": "",
@@ -87,10 +89,11 @@ def participant_list_expired(*, study: Study, now):
 
 def participants_erase_expired(*, now=None, dry_run: bool = False) -> ErasureResult:
     """Erase the personal data of every participant past their study's retention period
-    (see `participant_list_expired`), with their answers' values, the verdicts' copies of
-    them and their reasons, contact-log notes, links and tokens, and the same data in the
-    history tables; mark them `erased_at`. Idempotent; `dry_run` only lists them. A fixed
-    number of queries per study and per ERASE_BATCH participants."""
+    (see `participant_list_expired`), with their answers' values and verification notes, the
+    verdicts' copies of them and their reasons, contact-log notes, staff notes' text, links
+    and tokens, and the same data in the history tables; mark them `erased_at`. Idempotent;
+    `dry_run` only lists them. A fixed number of queries per study and per ERASE_BATCH
+    participants."""
     now = now or timezone.now()
     done = []
     for study in Study.objects.order_by("slug"):
@@ -122,15 +125,18 @@ def _erase(pks: list[int], *, now, reason: str) -> None:
     Participant.objects.filter(pk__in=pks).update(
         **ERASED_VALUES, submission_token=None, withdraw_nonce="", erased_at=now, updated_at=now
     )
-    Answer.objects.filter(participant_id__in=pks).update(value=None)
+    Answer.objects.filter(participant_id__in=pks).update(value=None, verified_note="")
     CriterionVerdict.objects.filter(participant_id__in=pks).update(
         answer=None, reason=ERASED_VERDICT_REASON, eligible_from=None
     )
     ContactAttempt.objects.filter(participant_id__in=pks).update(note="")
+    StaffNote.objects.filter(participant_id__in=pks).update(text="")
     # The history holds every earlier version: the same fields, and staff's reasons for
     # edits, which may quote what they changed. Who changed what kind of thing, and when, stays.
     Participant.history.filter(id__in=pks).update(**ERASED_VALUES, history_change_reason=None)
-    Answer.history.filter(participant_id__in=pks).update(value=None, history_change_reason=None)
+    Answer.history.filter(participant_id__in=pks).update(
+        value=None, verified_note="", history_change_reason=None
+    )
     _history_record_erasure(pks, now=now, reason=reason)
 
 

@@ -42,6 +42,7 @@ from recruitment.notifications import tasks as notifications
 from recruitment.screening.gate import (
     consent_on_record,
     criteria_met_or_refuse,
+    rule_out_or_refuse,
     study_has_free_slot,
     waitlist_first_ahead,
 )
@@ -123,6 +124,8 @@ def participant_transition(
         reason_code, reason_criterion = _reason_coded(
             locked, to, reason=reason, code=reason_code, criterion=reason_criterion
         )
+        if locked.status == Status.NEW and to == Status.INELIGIBLE:
+            rule_out_or_refuse(locked, code=reason_code, criterion=reason_criterion)
 
         if to in (Status.ELIGIBLE, Status.CONSENTED, Status.ENROLLED):
             criteria_met_or_refuse(locked)

@@ -1,5 +1,6 @@
 """The participant's workflow pages: one view per step (status, consent, enrollment, lab values,
-eligibility override, contact attempt, duplicate review), each with its form and template.
+eligibility override, contact attempt, duplicate review, rule out, verify answers, staff note),
+each with its form and template.
 
 The participant admin registers them under its own URLs (`ParticipantAdmin.get_urls`, with
 `as_view(model_admin=...)`), so they run behind the admin's sign-in, in its look, scoped to the
@@ -21,8 +22,9 @@ from django.views import View
 from recruitment import selectors
 from recruitment.errors import RecruitmentError
 from recruitment.identification import can_identify
-from recruitment.models import Participant, Status
+from recruitment.models import Participant, Status, StatusReason
 from recruitment.screening import services as screening
+from recruitment.screening.answer_forms import VerifyAnswersForm
 from recruitment.screening.call_card import call_card_build, script_blocks
 from recruitment.screening.forms import (
     ConsentForm,
@@ -32,9 +34,15 @@ from recruitment.screening.forms import (
     EligibilityOverrideForm,
     EnrolForm,
     LabValuesForm,
+    RuleOutForm,
+    StaffNoteForm,
     StatusChangeForm,
     WorkflowForm,
 )
+from recruitment.screening.gate import rule_out_criteria
+from recruitment.screening.rule_out import participant_rule_out
+from recruitment.screening.staff_notes import staff_note_add
+from recruitment.screening.verified_answers import answer_verify, criterion_list_verifiable
 from recruitment.screening.waitlist import (
     participant_enrol,
     participant_move,
@@ -162,6 +170,16 @@ class StatusChangeView(WorkflowView):
     def get_form_kwargs(self) -> dict:
         """The move chosen on the participant page (`?to=eligible`) comes selected."""
         return {**super().get_form_kwargs(), "initial": {"to": self.request.GET.get("to", "")}}
+
+    def get_context_data(self) -> dict:
+        """Point a new, likely-ineligible applicant's page to ruling out in one step."""
+        participant = self.participant
+        if participant.status == Status.NEW and rule_out_criteria(
+            participant=participant, today=timezone.localdate()
+        ):
+            url = reverse("admin:recruitment_participant_rule_out", args=[participant.pk])
+            return {"rule_out_url": url}
+        return {}
 
     def perform(self, form) -> str:
         to = Status(form.cleaned_data["to"])
@@ -378,6 +396,87 @@ class DuplicateDismissView(DuplicateReviewView):
         }
 
 
+class RuleOutView(WorkflowView):
+    """Close a new, likely-ineligible applicant as ineligible: the page lists the criteria the
+    pre-screen found not met, which become the reason."""
+
+    form_class = RuleOutForm
+    template_name = "rule_out.html"
+    title = _("Rule out (pre-screen ineligible)")
+    submit_label = _("Rule out as ineligible")
+
+    def get_context_data(self) -> dict:
+        failed = rule_out_criteria(participant=self.participant, today=timezone.localdate())
+        return {"failed": failed}
+
+    def perform(self, form) -> str:
+        participant = participant_rule_out(participant=self.participant, by=self.request.user)
+        self.log(participant, status_log_message(Status.INELIGIBLE))
+        return gettext("%(number)s is ruled out: now “%(status)s” (%(reason)s).") % {
+            "number": participant.screening_number,
+            "status": Status.INELIGIBLE.label,
+            "reason": StatusReason.FAILS_CRITERION.label,
+        }
+
+
+class VerifyAnswersView(WorkflowView):
+    """Staff confirm the patient's answers (a "not sure" above all), and say how."""
+
+    form_class = VerifyAnswersForm
+    template_name = "verify_answers.html"
+    title = _("Verify answers")
+    submit_label = _("Save the verified answers")
+
+    def get_form_kwargs(self) -> dict:
+        self.criteria = criterion_list_verifiable(study=self.participant.study)
+        answers = self.participant.answers.filter(criterion__in=self.criteria)
+        current = {answer.criterion.code: answer for answer in answers.select_related("criterion")}
+        return {**super().get_form_kwargs(), "criteria": self.criteria, "current": current}
+
+    def get_context_data(self) -> dict:
+        codes = [criterion.code for criterion in self.criteria]
+        verdicts = self.participant.verdicts.filter(criterion__code__in=codes).order_by("order")
+        return {"verdicts": verdicts}
+
+    def perform(self, form) -> str:
+        participant = answer_verify(
+            participant=self.participant,
+            answers=form.answers(),
+            how=form.cleaned_data["how"],
+            note=form.cleaned_data["note"],
+            by=self.request.user,
+        )
+        self.log(participant, gettext("Recorded verified answers."))
+        return gettext(
+            "Verified answers saved for %(number)s. Pre-screen outcome: %(outcome)s."
+        ) % {
+            "number": participant.screening_number,
+            "outcome": participant.get_outcome_display(),
+        }
+
+
+class StaffNoteView(WorkflowView):
+    """A note on the participant, kept with who and when; the latest notes above the form."""
+
+    form_class = StaffNoteForm
+    template_name = "staff_note.html"
+    title = _("Add a note")
+    submit_label = _("Add the note")
+
+    def has_permission(self, request) -> bool:
+        return request.user.has_perm("recruitment.add_staffnote") and can_identify(request.user)
+
+    def get_context_data(self) -> dict:
+        return {"notes": selectors.staff_note_list(participant=self.participant)}
+
+    def perform(self, form) -> str:
+        staff_note_add(
+            participant=self.participant, text=form.cleaned_data["text"], by=self.request.user
+        )
+        self.log(self.participant, gettext("Added a staff note."))
+        return gettext("Note added to %(number)s.") % {"number": self.participant.screening_number}
+
+
 # The pages by URL name (`admin:recruitment_participant_<name>`) with their paths under the
 # participant's admin URL.
 WORKFLOW_PAGES = {
@@ -389,4 +488,7 @@ WORKFLOW_PAGES = {
     "contact": ("contact/", ContactAttemptView),
     "duplicate_confirm": ("duplicate/confirm/", DuplicateConfirmView),
     "duplicate_dismiss": ("duplicate/dismiss/", DuplicateDismissView),
+    "rule_out": ("rule-out/", RuleOutView),
+    "verify": ("verify-answers/", VerifyAnswersView),
+    "note": ("note/", StaffNoteView),
 }

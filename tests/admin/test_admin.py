@@ -38,6 +38,8 @@ from recruitment.models import (
     Study,
 )
 from recruitment.screening import services as screening
+from recruitment.screening.staff_notes import staff_note_add
+from recruitment.screening.verified_answers import answer_verify
 from recruitment.studies.services import WITHDRAWAL_RULE_LOCKED, study_load
 from tests.admin_posts import form_data
 from tests.conftest import LDN_FILE
@@ -1306,7 +1308,15 @@ def test_duplicate_reviews_refuse_a_participant_who_is_not_a_possible_duplicate(
 
 # Queries per workflow page (session, user, permissions, the participant, the form's reads).
 # The contact page shows the call card (its verdicts, overrides and latest attempts).
-WORKFLOW_PAGE_QUERIES = {"status": 5, "contact": 8, "enrol": 6, "consent": 7, "lab_values": 9}
+WORKFLOW_PAGE_QUERIES = {
+    "status": 5,
+    "contact": 8,
+    "enrol": 6,
+    "consent": 7,
+    "lab_values": 9,
+    "verify": 9,
+    "note": 9,
+}
 WORKFLOW_PAGES = [
     "status",
     "consent",
@@ -1315,6 +1325,9 @@ WORKFLOW_PAGES = [
     "contact",
     "duplicate_confirm",
     "duplicate_dismiss",
+    "rule_out",
+    "verify",
+    "note",
 ]
 
 
@@ -1425,7 +1438,8 @@ def test_anonymous_and_non_staff_users_are_sent_to_the_login(client, ldn_study):
 # Query counts
 # ---------------------------------------------------------------------------------------------
 def participant_with_a_long_record(study, coordinator, rows):
-    """A participant with `rows` contact attempts and well over `rows` history rows."""
+    """A participant with `rows` contact attempts, `rows` staff notes, a verified answer and
+    well over `rows` history rows."""
     participant = walk(eligible_applicant(study), Status.SCREENING, by=coordinator)
     for n in range(rows):
         screening.contact_attempt_record(
@@ -1436,6 +1450,10 @@ def participant_with_a_long_record(study, coordinator, rows):
             note=f"Attempt {n}",
             follow_up_on=timezone.localdate(),
         )
+        staff_note_add(participant=participant, text=f"Staff note {n}", by=coordinator)
+    answer_verify(
+        participant=fresh(participant), answers={"can-attend": "yes"}, how="phone", by=coordinator
+    )
     labs = {"hs-crp": 1.2, "esr": 12, "rf": "negative", "ana": "negative", "thyroid": "in_range"}
     screening.lab_values_record(participant=fresh(participant), values=labs, by=coordinator)
     screening.participant_transition(
@@ -1460,12 +1478,14 @@ def test_the_participant_page_runs_a_fixed_number_of_queries(
     coord_client.get(change_url(participant))  # a worker's first request fills Django's caches
 
     # 10 for the page and its inlines, 6 for the call card (its verdicts, overrides, latest
-    # attempts, the study's staff criteria, and the gates its steps ask).
-    with django_assert_max_num_queries(16):
+    # attempts, the study's staff criteria, and the gates its steps ask), 2 for the staff notes
+    # and the count of "not sure" answers for "Verify answers".
+    with django_assert_max_num_queries(18):
         response = coord_client.get(change_url(participant))
 
     assert response.status_code == 200
     assert response.content.decode().count("Attempt ") >= rows
+    assert response.content.decode().count("Staff note ") == rows
 
 
 @pytest.mark.parametrize("rows", [3, 30])
@@ -1475,11 +1495,14 @@ def test_the_history_page_runs_a_fixed_number_of_queries(
     participant = participant_with_a_long_record(ldn_study, coordinator, rows)
     coord_client.get(page_url("history", participant))  # fills Django's content-type cache
 
-    with django_assert_max_num_queries(11):
+    # 12: with the staff notes.
+    with django_assert_max_num_queries(12):
         response = coord_client.get(page_url("history", participant))
 
     assert response.status_code == 200
     assert response.content.decode().count("Contact attempt: ") == rows
+    assert response.content.decode().count("Staff note ") == rows
+    assert "Verified by staff: Asked on the phone" in response.content.decode()
 
 
 @pytest.mark.parametrize("rows", [3, 30])

@@ -397,10 +397,11 @@ def test_the_command_runs_a_fixed_number_of_queries_whatever_the_number_erased(
         walk(participant, Status.DECLINED, by=coordinator)
     time_machine.move_to(JAN_10 + dt.timedelta(days=31), tick=False)
 
-    # 13: the participants' erasure, one DELETE of the expired drafts (tests/intake/test_drafts.py)
-    # and one of the expired sessions (tests/intake/test_session_answers.py); and the INSERTs
-    # simple-history's bulk history splits the erasure's history rows into.
-    with django_assert_max_num_queries(13 + history_inserts(count)):
+    # 14: the participants' erasure (the staff notes' text too), one DELETE of the expired
+    # drafts (tests/intake/test_drafts.py) and one of the expired sessions
+    # (tests/intake/test_session_answers.py); and the INSERTs simple-history's bulk history
+    # splits the erasure's history rows into.
+    with django_assert_max_num_queries(14 + history_inserts(count)):
         out = run()
 
     assert f"Erased {count} in all." in out

@@ -86,6 +86,9 @@ PROTECTED = {
     "admin/recruitment/participant/<path:object_id>/contact/",
     "admin/recruitment/participant/<path:object_id>/duplicate/confirm/",
     "admin/recruitment/participant/<path:object_id>/duplicate/dismiss/",
+    "admin/recruitment/participant/<path:object_id>/rule-out/",
+    "admin/recruitment/participant/<path:object_id>/verify-answers/",
+    "admin/recruitment/participant/<path:object_id>/note/",
     "admin/recruitment/participant/^([^/]+)/history/([^/]+)/$",
     "admin/recruitment/participant/",
     "admin/recruitment/participant/add/",
@@ -338,7 +341,7 @@ def test_staff_of_another_study_get_none_of_its_participant_or_study_admin_pages
         )
         and ("object_id" in route or "history/([^/]+)" in route)
     ]
-    assert len(routes) == 20
+    assert len(routes) == 23
     for route in routes:
         for url in urls_for(route, objects):
             # Followed: "<id>/" forwards to "<id>/change/", a missing object to the index.
