@@ -145,6 +145,15 @@ class StaffAdminSite(AdminSite):
     def has_permission(self, request):
         return super().has_permission(request) and not needs_verification(request.user)
 
+    def login(self, request, extra_context=None):
+        """Signing in with no page asked for lands on the staff's start page (`staff:start`:
+        the call list for those who contact participants), not on the admin's index."""
+        asked = auth.REDIRECT_FIELD_NAME in request.GET or auth.REDIRECT_FIELD_NAME in request.POST
+        if not asked:
+            start = {auth.REDIRECT_FIELD_NAME: reverse("staff:start")}
+            extra_context = {**start, **(extra_context or {})}
+        return super().login(request, extra_context)
+
 
 class StaffAdminConfig(AdminConfig):
     """Django's documented way to replace the default admin site: `admin.site` and every

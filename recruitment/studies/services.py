@@ -56,6 +56,7 @@ STUDY_FIELDS = {
     "contact_consent_version",
     "retention_days",
     "not_reached_after",
+    "call_within_working_days",
 }
 CRITERION_FIELDS = {
     "code",
