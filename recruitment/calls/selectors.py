@@ -2,8 +2,9 @@
 
 Five groups, each person in the first one that fits (the order is the page's order):
 
-1. new, not contacted: status `new` and no contact attempt at all, oldest first, with the
-   working days left of the study's promise (`Study.call_within_working_days`);
+1. new, not contacted: status `new` and no contact attempt at all (`not_contacted`, the
+   queue's "new, not contacted" filter), oldest first, with the working days left of the
+   study's promise (`Study.call_within_working_days`);
 2. waitlisted, a slot is free: the first waitlisted people, in waitlist order, while the study
    has free slots (as many as it has);
 3. asked to call back: their latest contact attempt's outcome is "asked to call back" and it
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.expressions import Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
@@ -237,7 +238,7 @@ def calls_by_study(
     )
     collect(
         NEW,
-        base.filter(status=Status.NEW).exclude(Exists(attempts)),
+        base.not_contacted(),
         [F("created_at").asc(), F("screening_seq").asc()],
         overdue=overdue,
     )
