@@ -140,7 +140,11 @@ class StaffVerificationMiddleware:
 
 class StaffAdminSite(AdminSite):
     """The default admin site (`admin.site`), also requiring a verified OTP device when
-    STAFF_2FA_REQUIRED is on, as django_otp.admin.OTPAdminSite does."""
+    STAFF_2FA_REQUIRED is on, as django_otp.admin.OTPAdminSite does. No navigation sidebar:
+    it lists two models the header and breadcrumbs already link to, and its width is what
+    the participant list needs to fit a 1366-pixel screen."""
+
+    enable_nav_sidebar = False
 
     def has_permission(self, request):
         return super().has_permission(request) and not needs_verification(request.user)

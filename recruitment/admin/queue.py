@@ -6,8 +6,9 @@ from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import models
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -46,6 +47,27 @@ class ReadableQueueMixin:
     @admin.display(description=_("name"), ordering="last_name")
     def name_shown(self, obj):
         return obj.full_name
+
+    @admin.display(description=_("pre-screen"), ordering="outcome")
+    def outcome_shown(self, obj):
+        """The outcome in words, with the date a washout ends when it is still running."""
+        if obj.eligible_from is None:
+            return obj.get_outcome_display()
+        return format_html(
+            "{} <small>({})</small>",
+            obj.get_outcome_display(),
+            gettext("from %(date)s") % {"date": formats.date_format(obj.eligible_from)},
+        )
+
+    @admin.display(description=_("follow-up"), ordering="next_follow_up_on")
+    def follow_up_shown(self, obj):
+        if obj.next_follow_up_on is None:
+            return "-"
+        return formats.date_format(obj.next_follow_up_on)
+
+    @admin.display(description=_("applied"), ordering="created_at")
+    def applied_shown(self, obj):
+        return formats.date_format(timezone.localtime(obj.created_at))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,7 +122,7 @@ class AppliedFilter(admin.SimpleListFilter):
 class ContactedFilter(admin.SimpleListFilter):
     """The call list's first group: new applicants nobody has tried to contact yet."""
 
-    title = _("contacted")
+    title = _("contact")
     parameter_name = "contacted"
 
     def lookups(self, request, model_admin):

@@ -84,7 +84,7 @@ def test_applied_today_and_this_week_are_at_hand(client, coordinator, ldn_study,
 
     assert sorted(listed(response)) == sorted(people[name] for name in expected)
     filters = [spec.title for spec in response.context["cl"].filter_specs]
-    assert filters[:3] == ["study", "applied", "contacted"]
+    assert filters[:3] == ["study", "applied", "contact"]
 
 
 def test_new_not_contacted_lists_the_call_lists_first_group(coord_client, coordinator, ldn_study):
