@@ -7,8 +7,9 @@ import re
 
 import pytest
 import time_machine
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from recruitment.calls.selectors import (
     CALL_BACK,
@@ -428,3 +429,21 @@ def test_a_next_page_elsewhere_is_ignored(coord_client, ldn_study):
     response = coord_client.post(f"{contact}?next=https://evil.example/", form)
 
     assert response["Location"] == reverse("admin:recruitment_participant_change", args=[person.pk])
+
+
+@pytest.mark.parametrize(
+    ("days", "words", "spanish"),
+    [
+        (5, "within 5 working days", "dentro de 5 días hábiles"),
+        (1, "within 1 working day", "dentro de 1 día hábil"),
+    ],
+)
+def test_the_patient_is_promised_the_studys_own_number_of_working_days(
+    ldn_study, days, words, spanish
+):
+    ldn_study.call_within_working_days = days
+    for method in ("phone", "text", "email", ""):
+        context = {"study": ldn_study, "method": method}
+        assert words in render_to_string("recruitment/includes/who_calls.html", context)
+        with translation.override("es"):
+            assert spanish in render_to_string("recruitment/includes/who_calls.html", context)
