@@ -75,7 +75,14 @@ ROW_FIELDS = (
     "unanswered_attempts",
     "duplicate_review",
 )
-IDENTIFYING_ROW_FIELDS = ("first_name", "last_name", "phone", "preferred_contact", "best_time")
+IDENTIFYING_ROW_FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "phone_normalised",
+    "preferred_contact",
+    "best_time",
+)
 
 
 @dataclass(frozen=True)
@@ -118,11 +125,17 @@ class CallRow:
     possible_duplicate: bool
     name: str = ""
     phone: str = ""
+    phone_digits: str = ""  # the 10 digits of a US number (contact.normalise_phone)
     preferred_contact: str = ""
     best_time: str = ""
     last_attempt_at: datetime | None = None
     last_outcome: str = ""
     promise: Promise | None = None
+
+    @property
+    def tel(self) -> str:
+        """The phone as a `tel:` link dials it: +1 and the ten digits."""
+        return f"tel:+1{self.phone_digits}" if len(self.phone_digits) == 10 else ""
 
     @property
     def status_label(self) -> str:
@@ -338,6 +351,7 @@ def _call_row(row: dict, *, study, key: str, today: date) -> CallRow:
         possible_duplicate=row["duplicate_review"] == DuplicateReview.PENDING,
         name=name,
         phone=row.get("phone") or "",
+        phone_digits=row.get("phone_normalised") or "",
         preferred_contact=row.get("preferred_contact") or "",
         best_time=row.get("best_time") or "",
         last_attempt_at=row.get("last_attempt_at"),

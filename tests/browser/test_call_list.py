@@ -155,7 +155,7 @@ def test_a_coordinator_signs_in_to_the_call_list_and_logs_a_call_from_it(
     expect(rows.nth(3)).to_contain_text("Lee Nguyen")
     expect(rows.nth(3)).to_contain_text("5 working days left")
     expect(new.get_by_role("link", name="205-555-0178")).to_have_attribute(
-        "href", "tel:205-555-0178"
+        "href", "tel:+12055550178"
     )
     expect(group(page, "call_back")).to_contain_text("Robert Hayes")
     expect(group(page, "follow_up")).to_contain_text("Linda Carter")

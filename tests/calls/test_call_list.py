@@ -238,10 +238,16 @@ def test_the_selector_reads_no_names_unless_the_user_may_see_them(coordinator, l
     applicant(ldn_study, first_name="Ann", last_name="Mitchell", phone="205-555-0134")
 
     (row,) = call_list(user=coordinator, today=TODAY, identify=False)[0].group(NEW).rows
-    assert (row.name, row.phone, row.preferred_contact, row.best_time) == ("", "", "", "")
+    assert (row.name, row.phone, row.tel, row.preferred_contact, row.best_time) == (
+        "",
+        "",
+        "",
+        "",
+        "",
+    )
 
     (row,) = call_list(user=coordinator, today=TODAY, identify=True)[0].group(NEW).rows
-    assert (row.name, row.phone) == ("Ann Mitchell", "205-555-0134")
+    assert (row.name, row.phone, row.tel) == ("Ann Mitchell", "205-555-0134", "tel:+12055550134")
     assert (row.preferred_contact_label, row.best_time_label) == ("Phone call", "Morning (9 to 12)")
 
 
@@ -257,7 +263,7 @@ def test_the_page_shows_name_phone_link_preferences_outcome_and_a_log_a_call_but
 
     assert "Ann Mitchell" in html
     assert person.screening_number in html
-    assert 'href="tel:205-555-0134"' in html
+    assert '<a href="tel:+12055550134">205-555-0134</a>' in html
     assert "Phone call" in html and "Morning (9 to 12)" in html
     assert person.get_outcome_display() in html
     contact = reverse("admin:recruitment_participant_contact", args=[person.pk])
