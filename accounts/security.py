@@ -140,10 +140,23 @@ class StaffVerificationMiddleware:
 
 class StaffAdminSite(AdminSite):
     """The default admin site (`admin.site`), also requiring a verified OTP device when
-    STAFF_2FA_REQUIRED is on, as django_otp.admin.OTPAdminSite does."""
+    STAFF_2FA_REQUIRED is on, as django_otp.admin.OTPAdminSite does. No navigation sidebar:
+    it lists two models the header and breadcrumbs already link to, and its width is what
+    the participant list needs to fit a 1366-pixel screen."""
+
+    enable_nav_sidebar = False
 
     def has_permission(self, request):
         return super().has_permission(request) and not needs_verification(request.user)
+
+    def login(self, request, extra_context=None):
+        """Signing in with no page asked for lands on the staff's start page (`staff:start`:
+        the call list for those who contact participants), not on the admin's index."""
+        asked = auth.REDIRECT_FIELD_NAME in request.GET or auth.REDIRECT_FIELD_NAME in request.POST
+        if not asked:
+            start = {auth.REDIRECT_FIELD_NAME: reverse("staff:start")}
+            extra_context = {**start, **(extra_context or {})}
+        return super().login(request, extra_context)
 
 
 class StaffAdminConfig(AdminConfig):

@@ -33,6 +33,9 @@ from recruitment.screening.services import (
 )
 from recruitment.studies.services import study_slots_sync
 
+# The users' password, for tests that sign in through the real pages.
+PASSWORD = "correct-horse-battery-staple"
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -41,7 +44,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.edu")
-    password = factory.django.Password("correct-horse-battery-staple")
+    password = factory.django.Password(PASSWORD)
 
 
 class StaffFactory(UserFactory):

@@ -57,6 +57,7 @@ def importers_of(prefixes: tuple[str, ...], among: tuple[str, ...]) -> list[tupl
 HIGHER = {
     "recruitment.eligibility": ("django", "recruitment", "accounts", "ldn_trial"),
     "recruitment.unicode_text": ("django", "recruitment", "accounts", "ldn_trial"),
+    "recruitment.calls.working_days": ("django", "recruitment", "accounts", "ldn_trial"),
     "recruitment.models": (
         "recruitment.notifications",
         "recruitment.studies",
@@ -83,7 +84,13 @@ HIGHER = {
     "recruitment.screening": ("recruitment.intake", "recruitment.reports", "recruitment.admin"),
     "recruitment.intake": ("recruitment.reports", "recruitment.admin"),
     "recruitment.reports": ("recruitment.intake", "recruitment.admin"),
-    "accounts": ("recruitment.admin", "recruitment.reports", "recruitment.intake"),
+    "recruitment.calls": ("recruitment.intake", "recruitment.admin", "recruitment.reports"),
+    "accounts": (
+        "recruitment.admin",
+        "recruitment.reports",
+        "recruitment.intake",
+        "recruitment.calls",
+    ),
 }
 
 

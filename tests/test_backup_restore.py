@@ -34,12 +34,11 @@ from recruitment.screening.services import (
 )
 from recruitment.studies.services import study_load_file
 from tests.conftest import LDN_FILE
-from tests.factories import LDN_ELIGIBLE_ANSWERS, staff, submit, walk
+from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, staff, submit, walk
 from tests.test_settings import clean_env, production_secret_key
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = ROOT / "docs" / "operations.md"
-PASSWORD = "correct-horse-battery-staple"  # tests.factories.UserFactory's
 
 # docs/operations.md, "Backup with pg_dump" (the backup script's three commands).
 DUMP = 'pg_dump --format=custom --file="$BACKUP_FILE.partial" "$PGDATABASE"'

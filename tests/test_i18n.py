@@ -60,6 +60,7 @@ STAFF_SOURCES = (
     "accounts/views.py",
     "recruitment/reports/*.py",
     "recruitment/reports/views.py",
+    "recruitment/calls/*.py",
     # Refusals shown to staff; the public views show pages instead.
     "recruitment/errors.py",
     "recruitment/evaluation.py",

@@ -1,17 +1,73 @@
 """The participant queue's filters, its capped count and the rows it fetches."""
 
+from datetime import datetime, time, timedelta
+
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import models
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from recruitment.identification import can_identify
 from recruitment.models import (
     DuplicateReview,
+    Status,
     Study,
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Participants: the queue as a coordinator reads it
+# ---------------------------------------------------------------------------------------------
+class ReadableQueueMixin:
+    """Names beside screening numbers for staff who may see identities, the waitlist in its
+    order, and titles that say what the page is ("Participant", not "Change participant")."""
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        if can_identify(request.user):
+            columns.insert(1, "name_shown")
+        return columns
+
+    def get_ordering(self, request):
+        """The status filter's "Waitlisted" in waitlist order: by the time each person became
+        eligible. A column's sort (`?o=`) still comes first."""
+        if request.GET.get("status__exact") == Status.WAITLISTED:
+            return ["eligible_at", "screening_seq"]
+        return super().get_ordering(request)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = {"title": gettext("Participant"), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, context)
+
+    @admin.display(description=_("name"), ordering="last_name")
+    def name_shown(self, obj):
+        return obj.full_name
+
+    @admin.display(description=_("pre-screen"), ordering="outcome")
+    def outcome_shown(self, obj):
+        """The outcome in words, with the date a washout ends when it is still running."""
+        if obj.eligible_from is None:
+            return obj.get_outcome_display()
+        return format_html(
+            "{} <small>({})</small>",
+            obj.get_outcome_display(),
+            gettext("from %(date)s") % {"date": formats.date_format(obj.eligible_from)},
+        )
+
+    @admin.display(description=_("follow-up"), ordering="next_follow_up_on")
+    def follow_up_shown(self, obj):
+        if obj.next_follow_up_on is None:
+            return "-"
+        return formats.date_format(obj.next_follow_up_on)
+
+    @admin.display(description=_("applied"), ordering="created_at")
+    def applied_shown(self, obj):
+        return formats.date_format(timezone.localtime(obj.created_at))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -29,6 +85,52 @@ class StudyFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value():
             return queryset.filter(study_id=self.value())
+        return queryset
+
+
+class AppliedFilter(admin.SimpleListFilter):
+    """When they applied, in the site's time zone: today, this week (since Monday), the past
+    7 days, this month, this year."""
+
+    title = _("applied")
+    parameter_name = "applied"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", _("Today")),
+            ("week", _("This week (since Monday)")),
+            ("7days", _("Past 7 days")),
+            ("month", _("This month")),
+            ("year", _("This year")),
+        ]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        since = {
+            "today": today,
+            "week": today - timedelta(days=today.weekday()),
+            "7days": today - timedelta(days=6),
+            "month": today.replace(day=1),
+            "year": today.replace(month=1, day=1),
+        }.get(self.value())
+        if since is None:
+            return queryset
+        midnight = timezone.make_aware(datetime.combine(since, time.min))
+        return queryset.filter(created_at__gte=midnight)
+
+
+class ContactedFilter(admin.SimpleListFilter):
+    """The call list's first group: new applicants nobody has tried to contact yet."""
+
+    title = _("contact")
+    parameter_name = "contacted"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("New, not contacted yet"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.not_contacted()
         return queryset
 
 

@@ -132,6 +132,7 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
                     "target_enrolment",
                     "withdrawal_frees_slot",
                     "not_reached_after",
+                    "call_within_working_days",
                     "retention_days",
                 ]
             },

@@ -39,6 +39,10 @@ class ParticipantQuerySet(models.QuerySet):
         """Waitlisted participants in the order they became eligible."""
         return self.filter(status=Status.WAITLISTED).order_by("eligible_at", "screening_seq")
 
+    def not_contacted(self):
+        """New applicants nobody has tried to contact yet (no contact attempt at all)."""
+        return self.filter(status=Status.NEW, contact_attempts__isnull=True)
+
     def due_for_follow_up(self, today):
         return self.open().filter(next_follow_up_on__lte=today)
 

@@ -192,6 +192,15 @@ class Study(models.Model):
         validators=[MinValueValidator(1)],
         help_text=_("Unanswered contact attempts before a participant shows as not reached."),
     )
+    call_within_working_days = models.PositiveSmallIntegerField(
+        _("first contact within (working days)"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text=_(
+            "What the thank-you page promises: the team contacts a new applicant within this "
+            "many working days (Monday to Friday). The call list counts the days left."
+        ),
+    )
     criteria_version = models.PositiveIntegerField(
         _("criteria version"),
         default=1,

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from recruitment.calls import views as calls_views
 from recruitment.reports import downloads
 from recruitment.reports import views as staff_views
 
@@ -7,6 +8,8 @@ app_name = "staff"
 
 urlpatterns = [
     path("", staff_views.dashboard, name="dashboard"),
+    path("calls/", calls_views.calls, name="calls"),
+    path("start/", calls_views.start, name="start"),
     path(
         "studies/<slug:slug>/screening-log.csv",
         downloads.screening_log_csv,

@@ -15,6 +15,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -137,8 +138,18 @@ class WorkflowView(View):
                 form.add_error(None, exc.messages)
             else:
                 messages.success(request, message)
-                return HttpResponseRedirect(participant_change_url(self.participant.pk))
+                return HttpResponseRedirect(self.success_url())
         return self.render(form)
+
+    def success_url(self) -> str:
+        """Back to the page the step was opened from when it says so (`?next=`, a page of
+        this site: the call list's "Log a call"), otherwise to the participant."""
+        url = self.request.GET.get("next", "")
+        if url and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
+        ):
+            return url
+        return participant_change_url(self.participant.pk)
 
     def log(self, participant: Participant, message: str) -> None:
         """The admin's own log entry ("recent actions"), as its change form writes one."""

@@ -57,6 +57,7 @@ STUDY_FIELDS = {
     "retention_days",
     "not_reached_after",
     "call_script",
+    "call_within_working_days",
 }
 CRITERION_FIELDS = {
     "code",

@@ -20,11 +20,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.security import StaffAdminSite
 from recruitment.models import Participant
-from tests.factories import UserFactory, applicant
+from tests.factories import PASSWORD, UserFactory, applicant
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "correct-horse-battery-staple"  # tests/factories.py UserFactory
 VERIFY = "/staff/2fa/verify/"
 ENROL = "/staff/2fa/enrol/"
 WORKFLOW_PAGES = (

@@ -113,13 +113,18 @@ def test_the_queue_shows_step_outcome_attempts_follow_up_and_a_link_to_a_possibl
     assert second.duplicate_of_id == first.pk
 
 
-def test_the_queue_never_shows_names_or_contact_details(client, monitor, coordinator, ldn_study):
+def test_the_queue_shows_names_only_to_staff_who_may_see_them_and_never_contact_details(
+    client, monitor, coordinator, ldn_study
+):
     submit(ldn_study, note="My name is Ann and I live at 12 Oak Street")
-    for user in (coordinator, monitor):
+    for user, name_shown in ((coordinator, True), (monitor, False)):
         client.force_login(user)
         html = without_random_tokens(client.get(reverse(CHANGELIST)).content.decode())
         assert "LDN-S-0001" in html
-        for detail in ("Lee", "ann.lee@example.com", "555-0134", "35203", "Oak Street"):
+        assert ("Ann Lee" in html) is name_shown
+        if not name_shown:
+            assert "Lee" not in html
+        for detail in ("ann.lee@example.com", "555-0134", "35203", "Oak Street"):
             assert detail not in html
 
 

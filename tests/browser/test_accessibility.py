@@ -13,13 +13,12 @@ from accounts.services import roles_ensure
 from recruitment.intake.withdraw import withdraw_token_make
 from recruitment.models import Status
 from tests.browser.test_layout import open_thank_you_page, send
-from tests.factories import LDN_ELIGIBLE_ANSWERS, StaffFactory, applicant, walk
+from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, StaffFactory, applicant, walk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 COLOR_SCHEMES = ["light", "dark"]
-PASSWORD = "correct-horse-battery-staple"  # StaffFactory's
 INTEREST = "/studies/ldn-mecfs/interest/"
 
 _axe = Axe()

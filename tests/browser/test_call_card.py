@@ -16,11 +16,10 @@ from accounts.services import roles_ensure
 from recruitment.screening.services import contact_attempt_record, lab_values_record
 from recruitment.studies.services import study_load_file
 from tests.conftest import LDN_FILE
-from tests.factories import LDN_ELIGIBLE_ANSWERS, LDN_NORMAL_LABS, StaffFactory, submit
+from tests.factories import LDN_ELIGIBLE_ANSWERS, LDN_NORMAL_LABS, PASSWORD, StaffFactory, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery-staple"  # StaffFactory's
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}

@@ -15,11 +15,10 @@ from accounts.services import roles_ensure
 from recruitment.models import ContactAttempt, Participant, Status, StatusChange
 from recruitment.studies.services import study_load_file
 from tests.conftest import LDN_FILE
-from tests.factories import LDN_ELIGIBLE_ANSWERS, StaffFactory, submit
+from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, StaffFactory, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery-staple"  # StaffFactory's
 JOURNEY_PAGE_LOADS = 10
 
 

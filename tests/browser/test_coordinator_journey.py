@@ -21,11 +21,9 @@ from tests.browser.test_patient_journey import (
     send,
 )
 from tests.conftest import LDN_FILE
-from tests.factories import StaffFactory
+from tests.factories import PASSWORD, StaffFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct-horse-battery-staple"  # StaffFactory's
 
 
 @pytest.fixture

@@ -19,11 +19,10 @@ from recruitment.models import Status
 from recruitment.screening.services import contact_attempt_record, participant_transition
 from recruitment.studies.services import study_load_file
 from tests.conftest import LDN_FILE
-from tests.factories import LDN_ELIGIBLE_ANSWERS, StaffFactory, applicant, walk
+from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, StaffFactory, applicant, walk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery-staple"  # StaffFactory's
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 
 # Applications per week, the oldest of the last twelve weeks first: a burst after an article.

@@ -17,11 +17,10 @@ from recruitment.models import CriterionVerdict, Participant, Provenance, Status
 from recruitment.studies.services import study_load_file
 from tests.browser.conftest import TIMEOUT_MS
 from tests.conftest import LDN_FILE
-from tests.factories import LDN_ELIGIBLE_ANSWERS, StaffFactory, applicant
+from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, StaffFactory, applicant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery-staple"  # StaffFactory's
 FAILS_TWO = {**LDN_ELIGIBLE_ANSWERS, "allergy": "yes", "liver": "yes"}
 UNSURE_ATTENDANCE = {**LDN_ELIGIBLE_ANSWERS, "can-attend": "unsure"}
 

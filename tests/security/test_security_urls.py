@@ -135,6 +135,8 @@ PROTECTED = {
     "staff/2fa/verify/",
     "admin/(?P<url>.*)$",
     "staff/",
+    "staff/calls/",
+    "staff/start/",
     "staff/studies/<slug:slug>/screening-log.csv",
     "staff/studies/<slug:slug>/identification-list.csv",
     "staff/studies/<slug:slug>/fhir-bundle.json",
