@@ -45,6 +45,7 @@ from recruitment.admin.queue import (
     QueueChangeList,
     StudyFilter,
 )
+from recruitment.admin.staff_entry import StaffEntryView, staff_entry_allowed
 from recruitment.errors import RecruitmentError
 from recruitment.identification import (
     PARTICIPANT_IDENTIFYING_FIELDS,
@@ -159,7 +160,12 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         return QueueChangeList
 
     def has_add_permission(self, request):
-        return False  # participants come from the interest form (or an import)
+        """Participants come from the interest form, an import, or a coordinator entering
+        the form for someone who phoned or walked in (the "add" page: `StaffEntryView`)."""
+        return staff_entry_allowed(request.user)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return StaffEntryView.as_view(model_admin=self)(request)
 
     def has_delete_permission(self, request, obj=None):
         return False  # records are erased by the retention command, not by hand
@@ -341,7 +347,15 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
                 _("Consent to be contacted"),
                 {"fields": [("contact_consent", "contact_consent_version", "contact_consent_at")]},
             ),
-            (_("Record"), {"fields": [("language", "created_at", "updated_at")]}),
+            (
+                _("Record"),
+                {
+                    "fields": [
+                        ("language", "created_at", "updated_at"),
+                        ("entry_source", "entered_by"),
+                    ]
+                },
+            ),
         ]
         return fieldsets
 

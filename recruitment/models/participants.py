@@ -21,6 +21,21 @@ from recruitment.models.status import (
 from recruitment.models.studies import AnsweredBy, EligibilityCriterion, Study
 
 
+class EntrySource(models.TextChoices):
+    """How a participant's interest reached the study: the public form, an imported list, or a
+    coordinator entering the form on the person's behalf."""
+
+    FORM = "form", _("Interest form (online)")
+    IMPORT = "import", _("Imported interest list")
+    PHONE = "phone", _("Phone call (entered by staff)")
+    WALK_IN = "walk_in", _("Walk-in (entered by staff)")
+    OTHER = "other", _("Other (entered by staff)")
+
+    @classmethod
+    def staff_entries(cls) -> list["EntrySource"]:
+        return [cls.PHONE, cls.WALK_IN, cls.OTHER]
+
+
 class ParticipantQuerySet(models.QuerySet):
     def visible_to(self, user):
         if user.is_superuser:
@@ -97,6 +112,24 @@ class Participant(models.Model):
     )
     note = models.TextField(_("note from the patient"), max_length=1000, blank=True)
     language = models.CharField(_("language"), max_length=10, default="en")
+    entry_source = models.CharField(
+        _("source"),
+        max_length=10,
+        choices=EntrySource,
+        default=EntrySource.FORM,
+        editable=False,
+        help_text=_("The public form, an import, or staff entering the form for the person."),
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("entered by (staff)"),
+        editable=False,
+        help_text=_("The staff member who entered the interest form on the person's behalf."),
+    )
 
     # Consent to be contacted
     contact_consent = models.BooleanField(_("agreed to be contacted"))
