@@ -11,6 +11,7 @@ from recruitment.models import (
     Answer,
     ConsentRecord,
     CriterionVerdict,
+    DuplicateReview,
     EligibilityCriterion,
     Participant,
     Study,
@@ -154,4 +155,17 @@ def consent_history_list(*, participant: Participant) -> QuerySet:
         ConsentRecord.history.filter(participant_id=participant.pk)
         .select_related("history_user", "obtained_by")
         .order_by("-history_date", "-history_id")
+    )
+
+
+def participant_duplicates_unreviewed(*, participant: Participant) -> list[str]:
+    """The screening numbers of the unreviewed possible duplicates on either side of a
+    participant: the one they may duplicate, and those that may duplicate them. One query."""
+    match = Q(duplicate_of=participant, duplicate_review=DuplicateReview.PENDING)
+    if participant.duplicate_review == DuplicateReview.PENDING and participant.duplicate_of_id:
+        match |= Q(pk=participant.duplicate_of_id)
+    return list(
+        Participant.objects.filter(match)
+        .order_by("screening_seq")
+        .values_list("screening_number", flat=True)
     )

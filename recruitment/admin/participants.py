@@ -62,6 +62,7 @@ from recruitment.models import (
 from recruitment.screening import services as screening
 from recruitment.screening.views import (
     WORKFLOW_PAGES,
+    duplicate_warning,
     override_allowed,
     participant_change_url,
     participant_not_found,
@@ -411,6 +412,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["workflow_links"] = self.workflow_links(request, obj)
+            context["duplicate_warning"] = duplicate_warning(obj)
             if self.has_change_permission(request, obj):
                 context["log_contact_url"] = self.workflow_url("contact", obj.pk)
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -3,6 +3,7 @@
 Each is a keyword-only function that checks, writes in one transaction, and returns."""
 
 import logging
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -68,6 +69,9 @@ CONSENT_STATUS = _("Consent can be recorded for eligible or waitlisted participa
 CONTACT_IN_FUTURE = _("A contact attempt cannot be in the future.")
 FOLLOW_UP_BEFORE_ATTEMPT = _("The follow-up date cannot be before the attempt.")
 NOT_A_DUPLICATE = _("{number} is not marked as a possible duplicate.")
+NOT_COPYABLE = _("These details cannot be copied: {fields}.")
+# The history's reason on the kept record (audit text, not translated, like the others).
+COPIED_FROM_DUPLICATE = "Copied from duplicate {number}"
 EDIT_NEEDS_REASON = _("Give a reason for this change.")
 NOT_STAFF_ASSESSED = _("“{code}” is not a staff-assessed criterion of this study.")
 PARTICIPANT_ERASED = _("The personal data of {number} were erased; it cannot be changed.")
@@ -409,8 +413,16 @@ def lab_values_record(
         )
 
 
-def duplicate_confirm(*, participant: Participant, by) -> Participant:
-    """Confirm a possible duplicate: it is closed as declined, reason "duplicate"."""
+def duplicate_confirm(
+    *, participant: Participant, by, copy_fields: Sequence[str] = ()
+) -> Participant:
+    """Confirm a possible duplicate: it is closed as declined, reason "duplicate". The details
+    named in `copy_fields` (a newer phone number, say) are copied to the kept record through
+    `participant_update`, audited with the reason "Copied from duplicate <number>"; all in one
+    transaction, so a refused copy leaves the duplicate unconfirmed."""
+    unknown = [name for name in copy_fields if name not in EDITABLE_FIELDS]
+    if unknown:
+        raise RecruitmentError(NOT_COPYABLE.format(fields=", ".join(unknown)))
     with transaction.atomic():
         # The study row first, as in `participant_transition`, so the two never deadlock.
         Study.objects.select_for_update().get(pk=participant.study_id)
@@ -424,6 +436,14 @@ def duplicate_confirm(*, participant: Participant, by) -> Participant:
         locked._change_reason = "Duplicate confirmed"
         locked._history_user = by
         locked.save(update_fields=["duplicate_review", "updated_at"])
+        if copy_fields and locked.duplicate_of_id is not None:
+            _refuse_if_erased(locked)
+            participant_update(
+                participant=locked.duplicate_of,
+                data={name: getattr(locked, name) for name in copy_fields},
+                by=by,
+                reason=COPIED_FROM_DUPLICATE.format(number=locked.screening_number),
+            )
     return locked
 
 
