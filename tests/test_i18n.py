@@ -56,6 +56,8 @@ STAFF_SOURCES = (
     "recruitment/reports/charts.py",
     "recruitment/identification.py",
     "recruitment/intake/importer.py",
+    "recruitment/intake/import_*.py",
+    "recruitment/intake/staff_entry.py",  # the interest form as staff fill it in
     "accounts/views.py",
     "recruitment/reports/*.py",
     "recruitment/reports/views.py",

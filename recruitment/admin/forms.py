@@ -116,12 +116,14 @@ class InterestListUploadForm(forms.Form):
             _("One row per person, with the columns of the template (at most 5 MB, 5,000 rows)."),
             _("Only people who agreed to be contacted may be imported."),
         ),
-        error_messages={"required": _("Choose a CSV file."), "empty": importer.FILE_EMPTY},
+        # Not required: after a dry run the checked file is kept (`import_uploads`).
+        required=False,
+        error_messages={"empty": importer.FILE_EMPTY},
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > importer.MAX_BYTES:
+        if upload and upload.size > importer.MAX_BYTES:
             raise ValidationError(importer.FILE_TOO_BIG, code="too_big")
         return upload
 
