@@ -55,6 +55,9 @@ class ParticipantChangeForm(forms.ModelForm):
         fields = list(EDITABLE_FIELDS)
         # Dates typed in any script's digits are read as ASCII, as on the interest form.
         field_classes = {"date_of_birth": form_fields.DateField}
+        # A plain date input, not the admin's calendar widget: that one adds "you are N hours
+        # ahead of server time" under a date of birth, which has no time.
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
     def clean_first_name(self):
         return form_fields.visible_text(

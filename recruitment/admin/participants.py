@@ -28,6 +28,7 @@ from recruitment.admin.forms import (
     ParticipantActionForm,
     ParticipantChangeForm,
 )
+from recruitment.admin.history_words import history_actor
 from recruitment.admin.inlines import (
     ConsentInline,
     ContactAttemptInline,
@@ -297,7 +298,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
     def complete(self, request, queryset):
         self._transition_selected(request, queryset, Status.COMPLETED)
 
-    @admin.action(description=_("Enrol (consent recorded)"), permissions=["change"])
+    @admin.action(description=_("Enroll (consent recorded)"), permissions=["change"])
     def enrol(self, request, queryset):
         self._transition_selected(request, queryset, Status.ENROLLED)
 
@@ -434,7 +435,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         if obj.status in (Status.ELIGIBLE, Status.WAITLISTED):
             links.append((gettext("Record informed consent"), url("consent")))
         if obj.status == Status.CONSENTED:
-            links.append((gettext("Enrol"), url("enrol")))
+            links.append((gettext("Enroll"), url("enrol")))
         if override_allowed(request.user, obj):
             links.append((gettext("Record an eligibility override"), url("override")))
         if obj.duplicate_review == DuplicateReview.PENDING:
@@ -495,6 +496,7 @@ class ParticipantAdmin(ServiceEditsMixin, SimpleHistoryAdmin):
         ]
         newer = None
         for record in historical_records:
+            record.changed_by = history_actor(record)
             if newer is not None:
                 newer.history_delta_changes = history_delta(record, newer, fields)
             newer = record

@@ -40,6 +40,7 @@ from recruitment.models import (
 logger = logging.getLogger(__name__)
 
 STUDY_NOT_RECRUITING = _("This study is not recruiting at the moment.")
+IMPORT_REASON = "Imported from an interest list"  # the history's reason (audit text)
 ENTERED_BY_STAFF_NEEDS_USER = "A staff entry (phone call, walk-in) needs `entered_by`."
 
 
@@ -233,7 +234,7 @@ def participants_import(
                     answers=answers,
                     criteria=criteria,
                     language=language,
-                    change_reason="Imported from an interest list",
+                    change_reason=IMPORT_REASON,
                     entry_source=EntrySource.IMPORT,
                 )
                 # A savepoint per row, so a failed row leaves a usable transaction to unwind.

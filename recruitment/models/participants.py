@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility
-from recruitment.models.common import ZIP_VALIDATOR, audit_history
+from recruitment.models.common import ZIP_VALIDATOR, CoveringIndex, audit_history
 from recruitment.models.status import (
     ALLOWED_TRANSITIONS,
     FHIR_STATUS,
@@ -83,7 +83,7 @@ class Participant(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text=_("Given at enrolment, e.g. LDN-001."),
+        help_text=_("Given at enrollment, e.g. LDN-001."),
     )
     status = models.CharField(
         _("status"), max_length=12, choices=Status, default=Status.NEW, editable=False
@@ -183,7 +183,7 @@ class Participant(models.Model):
         null=True,
         blank=True,
         related_name="participant",
-        verbose_name=_("enrolment slot"),
+        verbose_name=_("enrollment slot"),
         editable=False,
     )
     # Kept up to date by the contact-attempt service, so queue filters need no subquery.
@@ -225,7 +225,7 @@ class Participant(models.Model):
         editable=False,
         help_text=_(
             "Set when the study's retention period passed after the person left before "
-            "enrolment: names, contact details, date of birth, ZIP code, notes and answers "
+            "enrollment: names, contact details, date of birth, ZIP code, notes and answers "
             "were erased; the screening number, status, verdicts and status history stay."
         ),
     )
@@ -253,9 +253,9 @@ class Participant(models.Model):
             models.Index(fields=["-created_at", "-id"], name="participant_queue_order"),
             models.Index(fields=["status", "-created_at"], name="participant_status_applied"),
             # The dashboard's tallies, read from the index alone (no table access).
-            models.Index(
+            CoveringIndex(
                 fields=["study", "status", "referral_source"],
-                include=["id"],
+                covering=["id"],
                 name="participant_tally",
             ),
             # Not reached: each study's people with at least its number of attempts.

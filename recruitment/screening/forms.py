@@ -83,7 +83,7 @@ class StatusChangeForm(WorkflowForm):
     reason = reason_field(
         help_text=_(
             "With the reason code “Other”; for eligible when the pre-screen does not show every "
-            "criterion met; and to enrol out of waitlist order. Only staff who may see names "
+            "criterion met; and to enroll out of waitlist order. Only staff who may see names "
             "read it."
         )
     )
@@ -150,7 +150,7 @@ class ConsentForm(WorkflowForm):
 
 class EnrolForm(WorkflowForm):
     reason = reason_field(
-        help_text=_("Only needed to enrol this person before someone ahead on the waitlist.")
+        help_text=_("Only needed to enroll this person before someone ahead on the waitlist.")
     )
 
 

@@ -209,8 +209,8 @@ class ConsentView(DuplicateWarningMixin, WorkflowView):
 class EnrolView(DuplicateWarningMixin, WorkflowView):
     form_class = EnrolForm
     template_name = "enrol.html"
-    title = _("Enrol")
-    submit_label = _("Enrol")
+    title = _("Enroll")
+    submit_label = _("Enroll")
 
     def get_context_data(self) -> dict:
         (progress,) = selectors.study_progress_list(
