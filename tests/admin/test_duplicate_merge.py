@@ -166,3 +166,16 @@ def test_the_unreviewed_duplicates_are_read_in_one_query(pair, django_assert_num
         assert selectors.participant_duplicates_unreviewed(participant=second) == [
             first.screening_number
         ]
+
+
+@pytest.mark.parametrize("existing", [10, 1000])
+def test_the_confirm_page_and_the_warning_read_as_much_at_1000_participants_as_at_10(
+    coord_client, pair, ldn_study, django_assert_max_num_queries, existing
+):
+    from tests.factories import participants_bulk
+
+    first, second = pair
+    participants_bulk(ldn_study, existing)
+    coord_client.get(page_url("duplicate_confirm", second))
+    with django_assert_max_num_queries(14):
+        assert coord_client.get(page_url("duplicate_confirm", second)).status_code == 200

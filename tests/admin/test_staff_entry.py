@@ -149,7 +149,13 @@ def test_staff_of_another_study_cannot_enter_into_this_one(client, ldn_study):
     assert not Participant.objects.filter(study=ldn_study).exists()
 
 
-def test_the_entry_page_reads_little(coord_client, ldn_study, django_assert_max_num_queries):
+@pytest.mark.parametrize("existing", [10, 1000])
+def test_the_entry_page_reads_as_much_at_1000_participants_as_at_10(
+    coord_client, ldn_study, django_assert_max_num_queries, existing
+):
+    from tests.factories import participants_bulk
+
+    participants_bulk(ldn_study, existing)
     coord_client.get(ADD_URL)
     with django_assert_max_num_queries(12):
         assert coord_client.get(ADD_URL).status_code == 200
