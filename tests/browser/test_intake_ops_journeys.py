@@ -132,3 +132,34 @@ def test_a_coordinator_confirms_a_duplicate_keeping_its_new_phone_in_six_page_lo
     kept.refresh_from_db()
     assert kept.phone == "205-555-0199"
     assert kept.history.filter(history_change_reason="Copied from duplicate LDN-S-0002").exists()
+
+
+def test_the_entry_page_with_errors_and_the_confirm_page_have_no_axe_violation_in_their_content(
+    admin_page, study
+):
+    from tests.browser.test_accessibility import WCAG_TAGS, _axe
+
+    def assert_accessible(page):
+        # The pages' own content: the admin's breadcrumbs (Django's style, on every admin
+        # page) are links told apart by color alone.
+        results = _axe.run(
+            page,
+            context={"include": [["#content"]]},
+            options={"runOnly": {"type": "tag", "values": WCAG_TAGS}},
+        )
+        assert results.response["violations"] == [], results.generate_report()
+
+    page = admin_page
+    page.goto(page.url.split("/admin/")[0] + "/admin/recruitment/participant/add/")
+    page.get_by_role("button", name="Save the applicant").click()
+    expect(page.locator(".errornote")).to_be_visible()
+    assert_accessible(page)
+
+    submit(study, phone="205-555-0134")
+    duplicate = submit(study, phone="(205) 555-0199")
+    page.goto(
+        page.url.split("/admin/")[0]
+        + f"/admin/recruitment/participant/{duplicate.pk}/duplicate/confirm/"
+    )
+    expect(page.locator("#details-that-differ")).to_be_visible()
+    assert_accessible(page)

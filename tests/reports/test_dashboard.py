@@ -591,7 +591,7 @@ def test_the_diagram_and_chart_are_labelled_images_with_a_table_of_the_same_numb
     assert '<th scope="row">Enrolled</th><td>4</td>' in table
     assert '<th scope="row">Still in screening</th><td>2</td>' in table
     weekly = page.split('id="weekly-table-ldn-mecfs"')[1].split("</table>")[0]
-    assert '<th scope="row">2025-W11</th><td>10 Mar 2025</td><td>9</td><td>0</td>' in weekly
+    assert '<th scope="row">2025-W11</th><td>Mar 10, 2025</td><td>9</td><td>0</td>' in weekly
 
 
 def test_the_dashboard_shows_screening_numbers_and_never_names(study, coordinator, client):
