@@ -58,6 +58,7 @@ STAFF_SOURCES = (
     "recruitment/intake/importer.py",
     "recruitment/intake/import_*.py",
     "recruitment/intake/staff_entry.py",  # the interest form as staff fill it in
+    "accounts/templatetags/durations.py",  # the lockout page's length of time
     "accounts/views.py",
     "recruitment/reports/*.py",
     "recruitment/reports/views.py",

@@ -68,7 +68,7 @@ def _box(x: int, y: int, width: int, lines: Sequence[_Line]) -> tuple[str, int]:
     for line in lines:
         chars = int((width - 2 * PAD - INDENT[line.level]) / GLYPH[line.level])
         text = f"{line.text}{line.suffix.replace(' ', NBSP)}"
-        rows += [(line.level, row) for row in _wrap(text, chars)]
+        rows += [(line.level, row.replace(NBSP, " ")) for row in _wrap(text, chars)]
     height = PAD * 2 + LINE_HEIGHT * len(rows) - 4
     parts = [
         f'<rect x="{x}" y="{y}" width="{width}" height="{height}" rx="4" fill="none" '

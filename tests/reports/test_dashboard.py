@@ -383,7 +383,7 @@ def test_without_recent_enrolments_the_dashboard_does_not_project_a_date(
 
     assert board.projection.on is None
     assert not board.projection.reached
-    assert "Not enough recent enrolments to project a date" in page
+    assert "Not enough recent enrollments to project a date" in page
 
 
 def test_a_full_study_shows_the_target_reached(coordinator, client):
