@@ -178,3 +178,22 @@ def test_a_staff_source_needs_no_user_and_a_public_one_refuses_one(ldn_study, co
         participant_submit(
             study=ldn_study, contact=contact_details(), answers={}, entry_source="phone"
         )
+
+
+def test_a_member_of_two_recruiting_studies_chooses_the_study_first(
+    coord_client, coordinator, ldn_study
+):
+    from tests.factories import StudyFactory
+
+    other = StudyFactory(slug="other", prefix="OTH", title="Another study", is_recruiting=True)
+    other.members.add(coordinator)
+
+    page = coord_client.get(ADD_URL).content.decode()
+    assert 'id="staff-entry-studies"' in page
+    assert f'href="?study={other.pk}"' in page
+    assert 'id="staff-entry-form"' not in page
+    chosen = coord_client.get(f"{ADD_URL}?study={ldn_study.pk}").content.decode()
+    assert 'name="q_diagnosis"' in chosen
+    response = coord_client.post(f"{ADD_URL}?study={ldn_study.pk}", entry_data())
+    assert response.status_code == 302
+    assert Participant.objects.get().study == ldn_study
