@@ -177,5 +177,5 @@ def test_the_confirm_page_and_the_warning_read_as_much_at_1000_participants_as_a
     first, second = pair
     participants_bulk(ldn_study, existing)
     coord_client.get(page_url("duplicate_confirm", second))
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(5):
         assert coord_client.get(page_url("duplicate_confirm", second)).status_code == 200

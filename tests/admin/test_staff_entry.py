@@ -157,7 +157,7 @@ def test_the_entry_page_reads_as_much_at_1000_participants_as_at_10(
 
     participants_bulk(ldn_study, existing)
     coord_client.get(ADD_URL)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(6):
         assert coord_client.get(ADD_URL).status_code == 200
 
 
