@@ -12,9 +12,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
+from django.views.decorators.debug import sensitive_post_parameters
 
 from recruitment import selectors
 from recruitment.errors import StudyNotRecruiting
@@ -34,6 +36,7 @@ def staff_entry_allowed(user) -> bool:
     return user.has_perm("recruitment.change_participant") and can_identify(user)
 
 
+@method_decorator(sensitive_post_parameters(), name="dispatch")
 class StaffEntryView(View):
     """GET: choose the study (when the user has several), then the blank form. POST: one
     `participant_submit`, then the new participant's page."""

@@ -197,3 +197,13 @@ def test_a_member_of_two_recruiting_studies_chooses_the_study_first(
     response = coord_client.post(f"{ADD_URL}?study={ldn_study.pk}", entry_data())
     assert response.status_code == 302
     assert Participant.objects.get().study == ldn_study
+
+
+def test_an_error_report_would_hide_every_posted_value(coord_client, ldn_study):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    response = coord_client.post(ADD_URL, entry_data(first_name=""))
+    request = response.wsgi_request
+    shown = SafeExceptionReporterFilter().get_post_parameters(request)
+    assert shown["q_diagnosis"] == SafeExceptionReporterFilter.cleansed_substitute
+    assert shown["email"] == SafeExceptionReporterFilter.cleansed_substitute
