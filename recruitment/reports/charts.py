@@ -264,11 +264,11 @@ def weekly_svg(weeks: Sequence[WeekCount], *, svg_id: str, title: str) -> SafeSt
     total_applications = sum(w.applications for w in weeks)
     total_enrolments = sum(w.enrolments for w in weeks)
     desc = _(
-        "{applications} applications and {enrolments} enrollments in the {n} weeks from "
+        "{applications} applications and {enrollments} enrollments in the {n} weeks from "
         "{first} to {last}; the table below gives each week."
     ).format(
         applications=total_applications,
-        enrolments=total_enrolments,
+        enrollments=total_enrolments,
         n=len(weeks),
         first=weeks[0].iso_week if weeks else "",
         last=weeks[-1].iso_week if weeks else "",
