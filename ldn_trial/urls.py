@@ -1,8 +1,20 @@
 from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
 
 from accounts import views as otp_views
 from recruitment.intake import views
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """The app's icon by its static URL (hashed in production), looked up per request."""
+    return HttpResponseRedirect(static("favicon.svg"))
+
 
 admin.site.site_header = "ldn-trial"
 admin.site.site_title = "ldn-trial staff"
@@ -10,6 +22,8 @@ admin.site.index_title = "Recruitment"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that name no icon: the app's own, by its static URL.
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     # Staff two-factor sign-in; before "staff/" (see accounts/security.py).
     path("staff/2fa/", include((otp_views.urlpatterns, otp_views.app_name))),

@@ -67,6 +67,8 @@ PARTICIPANT_NON_IDENTIFYING_FIELDS = frozenset(
         "status",
         "referral_source",
         "language",
+        "entry_source",
+        "entered_by",
         "contact_consent",
         "contact_consent_version",
         "contact_consent_at",

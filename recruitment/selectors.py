@@ -11,6 +11,7 @@ from recruitment.models import (
     Answer,
     ConsentRecord,
     CriterionVerdict,
+    DuplicateReview,
     EligibilityCriterion,
     Participant,
     StaffNote,
@@ -167,3 +168,16 @@ def consent_history_list(*, participant: Participant) -> QuerySet:
 def staff_note_list(*, participant: Participant) -> QuerySet[StaffNote]:
     """The participant's staff notes, newest first, with who wrote them (1 query)."""
     return StaffNote.objects.filter(participant=participant).select_related("by").newest_first()
+
+
+def participant_duplicates_unreviewed(*, participant: Participant) -> list[str]:
+    """The screening numbers of the unreviewed possible duplicates on either side of a
+    participant: the one they may duplicate, and those that may duplicate them. One query."""
+    match = Q(duplicate_of=participant, duplicate_review=DuplicateReview.PENDING)
+    if participant.duplicate_review == DuplicateReview.PENDING and participant.duplicate_of_id:
+        match |= Q(pk=participant.duplicate_of_id)
+    return list(
+        Participant.objects.filter(match)
+        .order_by("screening_seq")
+        .values_list("screening_number", flat=True)
+    )

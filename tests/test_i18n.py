@@ -57,6 +57,9 @@ STAFF_SOURCES = (
     "recruitment/identification.py",
     "recruitment/verdict_words.py",  # the verdicts on the staff pages
     "recruitment/intake/importer.py",
+    "recruitment/intake/import_*.py",
+    "recruitment/intake/staff_entry.py",  # the interest form as staff fill it in
+    "accounts/templatetags/durations.py",  # the lockout page's length of time
     "accounts/views.py",
     "recruitment/reports/*.py",
     "recruitment/reports/views.py",

@@ -55,6 +55,9 @@ class ParticipantChangeForm(forms.ModelForm):
         fields = list(EDITABLE_FIELDS)
         # Dates typed in any script's digits are read as ASCII, as on the interest form.
         field_classes = {"date_of_birth": form_fields.DateField}
+        # A plain date input, not the admin's calendar widget: that one adds "you are N hours
+        # ahead of server time" under a date of birth, which has no time.
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
     def clean_first_name(self):
         return form_fields.visible_text(
@@ -116,12 +119,14 @@ class InterestListUploadForm(forms.Form):
             _("One row per person, with the columns of the template (at most 5 MB, 5,000 rows)."),
             _("Only people who agreed to be contacted may be imported."),
         ),
-        error_messages={"required": _("Choose a CSV file."), "empty": importer.FILE_EMPTY},
+        # Not required: after a dry run the checked file is kept (`import_uploads`).
+        required=False,
+        error_messages={"empty": importer.FILE_EMPTY},
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > importer.MAX_BYTES:
+        if upload and upload.size > importer.MAX_BYTES:
             raise ValidationError(importer.FILE_TOO_BIG, code="too_big")
         return upload
 

@@ -257,13 +257,13 @@ class EligibilityOverrideInline(ReadOnlyInline):
 
 def criteria_warning(participant: Participant) -> str:
     """The warning when new values made someone awaiting enrollment fail a criterion, such as
-    "Fails a criterion since the lab values of 7 Dec" (no query)."""
+    "Fails a criterion since the lab values of Dec 7, 2026" (no query)."""
     if (
         participant.criteria_failed_at is None
         or participant.status not in Status.awaiting_enrollment()
     ):
         return ""
-    day = date_format(timezone.localtime(participant.criteria_failed_at), "j M")
+    day = date_format(timezone.localtime(participant.criteria_failed_at), "DATE_FORMAT")
     if participant.criteria_failed_by:
         return gettext("Fails a criterion since the %(cause)s of %(day)s") % {
             "cause": participant.get_criteria_failed_by_display(),

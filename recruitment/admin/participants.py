@@ -28,6 +28,7 @@ from recruitment.admin.forms import (
     ParticipantActionForm,
     ParticipantChangeForm,
 )
+from recruitment.admin.history_words import history_actor
 from recruitment.admin.inlines import (
     ConsentInline,
     ContactAttemptInline,
@@ -54,6 +55,7 @@ from recruitment.admin.screening_steps import (
     screening_step_links,
     staff_note_history,
 )
+from recruitment.admin.staff_entry import StaffEntryView, staff_entry_allowed
 from recruitment.errors import RecruitmentError
 from recruitment.identification import (
     PARTICIPANT_IDENTIFYING_FIELDS,
@@ -72,6 +74,7 @@ from recruitment.screening.call_card import call_card_build
 from recruitment.screening.steps import refusal_sentence
 from recruitment.screening.views import (
     WORKFLOW_PAGES,
+    duplicate_warning,
     override_allowed,
     participant_change_url,
     participant_not_found,
@@ -175,7 +178,12 @@ class ParticipantAdmin(ServiceEditsMixin, ReadableQueueMixin, SimpleHistoryAdmin
         return QueueChangeList
 
     def has_add_permission(self, request):
-        return False  # participants come from the interest form (or an import)
+        """Participants come from the interest form, an import, or a coordinator entering
+        the form for someone who phoned or walked in (the "add" page: `StaffEntryView`)."""
+        return staff_entry_allowed(request.user)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return StaffEntryView.as_view(model_admin=self)(request)
 
     def has_delete_permission(self, request, obj=None):
         return False  # records are erased by the retention command, not by hand
@@ -310,7 +318,7 @@ class ParticipantAdmin(ServiceEditsMixin, ReadableQueueMixin, SimpleHistoryAdmin
     def complete(self, request, queryset):
         self._transition_selected(request, queryset, Status.COMPLETED)
 
-    @admin.action(description=_("Enrol (consent recorded)"), permissions=["change"])
+    @admin.action(description=_("Enroll (consent recorded)"), permissions=["change"])
     def enrol(self, request, queryset):
         self._transition_selected(request, queryset, Status.ENROLLED)
 
@@ -374,7 +382,15 @@ class ParticipantAdmin(ServiceEditsMixin, ReadableQueueMixin, SimpleHistoryAdmin
                 _("Consent to be contacted"),
                 {"fields": [("contact_consent", "contact_consent_version", "contact_consent_at")]},
             ),
-            (_("Record"), {"fields": [("language", "created_at", "updated_at")]}),
+            (
+                _("Record"),
+                {
+                    "fields": [
+                        ("language", "created_at", "updated_at"),
+                        ("entry_source", "entered_by"),
+                    ]
+                },
+            ),
         ]
         return fieldsets
 
@@ -436,6 +452,7 @@ class ParticipantAdmin(ServiceEditsMixin, ReadableQueueMixin, SimpleHistoryAdmin
                 today=timezone.localdate(),
                 can_change=self.has_change_permission(request, obj),
             )
+            context["duplicate_warning"] = duplicate_warning(obj)
             if self.has_change_permission(request, obj):
                 context["log_contact_url"] = self.workflow_url("contact", obj.pk)
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -457,7 +474,7 @@ class ParticipantAdmin(ServiceEditsMixin, ReadableQueueMixin, SimpleHistoryAdmin
         if obj.status in (Status.ELIGIBLE, Status.WAITLISTED):
             links.append((gettext("Record informed consent"), url("consent")))
         if obj.status == Status.CONSENTED:
-            links.append((gettext("Enrol"), url("enrol")))
+            links.append((gettext("Enroll"), url("enrol")))
         if override_allowed(request.user, obj):
             links.append((gettext("Record an eligibility override"), url("override")))
         if obj.duplicate_review == DuplicateReview.PENDING:
@@ -519,6 +536,7 @@ class ParticipantAdmin(ServiceEditsMixin, ReadableQueueMixin, SimpleHistoryAdmin
         ]
         newer = None
         for record in historical_records:
+            record.changed_by = history_actor(record)
             if newer is not None:
                 newer.history_delta_changes = history_delta(record, newer, fields)
             newer = record

@@ -15,12 +15,18 @@ from recruitment import selectors
 from recruitment.admin.common import EditUndone, ServiceEditsMixin
 from recruitment.admin.forms import InterestListUploadForm
 from recruitment.errors import RecruitmentError
+from recruitment.intake import import_uploads
 from recruitment.models import (
     STUDY_TEXT_FIELDS,
     EligibilityCriterion,
     Study,
 )
 from recruitment.studies import services as study_services
+
+CHOOSE_FILE = _("Choose a CSV file.")
+KEPT_FILE_GONE = _(
+    "The checked file is no longer kept (it is kept for 30 minutes): choose it again."
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,25 +261,30 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
         )
         report = None
         dry_run = request.POST.get("action") != "import"
+        owner = {"study_id": study.pk, "user_id": request.user.pk}
+        kept, data = (None, b"")
         if posted and form.is_valid():
+            kept, data = self._import_file(request, form, owner)
+        if data:
             try:
                 report = importer.interest_list_import(
-                    study=study,
-                    data=form.file_bytes(),
-                    dry_run=dry_run,
-                    row_limit=self.import_row_limit,
+                    study=study, data=data, dry_run=dry_run, row_limit=self.import_row_limit
                 )
             except importer.InterestListFileError as exc:
                 form.add_error("file", str(exc))
+                kept = None
             except importer.InterestListError as exc:
                 form.add_error(None, str(exc))
             else:
                 if report.imported:
+                    if kept.token:
+                        import_uploads.upload_forget(token=kept.token, **owner)
                     summary = " ".join(report.summary())
                     self.log_change(request, study, summary)  # numbers only, no names
                     self.message_user(request, summary, messages.SUCCESS)
                     changelist = reverse("admin:recruitment_participant_changelist")
                     return HttpResponseRedirect(f"{changelist}?study={study.pk}")
+                kept = self._kept_after(report, kept, owner)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -282,6 +293,7 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
             "form": form,
             "report": report,
             "dry_run": dry_run,
+            "kept": kept,
             "errors_shown": report.errors[: self.import_errors_shown] if report else [],
             "errors_hidden": max(0, len(report.errors) - self.import_errors_shown) if report else 0,
             "change_url": reverse("admin:recruitment_study_change", args=[study.pk]),
@@ -289,6 +301,32 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.import_template, context)
+
+    @staticmethod
+    def _kept_after(report, kept, owner):
+        """After a clean check, the file is kept for the import (a token for the page); a
+        file with errors is not (a corrected one will be chosen)."""
+        if report.errors or kept is None:
+            return None
+        if kept.token:
+            return kept
+        token = import_uploads.upload_keep(data=kept.data, name=kept.name, **owner)
+        return import_uploads.KeptUpload(token, kept.name, b"") if token else None
+
+    def _import_file(self, request, form, owner):
+        """(kept upload, bytes) of the file to check or import: a newly chosen one (kept with
+        no token yet), else the one kept after the dry run; a form error when neither."""
+        upload = form.cleaned_data["file"]
+        if upload:
+            # A new file replaces the one kept after an earlier check.
+            import_uploads.upload_forget(token=request.POST.get("kept", ""), **owner)
+            data = form.file_bytes()
+            return import_uploads.KeptUpload("", upload.name, data), data
+        kept = import_uploads.upload_get(token=request.POST.get("kept", ""), **owner)
+        if kept is None:
+            form.add_error("file", KEPT_FILE_GONE if request.POST.get("kept") else CHOOSE_FILE)
+            return None, b""
+        return kept, kept.data
 
     def save_formset(self, request, form, formset, change):
         """Give every criterion whose text or rule really changed a new version."""

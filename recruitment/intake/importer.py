@@ -4,27 +4,32 @@ Each row is bound to `InterestForm` with the study's criteria, so an imported pe
 same validation as a web submission; the real run then hands every row to
 `participants_import`, which prepares, matches and writes them as a submission is, inside one
 transaction (numbering, evaluation and duplicate links come from there, and a failure on any
-row leaves nothing behind). No row content is ever logged: the report names
-rows by number and columns by name, and its messages never quote a cell.
+row leaves nothing behind). No row content is ever logged: the report names rows by number
+and columns by name, in words for staff (`import_messages`), quoting only a contact cell whose
+format is wrong, never a health answer. An optional `applied_at` column keeps each person's
+date of application; without it, the report says everyone applied on the day of the import.
 """
 
 import csv
+import dataclasses
 import io
 import logging
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from recruitment import selectors
+from recruitment import form_fields, selectors
 from recruitment.contact import MatchKeys, MatchSet
 from recruitment.errors import ImportRowError, RecruitmentError
-from recruitment.intake.forms import UNSURE, InterestForm
+from recruitment.intake import import_messages
+from recruitment.intake.forms import DATE_INPUT_FORMATS, UNSURE, InterestForm
+from recruitment.intake.import_report import ImportReport, RowError
 from recruitment.intake.services import ContactDetails, participants_import
 from recruitment.models import Participant, Study
 from recruitment.screening.services import EDITABLE_FIELDS
@@ -37,8 +42,9 @@ MAX_ROWS = 5000
 # Existing participants are looked up for possible duplicates this many rows at a time.
 DUPLICATE_LOOKUP_BATCH = 1000
 
-# The contact columns, in the order of the template file; the questions follow.
-CONTACT_COLUMNS = [*EDITABLE_FIELDS, "contact_consent"]
+# The contact columns, in the order of the template file; the questions follow. `applied_at`
+# (optional) is when the person applied, kept from the list; without it, the day of import.
+CONTACT_COLUMNS = [*EDITABLE_FIELDS, "contact_consent", import_messages.APPLIED_AT_COLUMN]
 # The columns every file must have: the contact fields the form requires.
 REQUIRED_COLUMNS = [
     "first_name",
@@ -86,6 +92,11 @@ DRY_RUN_DONE = _("Dry run: nothing was written.")
 QUESTIONS_MISSING = _(
     "No column for {columns}: every row will have no answer to these questions (needs review)."
 )
+APPLIED_TODAY = _(
+    "No applied_at column: everyone imported is recorded as applied on the day of the import "
+    "({today})."
+)
+APPLIED_FROM_COLUMN = _("The applied_at column gives each person's date of application.")
 
 
 class InterestListError(RecruitmentError):
@@ -94,83 +105,6 @@ class InterestListError(RecruitmentError):
 
 class InterestListFileError(InterestListError):
     """The file itself cannot be imported: too big, not CSV, or wrong columns."""
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # the CSV row number: the header is row 1, the first data row row 2
-    column: str  # the column name, or "" for the row as a whole
-    message: str
-
-    def __str__(self) -> str:
-        if self.column:
-            return f"Row {self.row}, {self.column}: {self.message}"
-        return f"Row {self.row}: {self.message}"
-
-
-@dataclass
-class ImportReport:
-    """What a dry run found, or what a real run did."""
-
-    dry_run: bool
-    rows: int = 0
-    valid: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    duplicates: int = 0  # rows marked (or to be marked) as possible duplicates
-    created: list[str] = field(default_factory=list)  # screening numbers, in order
-
-    @property
-    def rows_with_errors(self) -> int:
-        return len({error.row for error in self.errors})
-
-    @property
-    def imported(self) -> bool:
-        return bool(self.created)
-
-    def summary(self) -> list[str]:
-        """The report's lines, without the row errors."""
-        lines = []
-        if self.imported:
-            lines.append(
-                ngettext(
-                    "Imported %(count)d participant: %(first)s.",
-                    "Imported %(count)d participants: %(first)s to %(last)s.",
-                    len(self.created),
-                )
-                % {"count": len(self.created), "first": self.created[0], "last": self.created[-1]}
-            )
-            lines.append(
-                ngettext(
-                    "%(count)d is marked as a possible duplicate.",
-                    "%(count)d are marked as possible duplicates.",
-                    self.duplicates,
-                )
-                % {"count": self.duplicates}
-            )
-            return lines
-        lines.append(
-            ngettext("%(valid)d row valid", "%(valid)d rows valid", self.valid)
-            % {"valid": self.valid}
-            + ", "
-            + ngettext(
-                "%(invalid)d row with errors.",
-                "%(invalid)d rows with errors.",
-                self.rows_with_errors,
-            )
-            % {"invalid": self.rows_with_errors}
-        )
-        lines.append(
-            ngettext(
-                "%(count)d row would be marked as a possible duplicate "
-                "(of an existing participant or of an earlier row).",
-                "%(count)d rows would be marked as possible duplicates "
-                "(of existing participants or of earlier rows).",
-                self.duplicates,
-            )
-            % {"count": self.duplicates}
-        )
-        return lines
 
 
 @dataclass(frozen=True)
@@ -208,6 +142,10 @@ def interest_list_import(
     index = _check_header(header, columns)
 
     report = ImportReport(dry_run=dry_run)
+    if import_messages.APPLIED_AT_COLUMN in index:
+        report.applied = str(APPLIED_FROM_COLUMN)
+    else:
+        report.applied = str(APPLIED_TODAY).format(today=date_format(today, "DATE_FORMAT"))
     missing_questions = [c for c in columns if c not in index and c not in CONTACT_COLUMNS]
     if missing_questions:
         report.warnings.append(str(QUESTIONS_MISSING).format(columns=", ".join(missing_questions)))
@@ -362,6 +300,7 @@ class _RowChecker:
         self.today = today
         self.positions = set(index.values())
         self.fields = InterestForm(study=study, criteria=criteria).fields
+        self.date_field = form_fields.DateField(input_formats=DATE_INPUT_FORMATS)
 
     def check(self, row_number: int, cells: list[str]) -> tuple[_ValidRow | None, list[RowError]]:
         errors = [
@@ -373,6 +312,11 @@ class _RowChecker:
             name: cells[position].strip() if position < len(cells) else ""
             for name, position in self.index.items()
         }
+        applied_at = None
+        if import_messages.APPLIED_AT_COLUMN in values:
+            applied_at, error = self.applied_at(values.pop(import_messages.APPLIED_AT_COLUMN))
+            if error is not None:
+                errors.append(RowError(row_number, str(import_messages.APPLIED_AT_LABEL), error))
         form = InterestForm(
             self.form_data(values), study=self.study, criteria=self.criteria, today=self.today
         )
@@ -380,14 +324,33 @@ class _RowChecker:
             order = {name: i for i, name in enumerate([*self.index, *form.fields])}
             by_field = form.errors.as_data()
             for name in sorted(by_field, key=lambda n: order.get(n, len(order))):
-                column = "" if name == NON_FIELD_ERRORS else name
+                column = "" if name == NON_FIELD_ERRORS else import_messages.column_label(name)
                 errors.extend(
-                    RowError(row_number, column, self.message(name, error))
+                    RowError(row_number, column, self.message(name, error, values.get(name, "")))
                     for error in by_field[name]
                 )
         if errors:
             return None, errors
-        return _ValidRow(row_number, form.contact_details(), form.answers()), []
+        contact = dataclasses.replace(form.contact_details(), applied_at=applied_at)
+        return _ValidRow(row_number, contact, form.answers()), []
+
+    def applied_at(self, value: str) -> tuple[datetime | None, str | None]:
+        """The date of application from the `applied_at` cell (empty: the day of import),
+        as noon that day in the site's time zone; or the error in words."""
+        if not value:
+            return None, None
+        try:
+            day = self.date_field.clean(value)
+        except ValidationError as exc:
+            return None, import_messages.staff_message(
+                import_messages.APPLIED_AT_COLUMN, exc, value, " ".join(exc.messages)
+            )
+        if day > self.today:
+            future = ValidationError("", code="future")
+            return None, import_messages.staff_message(
+                import_messages.APPLIED_AT_COLUMN, future, value, ""
+            )
+        return timezone.make_aware(datetime.combine(day, time(12))), None
 
     def form_data(self, values: dict[str, str]) -> dict[str, str]:
         """The row as a browser would post it: choices matched by value or label whatever
@@ -408,16 +371,21 @@ class _RowChecker:
             data[name] = value
         return data
 
-    def message(self, name: str, error: ValidationError) -> str:
-        """The form's message, except where it speaks of the web page (a box, answers
-        shown): an import names the values to use."""
+    def message(self, name: str, error: ValidationError, value: str = "") -> str:
+        """In words for staff (see `import_messages`): the cell's problem, the values to use
+        for a choice, never the patient-facing words of the web form."""
         if name == "contact_consent":
             return str(CONSENT_MISSING)
         form_field = self.fields.get(name)
-        if error.code == "invalid_choice" and isinstance(form_field, forms.ChoiceField):
+        if isinstance(form_field, forms.ChoiceField) and error.code in (
+            "invalid_choice",
+            "required",
+        ):
             values = ", ".join(str(choice) for choice, _label in form_field.choices if choice)
+            if error.code == "required":
+                return str(import_messages.CONTACT_METHOD_NEEDED).format(values=values)
             return str(USE_ONE_OF).format(values=values)
-        return " ".join(error.messages)
+        return import_messages.staff_message(name, error, value, " ".join(error.messages))
 
 
 def _choice_value(form_field: forms.ChoiceField, value: str) -> str:

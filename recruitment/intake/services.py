@@ -7,7 +7,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -26,12 +26,15 @@ from recruitment.models import (
     CriterionVerdict,
     DuplicateReview,
     EligibilityCriterion,
+    EntrySource,
     Participant,
     Study,
 )
 from recruitment.notifications import tasks as notifications
 
 STUDY_NOT_RECRUITING = _("This study is not recruiting at the moment.")
+IMPORT_REASON = "Imported from an interest list"  # the history's reason (audit text)
+ENTERED_BY_STAFF_NEEDS_USER = "A staff entry (phone call, walk-in) needs `entered_by`."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -50,6 +53,8 @@ class ContactDetails:
     referral_source: str
     note: str
     contact_consent: bool
+    # When the person applied, if not now: an imported list's `applied_at` column.
+    applied_at: datetime | None = None
 
 
 def participant_submit(
@@ -61,6 +66,9 @@ def participant_submit(
     language: str = "en",
     site_url: str = "",
     criteria: list[EligibilityCriterion] | None = None,
+    entered_by=None,
+    entry_source: str = EntrySource.FORM,
+    patient_email: bool = True,
 ) -> Participant:
     """Save a patient's interest: participant, answers, pre-screen evaluation, screening
     number and possible-duplicate link, all in one transaction; then email the patient and
@@ -77,7 +85,13 @@ def participant_submit(
     which serialises numbers and makes "not recruiting" final); the duplicate and token
     lookup and the inserts run under it, so two people submitting at once still see each
     other, and a rolled-back submission gives its number back (no gaps).
+
+    A coordinator entering the form for someone who phoned or walked in uses this same
+    service with `entered_by` (the staff user, recorded on the participant and as the history's
+    user) and `entry_source`; the patient is emailed only when `patient_email`.
     """
+    if (entered_by is None) != (entry_source in (EntrySource.FORM, EntrySource.IMPORT)):
+        raise ValueError(ENTERED_BY_STAFF_NEEDS_USER)
     try:
         return _participant_submit_once(
             study=study,
@@ -87,6 +101,9 @@ def participant_submit(
             language=language,
             site_url=site_url,
             criteria=criteria,
+            entered_by=entered_by,
+            entry_source=entry_source,
+            patient_email=patient_email,
         )
     except IntegrityError:
         # Two posts of the same form at once: the other one saved it while this one waited.
@@ -108,9 +125,15 @@ def _participant_submit_once(
     language: str,
     site_url: str,
     criteria: list[EligibilityCriterion] | None,
+    entered_by=None,
+    entry_source: str = EntrySource.FORM,
+    patient_email: bool = True,
 ) -> Participant:
     if criteria is None:
         criteria = list(EligibilityCriterion.objects.filter(study_id=study.pk).active())
+    reason = "Submitted the interest form"
+    if entered_by is not None:
+        reason = f"Entered by staff ({EntrySource(entry_source).label})"
     prepared = _participant_prepare(
         study=study,
         contact=contact,
@@ -118,7 +141,9 @@ def _participant_submit_once(
         criteria=criteria,
         token=token,
         language=language,
-        change_reason="Submitted the interest form",
+        change_reason=reason,
+        entered_by=entered_by,
+        entry_source=entry_source,
     )
     with transaction.atomic():
         locked = _screening_seq_take(study)
@@ -138,6 +163,8 @@ def _participant_submit_once(
                 notifications.submission_emails_send,
                 participant_id=participant.pk,
                 site_url=site_url,
+                # Staff entering the form for someone may leave out the confirmation.
+                pending=None if patient_email else [notifications.NEW_INTEREST_NOTICE],
             )
     if participant is None:
         return _participant_by_token(study, token)
@@ -194,7 +221,8 @@ def participants_import(
                     answers=answers,
                     criteria=criteria,
                     language=language,
-                    change_reason="Imported from an interest list",
+                    change_reason=IMPORT_REASON,
+                    entry_source=EntrySource.IMPORT,
                 )
                 # A savepoint per row, so a failed row leaves a usable transaction to unwind.
                 with transaction.atomic():
@@ -214,13 +242,14 @@ class _Prepared:
     verdicts: list[CriterionVerdict]
     evaluation: eligibility.Evaluation
     change_reason: str
+    applied_at: datetime | None = None  # an import's own date of application
 
 
 # Every Participant field but these is validated before the lock (`_participant_prepare`).
 _VALIDATED_UNDER_LOCK = ("screening_seq", "screening_number")
 # Set by the service from rows it read; the database's foreign keys check them, so
 # `full_clean` need not query for them.
-_NOT_CLEANED = ("study", "duplicate_of", *_VALIDATED_UNDER_LOCK)
+_NOT_CLEANED = ("study", "duplicate_of", "entered_by", *_VALIDATED_UNDER_LOCK)
 _CLEANED_BEFORE_LOCK = tuple(
     f.name for f in Participant._meta.fields if f.name not in _VALIDATED_UNDER_LOCK
 )
@@ -235,6 +264,8 @@ def _participant_prepare(
     language: str,
     change_reason: str,
     token: uuid.UUID | None = None,
+    entered_by=None,
+    entry_source: str = EntrySource.FORM,
 ) -> _Prepared:
     """Build and validate the participant and evaluate their answers, with no query.
 
@@ -267,7 +298,9 @@ def _participant_prepare(
         language=language,
         contact_consent=contact.contact_consent,
         contact_consent_version=study.contact_consent_version,
-        contact_consent_at=now,
+        contact_consent_at=contact.applied_at or now,
+        entry_source=entry_source,
+        entered_by=entered_by,
         submission_token=token,
         withdraw_nonce=secrets.token_urlsafe(16),
         criteria_version=study.criteria_version,
@@ -275,6 +308,8 @@ def _participant_prepare(
         outcome=eligibility.Outcome.NEEDS_REVIEW,
     )
     participant.full_clean(exclude=_NOT_CLEANED, validate_unique=False, validate_constraints=False)
+    if entered_by is not None:
+        participant._history_user = entered_by  # simple-history's documented hook
     # The values as stored (JSON), so the evaluation judges exactly what is kept.
     values = {
         c.pk: json.loads(json.dumps(answers[c.code]))
@@ -289,7 +324,7 @@ def _participant_prepare(
     evaluation, verdicts = evaluation_build(
         participant, criteria, values, today=timezone.localdate(now)
     )
-    return _Prepared(participant, rows, verdicts, evaluation, change_reason)
+    return _Prepared(participant, rows, verdicts, evaluation, change_reason, contact.applied_at)
 
 
 def _participant_write(
@@ -327,6 +362,10 @@ def _participant_write(
         participant.save(force_insert=True)
     finally:
         del participant.skip_history_when_saving
+    if prepared.applied_at is not None:
+        # An imported list's own date of application (`created_at` is set on insert).
+        Participant.objects.filter(pk=participant.pk).update(created_at=prepared.applied_at)
+        participant.created_at = prepared.applied_at
     for answer in prepared.answers:
         answer.participant = participant
     Answer.objects.bulk_create(prepared.answers)

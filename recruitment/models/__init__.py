@@ -18,6 +18,7 @@ from recruitment.models.drafts import (  # noqa: F401
 from recruitment.models.participants import (  # noqa: F401
     Answer,
     CriterionVerdict,
+    EntrySource,
     Participant,
     ParticipantQuerySet,
     Provenance,

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility
-from recruitment.models.common import ZIP_VALIDATOR, audit_history
+from recruitment.models.common import ZIP_VALIDATOR, CoveringIndex, audit_history
 from recruitment.models.status import (
     ALLOWED_TRANSITIONS,
     FHIR_STATUS,
@@ -20,6 +20,21 @@ from recruitment.models.status import (
     VerificationMethod,
 )
 from recruitment.models.studies import AnsweredBy, CriterionVersion, EligibilityCriterion, Study
+
+
+class EntrySource(models.TextChoices):
+    """How a participant's interest reached the study: the public form, an imported list, or a
+    coordinator entering the form on the person's behalf."""
+
+    FORM = "form", _("Interest form (online)")
+    IMPORT = "import", _("Imported interest list")
+    PHONE = "phone", _("Phone call (entered by staff)")
+    WALK_IN = "walk_in", _("Walk-in (entered by staff)")
+    OTHER = "other", _("Other (entered by staff)")
+
+    @classmethod
+    def staff_entries(cls) -> list["EntrySource"]:
+        return [cls.PHONE, cls.WALK_IN, cls.OTHER]
 
 
 class ParticipantQuerySet(models.QuerySet):
@@ -73,7 +88,7 @@ class Participant(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text=_("Given at enrolment, e.g. LDN-001."),
+        help_text=_("Given at enrollment, e.g. LDN-001."),
     )
     status = models.CharField(
         _("status"), max_length=12, choices=Status, default=Status.NEW, editable=False
@@ -102,6 +117,24 @@ class Participant(models.Model):
     )
     note = models.TextField(_("note from the patient"), max_length=1000, blank=True)
     language = models.CharField(_("language"), max_length=10, default="en")
+    entry_source = models.CharField(
+        _("source"),
+        max_length=10,
+        choices=EntrySource,
+        default=EntrySource.FORM,
+        editable=False,
+        help_text=_("The public form, an import, or staff entering the form for the person."),
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("entered by (staff)"),
+        editable=False,
+        help_text=_("The staff member who entered the interest form on the person's behalf."),
+    )
 
     # Consent to be contacted
     contact_consent = models.BooleanField(_("agreed to be contacted"))
@@ -155,7 +188,7 @@ class Participant(models.Model):
         null=True,
         blank=True,
         related_name="participant",
-        verbose_name=_("enrolment slot"),
+        verbose_name=_("enrollment slot"),
         editable=False,
     )
     # Kept up to date by the contact-attempt service, so queue filters need no subquery.
@@ -197,7 +230,7 @@ class Participant(models.Model):
         editable=False,
         help_text=_(
             "Set when the study's retention period passed after the person left before "
-            "enrolment: names, contact details, date of birth, ZIP code, notes and answers "
+            "enrollment: names, contact details, date of birth, ZIP code, notes and answers "
             "were erased; the screening number, status, verdicts and status history stay."
         ),
     )
@@ -238,9 +271,9 @@ class Participant(models.Model):
             models.Index(fields=["-created_at", "-id"], name="participant_queue_order"),
             models.Index(fields=["status", "-created_at"], name="participant_status_applied"),
             # The dashboard's tallies, read from the index alone (no table access).
-            models.Index(
+            CoveringIndex(
                 fields=["study", "status", "referral_source"],
-                include=["id"],
+                covering=["id"],
                 name="participant_tally",
             ),
             # Not reached: each study's people with at least its number of attempts.

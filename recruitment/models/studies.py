@@ -144,9 +144,9 @@ class Study(models.Model):
         _("catchment radius (miles)"), validators=[MinValueValidator(1)]
     )
     target_enrolment = models.PositiveSmallIntegerField(
-        _("target enrolment"),
+        _("target enrollment"),
         validators=[MinValueValidator(1), MaxValueValidator(999)],
-        help_text=_("Participants to enrol; enrolment stops at this number."),
+        help_text=_("Participants to enroll; enrollment stops at this number."),
     )
     withdrawal_frees_slot = models.BooleanField(
         _("a withdrawal frees a slot"),

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from recruitment.models.common import audit_history
+from recruitment.models.common import CoveringIndex, audit_history
 from recruitment.models.participants import Participant
 from recruitment.models.status import ContactMethod, Status, StatusReason
 from recruitment.models.studies import Study
@@ -64,9 +64,9 @@ class StatusChange(models.Model):
         # Moves into one status: enrolments by date (the weekly series), and the reasons of
         # declines read from the index alone.
         indexes = [
-            models.Index(
+            CoveringIndex(
                 fields=["to_status", "participant"],
-                include=["at", "reason", "reason_code"],
+                covering=["at", "reason", "reason_code"],
                 name="status_change_into",
             )
         ]
@@ -125,8 +125,8 @@ class EnrolmentSlot(models.Model):
     objects = EnrolmentSlotQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("enrolment slot")
-        verbose_name_plural = _("enrolment slots")
+        verbose_name = _("enrollment slot")
+        verbose_name_plural = _("enrollment slots")
         ordering = ["study", "number"]
         constraints = [
             models.UniqueConstraint(fields=["study", "number"], name="slot_number_unique_in_study"),

@@ -42,11 +42,6 @@ def _text(x: float, y: float, text: str, *, size=13, weight="normal", anchor="st
     )
 
 
-def _shorten(text: str, limit: int) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 # ---------------------------------------------------------------------------------------------
 # The CONSORT enrolment box
 # ---------------------------------------------------------------------------------------------
@@ -67,25 +62,55 @@ CONSORT_DETAILS = 5  # criteria or reasons listed per bucket in the drawing (the
 
 
 def _box(x: int, y: int, width: int, lines: Sequence[_Line]) -> tuple[str, int]:
-    height = PAD * 2 + LINE_HEIGHT * len(lines) - 4
+    """A box of lines, each wrapped at word boundaries to the box's width (never cut short:
+    a criterion's label is read whole), its count kept with its last word."""
+    rows = []  # (level, text)
+    for line in lines:
+        chars = int((width - 2 * PAD - INDENT[line.level]) / GLYPH[line.level])
+        text = f"{line.text}{line.suffix.replace(' ', NBSP)}"
+        rows += [(line.level, row.replace(NBSP, " ")) for row in _wrap(text, chars)]
+    height = PAD * 2 + LINE_HEIGHT * len(rows) - 4
     parts = [
         f'<rect x="{x}" y="{y}" width="{width}" height="{height}" rx="4" fill="none" '
         f'stroke="currentColor" stroke-width="1.5"/>'
     ]
-    for i, line in enumerate(lines):
-        indent = INDENT[line.level]
-        size, weight = ((14, "bold"), (13, "600"), (13, "normal"))[line.level]
-        chars = int((width - 2 * PAD - indent) / GLYPH[line.level]) - len(line.suffix)
+    for i, (level, text) in enumerate(rows):
+        size, weight = ((14, "bold"), (13, "600"), (13, "normal"))[level]
         parts.append(
             _text(
-                x + PAD + indent,
+                x + PAD + INDENT[level],
                 y + PAD + 14 + i * LINE_HEIGHT,
-                _shorten(line.text, chars) + line.suffix,
+                text,
                 size=size,
                 weight=weight,
             )
         )
     return "".join(parts), height
+
+
+NBSP = "\u00a0"
+
+
+def _wrap(text: str, chars: int) -> list[str]:
+    """Rows of at most `chars` characters, broken at spaces (a no-break space holds a count
+    to its word); a word longer than a row is broken where it must be."""
+    rows: list[str] = []
+    current = ""
+    for word in str(text).split(" "):
+        while len(word) > chars:
+            if current:
+                rows.append(current)
+                current = ""
+            rows.append(word[:chars])
+            word = word[chars:]
+        candidate = f"{current} {word}" if current else word
+        if len(candidate) <= chars:
+            current = candidate
+        else:
+            rows.append(current)
+            current = word
+    rows.append(current)
+    return rows
 
 
 def _n(label: str, n: int, level: int) -> _Line:
@@ -210,7 +235,7 @@ def weekly_svg(weeks: Sequence[WeekCount], *, svg_id: str, title: str) -> SafeSt
             f'stroke="currentColor" stroke-opacity="{0.6 if tick == 0 else 0.18}"/>'
         )
         body.append(_text(left - 6, y(tick) + 4, str(tick), size=12, anchor="end"))
-    legend = [(APPLICATIONS_COLOUR, _("Applications")), (ENROLMENTS_COLOUR, _("Enrolments"))]
+    legend = [(APPLICATIONS_COLOUR, _("Applications")), (ENROLMENTS_COLOUR, _("Enrollments"))]
     x = left
     for colour, label in legend:
         body.append(f'<rect x="{x}" y="12" width="14" height="14" fill="{colour}"/>')
@@ -239,11 +264,11 @@ def weekly_svg(weeks: Sequence[WeekCount], *, svg_id: str, title: str) -> SafeSt
     total_applications = sum(w.applications for w in weeks)
     total_enrolments = sum(w.enrolments for w in weeks)
     desc = _(
-        "{applications} applications and {enrolments} enrolments in the {n} weeks from "
+        "{applications} applications and {enrollments} enrollments in the {n} weeks from "
         "{first} to {last}; the table below gives each week."
     ).format(
         applications=total_applications,
-        enrolments=total_enrolments,
+        enrollments=total_enrolments,
         n=len(weeks),
         first=weeks[0].iso_week if weeks else "",
         last=weeks[-1].iso_week if weeks else "",

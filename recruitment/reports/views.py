@@ -35,12 +35,12 @@ def _study_context(d: StudyDashboard) -> dict:
         "consort_svg": charts.consort_svg(
             d.consort,
             svg_id=f"consort-{slug}",
-            title=_("CONSORT enrolment box: {study}").format(study=d.study.short_title),
+            title=_("CONSORT enrollment box: {study}").format(study=d.study.short_title),
         ),
         "weekly_svg": charts.weekly_svg(
             d.weeks,
             svg_id=f"weekly-{slug}",
-            title=_("Applications and enrolments per week: {study}").format(
+            title=_("Applications and enrollments per week: {study}").format(
                 study=d.study.short_title
             ),
         ),

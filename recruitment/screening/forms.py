@@ -7,15 +7,20 @@ it acts on, so its choices (the statuses the machine allows, the study's staff, 
 staff-assessed criteria) come from the data.
 """
 
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import escape
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility, form_fields, selectors
+from recruitment.identification import can_identify
 from recruitment.models import (
     REASON_CODES,
     ContactMethod,
@@ -26,7 +31,7 @@ from recruitment.models import (
     StatusReason,
 )
 from recruitment.screening.gate import rule_out_criteria
-from recruitment.screening.services import OVERRIDE_NOTHING
+from recruitment.screening.services import EDITABLE_FIELDS, OVERRIDE_NOTHING
 
 REASON_MAX_LENGTH = 500
 REASON_LABEL = _("Reason")
@@ -80,7 +85,7 @@ class StatusChangeForm(WorkflowForm):
     reason = reason_field(
         help_text=_(
             "With the reason code “Other”; for eligible when the pre-screen does not show every "
-            "criterion met; and to enrol out of waitlist order. Only staff who may see names "
+            "criterion met; and to enroll out of waitlist order. Only staff who may see names "
             "read it."
         )
     )
@@ -151,7 +156,7 @@ class ConsentForm(WorkflowForm):
 
 class EnrolForm(WorkflowForm):
     reason = reason_field(
-        help_text=_("Only needed to enrol this person before someone ahead on the waitlist.")
+        help_text=_("Only needed to enroll this person before someone ahead on the waitlist.")
     )
 
 
@@ -295,7 +300,65 @@ class EligibilityOverrideForm(WorkflowForm):
 
 
 class DuplicateConfirmForm(WorkflowForm):
-    """No fields: confirming closes the participant as declined, reason "duplicate"."""
+    """Confirming closes the participant as declined, reason "duplicate". One box per detail
+    that differs from the kept record (a new phone number), ticked to copy it there; offered
+    only to staff who may see identities."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kept = self.participant.duplicate_of
+        self.differences = []
+        if kept is not None and can_identify(self.user) and kept.erased_at is None:
+            self.differences = details_that_differ(newer=self.participant, kept=kept)
+        for difference in self.differences:
+            self.fields[f"copy_{difference.name}"] = forms.BooleanField(
+                label=format_lazy(
+                    _("Copy the {field} to {number}"), field=difference.label, number=kept
+                ),
+                required=False,
+            )
+
+    def copy_fields(self) -> list[str]:
+        return [d.name for d in self.differences if self.cleaned_data.get(f"copy_{d.name}")]
+
+
+@dataclass(frozen=True)
+class Difference:
+    name: str
+    label: str
+    newer: str  # as shown
+    kept: str
+
+
+def details_that_differ(*, newer: Participant, kept: Participant) -> list[Difference]:
+    """The contact details the newer record has and the kept one has not, or has otherwise
+    (no query: both rows are loaded)."""
+    differences = []
+    for name in EDITABLE_FIELDS:
+        new_value, kept_value = getattr(newer, name), getattr(kept, name)
+        if new_value in ("", None) or new_value == kept_value:
+            continue
+        if name in ("email", "phone") and getattr(newer, f"{name}_normalised") == getattr(
+            kept, f"{name}_normalised"
+        ):
+            continue  # the same address or number, typed otherwise: nothing to copy
+        field = Participant._meta.get_field(name)
+        differences.append(
+            Difference(name, str(field.verbose_name), _shown(newer, name), _shown(kept, name))
+        )
+    return differences
+
+
+def _shown(participant: Participant, name: str) -> str:
+    value = getattr(participant, name)
+    if value in ("", None):
+        return "—"
+    display = getattr(participant, f"get_{name}_display", None)
+    if display is not None:
+        return str(display())
+    if isinstance(value, date):
+        return date_format(value, "DATE_FORMAT")
+    return str(value)
 
 
 class DuplicateDismissForm(WorkflowForm):

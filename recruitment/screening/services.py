@@ -2,6 +2,7 @@
 (eligibility overrides, consent, enrollment, contacts, lab values, duplicates, staff edits).
 Each is a keyword-only function that checks, writes in one transaction, and returns."""
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -59,17 +60,20 @@ OVERRIDE_NOT_BLOCKING = _(
 )
 OVERRIDE_NEEDS_REASON = _("Give the reason for overriding “{code}”.")
 OVERRIDE_STATUS = _("Eligibility can be overridden only before enrollment, while {number} is open.")
-WAITLIST_NOT_FULL = _("The study has a free slot: record consent and enrol {number} instead.")
+WAITLIST_NOT_FULL = _("The study has a free slot: record consent and enroll {number} instead.")
 CONSENT_NEEDED = _("Record informed consent for {number} before this step.")
 ALREADY_ENROLLED = _("{number} is already enrolled.")
 STUDY_FULL = _("The study is full ({target} of {target} slots taken): waitlist {number} instead.")
-OUT_OF_ORDER = _("{next} is first on the waitlist; give a reason to enrol {number} before them.")
+OUT_OF_ORDER = _("{next} is first on the waitlist; give a reason to enroll {number} before them.")
 CONSENT_IN_FUTURE = _("The date of consent cannot be in the future.")
 CONSENT_BEFORE_APPLYING = _("The date of consent cannot be before the person applied.")
 CONSENT_STATUS = _("Consent can be recorded for eligible or waitlisted participants only.")
 CONTACT_IN_FUTURE = _("A contact attempt cannot be in the future.")
 FOLLOW_UP_BEFORE_ATTEMPT = _("The follow-up date cannot be before the attempt.")
 NOT_A_DUPLICATE = _("{number} is not marked as a possible duplicate.")
+NOT_COPYABLE = _("These details cannot be copied: {fields}.")
+# The history's reason on the kept record (audit text, not translated, like the others).
+COPIED_FROM_DUPLICATE = "Copied from duplicate {number}"
 EDIT_NEEDS_REASON = _("Give a reason for this change.")
 NOT_STAFF_ASSESSED = _("“{code}” is not a staff-assessed criterion of this study.")
 PARTICIPANT_ERASED = _("The personal data of {number} were erased; it cannot be changed.")
@@ -398,8 +402,16 @@ def lab_values_record(
         )
 
 
-def duplicate_confirm(*, participant: Participant, by) -> Participant:
-    """Confirm a possible duplicate: it is closed as declined, reason "duplicate"."""
+def duplicate_confirm(
+    *, participant: Participant, by, copy_fields: Sequence[str] = ()
+) -> Participant:
+    """Confirm a possible duplicate: it is closed as declined, reason "duplicate". The details
+    named in `copy_fields` (a newer phone number, say) are copied to the kept record through
+    `participant_update`, audited with the reason "Copied from duplicate <number>"; all in one
+    transaction, so a refused copy leaves the duplicate unconfirmed."""
+    unknown = [name for name in copy_fields if name not in EDITABLE_FIELDS]
+    if unknown:
+        raise RecruitmentError(NOT_COPYABLE.format(fields=", ".join(unknown)))
     with transaction.atomic():
         # The study row first, as in `participant_transition`, so the two never deadlock.
         Study.objects.select_for_update().get(pk=participant.study_id)
@@ -413,6 +425,14 @@ def duplicate_confirm(*, participant: Participant, by) -> Participant:
         locked._change_reason = "Duplicate confirmed"
         locked._history_user = by
         locked.save(update_fields=["duplicate_review", "updated_at"])
+        if copy_fields and locked.duplicate_of_id is not None:
+            _refuse_if_erased(locked)
+            participant_update(
+                participant=locked.duplicate_of,
+                data={name: getattr(locked, name) for name in copy_fields},
+                by=by,
+                reason=COPIED_FROM_DUPLICATE.format(number=locked.screening_number),
+            )
     return locked
 
 

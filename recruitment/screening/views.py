@@ -211,7 +211,29 @@ class StatusChangeView(WorkflowView):
         }
 
 
-class ConsentView(WorkflowView):
+def duplicate_warning(participant: Participant) -> str:
+    """Words for a participant whose possible duplicate nobody has reviewed yet (either side
+    of the match): a warning, never a block. "" when there is none."""
+    numbers = selectors.participant_duplicates_unreviewed(participant=participant)
+    if not numbers:
+        return ""
+    return gettext(
+        "Possible duplicate not reviewed yet: %(numbers)s. Check it is not the same person "
+        "before consent and enrollment."
+    ) % {"numbers": ", ".join(numbers)}
+
+
+class DuplicateWarningMixin:
+    """The consent and enrollment pages say when a possible duplicate is unreviewed."""
+
+    def get_context_data(self) -> dict:
+        return {
+            **super().get_context_data(),
+            "duplicate_warning": duplicate_warning(self.participant),
+        }
+
+
+class ConsentView(DuplicateWarningMixin, WorkflowView):
     form_class = ConsentForm
     template_name = "consent.html"
     title = _("Record informed consent")
@@ -236,17 +258,17 @@ class ConsentView(WorkflowView):
         }
 
 
-class EnrolView(WorkflowView):
+class EnrolView(DuplicateWarningMixin, WorkflowView):
     form_class = EnrolForm
     template_name = "enrol.html"
-    title = _("Enrol")
-    submit_label = _("Enrol")
+    title = _("Enroll")
+    submit_label = _("Enroll")
 
     def get_context_data(self) -> dict:
         (progress,) = selectors.study_progress_list(
             user=self.request.user, study=self.participant.study
         )
-        return {"progress": progress}
+        return {**super().get_context_data(), "progress": progress}
 
     def perform(self, form) -> str:
         participant = participant_enrol(
@@ -383,13 +405,21 @@ class DuplicateConfirmView(DuplicateReviewView):
     submit_label = _("Confirm duplicate and close")
 
     def perform(self, form) -> str:
+        copied = form.copy_fields()
         participant = screening.duplicate_confirm(
-            participant=self.participant, by=self.request.user
+            participant=self.participant, by=self.request.user, copy_fields=copied
         )
         self.log(participant, gettext("Confirmed a duplicate."))
-        return gettext("%(number)s is a confirmed duplicate and closed as declined.") % {
+        message = gettext("%(number)s is a confirmed duplicate and closed as declined.") % {
             "number": participant.screening_number
         }
+        if copied:
+            labels = {d.name: d.label for d in form.differences}
+            message += " " + gettext("Copied to %(kept)s: %(fields)s.") % {
+                "kept": participant.duplicate_of,
+                "fields": ", ".join(labels[name] for name in copied),
+            }
+        return message
 
 
 class DuplicateDismissView(DuplicateReviewView):

@@ -841,14 +841,16 @@ def test_a_monitor_cannot_change_a_participant(client, monitor, coordinator, ldn
     assert fresh(participant).first_name == "Ann"
 
 
-def test_nobody_adds_or_deletes_participants_in_the_admin(admin_client, ldn_study):
+def test_nobody_deletes_participants_and_adding_one_is_the_interest_form(admin_client, ldn_study):
     participant = submit(ldn_study)
 
     delete = admin_client.post(page_url("delete", participant), {"post": "yes"})
     add = admin_client.get(reverse("admin:recruitment_participant_add"))
 
     assert delete.status_code == 403
-    assert add.status_code == 403
+    # No model form: the staff entry page posts the interest form to the submission service.
+    assert add.status_code == 200
+    assert 'id="staff-entry-form"' in add.content.decode()
     assert Participant.objects.filter(pk=participant.pk).exists()
 
 
@@ -1312,12 +1314,14 @@ def test_duplicate_reviews_refuse_a_participant_who_is_not_a_possible_duplicate(
 
 
 # Queries per workflow page (session, user, permissions, the participant, the form's reads).
-# The contact page shows the call card (its verdicts, overrides and latest attempts).
+# The contact page shows the call card (its verdicts, overrides and latest attempts); the
+# consent and enroll pages (and the participant's) read whether a possible duplicate is
+# unreviewed: one query.
 WORKFLOW_PAGE_QUERIES = {
     "status": 5,
     "contact": 8,
-    "enrol": 6,
-    "consent": 7,
+    "enrol": 7,
+    "consent": 8,
     "lab_values": 9,
     "verify": 9,
     "note": 9,
@@ -1484,8 +1488,8 @@ def test_the_participant_page_runs_a_fixed_number_of_queries(
 
     # 10 for the page and its inlines, 6 for the call card (its verdicts, overrides, latest
     # attempts, the study's staff criteria, and the gates its steps ask), 2 for the staff notes
-    # and the count of "not sure" answers for "Verify answers".
-    with django_assert_max_num_queries(18):
+    # and the count of "not sure" answers for "Verify answers", 1 for an unreviewed duplicate.
+    with django_assert_max_num_queries(19):
         response = coord_client.get(change_url(participant))
 
     assert response.status_code == 200

@@ -121,9 +121,9 @@ def test_a_coordinator_works_a_new_applicant_from_the_first_call_to_enrolment(
     )
 
     # Enrol: the first participant ID is given.
-    open_step(admin, "Enrol")
+    open_step(admin, "Enroll")
     expect(admin.locator("#content-main")).to_contain_text("0 of 20 enrolled, 20 slots free")
-    admin.get_by_role("button", name="Enrol").click()
+    admin.get_by_role("button", name="Enroll").click()
     expect(success_message(admin)).to_have_text("LDN-S-0001 is enrolled as LDN-001.")
     expect(admin.get_by_text("LDN-001", exact=True)).to_be_visible()
 

@@ -128,8 +128,8 @@ def test_a_coordinator_sees_the_progress_the_consort_box_and_the_weekly_chart(
     expect(progress).to_have_attribute("max", "20")
     expect(page.locator("label[for=progress-ldn-mecfs]")).to_have_text(f"{ENROLLED} of 20 enrolled")
 
-    consort = page.get_by_role("img", name="CONSORT enrolment box: LDN for ME/CFS")
-    weekly = page.get_by_role("img", name="Applications and enrolments per week: LDN for ME/CFS")
+    consort = page.get_by_role("img", name="CONSORT enrollment box: LDN for ME/CFS")
+    weekly = page.get_by_role("img", name="Applications and enrollments per week: LDN for ME/CFS")
     for image in (consort, weekly):
         expect(image).to_be_visible()
         box = image.bounding_box()

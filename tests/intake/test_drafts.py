@@ -254,7 +254,7 @@ def test_the_email_has_the_link_and_no_answers(client, ldn_study):
     assert len(token) >= 40
     assert Draft.objects.get().token_hash == drafts.token_hash(token)
     assert token not in Draft.objects.get().token_hash
-    assert "The link works once, for 7 days (until Dec. 2, 2026)." in message.body
+    assert "The link works once, for 7 days (until Dec 2, 2026)." in message.body
     assert "Send my interest" in message.body
     for private in PRIVATE:
         if private != EMAIL:

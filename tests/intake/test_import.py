@@ -16,9 +16,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts import roles
-from recruitment.intake import importer
+from recruitment.intake import import_uploads, importer
 from recruitment.intake.importer import interest_list_import
 from recruitment.models import Answer, DuplicateReview, Participant, Study
 from tests.factories import StudyFactory, ldn_form_data, staff, submit
@@ -170,7 +171,7 @@ def test_a_file_with_one_bad_row_imports_nothing(ldn_study):
 
     assert not report.imported
     assert [str(e) for e in report.errors] == [
-        "Row 3, zip_code: We could not find this ZIP code. Check it and try again."
+        "Row 3, ZIP code: “99999” is not a known US ZIP code."
     ]
     assert nothing_written(ldn_study)
 
@@ -231,21 +232,23 @@ def test_a_dry_run_writes_nothing_and_lists_each_error_with_its_row_number(ldn_s
     report = check(ldn_study, csv_bytes(rows))
 
     assert [str(e) for e in report.errors] == [
-        "Row 3, zip_code: We could not find this ZIP code. Check it and try again.",
-        "Row 4, date_of_birth: Your date of birth cannot be in the future.",
-        "Row 5, email: Enter an email address like name@example.com.",
+        "Row 3, ZIP code: “99999” is not a known US ZIP code.",
+        f"Row 4, date of birth: “{future}” is in the future.",
+        "Row 5, email: “not-an-email” is not an email address.",
         "Row 6, q_allergy: Use one of: yes, no, unsure.",
-        f"Row 7, contact_consent: {importer.CONSENT_MISSING}",
-        f"Row 8, contact_consent: {importer.CONSENT_MISSING}",
-        "Row 9, first_name: Enter your first name.",
-        "Row 9, phone: Enter a phone number so we can call or text you.",
+        f"Row 7, agreed to be contacted: {importer.CONSENT_MISSING}",
+        f"Row 8, agreed to be contacted: {importer.CONSENT_MISSING}",
+        "Row 9, first name: empty, and it is required.",
+        "Row 9, phone: empty, and it is needed when the preferred contact method is phone or text.",
     ]
     assert (report.rows, report.valid, report.rows_with_errors) == (8, 1, 7)
     assert report.summary()[0] == "1 row valid, 7 rows with errors."
     assert nothing_written(ldn_study)
 
 
-def test_error_messages_never_quote_what_the_row_contains(ldn_study, caplog):
+def test_errors_quote_only_the_contact_cell_to_fix_never_a_health_answer_nor_a_log(
+    ldn_study, caplog
+):
     caplog.set_level(logging.DEBUG)
     rows = [person(1, q_allergy="secret-answer", email="secret@", zip_code="12")]
 
@@ -254,7 +257,10 @@ def test_error_messages_never_quote_what_the_row_contains(ldn_study, caplog):
 
     shown = " ".join(str(e) for e in report.errors)
     assert report.rows_with_errors == 1
-    assert "secret" not in shown
+    assert "secret-answer" not in shown
+    assert "Row 2, email: “secret@” is not an email address." in shown
+    assert "Row 2, ZIP code: “12” is not a 5-digit ZIP code." in shown
+    assert "secret" not in caplog.text
     assert "Pat2" not in caplog.text and "Confidential" not in caplog.text
     assert "pat2@example.com" not in caplog.text
 
@@ -466,6 +472,8 @@ def test_the_command_s_dry_run_writes_nothing(ldn_study, tmp_path):
         "2 rows valid, 0 rows with errors.",
         "0 rows would be marked as possible duplicates "
         "(of existing participants or of earlier rows).",
+        "No applied_at column: everyone imported is recorded as applied on the day of the "
+        f"import ({date_format(timezone.localdate(), 'DATE_FORMAT')}).",
         "Dry run: nothing was written.",
     ]
     assert nothing_written(ldn_study)
@@ -489,7 +497,7 @@ def test_the_command_lists_row_errors_and_exits_non_zero(ldn_study, tmp_path, dr
     assert failed.value.returncode == 1
     assert str(failed.value).startswith("The file has errors")
     assert "1 row valid, 1 row with errors." in out.getvalue()
-    assert "Row 3, zip_code: We could not find this ZIP code." in out.getvalue()
+    assert "Row 3, ZIP code: “99999” is not a known US ZIP code." in out.getvalue()
     assert nothing_written(ldn_study)
 
 
@@ -539,8 +547,8 @@ def test_a_coordinator_checks_a_file_and_sees_each_row_error_with_nothing_writte
     assert page.status_code == 200
     html = page.content.decode()
     assert "1 row valid, 2 rows with errors." in html
-    assert "Row 3, zip_code: We could not find this ZIP code." in html
-    assert "Row 4, email: Enter an email address like name@example.com." in html
+    assert "Row 3, ZIP code: “99999” is not a known US ZIP code." in html
+    assert "Row 4, email: “x” is not an email address." in html
     assert nothing_written(ldn_study)
 
 
@@ -567,7 +575,9 @@ def test_a_coordinator_imports_a_file_and_lands_on_the_queue_with_a_message(
     assert response.status_code == 302
     assert response.url == f"{changelist}?study={ldn_study.pk}"
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        "Imported 2 participants: LDN-S-0001 to LDN-S-0002. 0 are marked as possible duplicates."
+        "Imported 2 participants: LDN-S-0001 to LDN-S-0002. 0 are marked as possible duplicates. "
+        "No applied_at column: everyone imported is recorded as applied on the day of the "
+        f"import ({date_format(timezone.localdate(), 'DATE_FORMAT')})."
     ]
     assert Participant.objects.count() == 2
     assert mail.outbox == []
@@ -580,7 +590,7 @@ def test_import_with_a_bad_row_shows_the_errors_and_imports_nothing(coord_client
 
     assert page.status_code == 200
     assert "Nothing was imported" in page.content.decode()
-    assert "Row 3, contact_consent" in page.content.decode()
+    assert "Row 3, agreed to be contacted" in page.content.decode()
     assert nothing_written(ldn_study)
 
 
@@ -685,3 +695,132 @@ def test_the_page_imports_at_most_its_row_limit_and_points_larger_files_to_the_c
     assert refused.status_code == 200
     assert "manage.py import_interest ldn-mecfs &lt;file&gt;" in refused.content.decode()
     assert nothing_written(ldn_study)
+
+
+# ---------------------------------------------------------------------------------------------
+# Words for staff, dates of application, the file kept between the check and the import
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {"date_of_birth": "30/02/1980"},
+            "Row 2, date of birth: “30/02/1980” is not a date "
+            "(write it as MM/DD/YYYY or YYYY-MM-DD).",
+        ),
+        ({"last_name": ""}, "Row 2, last name: empty, and it is required."),
+        ({"zip_code": "9999999"}, "Row 2, ZIP code: “9999999” is not a 5-digit ZIP code."),
+        (
+            {"phone": "555", "preferred_contact": "phone"},
+            "Row 2, phone: “555” is not a US phone number (10 digits).",
+        ),
+        (
+            {"q_opioids": "yes", "q_opioids__last": ""},
+            "Row 2, q_opioids__last: empty: the date of the last dose is needed when the "
+            "answer is yes.",
+        ),
+        (
+            {"preferred_contact": ""},
+            "Row 2, preferred contact method: empty, and it is required: use one of "
+            "phone, text, email.",
+        ),
+    ],
+)
+def test_row_errors_are_worded_for_the_staff_member_fixing_the_file(ldn_study, overrides, expected):
+    report = check(ldn_study, csv_bytes([person(1, **overrides)]))
+
+    assert expected in [str(e) for e in report.errors]
+    # Never the patient's words from the public form.
+    assert not any("your" in str(e).lower() for e in report.errors)
+
+
+def test_an_applied_at_column_gives_each_person_their_date_of_application(ldn_study):
+    rows = [person(1, applied_at="10/02/2026"), person(2, applied_at="")]
+    report = run(ldn_study, csv_bytes(rows), today=dt.date(2026, 12, 7))
+
+    first, second = Participant.objects.order_by("screening_seq")
+    assert timezone.localtime(first.created_at).date() == dt.date(2026, 10, 2)
+    assert timezone.localtime(first.contact_consent_at).date() == dt.date(2026, 10, 2)
+    assert first.history.earliest().created_at == first.created_at
+    assert timezone.localdate(second.created_at) == timezone.localdate()
+    assert str(importer.APPLIED_FROM_COLUMN) in report.summary()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-13-01", "Row 2, applied at: “2026-13-01” is not a date"),
+        ("12/25/2026", "Row 2, applied at: “12/25/2026” is in the future."),
+    ],
+)
+def test_a_bad_applied_at_is_a_row_error(ldn_study, value, expected):
+    report = check(ldn_study, csv_bytes([person(1, applied_at=value)]), today=dt.date(2026, 12, 7))
+
+    assert [str(e) for e in report.errors][0].startswith(expected)
+
+
+def test_without_applied_at_the_report_says_everyone_applied_on_the_import_date(ldn_study):
+    report = check(ldn_study, csv_bytes([person(1)]), today=dt.date(2026, 12, 7))
+
+    assert report.applied == (
+        "No applied_at column: everyone imported is recorded as applied on the day of the "
+        f"import ({date_format(dt.date(2026, 12, 7), 'DATE_FORMAT')})."
+    )
+
+
+def kept_token(page) -> str:
+    import re
+
+    found = re.search(r'name="kept" value="([^"]+)"', page.content.decode())
+    return found.group(1) if found else ""
+
+
+def test_the_checked_file_is_kept_and_imported_without_choosing_it_again(coord_client, ldn_study):
+    page = coord_client.post(import_url(ldn_study), upload(csv_bytes([person(1), person(2)])))
+    token = kept_token(page)
+    assert token
+    assert "Checked file kept: <strong>list.csv</strong>" in page.content.decode()
+    assert "Pat1" not in token  # the token names the kept file; the rows stay server-side
+    assert nothing_written(ldn_study)
+    owner = {"study_id": ldn_study.pk, "user_id": page.wsgi_request.user.pk}
+    assert import_uploads.upload_get(token=token, **owner).data.count(b"Pat") == 2
+
+    response = coord_client.post(import_url(ldn_study), {"action": "import", "kept": token})
+
+    assert response.status_code == 302
+    assert token not in response.url
+    assert Participant.objects.count() == 2
+    # Deleted once imported: the same (still signed) token finds nothing.
+    assert import_uploads.upload_get(token=token, **owner) is None
+    again = coord_client.post(import_url(ldn_study), {"action": "import", "kept": token})
+    assert "no longer kept" in again.content.decode()
+    assert Participant.objects.count() == 2
+
+
+def test_a_file_with_errors_is_not_kept(coord_client, ldn_study):
+    page = coord_client.post(import_url(ldn_study), upload(csv_bytes([person(1, zip_code="1")])))
+
+    assert kept_token(page) == ""
+
+
+def test_a_kept_file_expires_and_is_for_its_uploader_and_study_only(
+    client, coord_client, ldn_study
+):
+    import time_machine
+
+    page = coord_client.post(import_url(ldn_study), upload(csv_bytes([person(1)])))
+    token = kept_token(page)
+
+    other = staff("other-coord", roles.COORDINATOR, ldn_study)
+    other_client = Client()
+    other_client.force_login(other)
+    refused = other_client.post(import_url(ldn_study), {"action": "import", "kept": token})
+    assert "no longer kept" in refused.content.decode()
+    forged = coord_client.post(import_url(ldn_study), {"action": "import", "kept": token + "x"})
+    assert "no longer kept" in forged.content.decode()
+    owner = {"study_id": ldn_study.pk, "user_id": page.wsgi_request.user.pk}
+    assert import_uploads.upload_get(token=token, **owner) is not None
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=31)):
+        assert import_uploads.upload_get(token=token, **owner) is None
+    assert nothing_written(ldn_study)
+    assert Participant.objects.count() == 0

@@ -386,7 +386,7 @@ def test_without_recent_enrolments_the_dashboard_does_not_project_a_date(
 
     assert board.projection.on is None
     assert not board.projection.reached
-    assert "Not enough recent enrolments to project a date" in page
+    assert "Not enough recent enrollments to project a date" in page
 
 
 def test_a_full_study_shows_the_target_reached(member, client):
@@ -590,7 +590,7 @@ def test_the_diagram_and_chart_are_labelled_images_with_a_table_of_the_same_numb
     assert '<th scope="row">Enrolled</th><td>4</td>' in table
     assert '<th scope="row">Still in screening</th><td>2</td>' in table
     weekly = page.split('id="weekly-table-ldn-mecfs"')[1].split("</table>")[0]
-    assert '<th scope="row">2025-W11</th><td>10 Mar 2025</td><td>9</td><td>0</td>' in weekly
+    assert '<th scope="row">2025-W11</th><td>Mar 10, 2025</td><td>9</td><td>0</td>' in weekly
 
 
 def test_the_dashboard_shows_screening_numbers_and_never_names(study, member, client):

@@ -347,11 +347,11 @@ def test_the_reproduction_through_the_admin_is_refused_at_consent_and_enrollment
     assert footprint(screened) == before
 
     page = client.get(change_url(screened)).content.decode()
-    assert "Fails a criterion since the lab values of 7 Dec" in page
+    assert "Fails a criterion since the lab values of Dec 7, 2026" in page
     assert "Record informed consent" in page
     assert "Record an eligibility override" not in page  # investigators only
     queue = client.get(reverse("admin:recruitment_participant_changelist")).content.decode()
-    assert "Fails a criterion since the lab values of 7 Dec" in queue
+    assert "Fails a criterion since the lab values of Dec 7, 2026" in queue
     assert client.get(page_url("override", screened)).status_code == 403
 
 

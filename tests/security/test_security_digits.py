@@ -30,7 +30,7 @@ from recruitment.eligibility import (
     RuleKind,
     places,
 )
-from recruitment.intake import forms
+from recruitment.intake import forms, import_messages
 from recruitment.intake.importer import interest_list_import
 from recruitment.models import Answer, ConsentRecord, ContactAttempt, Participant, Status
 from tests.admin.test_admin import NORMAL_LABS_ALL, change_url, fresh, page_url
@@ -485,7 +485,7 @@ def test_an_imported_row_stores_names_and_notes_without_invisible_characters(ldn
     imported = interest_list_import(study=ldn_study, data=csv_bytes([hidden]), dry_run=False)
 
     assert [(e.row, e.column, e.message) for e in checked.errors] == [
-        (3, "first_name", str(forms.FIRST_NAME_NEEDED))
+        (3, "first name", str(import_messages.MISSING))
     ]
     assert imported.errors == []
     participant = Participant.objects.get()

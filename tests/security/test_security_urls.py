@@ -45,6 +45,7 @@ PUBLIC = {
     "studies/<slug:slug>/interest/resume/<str:token>/": "the patient's link to a saved form",
     "withdraw/<str:token>/": "the patient's signed withdraw link",
     "admin/login/": "the staff login page",
+    "favicon.ico": "redirects to the app's icon (a static file); reads nothing",
     "i18n/setlang/": "the language switch: sets a cookie, reads nothing",
 }
 
