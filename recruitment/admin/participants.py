@@ -5,10 +5,8 @@ registered here under the participant's URL."""
 import re
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import F
-from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -18,17 +16,15 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from recruitment import selectors
 from recruitment.admin.common import (
-    HISTORY_HIDDEN_FIELDS,
     EditUndone,
     ServiceEditsMixin,
-    history_delta,
     is_open,
 )
 from recruitment.admin.forms import (
     ParticipantActionForm,
     ParticipantChangeForm,
 )
-from recruitment.admin.history_words import history_actor
+from recruitment.admin.history import ParticipantHistoryMixin
 from recruitment.admin.inlines import (
     ConsentInline,
     ContactAttemptInline,
@@ -53,16 +49,13 @@ from recruitment.admin.screening_steps import (
     StaffNoteInline,
     rule_out,
     screening_step_links,
-    staff_note_history,
 )
 from recruitment.admin.staff_entry import StaffEntryView, staff_entry_allowed
 from recruitment.errors import RecruitmentError
 from recruitment.identification import (
-    PARTICIPANT_IDENTIFYING_FIELDS,
     can_identify,
     path_is_non_identifying,
     path_is_secret,
-    status_reason_shown,
 )
 from recruitment.models import (
     DuplicateReview,
@@ -77,7 +70,6 @@ from recruitment.screening.views import (
     duplicate_warning,
     override_allowed,
     participant_change_url,
-    participant_not_found,
     status_log_message,
 )
 from recruitment.screening.waitlist import participant_move
@@ -88,7 +80,9 @@ from recruitment.unicode_text import ascii_digits
 # Participants
 # ---------------------------------------------------------------------------------------------
 @admin.register(Participant)
-class ParticipantAdmin(ServiceEditsMixin, ReadableQueueMixin, SimpleHistoryAdmin):
+class ParticipantAdmin(
+    ServiceEditsMixin, ReadableQueueMixin, ParticipantHistoryMixin, SimpleHistoryAdmin
+):
     form = ParticipantChangeForm
     action_form = ParticipantActionForm
     # What a coordinator acts on comes first: on a phone the table scrolls sideways; at
@@ -481,62 +475,3 @@ class ParticipantAdmin(ServiceEditsMixin, ReadableQueueMixin, SimpleHistoryAdmin
             links.append((gettext("Confirm duplicate"), url("duplicate_confirm")))
             links.append((gettext("Not a duplicate"), url("duplicate_dismiss")))
         return links + screening_step_links(request, obj, url)
-
-    # -- the audit trail (django-simple-history), read-only for everyone -----------------------
-    def history_view(self, request, object_id, extra_context=None):
-        """The participant's history, scoped like every other page: simple-history's own view
-        would fall back to the history rows of a participant the user may not see."""
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            return participant_not_found(request)
-        if not self.has_view_or_change_permission(request, obj):
-            raise PermissionDenied
-        identify = can_identify(request.user)
-        status_changes = list(selectors.status_change_list(participant=obj))
-        for change in status_changes:
-            change.reason_shown = status_reason_shown(change, identify=identify)
-        context = {
-            # Reasons staff wrote may quote the person: shown in words only to those who may
-            # see identities (the templates say to others that a reason was recorded).
-            "reasons_readable": identify,
-            "status_changes": status_changes,
-            "answer_history": selectors.answer_history_list(participant=obj),
-            "consent_history": selectors.consent_history_list(participant=obj),
-            "staff_notes": staff_note_history(request, obj),
-        }
-        return super().history_view(request, object_id, {**context, **(extra_context or {})})
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        """No per-version form: it would show every field and save without the services.
-        The history list already shows each version's changes."""
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            return participant_not_found(request)
-        if request.method != "GET" or not self.has_view_or_change_permission(request, obj):
-            raise PermissionDenied
-        return HttpResponseRedirect(reverse("admin:recruitment_participant_history", args=[obj.pk]))
-
-    def revert_disabled(self, request, obj=None):
-        return True
-
-    def has_change_history_permission(self, request, obj=None):
-        return False
-
-    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
-        """Each version's "old → new" list, with the fields simple-history skips (status,
-        outcome and the other workflow fields are not editable in forms, but are audited),
-        and without identifying fields for users who may not see them."""
-        fields = [
-            field
-            # What the history records (its own exclusions: tokens and nonces), less keys,
-            # copies and timestamps.
-            for field in Participant.history.model.tracked_fields
-            if field.name not in HISTORY_HIDDEN_FIELDS
-            and (can_identify(request.user) or field.name not in PARTICIPANT_IDENTIFYING_FIELDS)
-        ]
-        newer = None
-        for record in historical_records:
-            record.changed_by = history_actor(record)
-            if newer is not None:
-                newer.history_delta_changes = history_delta(record, newer, fields)
-            newer = record

@@ -1,0 +1,62 @@
+"""The participant's workflow pages: one view per step (status, consent, enrollment, lab values,
+eligibility override, contact attempt, duplicate review, rule out, verify answers, staff note),
+each with its form and template; one module per kind of step (status, answers, contacts), what
+they share in `base`.
+
+The participant admin registers them under its own URLs (`ParticipantAdmin.get_urls`, with
+`as_view(model_admin=...)`), so they run behind the admin's sign-in, in its look, scoped to the
+user's studies like every admin page. Each binds its form, calls one service and redirects to
+the participant; a domain refusal becomes a form error.
+"""
+
+from recruitment.screening.views.answers import (
+    EligibilityOverrideView,
+    LabValuesView,
+    VerifyAnswersView,
+)
+from recruitment.screening.views.base import (
+    WorkflowView,
+    duplicate_warning,
+    override_allowed,
+    participant_change_url,
+    participant_not_found,
+    status_log_message,
+)
+from recruitment.screening.views.contacts import (
+    ContactAttemptView,
+    DuplicateConfirmView,
+    DuplicateDismissView,
+    StaffNoteView,
+)
+from recruitment.screening.views.status import (
+    ConsentView,
+    EnrolView,
+    RuleOutView,
+    StatusChangeView,
+)
+
+__all__ = [
+    "WORKFLOW_PAGES",
+    "WorkflowView",
+    "duplicate_warning",
+    "override_allowed",
+    "participant_change_url",
+    "participant_not_found",
+    "status_log_message",
+]
+
+# The pages by URL name (`admin:recruitment_participant_<name>`) with their paths under the
+# participant's admin URL.
+WORKFLOW_PAGES = {
+    "status": ("status/", StatusChangeView),
+    "consent": ("consent/", ConsentView),
+    "enrol": ("enrol/", EnrolView),
+    "lab_values": ("lab-values/", LabValuesView),
+    "override": ("eligibility-override/", EligibilityOverrideView),
+    "contact": ("contact/", ContactAttemptView),
+    "duplicate_confirm": ("duplicate/confirm/", DuplicateConfirmView),
+    "duplicate_dismiss": ("duplicate/dismiss/", DuplicateDismissView),
+    "rule_out": ("rule-out/", RuleOutView),
+    "verify": ("verify-answers/", VerifyAnswersView),
+    "note": ("note/", StaffNoteView),
+}
