@@ -57,7 +57,7 @@ def verdict_attention_order() -> Case:
 
 
 def day_shown(day: date) -> str:
-    return date_format(day, "j M Y")
+    return date_format(day, "DATE_FORMAT")
 
 
 def washout_over(verdict, *, today: date) -> bool:

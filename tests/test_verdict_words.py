@@ -61,7 +61,7 @@ def test_the_summary_names_what_is_not_met_with_its_date_and_the_unsure_items():
 
     assert prescreen_summary(verdicts, today=TODAY) == (
         "16 met, 1 not met: No opioid painkiller in the last 3 months, eligible from "
-        "15 Feb 2027; 1 not sure: orthostatic intolerance"
+        "Feb 15, 2027; 1 not sure: orthostatic intolerance"
     )
 
 

@@ -17,6 +17,7 @@ from recruitment.models import Participant, StatusChange
 from recruitment.models.common import CoveringIndex
 from recruitment.reports.charts import consort_svg
 from recruitment.reports.consort import ConsortCounts, LabelledCount
+from recruitment.screening.services import contact_attempt_record
 from tests.factories import submit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,9 +43,19 @@ def visible_text(html: str) -> str:
 # One date format across the staff pages
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture
-def applied(ldn_study, time_machine):
+def applied(ldn_study, time_machine, coordinator):
+    """An applicant called once, with a follow-up set for today: the call card, the contact
+    log and the call list all show dates."""
     time_machine.move_to(NOW, tick=False)
-    return submit(ldn_study)
+    participant = submit(ldn_study)
+    contact_attempt_record(
+        participant=participant,
+        by=coordinator,
+        method="phone",
+        outcome="no_answer",
+        follow_up_on=NOW.date(),
+    )
+    return participant
 
 
 @pytest.mark.parametrize(
@@ -53,11 +64,14 @@ def applied(ldn_study, time_machine):
         "admin:recruitment_participant_change",
         "admin:recruitment_participant_history",
         "admin:recruitment_participant_changelist",
+        "admin:recruitment_participant_contact",
         "staff:dashboard",
+        "staff:calls",
     ],
 )
 def test_staff_pages_write_every_date_one_way(applied, coord_client, url):
-    args = [applied.pk] if "change" in url and "changelist" not in url or "history" in url else []
+    on_one_participant = ("_change", "_history", "_contact")
+    args = [applied.pk] if url.endswith(on_one_participant) else []
     html = coord_client.get(reverse(url, args=args)).content.decode()
     text = visible_text(html)
 

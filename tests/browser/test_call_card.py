@@ -30,7 +30,7 @@ def sign_in(page: Page, base_url: str, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#user-tools")).to_be_visible()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()  # on the call list
 
 
 def a_person_to_call(study, coordinator):
