@@ -285,8 +285,9 @@ def _answers(study, seq_range) -> None:
     for c in criteria:
         _run(
             "INSERT INTO recruitment_answer "  # noqa: S608
-            "(participant_id, criterion_id, value, answered_by, recorded_at) "
-            "SELECT p.id, %s, %s::jsonb, 'patient', p.created_at "
+            "(participant_id, criterion_id, value, answered_by, recorded_at, verified_how, "
+            "verified_note) "
+            "SELECT p.id, %s, %s::jsonb, 'patient', p.created_at, '', '' "
             f"FROM recruitment_participant p WHERE {PARTICIPANTS_IN_BATCH}",
             [c.pk, json.dumps(ANSWERS.get(c.code, "no")), study.pk, *seq_range],
         )
