@@ -287,9 +287,12 @@ def calls_by_study(
     )
     last = ("last_outcome", "last_attempt_at")
     asked = Q(last_outcome=ContactOutcome.CALL_BACK, next_follow_up_on__isnull=True)
+    # Only those who ever asked to be called back can have it as their latest outcome: the
+    # semi-join narrows the rows before each row's latest attempt is looked up.
+    ever_asked = ContactAttempt.objects.filter(outcome=ContactOutcome.CALL_BACK)
     collect(
         CALL_BACK,
-        contacted.filter(asked),
+        contacted.filter(pk__in=ever_asked.values("participant_id")).filter(asked),
         [F("last_attempt_at").asc(), F("screening_seq").asc()],
         extra=last,
     )
