@@ -8,29 +8,19 @@ click each, so the journey takes 10.
 """
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.models import ContactAttempt, Participant, Status, StatusChange
 from recruitment.studies.services import study_load_file
+from tests.browser.pages import card_step, success_message
 from tests.conftest import LDN_FILE
 from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, StaffFactory, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 JOURNEY_PAGE_LOADS = 10
-
-
-def success_message(page: Page):
-    return page.locator("ul.messagelist li.success")
-
-
-def step(page: Page, label: str) -> None:
-    """Press one of the call card's next steps."""
-    page.locator("#call-card .call-card-actions").get_by_role("button", name=label, exact=True).or_(
-        page.locator("#call-card .call-card-actions").get_by_role("link", name=label, exact=True)
-    ).click()
 
 
 def test_a_coordinator_takes_an_applicant_from_the_first_call_to_enrollment_from_the_card(
@@ -55,7 +45,7 @@ def test_a_coordinator_takes_an_applicant_from_the_first_call_to_enrollment_from
     )
 
     # Log the call, the card and the study's call script beside the form.
-    step(page, "Log a contact attempt")
+    card_step(page, "Log a contact attempt")
     expect(page.locator("#call-card-phone")).to_have_text("205-555-0134")
     expect(page.locator("#call-card")).to_contain_text("Afternoons are best.")
     expect(page.locator(".call-script")).to_contain_text("May I speak with [first name]?")
@@ -68,7 +58,7 @@ def test_a_coordinator_takes_an_applicant_from_the_first_call_to_enrollment_from
     expect(page.locator("#call-card .call-card-attempts")).to_contain_text("Reached")
 
     # Screen: one click on the card.
-    step(page, "Move to screening")
+    card_step(page, "Move to screening")
     expect(success_message(page)).to_have_text("LDN-S-0001 is now “Screening”.")
     # Not yet: the card says why, in words.
     expect(page.locator("#call-card .call-card-refused")).to_contain_text(
@@ -76,7 +66,7 @@ def test_a_coordinator_takes_an_applicant_from_the_first_call_to_enrollment_from
     )
 
     # The lab values from the screening visit.
-    step(page, "Record lab values")
+    card_step(page, "Record lab values")
     page.get_by_label("hs-CRP under 3 mg/L (value in mg/L)").fill("1.2")
     page.get_by_label("ESR not above 60 mm/h (value in mm/h)").fill("12")
     page.get_by_label("Rheumatoid factor negative").select_option(label="Negative")
@@ -89,11 +79,11 @@ def test_a_coordinator_takes_an_applicant_from_the_first_call_to_enrollment_from
     expect(page.locator("#call-card-summary")).to_have_text("18 met")
 
     # Eligible: one click.
-    step(page, "Mark eligible")
+    card_step(page, "Mark eligible")
     expect(success_message(page)).to_have_text("LDN-S-0001 is now “Eligible”.")
 
     # Informed consent.
-    step(page, "Record informed consent")
+    card_step(page, "Record informed consent")
     page.get_by_label("Consent form version").fill("ICF v2.0")
     page.get_by_role("button", name="Record consent").click()
     expect(success_message(page)).to_have_text(
@@ -101,7 +91,7 @@ def test_a_coordinator_takes_an_applicant_from_the_first_call_to_enrollment_from
     )
 
     # Enroll.
-    step(page, "Enroll")
+    card_step(page, "Enroll")
     page.get_by_role("button", name="Enrol").click()
     expect(success_message(page)).to_have_text("LDN-S-0001 is enrolled as LDN-001.")
 

@@ -22,6 +22,7 @@ from recruitment.calls.working_days import is_working_day
 from recruitment.models import Participant, Status
 from recruitment.screening.services import contact_attempt_record
 from recruitment.studies.services import study_load_file
+from tests.browser.pages import count_page_loads
 from tests.browser.test_accessibility import assert_accessible
 from tests.conftest import LDN_FILE
 from tests.factories import (
@@ -115,22 +116,6 @@ def sign_in(page: Page, base_url: str) -> None:
     page.get_by_label("Username").fill("casey")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-
-
-def count_page_loads(page: Page) -> list[str]:
-    """The documents the page rendered (redirects are not pages), in order."""
-    loads = []
-    page.on(
-        "response",
-        lambda response: (
-            loads.append(urlsplit(response.url).path)
-            if response.request.resource_type == "document"
-            and response.request.frame == page.main_frame
-            and response.status == 200
-            else None
-        ),
-    )
-    return loads
 
 
 def group(page: Page, key: str):

@@ -12,12 +12,13 @@ answer, with no way to verify an answer), the same path took 14 loads and stoppe
 """
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.models import CriterionVerdict, Participant, Provenance, Status
 from recruitment.studies.services import study_load_file
+from tests.browser.pages import card_step, count_page_loads, success_message
 from tests.conftest import LDN_FILE
 from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, StaffFactory, submit
 
@@ -25,34 +26,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 JOURNEY_PAGE_LOADS = 13
 NOT_SURE_OF_VISITS = {**LDN_ELIGIBLE_ANSWERS, "can-attend": "unsure"}
-
-
-def count_page_loads(page: Page) -> list[str]:
-    """The documents the browser received and rendered (redirects are not pages), counted on
-    their response, which arrives before the page shows anything the test waits for."""
-    loads = []
-    page.on(
-        "response",
-        lambda response: (
-            response.request.resource_type == "document"
-            and response.frame == page.main_frame
-            and not 300 <= response.status < 400
-            and loads.append(response.url)
-        ),
-    )
-    return loads
-
-
-def success_message(page: Page):
-    return page.locator("ul.messagelist li.success")
-
-
-def step(page: Page, label: str) -> None:
-    """Press one of the call card's next steps."""
-    actions = page.locator("#call-card .call-card-actions")
-    actions.get_by_role("button", name=label, exact=True).or_(
-        actions.get_by_role("link", name=label, exact=True)
-    ).click()
 
 
 def test_a_coordinator_takes_todays_call_from_the_call_list_to_enrollment(open_page, live_server):
@@ -78,7 +51,7 @@ def test_a_coordinator_takes_todays_call_from_the_call_list_to_enrollment(open_p
     expect(page.locator("#call-card-title")).to_have_text("Ann Lee")
     assert page.locator("#call-card").bounding_box()["y"] < 768
     expect(page.locator("#call-card-summary")).to_contain_text("1 not sure")
-    step(page, "Log a contact attempt")
+    card_step(page, "Log a contact attempt")
     expect(page.locator("#call-card-phone")).to_have_text("205-555-0134")
     expect(page.locator(".call-script")).to_contain_text("May I speak with [first name]?")
     page.get_by_label("How").select_option(label="Phone call")
@@ -87,7 +60,7 @@ def test_a_coordinator_takes_todays_call_from_the_call_list_to_enrollment(open_p
     page.get_by_role("button", name="Log the attempt").click()
     expect(success_message(page)).to_have_text("Contact attempt logged for LDN-S-0001: Reached.")
 
-    step(page, "Move to screening")
+    card_step(page, "Move to screening")
     expect(success_message(page)).to_have_text("LDN-S-0001 is now “Screening”.")
 
     # The answer she was not sure of, asked again on the phone.
@@ -99,7 +72,7 @@ def test_a_coordinator_takes_todays_call_from_the_call_list_to_enrollment(open_p
     page.get_by_role("button", name="Save the verified answers").click()
     expect(success_message(page)).to_contain_text("Verified answers saved for LDN-S-0001.")
 
-    step(page, "Record lab values")
+    card_step(page, "Record lab values")
     page.get_by_label("hs-CRP under 3 mg/L (value in mg/L)").fill("1.2")
     page.get_by_label("ESR not above 60 mm/h (value in mm/h)").fill("12")
     page.get_by_label("Rheumatoid factor negative").select_option(label="Negative")
@@ -110,17 +83,17 @@ def test_a_coordinator_takes_todays_call_from_the_call_list_to_enrollment(open_p
         "Values saved for LDN-S-0001. Pre-screen outcome: All criteria met."
     )
 
-    step(page, "Mark eligible")
+    card_step(page, "Mark eligible")
     expect(success_message(page)).to_have_text("LDN-S-0001 is now “Eligible”.")
 
-    step(page, "Record informed consent")
+    card_step(page, "Record informed consent")
     page.get_by_label("Consent form version").fill("ICF v2.0")
     page.get_by_role("button", name="Record consent").click()
     expect(success_message(page)).to_have_text(
         "Informed consent recorded: LDN-S-0001 is now “Consented”."
     )
 
-    step(page, "Enroll")
+    card_step(page, "Enroll")
     page.get_by_role("button", name="Enroll").click()
     expect(success_message(page)).to_have_text("LDN-S-0001 is enrolled as LDN-001.")
 

@@ -13,6 +13,7 @@ from accounts.services import roles_ensure
 from recruitment.models import ContactAttempt, Participant, Status, StatusChange
 from recruitment.studies.services import study_load_file
 from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.pages import success_message
 from tests.browser.test_patient_journey import (
     answer_health_questions,
     fill_about_you,
@@ -42,10 +43,6 @@ def a_patient_applies(page: Page, base_url: str) -> None:
     fill_last_few_things(page)
     send(page)
     expect(page.locator("#screening-number")).to_have_text("LDN-S-0001")
-
-
-def success_message(page: Page):
-    return page.locator("ul.messagelist li.success")
 
 
 def open_step(page: Page, label: str) -> None:

@@ -15,6 +15,7 @@ from accounts.services import roles_ensure
 from recruitment.models import EntrySource, Participant
 from recruitment.studies.services import study_load_file
 from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.pages import success_message
 from tests.conftest import LDN_FILE
 from tests.factories import StaffFactory, submit
 
@@ -60,10 +61,6 @@ def admin_page(browser, live_server, coordinator):
     )
     yield page
     context.close()
-
-
-def success_message(page: Page):
-    return page.locator("ul.messagelist li.success")
 
 
 def choose(page: Page, field: str, label: str) -> None:

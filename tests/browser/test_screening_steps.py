@@ -16,6 +16,7 @@ from accounts.services import roles_ensure
 from recruitment.models import CriterionVerdict, Participant, Provenance, Status, StatusChange
 from recruitment.studies.services import study_load_file
 from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.pages import count_page_loads, success_message
 from tests.conftest import LDN_FILE
 from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, StaffFactory, applicant
 
@@ -46,20 +47,7 @@ def admin(browser, live_server, study):
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("link", name="Participants", exact=True)).to_be_visible()
     page.wait_for_load_state("load")  # the admin's index after signing in is not counted
-    loads = []
-    # A page load is a document the browser received and rendered (not a redirect). Counted
-    # on its response, which arrives before the page shows anything a test waits for, so the
-    # count cannot lag behind the page under load.
-    page.on(
-        "response",
-        lambda response: (
-            response.request.resource_type == "document"
-            and response.frame == page.main_frame
-            and not 300 <= response.status < 400
-            and loads.append(response.url)
-        ),
-    )
-    page.loads = loads
+    page.loads = count_page_loads(page)
     yield page
     context.close()
 
@@ -68,10 +56,6 @@ def page_loads(page: Page) -> int:
     """The pages loaded so far (the last one has shown what the test waited for)."""
     page.wait_for_load_state("load")
     return len(page.loads)
-
-
-def success_message(page: Page):
-    return page.locator("ul.messagelist li.success")
 
 
 def open_step(page: Page, label: str) -> None:
