@@ -199,6 +199,27 @@ def test_the_call_list_is_accessible_and_its_screenshots_are_saved_for_the_guide
     assert path.stat().st_size > 10_000
 
 
+def test_on_a_phone_each_person_on_the_call_list_is_a_card_and_nothing_scrolls_sideways(
+    open_page, live_server
+):
+    study = study_load_file(path=LDN_FILE).study
+    a_coordinators_morning(study, coordinator_of(study))
+    page = open_page(viewport={"width": 390, "height": 844})
+    sign_in(page, live_server.url)
+    expect(page).to_have_url(live_server.url + CALLS)
+
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    boxes = page.evaluate(
+        "[...document.querySelectorAll('.table-responsive')]"
+        ".map(e => e.scrollWidth - e.clientWidth)"
+    )
+    assert boxes and max(boxes) <= 0, boxes
+    first = page.locator("table.calls tbody tr").first
+    expect(first.get_by_role("link", name="Log a call")).to_be_visible()
+    assert first.locator("a[href^='tel:']").bounding_box()["x"] >= 0
+    assert_accessible(page)
+
+
 @pytest.mark.parametrize("who", ["coordinator", "monitor"])
 def test_the_queue_of_100_rows_fits_a_1366_pixel_screen(open_page, live_server, who):
     study = study_load_file(path=LDN_FILE).study
