@@ -207,6 +207,7 @@ def test_on_a_phone_each_person_on_the_call_list_is_a_card_and_nothing_scrolls_s
     page = open_page(viewport={"width": 390, "height": 844})
     sign_in(page, live_server.url)
     expect(page).to_have_url(live_server.url + CALLS)
+    page.wait_for_load_state("load")  # the stylesheets applied, not just the address changed
 
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
     boxes = page.evaluate(
