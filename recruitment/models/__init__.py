@@ -3,8 +3,8 @@
 Invariants that must never be false live here as database constraints; cross-field rules live
 in `clean()`. Every write goes through the context services (`recruitment.screening.services`
 and the others); `save()` has no side effects. One module per part of the domain (common,
-studies, status, participants, workflow, drafts); every model and choice is importable from
-`recruitment.models`, where the migrations and the rest of the app find them.
+studies, status, participants, verdicts, workflow, drafts); every model and choice is
+importable from `recruitment.models`, where the migrations and the rest of the app find them.
 """
 
 from recruitment.models.common import (  # noqa: F401
@@ -17,12 +17,9 @@ from recruitment.models.drafts import (  # noqa: F401
 )
 from recruitment.models.participants import (  # noqa: F401
     Answer,
-    CriterionVerdict,
     EntrySource,
     Participant,
     ParticipantQuerySet,
-    Provenance,
-    Verdict,
 )
 from recruitment.models.status import (  # noqa: F401
     ALLOWED_TRANSITIONS,
@@ -56,6 +53,11 @@ from recruitment.models.studies import (  # noqa: F401
     StudyText,
     active_translation,
     snapshot_digest,
+)
+from recruitment.models.verdicts import (  # noqa: F401
+    CriterionVerdict,
+    Provenance,
+    Verdict,
 )
 from recruitment.models.workflow import (  # noqa: F401
     BY_PARTICIPANT,

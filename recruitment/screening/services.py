@@ -2,7 +2,6 @@
 (eligibility overrides, consent, enrollment, contacts, lab values, duplicates, staff edits).
 Each is a keyword-only function that checks, writes in one transaction, and returns."""
 
-from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,8 +27,6 @@ from recruitment.models import (
     AnsweredBy,
     ConsentRecord,
     ContactAttempt,
-    DeclineReason,
-    DuplicateReview,
     EligibilityCriterion,
     EligibilityOverride,
     EvaluationCause,
@@ -70,10 +67,6 @@ CONSENT_BEFORE_APPLYING = _("The date of consent cannot be before the person app
 CONSENT_STATUS = _("Consent can be recorded for eligible or waitlisted participants only.")
 CONTACT_IN_FUTURE = _("A contact attempt cannot be in the future.")
 FOLLOW_UP_BEFORE_ATTEMPT = _("The follow-up date cannot be before the attempt.")
-NOT_A_DUPLICATE = _("{number} is not marked as a possible duplicate.")
-NOT_COPYABLE = _("These details cannot be copied: {fields}.")
-# The history's reason on the kept record (audit text, not translated, like the others).
-COPIED_FROM_DUPLICATE = "Copied from duplicate {number}"
 EDIT_NEEDS_REASON = _("Give a reason for this change.")
 NOT_STAFF_ASSESSED = _("“{code}” is not a staff-assessed criterion of this study.")
 PARTICIPANT_ERASED = _("The personal data of {number} were erased; it cannot be changed.")
@@ -219,7 +212,7 @@ def eligibility_override_record(
     with transaction.atomic():
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         number = locked.screening_number
-        _refuse_if_erased(locked)
+        refuse_if_erased(locked)
         if locked.status not in Status.in_progress():
             raise InvalidTransition(OVERRIDE_STATUS.format(number=number))
         blocking = {
@@ -340,7 +333,7 @@ def contact_attempt_record(
         raise RecruitmentError(FOLLOW_UP_BEFORE_ATTEMPT)
     with transaction.atomic():
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
-        _refuse_if_erased(locked)
+        refuse_if_erased(locked)
         attempt = ContactAttempt(
             participant=locked,
             by=by,
@@ -377,7 +370,7 @@ def lab_values_record(
             raise RecruitmentError(NOT_STAFF_ASSESSED.format(code=code))
     with transaction.atomic():
         participant = Participant.objects.select_for_update().get(pk=participant.pk)
-        _refuse_if_erased(participant)
+        refuse_if_erased(participant)
         for code, value in values.items():
             answer = Answer.objects.filter(
                 participant=participant, criterion=criteria[code]
@@ -400,53 +393,6 @@ def lab_values_record(
         return participant_evaluate(
             participant=participant, by=by, cause=EvaluationCause.LAB_VALUES
         )
-
-
-def duplicate_confirm(
-    *, participant: Participant, by, copy_fields: Sequence[str] = ()
-) -> Participant:
-    """Confirm a possible duplicate: it is closed as declined, reason "duplicate". The details
-    named in `copy_fields` (a newer phone number, say) are copied to the kept record through
-    `participant_update`, audited with the reason "Copied from duplicate <number>"; all in one
-    transaction, so a refused copy leaves the duplicate unconfirmed."""
-    unknown = [name for name in copy_fields if name not in EDITABLE_FIELDS]
-    if unknown:
-        raise RecruitmentError(NOT_COPYABLE.format(fields=", ".join(unknown)))
-    with transaction.atomic():
-        # The study row first, as in `participant_transition`, so the two never deadlock.
-        Study.objects.select_for_update().get(pk=participant.study_id)
-        locked = Participant.objects.select_for_update().get(pk=participant.pk)
-        if locked.duplicate_review != DuplicateReview.PENDING:
-            raise RecruitmentError(NOT_A_DUPLICATE.format(number=locked.screening_number))
-        locked = participant_transition(
-            participant=locked, to=Status.DECLINED, by=by, reason=DeclineReason.DUPLICATE
-        )
-        locked.duplicate_review = DuplicateReview.CONFIRMED
-        locked._change_reason = "Duplicate confirmed"
-        locked._history_user = by
-        locked.save(update_fields=["duplicate_review", "updated_at"])
-        if copy_fields and locked.duplicate_of_id is not None:
-            _refuse_if_erased(locked)
-            participant_update(
-                participant=locked.duplicate_of,
-                data={name: getattr(locked, name) for name in copy_fields},
-                by=by,
-                reason=COPIED_FROM_DUPLICATE.format(number=locked.screening_number),
-            )
-    return locked
-
-
-def duplicate_dismiss(*, participant: Participant, by, reason: str = "") -> Participant:
-    """Dismiss a possible duplicate: they are a different person; the link stays on record."""
-    with transaction.atomic():
-        locked = Participant.objects.select_for_update().get(pk=participant.pk)
-        if locked.duplicate_review != DuplicateReview.PENDING:
-            raise RecruitmentError(NOT_A_DUPLICATE.format(number=locked.screening_number))
-        locked.duplicate_review = DuplicateReview.DISMISSED
-        locked._change_reason = "Duplicate dismissed" + (f": {reason}" if reason else "")
-        locked._history_user = by
-        locked.save(update_fields=["duplicate_review", "updated_at"])
-    return locked
 
 
 EDITABLE_FIELDS = (
@@ -478,7 +424,7 @@ def participant_update(
         raise RecruitmentError(EDIT_NEEDS_REASON)
     with transaction.atomic():
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
-        _refuse_if_erased(locked)
+        refuse_if_erased(locked)
         changed = {
             field: value
             for field, value in data.items()
@@ -502,7 +448,7 @@ def participant_update(
     return locked
 
 
-def _refuse_if_erased(participant: Participant) -> None:
+def refuse_if_erased(participant: Participant) -> None:
     """Erased stays erased: no service writes personal data back, nor re-runs the pre-screen
     (which would replace the kept verdicts with ones judged on empty answers)."""
     if participant.erased_at is not None:

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from recruitment.errors import RecruitmentError
 from recruitment.models import DuplicateReview, Participant, Status
+from recruitment.screening import duplicates
 from recruitment.screening import services as screening
 from tests.factories import submit, walk
 
@@ -79,7 +80,7 @@ def test_ticked_details_are_copied_to_the_kept_record_audited(coord_client, coor
 def test_a_new_zip_code_copied_re_runs_the_pre_screen(coordinator, pair):
     first, second = pair
     evaluated = first.evaluated_at
-    screening.duplicate_confirm(participant=second, by=coordinator, copy_fields=["zip_code"])
+    duplicates.duplicate_confirm(participant=second, by=coordinator, copy_fields=["zip_code"])
     assert fresh(first).evaluated_at > evaluated
 
 
@@ -94,11 +95,11 @@ def test_nothing_ticked_copies_nothing(coord_client, pair):
 def test_a_refused_copy_leaves_the_duplicate_unconfirmed(coordinator, pair):
     first, second = pair
     with pytest.raises(RecruitmentError):
-        screening.duplicate_confirm(participant=second, by=coordinator, copy_fields=["status"])
+        duplicates.duplicate_confirm(participant=second, by=coordinator, copy_fields=["status"])
     assert fresh(second).duplicate_review == DuplicateReview.PENDING
     Participant.objects.filter(pk=first.pk).update(erased_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     with pytest.raises(RecruitmentError):
-        screening.duplicate_confirm(participant=second, by=coordinator, copy_fields=["phone"])
+        duplicates.duplicate_confirm(participant=second, by=coordinator, copy_fields=["phone"])
     assert fresh(second).duplicate_review == DuplicateReview.PENDING
     assert fresh(second).status == Status.NEW
 
@@ -148,7 +149,7 @@ def test_an_unreviewed_duplicate_is_flagged_on_both_pages_and_before_consent_and
 
 def test_no_warning_once_reviewed(coord_client, coordinator, pair):
     first, second = pair
-    screening.duplicate_dismiss(participant=second, by=coordinator, reason="Sisters")
+    duplicates.duplicate_dismiss(participant=second, by=coordinator, reason="Sisters")
     for participant in (first, second):
         page = coord_client.get(change_url(participant)).content.decode()
         assert 'id="duplicate-warning"' not in page

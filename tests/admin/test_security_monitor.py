@@ -20,6 +20,7 @@ from recruitment.identification import (
 )
 from recruitment.intake.withdraw import participant_withdraw_by_link, withdraw_token_make
 from recruitment.models import Participant, Status, StatusChange, StatusReason
+from recruitment.screening import duplicates
 from recruitment.screening import services as screening
 from tests.factories import CriterionFactory, StudyFactory, submit
 
@@ -622,7 +623,7 @@ def test_callers_that_give_only_words_get_the_code_they_name(study, coordinator,
 def test_a_confirmed_duplicate_and_a_withdrawal_by_link_are_coded(study, coordinator):
     first = submit(study, email="twin@example.com", phone="")
     second = submit(study, email="twin@example.com", phone="", first_name="Twin")
-    second = screening.duplicate_confirm(participant=second, by=coordinator)
+    second = duplicates.duplicate_confirm(participant=second, by=coordinator)
     assert second.status_changes.get(to_status=Status.DECLINED).reason_code == "duplicate"
     token = withdraw_token_make(participant=first)
     participant_withdraw_by_link(token=token)

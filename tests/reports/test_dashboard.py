@@ -21,9 +21,9 @@ from recruitment.models import (
 from recruitment.reports import consort, dashboard
 from recruitment.reports.consort import ConsortCounts, consort_counts
 from recruitment.reports.dashboard import dashboard_list, project
+from recruitment.screening.duplicates import duplicate_confirm
 from recruitment.screening.services import (
     contact_attempt_record,
-    duplicate_confirm,
     participant_transition,
 )
 from recruitment.studies.services import study_criteria_changed

@@ -23,10 +23,10 @@ from recruitment.models import (
     Status,
     StatusChange,
 )
+from recruitment.screening.duplicates import duplicate_confirm
 from recruitment.screening.retention import participants_erase_expired
 from recruitment.screening.services import (
     contact_attempt_record,
-    duplicate_confirm,
     lab_values_record,
     participant_transition,
     participant_update,

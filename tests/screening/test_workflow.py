@@ -29,6 +29,7 @@ from recruitment.models import (
     StatusChange,
     Study,
 )
+from recruitment.screening import duplicates
 from recruitment.screening import services as screening
 from recruitment.studies.services import TARGET_BELOW_ENROLLED, study_slots_sync
 from tests.dates import NOV_25, TODAY
@@ -1129,7 +1130,7 @@ def duplicate(study):
 def test_confirming_a_duplicate_closes_it_as_declined_with_reason_duplicate(duplicate, coordinator):
     first, second = duplicate
 
-    closed = screening.duplicate_confirm(participant=second, by=coordinator)
+    closed = duplicates.duplicate_confirm(participant=second, by=coordinator)
 
     closed = fresh(closed)
     assert (closed.status, closed.duplicate_review, closed.duplicate_of) == (
@@ -1150,7 +1151,7 @@ def test_confirming_a_duplicate_closes_it_as_declined_with_reason_duplicate(dupl
 def test_dismissing_a_duplicate_keeps_the_link_and_the_status(duplicate, coordinator):
     first, second = duplicate
 
-    screening.duplicate_dismiss(participant=second, by=coordinator, reason="Twin sister")
+    duplicates.duplicate_dismiss(participant=second, by=coordinator, reason="Twin sister")
 
     kept = fresh(second)
     assert (kept.status, kept.duplicate_review, kept.duplicate_of) == ("new", "dismissed", first)
@@ -1169,15 +1170,15 @@ def test_only_a_pending_duplicate_can_be_confirmed_or_dismissed(
     first, second = duplicate
     subject = first
     if which == "dismissed":
-        subject = screening.duplicate_dismiss(participant=second, by=coordinator)
+        subject = duplicates.duplicate_dismiss(participant=second, by=coordinator)
     elif which == "confirmed":
-        subject = screening.duplicate_confirm(participant=second, by=coordinator)
+        subject = duplicates.duplicate_confirm(participant=second, by=coordinator)
     before = footprint(subject)
 
     with pytest.raises(RecruitmentError) as refused:
-        getattr(screening, f"duplicate_{review}")(participant=fresh(subject), by=coordinator)
+        getattr(duplicates, f"duplicate_{review}")(participant=fresh(subject), by=coordinator)
 
-    assert str(refused.value) == screening.NOT_A_DUPLICATE.format(number=subject.screening_number)
+    assert str(refused.value) == duplicates.NOT_A_DUPLICATE.format(number=subject.screening_number)
     assert footprint(subject) == before
 
 
@@ -1187,7 +1188,7 @@ def test_confirming_an_enrolled_duplicate_is_refused_and_writes_nothing(duplicat
     before = footprint(second)
 
     with pytest.raises(InvalidTransition) as refused:
-        screening.duplicate_confirm(participant=second, by=coordinator)
+        duplicates.duplicate_confirm(participant=second, by=coordinator)
 
     assert str(refused.value) == screening.TRANSITION_NOT_ALLOWED.format(
         number=second.screening_number, current="Enrolled", target="Declined"
@@ -1318,11 +1319,11 @@ def test_a_duplicate_confirmed_meanwhile_cannot_be_dismissed_from_an_out_of_date
 ):
     _first, second = duplicate
     copy = fresh(second)
-    screening.duplicate_confirm(participant=second, by=coordinator)
+    duplicates.duplicate_confirm(participant=second, by=coordinator)
     before = footprint(second)
 
     with pytest.raises(RecruitmentError):
-        screening.duplicate_dismiss(participant=copy, by=coordinator)
+        duplicates.duplicate_dismiss(participant=copy, by=coordinator)
 
     assert footprint(second) == before
     assert fresh(second).duplicate_review == "confirmed"

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from recruitment import selectors
 from recruitment.identification import can_identify
+from recruitment.screening import duplicates
 from recruitment.screening import services as screening
 from recruitment.screening.call_card import call_card_build, script_blocks
 from recruitment.screening.forms import (
@@ -76,7 +77,7 @@ class DuplicateConfirmView(DuplicateReviewView):
 
     def perform(self, form) -> str:
         copied = form.copy_fields()
-        participant = screening.duplicate_confirm(
+        participant = duplicates.duplicate_confirm(
             participant=self.participant, by=self.request.user, copy_fields=copied
         )
         self.log(participant, gettext("Confirmed a duplicate."))
@@ -98,7 +99,7 @@ class DuplicateDismissView(DuplicateReviewView):
     submit_label = _("Not a duplicate")
 
     def perform(self, form) -> str:
-        participant = screening.duplicate_dismiss(
+        participant = duplicates.duplicate_dismiss(
             participant=self.participant, by=self.request.user, reason=form.cleaned_data["reason"]
         )
         self.log(participant, gettext("Dismissed a possible duplicate."))
