@@ -130,6 +130,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # No just-in-time compilation of queries: PostgreSQL compiles a query whose estimated cost
+    # passes jit_above_cost, which costs about a hundred milliseconds of CPU before the first
+    # row, far more than the short queries of these pages save by it (the dashboard's call
+    # list groups, whose row estimates are loose, were compiled on every view). An operator
+    # may still turn it on per role or database; the app's connections turn it off.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache the rate limits count in must be one every gunicorn worker shares. CACHE_URL unset

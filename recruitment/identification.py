@@ -82,6 +82,8 @@ PARTICIPANT_NON_IDENTIFYING_FIELDS = frozenset(
         "slot",
         "unanswered_attempts",
         "next_follow_up_on",
+        "last_attempt_at",
+        "last_attempt_outcome",
         "criteria_failed_at",
         "criteria_failed_by",
         "erased_at",

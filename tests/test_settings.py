@@ -189,6 +189,20 @@ def test_a_postgres_database_url_selects_postgresql_with_persistent_checked_conn
     assert (default["HOST"], default["PORT"]) == ("db.example.edu", 5433)
     assert default["CONN_MAX_AGE"] == 60
     assert default["CONN_HEALTH_CHECKS"] is True
+    assert default["OPTIONS"]["options"] == "-c jit=off"
+
+
+@pytest.mark.django_db
+def test_the_apps_postgresql_connections_compile_no_query_just_in_time():
+    """PostgreSQL's JIT compiled the dashboard's loosely estimated queries on every view,
+    costing more CPU than it saved."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: DATABASE_URL names no PostgreSQL database")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
 
 
 # -- Email, coordinators, cache ---------------------------------------------------------------

@@ -20,20 +20,19 @@ keep the first `limit` rows of each study and count them all), and one for the s
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, Count, F, Q, Sum, Value, When
 from django.db.models.expressions import Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.calls.working_days import working_days_after, working_days_between
 from recruitment.models import (
     BestTime,
-    ContactAttempt,
     ContactMethod,
     ContactOutcome,
     DuplicateReview,
@@ -217,9 +216,11 @@ def calls_by_study(
     today: date,
     identify: bool,
     limit: int = CALL_LIST_LIMIT,
+    listed: Collection[str] = GROUPS,
 ) -> dict[int, StudyCalls]:
     """The call list's groups of the given studies (5 queries at most, none without studies;
-    the waitlist's only when a study has a free slot)."""
+    the waitlist's only when a study has a free slot). The groups not in `listed` are
+    counted only, with no rows (the dashboard shows their totals)."""
     if not progress:
         return {}
     studies = {p.study.pk: p.study for p in progress}
@@ -228,13 +229,16 @@ def calls_by_study(
     groups: dict[int, dict[str, CallGroup]] = defaultdict(dict)
 
     def collect(key, queryset, order_by, *, extra=(), overdue=None):
-        for study_id, group in _first_rows(
-            key, queryset, order_by, fields + extra, limit, studies, today, overdue
-        ).items():
+        if key in listed:
+            found = _first_rows(
+                key, queryset, order_by, fields + extra, limit, studies, today, overdue
+            )
+        else:
+            found = _counted(key, queryset, overdue)
+        for study_id, group in found.items():
             groups[study_id][key] = group
 
     # 1. New, not contacted yet: oldest first, those past the promise counted.
-    attempts = ContactAttempt.objects.filter(participant=OuterRef("pk"))
     cutoffs = {
         pk: _local_midnight(
             last_applied_on_overdue(working_days=s.call_within_working_days, today=today)
@@ -274,25 +278,14 @@ def calls_by_study(
             groups[study_id][WAITLIST] = CallGroup(WAITLIST, rows, len(rows))
             taken += [row.pk for row in rows]
 
-    # 3-5. Those who have been contacted: what their latest attempt said decides.
-    latest = attempts.order_by("-at", "-pk")
-    contacted = (
-        base.open()
-        .exclude(pk__in=taken)
-        .annotate(
-            # Never NULL: `exclude()` of a NULL comparison would drop the row too.
-            last_outcome=Coalesce(Subquery(latest.values("outcome")[:1]), Value("")),
-            last_attempt_at=Subquery(latest.values("at")[:1]),
-        )
-    )
-    last = ("last_outcome", "last_attempt_at")
-    asked = Q(last_outcome=ContactOutcome.CALL_BACK, next_follow_up_on__isnull=True)
-    # Only those who ever asked to be called back can have it as their latest outcome: the
-    # semi-join narrows the rows before each row's latest attempt is looked up.
-    ever_asked = ContactAttempt.objects.filter(outcome=ContactOutcome.CALL_BACK)
+    # 3-5. Those who have been contacted: what their latest attempt said decides (kept on the
+    # participant by the contact-attempt service).
+    contacted = base.open().exclude(pk__in=taken)
+    last = ("last_attempt_outcome", "last_attempt_at")
+    asked = Q(last_attempt_outcome=ContactOutcome.CALL_BACK, next_follow_up_on__isnull=True)
     collect(
         CALL_BACK,
-        contacted.filter(pk__in=ever_asked.values("participant_id")).filter(asked),
+        contacted.filter(asked),
         [F("last_attempt_at").asc(), F("screening_seq").asc()],
         extra=last,
     )
@@ -333,6 +326,19 @@ def _first_rows(key, queryset, order_by, fields, limit, studies, today, overdue=
     }
 
 
+def _counted(key, queryset, overdue=None) -> dict[int, CallGroup]:
+    """Each study's total and, given an `overdue` expression, how many are overdue (1 query,
+    no rows)."""
+    sums = {"total": Count("*")}  # not Count("pk"): the indexes answer without the table
+    if overdue is not None:
+        sums["overdue_total"] = Sum(overdue)
+    rows = queryset.order_by().values("study_id").annotate(**sums)
+    return {
+        row["study_id"]: CallGroup(key, (), row["total"], row.get("overdue_total") or 0)
+        for row in rows
+    }
+
+
 def _call_row(row: dict, *, study, key: str, today: date) -> CallRow:
     applied_on = timezone.localdate(row["created_at"])
     promise = None
@@ -358,7 +364,7 @@ def _call_row(row: dict, *, study, key: str, today: date) -> CallRow:
         preferred_contact=row.get("preferred_contact") or "",
         best_time=row.get("best_time") or "",
         last_attempt_at=row.get("last_attempt_at"),
-        last_outcome=row.get("last_outcome") or "",
+        last_outcome=row.get("last_attempt_outcome") or "",
         promise=promise,
     )
 

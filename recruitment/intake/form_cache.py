@@ -27,6 +27,7 @@ from recruitment.intake import forms as interest_forms
 from recruitment.intake.form_timing import form_issued_token
 from recruitment.intake.forms import InterestForm
 from recruitment.models import Study
+from recruitment.selectors import criterion_list_active
 
 logger = logging.getLogger(__name__)
 
@@ -85,11 +86,11 @@ def blank_form_cache_key(*, study: Study, fingerprint: str) -> str:
     )
 
 
-def blank_form_template(*, study: Study, criteria: list, fingerprint: str) -> str | None:
+def blank_form_template(*, study: Study, criteria: list | None, fingerprint: str) -> str | None:
     """The blank interest form's HTML (what `{% crispy form %}` outputs for an unbound form)
     with stand-ins for the per-page values (see fill_per_page_values); from the cache, or
-    rendered and stored there. `criteria` are the study's active criteria, `fingerprint`
-    theirs.
+    rendered and stored there. `criteria` are the study's active criteria (None: read here,
+    only if the form is rendered), `fingerprint` theirs.
 
     None when the cache is down (the caller renders the form itself).
     """
@@ -100,7 +101,7 @@ def blank_form_template(*, study: Study, criteria: list, fingerprint: str) -> st
     if html is None:
         form = InterestForm(
             study=study,
-            criteria=criteria,
+            criteria=criteria if criteria is not None else criterion_list_active(study=study),
             initial={"form_issued": _ISSUED_STAND_IN, "submission_token": _UUID_STAND_IN},
         )
         html = str(render_crispy_form(form))
@@ -168,7 +169,7 @@ def fill_per_page_values(html: str, *, csrf_token: str = "", now: datetime | Non
 
 
 def blank_form_html(
-    *, study: Study, criteria: list, fingerprint: str, now: datetime | None = None
+    *, study: Study, criteria: list | None, fingerprint: str, now: datetime | None = None
 ) -> SafeString | None:
     """The blank form's HTML with fresh per-page values: byte for byte the same as rendering
     it. None when the cache is down."""

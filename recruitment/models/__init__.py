@@ -27,8 +27,10 @@ from recruitment.models.status import (  # noqa: F401
     FHIR_STATUS,
     REASON_CODES,
     ROUTE_FROM_NEW,
+    UNANSWERED_OUTCOMES,
     BestTime,
     ContactMethod,
+    ContactOutcome,
     DeclineReason,
     DuplicateReview,
     EvaluationCause,
@@ -61,10 +63,8 @@ from recruitment.models.verdicts import (  # noqa: F401
 )
 from recruitment.models.workflow import (  # noqa: F401
     BY_PARTICIPANT,
-    UNANSWERED_OUTCOMES,
     ConsentRecord,
     ContactAttempt,
-    ContactOutcome,
     EligibilityOverride,
     EnrolmentSlot,
     EnrolmentSlotQuerySet,

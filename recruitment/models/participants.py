@@ -11,6 +11,7 @@ from recruitment.models.status import (
     FHIR_STATUS,
     BestTime,
     ContactMethod,
+    ContactOutcome,
     DuplicateReview,
     EvaluationCause,
     Outcome,
@@ -55,7 +56,7 @@ class ParticipantQuerySet(models.QuerySet):
 
     def not_contacted(self):
         """New applicants nobody has tried to contact yet (no contact attempt at all)."""
-        return self.filter(status=Status.NEW, contact_attempts__isnull=True)
+        return self.filter(status=Status.NEW, last_attempt_at__isnull=True)
 
     def due_for_follow_up(self, today):
         return self.open().filter(next_follow_up_on__lte=today)
@@ -73,13 +74,18 @@ class ParticipantQuerySet(models.QuerySet):
 class Participant(models.Model):
     """Everyone from the moment they express interest; `status` says how far they have come."""
 
+    # Indexed by the composite indexes that start with it (Meta.indexes).
     study = models.ForeignKey(
-        Study, on_delete=models.PROTECT, related_name="participants", verbose_name=_("study")
+        Study,
+        on_delete=models.PROTECT,
+        related_name="participants",
+        verbose_name=_("study"),
+        db_index=False,
     )
     screening_seq = models.PositiveIntegerField(_("screening sequence"), editable=False)
-    screening_number = models.CharField(
-        _("screening number"), max_length=30, unique=True, editable=False
-    )
+    # Unique (Meta.constraints): a constraint rather than `unique=True`, which on PostgreSQL
+    # adds a LIKE-pattern index beside the unique one.
+    screening_number = models.CharField(_("screening number"), max_length=30, editable=False)
     # NULL until enrolment: unique per study among those who have one.
     participant_id = models.CharField(  # noqa: DJ001
         _("participant ID"),
@@ -97,11 +103,11 @@ class Participant(models.Model):
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100)
     # Case-folded in Python: SQLite's case-insensitive match covers ASCII letters only.
-    name_normalised = models.CharField(max_length=201, editable=False, db_index=True)
+    name_normalised = models.CharField(max_length=201, editable=False)
     email = models.EmailField(_("email"), max_length=254)
-    email_normalised = models.CharField(max_length=254, editable=False, db_index=True)
+    email_normalised = models.CharField(max_length=254, editable=False)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
-    phone_normalised = models.CharField(max_length=15, editable=False, blank=True, db_index=True)
+    phone_normalised = models.CharField(max_length=15, editable=False, blank=True)
     preferred_contact = models.CharField(
         _("preferred contact method"), max_length=10, choices=ContactMethod.preferable()
     )
@@ -198,6 +204,20 @@ class Participant(models.Model):
         help_text=_("Contact attempts without an answer since the person was last reached."),
     )
     next_follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True, editable=False)
+    # The latest contact attempt (latest `at`, then latest entered), kept by the same service:
+    # "not contacted yet", "asked to call back" and "not reached" read these two columns
+    # instead of looking up every applicant's attempts.
+    last_attempt_at = models.DateTimeField(
+        _("last contact attempt"), null=True, blank=True, editable=False
+    )
+    last_attempt_outcome = models.CharField(
+        _("last contact outcome"),
+        max_length=20,
+        choices=ContactOutcome,
+        blank=True,
+        default="",
+        editable=False,
+    )
     # Set by the evaluation when new values (lab values, a corrected date of birth or ZIP code)
     # make someone already eligible, waitlisted or consented fail a criterion; cleared when
     # they pass again, are overridden, or leave those statuses.
@@ -233,7 +253,8 @@ class Participant(models.Model):
             "were erased; the screening number, status, verdicts and status history stay."
         ),
     )
-    created_at = models.DateTimeField(_("applied"), auto_now_add=True, db_index=True)
+    # Indexed by participant_queue_order and participant_applied (Meta.indexes).
+    created_at = models.DateTimeField(_("applied"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ParticipantQuerySet.as_manager()
@@ -264,6 +285,12 @@ class Participant(models.Model):
             ),
         ]
         indexes = [
+            # The duplicate lookup's equality matches. Declared here rather than with
+            # `db_index`, which on PostgreSQL adds a second, LIKE-pattern index that nothing
+            # uses and every submission would write.
+            models.Index(fields=["email_normalised"], name="participant_email_match"),
+            models.Index(fields=["name_normalised"], name="participant_name_match"),
+            models.Index(fields=["phone_normalised"], name="participant_phone_match"),
             models.Index(fields=["study", "status"]),
             models.Index(fields=["study", "outcome"]),
             # The queue's default order (newest first, ties by pk), and filtered by status.
@@ -290,13 +317,31 @@ class Participant(models.Model):
                 name="participant_follow_up",
                 condition=Q(next_follow_up_on__isnull=False),
             ),
+            # New, not contacted yet, oldest first (the call list's first group): only them.
+            models.Index(
+                fields=["study", "created_at", "screening_seq"],
+                name="participant_not_contacted",
+                condition=Q(status=Status.NEW, last_attempt_at__isnull=True),
+            ),
+            # Asked to call back, with no follow-up date: only them.
+            models.Index(
+                fields=["study", "last_attempt_at"],
+                name="participant_call_back",
+                condition=Q(
+                    last_attempt_outcome=ContactOutcome.CALL_BACK, next_follow_up_on__isnull=True
+                ),
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["screening_number"], name="screening_number_unique"),
             models.UniqueConstraint(
                 fields=["study", "screening_seq"], name="screening_seq_unique_in_study"
             ),
+            # Only those who have one: applicants (NULL) take no entry in its index.
             models.UniqueConstraint(
-                fields=["study", "participant_id"], name="participant_id_unique_in_study"
+                fields=["study", "participant_id"],
+                condition=Q(participant_id__isnull=False),
+                name="participant_id_unique_in_study",
             ),
             models.UniqueConstraint(
                 fields=["study", "submission_token"], name="submission_token_unique_in_study"
@@ -361,6 +406,8 @@ class Answer(models.Model):
         related_name="answers",
         verbose_name=_("criterion"),
         db_index=False,
+        # No database constraint: see CriterionVerdict.criterion.
+        db_constraint=False,
     )
     value = models.JSONField(_("answer"), null=True)
     answered_by = models.CharField(_("answered by"), max_length=10, choices=AnsweredBy)

@@ -254,3 +254,19 @@ class VerificationMethod(models.TextChoices):
     IN_PERSON = "in_person", _("Asked in person")
     RECORDS = "records", _("From medical records")
     OTHER = "other", _("Other")
+
+
+class ContactOutcome(models.TextChoices):
+    REACHED = "reached", _("Reached")
+    VOICEMAIL = "voicemail", _("Left voicemail")
+    NO_ANSWER = "no_answer", _("No answer")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    CALL_BACK = "call_back", _("Asked to call back")
+
+
+# Outcomes where nobody was reached: they count towards "not reached".
+UNANSWERED_OUTCOMES = (
+    ContactOutcome.VOICEMAIL,
+    ContactOutcome.NO_ANSWER,
+    ContactOutcome.WRONG_NUMBER,
+)

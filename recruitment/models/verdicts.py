@@ -51,6 +51,13 @@ class CriterionVerdict(models.Model):
         related_name="verdicts",
         verbose_name=_("criterion"),
         db_index=False,
+        # No database constraint, here and on `criterion_version` and Answer.criterion: a
+        # foreign-key check locks the row it points at (FOR KEY SHARE), so every submission
+        # locked all of its study's criteria and their versions, one WAL record each, and
+        # concurrent submissions shared those locks (multixacts). Criteria and their
+        # versions are never deleted (PROTECT refuses it in the app; versions are written
+        # once), so the constraint guarded nothing the app can do.
+        db_constraint=False,
     )
     criterion_version = models.ForeignKey(
         CriterionVersion,
@@ -58,6 +65,7 @@ class CriterionVerdict(models.Model):
         related_name="verdicts",
         verbose_name=_("criterion as judged"),
         db_index=False,
+        db_constraint=False,  # see `criterion`
     )
     answer = models.JSONField(_("answer"), null=True)
     verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict)

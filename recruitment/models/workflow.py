@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from recruitment.models.common import CoveringIndex, audit_history
 from recruitment.models.participants import Participant
-from recruitment.models.status import ContactMethod, Status, StatusReason
+from recruitment.models.status import ContactMethod, ContactOutcome, Status, StatusReason
 from recruitment.models.studies import Study
 
 # A StatusChange without a staff member: the patient used their signed withdraw link.
@@ -210,22 +210,6 @@ class EligibilityOverride(models.Model):
 
     def __str__(self):
         return f"{self.criterion_code} overridden"
-
-
-class ContactOutcome(models.TextChoices):
-    REACHED = "reached", _("Reached")
-    VOICEMAIL = "voicemail", _("Left voicemail")
-    NO_ANSWER = "no_answer", _("No answer")
-    WRONG_NUMBER = "wrong_number", _("Wrong number")
-    CALL_BACK = "call_back", _("Asked to call back")
-
-
-# Outcomes where nobody was reached: they count towards "not reached".
-UNANSWERED_OUTCOMES = (
-    ContactOutcome.VOICEMAIL,
-    ContactOutcome.NO_ANSWER,
-    ContactOutcome.WRONG_NUMBER,
-)
 
 
 class ContactAttempt(models.Model):

@@ -281,7 +281,10 @@ def dashboard_list(*, user, today: date) -> list[StudyDashboard]:
         return []
     counted = _counted(studies=[p.study for p in progress], today=today)
     recent = recent_enrolments_by_study(study_ids=ids, today=today)
-    calls = calls_by_study(progress=progress, today=today, identify=False, limit=LIST_LIMIT)
+    # Only the follow-ups due are listed here; the other groups of the call list are counted.
+    calls = calls_by_study(
+        progress=progress, today=today, identify=False, limit=LIST_LIMIT, listed=(FOLLOW_UP,)
+    )
     waiting, waiting_totals = waitlist_by_study(study_ids=ids)
     return [
         StudyDashboard(

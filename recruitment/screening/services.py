@@ -351,9 +351,19 @@ def contact_attempt_record(
             locked.unanswered_attempts = 0
         latest = locked.contact_attempts.order_by("-at", "-pk").first()
         locked.next_follow_up_on = latest.follow_up_on
+        locked.last_attempt_at = latest.at
+        locked.last_attempt_outcome = latest.outcome
         locked._change_reason = f"Contact attempt: {attempt.get_outcome_display()}"
         locked._history_user = by
-        locked.save(update_fields=["unanswered_attempts", "next_follow_up_on", "updated_at"])
+        locked.save(
+            update_fields=[
+                "unanswered_attempts",
+                "next_follow_up_on",
+                "last_attempt_at",
+                "last_attempt_outcome",
+                "updated_at",
+            ]
+        )
     return attempt
 
 

@@ -326,7 +326,7 @@ def test_only_the_page_drawn_leaves_out_the_study_texts_the_actions_get_whole_ro
     assert [p.study.get_deferred_fields() for p in for_actions] == [set()] * 3
 
 
-# The count stops at the cap (10,000; 3 here, with pages of 2): past it the queue says "more
+# The count stops at the cap (1,000; 3 here, with pages of 2): past it the queue says "more
 # than", pages stop at the cap, and there is no "select all across pages".
 @pytest.fixture
 def small_cap(monkeypatch):

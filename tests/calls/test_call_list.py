@@ -322,6 +322,11 @@ def test_the_call_list_takes_the_same_number_of_queries_for_10_and_1000_particip
         )
         for i, pk in enumerate(quarter)
     )
+    # What the contact-attempt service keeps on the participant (skipped by the bulk insert).
+    for i, outcome in enumerate(("call_back", "no_answer", "voicemail")):
+        Participant.objects.filter(pk__in=quarter[i::3]).update(
+            last_attempt_at=timezone.now(), last_attempt_outcome=outcome
+        )
     Participant.objects.filter(pk__in=quarter[1::3]).update(next_follow_up_on=TODAY)
     Participant.objects.filter(pk__in=quarter[2::3]).update(unanswered_attempts=3)
     participants_bulk(ldn_study, 3, status=Status.WAITLISTED)
