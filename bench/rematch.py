@@ -14,7 +14,7 @@ process and in the same run:
   reads), and nothing else;
 - `rematch-100k`: `study_rematch` of the LDN study, the first time (every match written),
   then again with nothing changed (every match read and compared, none written), each with
-  its peak Python memory (tracemalloc) and the process's resident size.
+  the process's largest resident size so far (flat: one batch of 1,000 at a time).
 
 Prints one table; bench/README.md keeps the figures of a run.
 """
@@ -26,7 +26,6 @@ import random
 import resource
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 os.environ.setdefault("BENCH_DB_NAME", "ldn_trial_rematch")
@@ -109,15 +108,12 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(label: str, work) -> tuple[str, float, float, float]:
-    tracemalloc.start()
+def timed(label: str, work) -> tuple[str, float, float]:
     started = time.perf_counter()
     outcome = work()
     seconds = time.perf_counter() - started
-    peak = tracemalloc.get_traced_memory()[1] / 1024 / 1024
-    tracemalloc.stop()
-    run.log(f"{label}: {seconds:.1f} s, peak {peak:.1f} MB ({outcome})")
-    return label, seconds, peak, rss_mb()
+    run.log(f"{label}: {seconds:.1f} s, max RSS {rss_mb():.0f} MB ({outcome})")
+    return label, seconds, rss_mb()
 
 
 def main() -> int:

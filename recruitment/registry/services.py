@@ -439,3 +439,17 @@ def shared_answers_record(
         answers, default_user=by, default_change_reason=ANSWERED_ON_FORM, default_date=now
     )
     return answers
+
+
+def shared_answers_erase(*, application_ids: list[int]) -> int:
+    """Erase the shared answers that came from these applications (erased after their study's
+    retention period), with their values in the history, unless the person is in the
+    registry: they agreed to be kept and contacted about other studies. Returns how many."""
+    erased = SharedAnswer.objects.filter(source_application_id__in=application_ids).exclude(
+        person__in=Person.objects.in_registry()
+    )
+    pks = list(erased.values_list("pk", flat=True))
+    if pks:
+        SharedAnswer.objects.filter(pk__in=pks).delete()
+        SharedAnswer.history.filter(id__in=pks).update(value=None, history_change_reason=None)
+    return len(pks)
