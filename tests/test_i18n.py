@@ -86,6 +86,8 @@ PATIENT_SOURCES = (
     "recruitment/intake/views.py",
     "recruitment/intake/withdraw_views.py",
     "recruitment/intake/draft_views.py",
+    "recruitment/intake/registry_views.py",
+    "recruitment/people/consent.py",  # the registry's box on the interest form
 )
 
 # Text that is the same in both languages: names, codes and the word "No".
