@@ -1,5 +1,5 @@
 """Re-matching the registry against a study: every person who agreed to hear about other
-studies, judged by the study's criteria from the answers they already gave to the centre's
+studies, judged by the study's criteria from the answers they already gave to the center's
 shared questions, in batches, with one `RegistryMatch` per person and study.
 
 A criterion nobody asked the person (no shared question, or no answer yet) is unknown:
