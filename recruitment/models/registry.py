@@ -301,6 +301,13 @@ class RegistryMatch(models.Model):
         default=list,
         help_text=_('One per criterion: {"criterion": code, "verdict": ..., "reason": ...}.'),
     )
+    verdicts_digest = models.CharField(
+        _("verdicts digest"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_("A digest of the verdicts: matching again compares it, not the verdicts."),
+    )
     criteria_version = models.PositiveIntegerField(_("criteria version used"))
     inputs_fingerprint = models.CharField(
         _("inputs fingerprint"),
