@@ -90,7 +90,8 @@ def participant_submit(
     service with `entered_by` (the staff user, recorded on the participant and as the history's
     user) and `entry_source`; the patient is emailed only when `patient_email`.
     """
-    if (entered_by is None) != (entry_source in (EntrySource.FORM, EntrySource.IMPORT)):
+    by_the_person = (EntrySource.FORM, EntrySource.IMPORT, EntrySource.REGISTRY)
+    if (entered_by is None) != (entry_source in by_the_person):
         raise ValueError(ENTERED_BY_STAFF_NEEDS_USER)
     try:
         return _participant_submit_once(
@@ -132,7 +133,9 @@ def _participant_submit_once(
     if criteria is None:
         criteria = list(EligibilityCriterion.objects.filter(study_id=study.pk).active())
     reason = "Submitted the interest form"
-    if entered_by is not None:
+    if entry_source == EntrySource.REGISTRY:
+        reason = "Applied through a registry invitation"
+    elif entered_by is not None:
         reason = f"Entered by staff ({EntrySource(entry_source).label})"
     prepared = _participant_prepare(
         study=study,

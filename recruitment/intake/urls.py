@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recruitment.intake import draft_views, views, withdraw_views
+from recruitment.intake import draft_views, invitation_views, views, withdraw_views
 
 app_name = "recruitment"
 
@@ -17,4 +17,9 @@ urlpatterns = [
         name="draft_resume",
     ),
     path("withdraw/<str:token>/", withdraw_views.withdraw, name="withdraw"),
+    path(
+        "registry/invitation/<str:token>/",
+        invitation_views.registry_invitation,
+        name="registry_invitation",
+    ),
 ]
