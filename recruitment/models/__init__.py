@@ -72,3 +72,15 @@ from recruitment.models.workflow import (  # noqa: F401
     StaffNoteQuerySet,
     StatusChange,
 )
+from recruitment.models.people import Person, PersonQuerySet  # noqa: F401  STUB
+from recruitment.models.registry import (  # noqa: F401  STUB
+    MatchOutcome,
+    MatchState,
+    RegistryMatch,
+    SharedAnswer,
+    SharedQuestion,
+)
+from recruitment.models.invitations import (  # noqa: F401
+    InvitationResponse,
+    RegistryInvitation,
+)
