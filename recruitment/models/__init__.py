@@ -3,7 +3,7 @@
 Invariants that must never be false live here as database constraints; cross-field rules live
 in `clean()`. Every write goes through the context services (`recruitment.screening.services`
 and the others); `save()` has no side effects. One module per part of the domain (common,
-studies, status, participants, verdicts, workflow, drafts); every model and choice is
+studies, status, people, participants, verdicts, workflow, drafts); every model and choice is
 importable from `recruitment.models`, where the migrations and the rest of the app find them.
 """
 
@@ -15,11 +15,26 @@ from recruitment.models.common import (  # noqa: F401
 from recruitment.models.drafts import (  # noqa: F401
     Draft,
 )
+from recruitment.models.invitations import (  # noqa: F401
+    InvitationResponse,
+    RegistryInvitation,
+)
 from recruitment.models.participants import (  # noqa: F401
     Answer,
     EntrySource,
     Participant,
     ParticipantQuerySet,
+)
+from recruitment.models.people import (  # noqa: F401
+    Person,
+    PersonQuerySet,
+)
+from recruitment.models.registry import (  # noqa: F401  STUB
+    MatchOutcome,
+    MatchState,
+    RegistryMatch,
+    SharedAnswer,
+    SharedQuestion,
 )
 from recruitment.models.status import (  # noqa: F401
     ALLOWED_TRANSITIONS,
@@ -71,16 +86,4 @@ from recruitment.models.workflow import (  # noqa: F401
     StaffNote,
     StaffNoteQuerySet,
     StatusChange,
-)
-from recruitment.models.people import Person, PersonQuerySet  # noqa: F401  STUB
-from recruitment.models.registry import (  # noqa: F401  STUB
-    MatchOutcome,
-    MatchState,
-    RegistryMatch,
-    SharedAnswer,
-    SharedQuestion,
-)
-from recruitment.models.invitations import (  # noqa: F401
-    InvitationResponse,
-    RegistryInvitation,
 )

@@ -268,9 +268,9 @@ def test_the_pages_behind_the_links_are_never_cached_or_indexed_and_leak_no_refe
 
 
 def test_the_yes_page_is_in_spanish_for_a_spanish_speaker(
-    client, study, coordinator, django_capture_on_commit_callbacks
+    client, ldn_study, study, coordinator, django_capture_on_commit_callbacks
 ):
-    person = person_in_registry(language="es", email="ana@example.com")
+    person = person_in_registry(ldn_study, language="es", first_name="Ana", email="ana@example.com")
     match = match_of(study, person)
     with django_capture_on_commit_callbacks(execute=True):
         invitation = registry_invitation_send(match=match, by=coordinator)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from recruitment.intake.services import participant_submit
 from recruitment.models import (
     AnsweredBy,
     CriterionKind,
@@ -17,7 +18,7 @@ from recruitment.models import (
     SharedAnswer,
     SharedQuestion,
 )
-from tests.factories import CriterionFactory, StudyFactory, submit
+from tests.factories import CriterionFactory, StudyFactory, contact_details
 
 # The day the story is told (a Monday), and the day Ann filled the LDN form.
 DEC_7 = dt.datetime(2026, 12, 7, 18, tzinfo=dt.UTC)
@@ -51,21 +52,18 @@ def shared_question(code: str, question: str) -> SharedQuestion:
     )[0]
 
 
-def person_in_registry(ldn_study=None, *, language: str = "en", **contact) -> Person:
-    """A person who consented to the registry, with an application to `ldn_study` (when
-    given) as the form of Dec 3 their shared answers came from."""
-    values = {**ANN, **contact}
-    person = Person.objects.create(
-        **values,
+def person_in_registry(study, *, language: str = "en", **contact) -> Person:
+    """A person who applied to `study` (the LDN study: the form of Dec 3 their shared answers
+    came from) and ticked the registry's box."""
+    values = {**ANN, "preferred_contact": "email", "registry_consent": True, **contact}
+    applied = participant_submit(
+        study=study,
+        contact=contact_details(**values),
+        answers={},
         language=language,
-        registry_consent=True,
-        registry_consent_version="v1",
-        registry_consent_at=timezone.now(),
+        site_url="http://testserver/",
     )
-    if ldn_study is not None:
-        earlier = submit(ldn_study, preferred_contact="email", **values)
-        type(earlier).objects.filter(pk=earlier.pk).update(person=person)
-    return person
+    return applied.person
 
 
 def sleep_study(**fields):

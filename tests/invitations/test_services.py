@@ -88,7 +88,7 @@ def test_the_invitation_email_names_the_study_and_its_two_links_and_no_health_da
 def test_the_invitation_email_is_in_the_persons_language(
     ldn_study, study, coordinator, django_capture_on_commit_callbacks
 ):
-    person = person_in_registry(language="es")
+    person = person_in_registry(ldn_study, language="es", first_name="Ana", email="ana@example.com")
     match = match_of(study, person)
     mail.outbox.clear()
 

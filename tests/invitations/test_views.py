@@ -72,7 +72,9 @@ def people(count: int, *, start: int = 0) -> list[Person]:
         Person(
             first_name=f"P{n}",
             last_name="Bulk",
+            name_normalised=f"p{n} bulk",
             email=f"p{n}@example.com",
+            email_normalised=f"p{n}@example.com",
             zip_code="35203",
             date_of_birth=dt.date(1980, 1, 1),
             registry_consent=True,

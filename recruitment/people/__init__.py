@@ -1,0 +1,12 @@
+"""People across studies: the person behind each application, and the trial centre's registry
+(consent to be contacted about other studies, and leaving it)."""
+
+from recruitment.people.consent import (  # noqa: F401
+    REGISTRY_CONSENT_TEXT,
+    REGISTRY_CONSENT_VERSION,
+    RegistryConsent,
+)
+from recruitment.people.services import (  # noqa: F401
+    person_attach,
+    person_registry_leave,
+)
