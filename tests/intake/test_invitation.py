@@ -10,6 +10,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import roles
 from recruitment.invitations.services import InvitationRefused, registry_invitation_send
 from recruitment.links import INVITATION_NO, INVITATION_YES, invitation_path
 from recruitment.models import (
@@ -21,6 +22,7 @@ from recruitment.models import (
     RegistryMatch,
     Status,
 )
+from tests.factories import staff
 from tests.invitations.scenario import (
     DEC_7,
     match_of,
@@ -279,3 +281,21 @@ def test_the_yes_page_is_in_spanish_for_a_spanish_speaker(
 
     assert "Postularse a" in html.content.decode()
     assert invitation_path(invitation=invitation, response=INVITATION_NO) != ""
+
+
+def test_the_study_team_sees_the_new_applicant_with_carried_over_answers_marked(
+    client, invitation, study
+):
+    yes_post(client, emailed_link("yes"))
+    applicant = Participant.objects.get(study=study)
+    team = staff("sleep-coordinator", roles.COORDINATOR, study, password=None)
+    client.force_login(team)
+
+    queue = client.get(reverse("admin:recruitment_participant_changelist")).content.decode()
+    page = client.get(
+        reverse("admin:recruitment_participant_change", args=[applicant.pk])
+    ).content.decode()
+
+    assert "SLP-S-0001" in queue
+    assert "Annabel" in page
+    assert page.count("carried over from the registry: answered on Dec 3, 2026") == 2
