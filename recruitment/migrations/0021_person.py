@@ -67,6 +67,8 @@ def persons_build(apps, schema_editor):
     HistoricalPerson = apps.get_model("recruitment", "HistoricalPerson")
     HistoricalParticipant = apps.get_model("recruitment", "HistoricalParticipant")
     db = schema_editor.connection.alias
+    person_tracked = _tracked(HistoricalPerson)
+    application_tracked = _tracked(HistoricalParticipant)
     rows = list(Participant.objects.using(db).order_by("pk").values_list(*KEY_FIELDS))
     if not rows:
         return
@@ -115,7 +117,7 @@ def persons_build(apps, schema_editor):
                 history_date=now,
                 history_type="+",
                 history_change_reason=PERSON_BUILT_REASON,
-                **{f.attname: getattr(person, f.attname) for f in Person._meta.concrete_fields},
+                **{name: getattr(person, name) for name in person_tracked},
             )
             for person in people
         )
@@ -127,17 +129,12 @@ def persons_build(apps, schema_editor):
                 person_of[pk] = person.pk
                 linked.append(application)
         Participant.objects.using(db).bulk_update(linked, ["person"], batch_size=BATCH)
-        tracked = [
-            f.attname
-            for f in HistoricalParticipant._meta.concrete_fields
-            if not f.name.startswith("history_")
-        ]
         HistoricalParticipant.objects.using(db).bulk_create(
             HistoricalParticipant(
                 history_date=now,
                 history_type="~",
                 history_change_reason=APPLICATION_LINKED_REASON,
-                **{name: getattr(a, name) for name in tracked},
+                **{name: getattr(a, name) for name in application_tracked},
             )
             for a in linked
         )
@@ -145,6 +142,11 @@ def persons_build(apps, schema_editor):
         # Run the deferred foreign-key checks now: PostgreSQL refuses to alter a table with
         # checks still pending in the transaction (the NOT NULL below).
         schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def _tracked(history):
+    """The columns a history table copies from its model (all but its own `history_*`)."""
+    return [f.attname for f in history._meta.concrete_fields if not f.name.startswith("history_")]
 
 
 def _person_from(Person, latest, applications, now):
@@ -230,6 +232,7 @@ class Migration(migrations.Migration):
                 ('registry_consent_version', models.CharField(blank=True, max_length=20, verbose_name='registry consent version')),
                 ('registry_consent_at', models.DateTimeField(blank=True, null=True, verbose_name='agreed to the registry at')),
                 ('registry_left_at', models.DateTimeField(blank=True, help_text='Set when the person asked not to be contacted about other studies.', null=True, verbose_name='left the registry at')),
+                ('registry_nonce', models.CharField(blank=True, default='', editable=False, max_length=32)),
                 ('erased_at', models.DateTimeField(blank=True, editable=False, help_text="Set when none of the person's applications still needed their details: name, contact details, date of birth and ZIP code were erased.", null=True, verbose_name='personal data erased')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),

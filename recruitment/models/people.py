@@ -60,6 +60,9 @@ class Person(models.Model):
         blank=True,
         help_text=_("Set when the person asked not to be contacted about other studies."),
     )
+    # The secret half of the link to leave the registry (`recruitment.links`): set when the
+    # person agrees, cleared when the link is used, so each link works once.
+    registry_nonce = models.CharField(max_length=32, blank=True, default="", editable=False)
     erased_at = models.DateTimeField(
         _("personal data erased"),
         null=True,
@@ -75,6 +78,7 @@ class Person(models.Model):
 
     objects = PersonQuerySet.as_manager()
     history = audit_history(
+        excluded_fields=["registry_nonce"],
         no_db_index=["email_normalised"],
     )
 

@@ -9,8 +9,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from recruitment.links import INVITATION_NO, INVITATION_YES, invitation_path, withdraw_path
-from recruitment.models import Draft, Participant, RegistryInvitation, Study
+from recruitment.links import (
+    INVITATION_NO,
+    INVITATION_YES,
+    invitation_path,
+    registry_leave_path,
+    withdraw_path,
+)
+from recruitment.models import Draft, Participant, Person, RegistryInvitation, Study
 
 
 def _site(site_url: str) -> str:
@@ -26,14 +32,28 @@ def _coordinators() -> list[str]:
     return list(settings.COORDINATOR_EMAILS)
 
 
+def registry_footer(person: Person, *, site_url: str) -> dict:
+    """The context of the footer every patient email to a registry member ends with
+    (templates/recruitment/email/registry_footer.txt): the signed link to leave the registry,
+    made now from the person's current nonce; empty for anyone not in the registry."""
+    if not person.in_registry or not person.registry_nonce:
+        return {}
+    return {
+        "registry_leave_url": f"{_site(site_url)}{registry_leave_path(person=person)}",
+        "registry_leave_days": settings.REGISTRY_LEAVE_LINK_MAX_AGE_DAYS,
+    }
+
+
 def confirmation(participant: Participant, *, site_url: str) -> EmailMessage:
     """The patient's confirmation: their screening number, what happens next and their signed
-    withdraw link (made now, from the participant's current nonce). No health answer."""
+    withdraw link (made now, from the participant's current nonce), and for a registry member
+    the link to leave the registry. No health answer."""
     context = {
         "participant": participant,
         "study": participant.study,
         "withdraw_url": f"{_site(site_url)}{withdraw_path(participant=participant)}",
         "withdraw_days": settings.WITHDRAW_LINK_MAX_AGE_DAYS,
+        **registry_footer(participant.person, site_url=site_url),
     }
     with translation.override(participant.language):
         subject = render_to_string("recruitment/email/confirmation_subject.txt", context)
@@ -113,7 +133,8 @@ def draft_link(draft: Draft, *, token: str, site_url: str) -> EmailMessage:
 def registry_invitation(invitation: RegistryInvitation, *, site_url: str) -> EmailMessage:
     """A registry member's invitation, in their language, plain text with an HTML copy whose
     links are buttons: a new study may fit them, its public title and what it involves, and
-    the two signed links (made now). No health data, and nothing about why they match."""
+    the two signed links (made now), and the link to leave the registry. No health data, and
+    nothing about why they match."""
     match = invitation.match
     person, study = match.person, match.study
     yes_path = invitation_path(invitation=invitation, response=INVITATION_YES)
@@ -125,6 +146,7 @@ def registry_invitation(invitation: RegistryInvitation, *, site_url: str) -> Ema
         "no_url": f"{_site(site_url)}{no_path}",
         "days": settings.REGISTRY_INVITATION_LINK_MAX_AGE_DAYS,
         "language": person.language,
+        **registry_footer(person, site_url=site_url),
     }
     with translation.override(person.language):
         subject = render_to_string("recruitment/email/registry_invitation_subject.txt", context)

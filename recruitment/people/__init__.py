@@ -7,6 +7,10 @@ from recruitment.people.consent import (  # noqa: F401
     RegistryConsent,
 )
 from recruitment.people.services import (  # noqa: F401
+    RegistryLink,
+    RegistryLinkState,
     person_attach,
     person_registry_leave,
+    person_registry_leave_by_link,
+    registry_link_check,
 )

@@ -3,11 +3,20 @@
 Each application (`Participant`) keeps its own copy of the contact details as given on it;
 the `Person` holds the current identity shared by their applications in every study."""
 
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.errors import RecruitmentError
+from recruitment.links import REGISTRY_LEAVE_SALT
 from recruitment.models import Participant, Person
 from recruitment.people.consent import RegistryConsent
 
@@ -47,6 +56,7 @@ def person_attach(
             person.registry_consent = True
             person.registry_consent_version = registry.version
             person.registry_consent_at = registry.at
+            person.registry_nonce = secrets.token_urlsafe(16)
         person.skip_history_when_saving = True
         try:
             person.save(force_insert=True)
@@ -59,6 +69,7 @@ def person_attach(
         person.registry_consent_version = registry.version
         person.registry_consent_at = registry.at
         person.registry_left_at = None
+        person.registry_nonce = person.registry_nonce or secrets.token_urlsafe(16)
         person._change_reason = REGISTRY_JOINED_REASON.format(version=registry.version)
         history_user = getattr(participant, "_history_user", None)
         if history_user is not None:
@@ -80,7 +91,75 @@ def person_registry_leave(*, person: Person, by=None, now=None) -> Person:
         if locked.registry_left_at is not None or not locked.registry_consent:
             return locked
         locked.registry_left_at = now
+        locked.registry_nonce = ""
         locked._change_reason = REGISTRY_LEFT_REASON
         locked._history_user = by
         locked.save()
     return locked
+
+
+# ---------------------------------------------------------------------------------------------
+# Leaving the registry: the signed link in the footer of patients' emails
+# ---------------------------------------------------------------------------------------------
+# The link (made in recruitment/links.py) carries the person's pk and their `registry_nonce`,
+# signed with a salt of its own and a timestamp. It works while the nonce matches and for
+# REGISTRY_LEAVE_LINK_MAX_AGE_DAYS: using it clears the nonce.
+class RegistryLinkState(StrEnum):
+    INVALID = "invalid"  # tampered, expired or used: the page gives no detail
+    OPEN = "open"  # the question may be asked (GET)
+    LEFT = "left"  # left the registry just now (POST)
+
+
+@dataclass(frozen=True)
+class RegistryLink:
+    state: RegistryLinkState
+    person: Person | None = None
+
+
+def _registry_token_read(token: str) -> tuple[int, str] | None:
+    """The (pk, nonce) a token carries, or None when it is tampered with or expired."""
+    max_age = timedelta(days=settings.REGISTRY_LEAVE_LINK_MAX_AGE_DAYS)
+    try:
+        payload = signing.loads(token, salt=REGISTRY_LEAVE_SALT, max_age=max_age)
+    except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
+        return None
+    if not isinstance(payload, dict):
+        return None
+    pk, nonce = payload.get("p"), payload.get("n")
+    if type(pk) is not int or not isinstance(nonce, str) or not nonce:
+        return None
+    return pk, nonce
+
+
+def _registry_link_state(person: Person | None, nonce: str) -> RegistryLinkState:
+    if person is None or not person.in_registry or not person.registry_nonce:
+        return RegistryLinkState.INVALID
+    if not constant_time_compare(person.registry_nonce, nonce):
+        return RegistryLinkState.INVALID
+    return RegistryLinkState.OPEN
+
+
+def registry_link_check(*, token: str) -> RegistryLink:
+    """What the link would do, without doing it (the confirmation page; GET is safe)."""
+    claim = _registry_token_read(token)
+    if claim is None:
+        return RegistryLink(RegistryLinkState.INVALID)
+    pk, nonce = claim
+    person = Person.objects.filter(pk=pk).first()
+    state = _registry_link_state(person, nonce)
+    return RegistryLink(state, person if state != RegistryLinkState.INVALID else None)
+
+
+def person_registry_leave_by_link(*, token: str, now=None) -> RegistryLink:
+    """The person confirmed on the page: they leave the registry (`person_registry_leave`,
+    by nobody on the staff), and the link dies. Their applications stay as they are."""
+    claim = _registry_token_read(token)
+    if claim is None:
+        return RegistryLink(RegistryLinkState.INVALID)
+    pk, nonce = claim
+    with transaction.atomic():
+        person = Person.objects.select_for_update().filter(pk=pk).first()
+        if _registry_link_state(person, nonce) != RegistryLinkState.OPEN:
+            return RegistryLink(RegistryLinkState.INVALID)
+        person = person_registry_leave(person=person, by=None, now=now)
+    return RegistryLink(RegistryLinkState.LEFT, person)

@@ -81,7 +81,7 @@ def test_the_spanish_invitation_email_has_no_english_line_left(
         "Do you want",
         "Yes, tell me",
         "No, thanks",
-        "works once",
+        "Each link works once",
         "does not know",
         "do not have to",
         "Questions?",
