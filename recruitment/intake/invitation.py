@@ -21,10 +21,9 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from recruitment.eligibility import RULES_FROM_CONTACT_DETAILS
-from recruitment.intake.services import ContactDetails, participant_submit
+from recruitment.intake.services import CarriedOver, ContactDetails, participant_submit
 from recruitment.links import INVITATION_NO, INVITATION_SALT, INVITATION_YES
 from recruitment.models import (
-    Answer,
     AnsweredBy,
     ContactMethod,
     EligibilityCriterion,
@@ -230,8 +229,11 @@ def invitation_accept(
             site_url=site_url,
             criteria=criteria,
             entry_source=EntrySource.REGISTRY,
+            carried_over={
+                c.criterion.code: CarriedOver(c.answered_on, c.source_application_id)
+                for c in carried
+            },
         )
-        _carried_over_note(participant, carried)
         if participant.person_id != person.pk:
             Participant.objects.filter(pk=participant.pk).update(person=person)
             participant.person = person
@@ -240,16 +242,3 @@ def invitation_accept(
             state=MatchState.ACCEPTED, responded_at=now, application=participant
         )
     return InvitationLink(InvitationState.ACCEPTED, response, invitation, participant)
-
-
-def _carried_over_note(participant: Participant, carried: list[CarriedAnswer]) -> None:
-    """Mark the application's carried-over answers with the date and form they came from:
-    one UPDATE per (date, form), a handful at most."""
-    groups: dict[tuple[date, int | None], list[int]] = {}
-    for answer in carried:
-        key = (answer.answered_on, answer.source_application_id)
-        groups.setdefault(key, []).append(answer.criterion.pk)
-    for (answered_on, source_id), criterion_ids in groups.items():
-        Answer.objects.filter(participant=participant, criterion_id__in=criterion_ids).update(
-            carried_over_on=answered_on, carried_over_from_id=source_id
-        )

@@ -34,6 +34,7 @@ from recruitment.models import (
 )
 from recruitment.notifications import tasks as notifications
 from recruitment.people import RegistryConsent, person_attach
+from recruitment.registry.services import shared_answers_record
 
 STUDY_NOT_RECRUITING = _("This study is not recruiting at the moment.")
 IMPORT_REASON = "Imported from an interest list"  # the history's reason (audit text)
@@ -62,6 +63,15 @@ class ContactDetails:
     applied_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class CarriedOver:
+    """An answer the person gave on an earlier form, carried over to this application (a
+    registry invitation's "yes"): the day they gave it and the application it came from."""
+
+    answered_on: date
+    source_application_id: int | None
+
+
 def participant_submit(
     *,
     study: Study,
@@ -74,6 +84,7 @@ def participant_submit(
     entered_by=None,
     entry_source: str = EntrySource.FORM,
     patient_email: bool = True,
+    carried_over: dict[str, CarriedOver] | None = None,
 ) -> Participant:
     """Save a patient's interest: participant, answers, pre-screen evaluation, screening
     number and possible-duplicate link, all in one transaction; then email the patient and
@@ -94,6 +105,10 @@ def participant_submit(
     A coordinator entering the form for someone who phoned or walked in uses this same
     service with `entered_by` (the staff user, recorded on the participant and as the history's
     user) and `entry_source`; the patient is emailed only when `patient_email`.
+
+    `carried_over` names (by criterion code) the answers a registry member gave on an earlier
+    form and did not answer again: their Answers say so, and they are not recorded as the
+    person's shared answers anew (those keep the day the person gave them).
     """
     by_the_person = (EntrySource.FORM, EntrySource.IMPORT, EntrySource.REGISTRY)
     if (entered_by is None) != (entry_source in by_the_person):
@@ -110,6 +125,7 @@ def participant_submit(
             entered_by=entered_by,
             entry_source=entry_source,
             patient_email=patient_email,
+            carried_over=carried_over or {},
         )
     except IntegrityError:
         # Two posts of the same form at once: the other one saved it while this one waited.
@@ -134,6 +150,7 @@ def _participant_submit_once(
     entered_by=None,
     entry_source: str = EntrySource.FORM,
     patient_email: bool = True,
+    carried_over: dict[str, CarriedOver] | None = None,
 ) -> Participant:
     if criteria is None:
         criteria = list(EligibilityCriterion.objects.filter(study_id=study.pk).active())
@@ -152,6 +169,7 @@ def _participant_submit_once(
         change_reason=reason,
         entered_by=entered_by,
         entry_source=entry_source,
+        carried_over=carried_over,
     )
     with transaction.atomic():
         locked = _screening_seq_take(study)
@@ -275,6 +293,7 @@ def _participant_prepare(
     token: uuid.UUID | None = None,
     entered_by=None,
     entry_source: str = EntrySource.FORM,
+    carried_over: dict[str, CarriedOver] | None = None,
 ) -> _Prepared:
     """Build and validate the participant and evaluate their answers, with no query.
 
@@ -325,10 +344,18 @@ def _participant_prepare(
         for c in criteria
         if c.answered_by == AnsweredBy.PATIENT and c.code in answers
     }
+    carried_over = carried_over or {}
     rows = [
-        Answer(criterion=c, value=values[c.pk], answered_by=AnsweredBy.PATIENT)
+        Answer(
+            criterion=c,
+            value=values[c.pk],
+            answered_by=AnsweredBy.PATIENT,
+            carried_over_on=carried.answered_on if carried else None,
+            carried_over_from_id=carried.source_application_id if carried else None,
+        )
         for c in criteria
         if c.pk in values
+        for carried in [carried_over.get(c.code)]
     ]
     evaluation, verdicts = evaluation_build(
         participant, criteria, values, today=timezone.localdate(now)
@@ -385,6 +412,17 @@ def _participant_write(
     for answer in prepared.answers:
         answer.participant = participant
     Answer.objects.bulk_create(prepared.answers)
+    # Answers to the centre's shared questions are the person's, for every study asking them.
+    shared_answers_record(
+        participant=participant,
+        criteria=[verdict.criterion for verdict in prepared.verdicts],
+        values={
+            answer.criterion_id: answer.value
+            for answer in prepared.answers
+            if answer.carried_over_on is None  # kept as given, on the day it was given
+        },
+        by=participant.entered_by,
+    )
     for verdict in prepared.verdicts:
         verdict.participant = participant
     CriterionVerdict.objects.bulk_create(prepared.verdicts)

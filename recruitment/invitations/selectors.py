@@ -6,13 +6,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from recruitment.models import (
     EligibilityCriterion,
     MatchOutcome,
     MatchState,
+    Person,
     RegistryInvitation,
     RegistryMatch,
     Study,
@@ -47,18 +58,23 @@ SHOWN_FIELDS = (
 )
 
 
-def registry_match_list(*, study: Study) -> QuerySet[RegistryMatch]:
-    """The study's matches worth an invitation, in the order the team works through them,
-    each with when its person was last invited to any study (`last_invited_at`), so the
-    page can say when they may be invited again. Ineligible matches are left out."""
+def registry_match_list_to_invite(*, study: Study) -> QuerySet[RegistryMatch]:
+    """The study's matches as its team works through them: likely eligible, then those with
+    unknowns (the invitation asks them), then eligible from a later date; each with when its
+    person was last invited to any study (`last_invited_at`), so the page can say when they
+    may be invited again. Left out: ineligible matches, people no longer in the registry, and
+    people who applied to the study on their own (those who said yes stay, as accepted).
+    Unlike `recruitment.registry.selectors.registry_match_list`, matches that need answers
+    and those declined are listed: the first may be invited, the second show their answer."""
     last_invited = (
         RegistryInvitation.objects.filter(match__person_id=OuterRef("person_id"))
         .order_by("-sent_at")
         .values("sent_at")[:1]
     )
     return (
-        RegistryMatch.objects.filter(study=study)
+        RegistryMatch.objects.filter(study=study, person__in=Person.objects.in_registry())
         .exclude(outcome=MatchOutcome.INELIGIBLE)
+        .exclude(Q(person__applications__study=F("study")) & ~Q(state=MatchState.ACCEPTED))
         .only(*SHOWN_FIELDS)
         .annotate(group=OUTCOME_ORDER, last_invited_at=Subquery(last_invited))
         .order_by("group", "eligible_from", "number")

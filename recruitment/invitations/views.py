@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import staff_required, study_for_staff
 from recruitment.invitations.selectors import (
     match_label,
-    registry_match_list,
+    registry_match_list_to_invite,
     registry_match_rows,
 )
 from recruitment.invitations.services import INVITED, InvitationRefused, registry_invitation_send
@@ -28,7 +28,9 @@ def registry_matches(request, slug):
     study = study_for_staff(request, slug)
     if not request.user.has_perm(VIEW_MATCHES):
         raise PermissionDenied
-    page = Paginator(registry_match_list(study=study), PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(registry_match_list_to_invite(study=study), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "recruitment/staff/registry_matches.html",

@@ -3,8 +3,9 @@
 Invariants that must never be false live here as database constraints; cross-field rules live
 in `clean()`. Every write goes through the context services (`recruitment.screening.services`
 and the others); `save()` has no side effects. One module per part of the domain (common,
-studies, status, people, participants, verdicts, workflow, drafts); every model and choice is
-importable from `recruitment.models`, where the migrations and the rest of the app find them.
+studies, status, people, participants, verdicts, workflow, drafts, registry); every model and
+choice is importable from `recruitment.models`, where the migrations and the rest of the app
+find them.
 """
 
 from recruitment.models.common import (  # noqa: F401
@@ -14,10 +15,6 @@ from recruitment.models.common import (  # noqa: F401
 )
 from recruitment.models.drafts import (  # noqa: F401
     Draft,
-)
-from recruitment.models.invitations import (  # noqa: F401
-    InvitationResponse,
-    RegistryInvitation,
 )
 from recruitment.models.participants import (  # noqa: F401
     Answer,
@@ -29,10 +26,17 @@ from recruitment.models.people import (  # noqa: F401
     Person,
     PersonQuerySet,
 )
-from recruitment.models.registry import (  # noqa: F401  STUB
+from recruitment.models.registry import (  # noqa: F401
+    ANSWER_TYPE_RULES,
+    DATE_OF_BIRTH,
+    AnswerType,
+    InvitationResponse,
     MatchOutcome,
     MatchState,
+    MatchVerdict,
+    RegistryInvitation,
     RegistryMatch,
+    RegistryMatchQuerySet,
     SharedAnswer,
     SharedQuestion,
 )

@@ -18,9 +18,11 @@ from recruitment.models import (
     STUDY_TEXT_FIELDS,
     EligibilityCriterion,
     EnrolmentSlot,
+    SharedQuestion,
     Status,
     Study,
 )
+from recruitment.registry.tasks import study_rematch_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,7 @@ CRITERION_FIELDS = {
     "rationale",
     "rule_kind",
     "params",
+    "shared_question",
 }
 
 
@@ -211,6 +214,7 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     created = study is None
     if study is not None and create_only:
         return StudyLoadResult(study, created=False, changes=())
+    was_recruiting = study is not None and study.is_recruiting
     changes: list[str] = []
     if created:
         study = Study(slug=slug)
@@ -231,6 +235,7 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     seen = set()
     criteria_changed = False
     existing = {c.code: c for c in study.criteria.all()}
+    shared = shared_questions_named(criteria)
     for order, item in enumerate(criteria, start=1):
         item = dict(item)
         unknown = set(item) - CRITERION_FIELDS - {"translations"}
@@ -242,6 +247,7 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
         item.setdefault("hint", "")
         item.setdefault("params", {})
         item.setdefault("translations", {})
+        item["shared_question"] = shared.get(item.get("shared_question"))
         item["order"] = order
         item["is_active"] = True
         code = item.get("code", "")
@@ -283,7 +289,30 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     if criteria_changed and not created:
         study.criteria_version += 1
         study.save(update_fields=["criteria_version"])
+    if study.is_recruiting and (criteria_changed or not was_recruiting):
+        study_rematch_enqueue(study=study)
     return StudyLoadResult(study, created=created, changes=tuple(changes))
+
+
+def shared_questions_named(criteria: list[dict[str, Any]]) -> dict[str, SharedQuestion]:
+    """The shared questions the criteria of a study file name (`shared_question = "code"`),
+    by code. The question bank is loaded from its file first if one is missing."""
+    codes = {c.get("shared_question") for c in criteria if isinstance(c, dict)} - {None}
+    if not codes:
+        return {}
+    found = {q.code: q for q in SharedQuestion.objects.filter(code__in=codes)}
+    if codes - set(found):
+        from recruitment.studies.questions import question_bank_load_file  # imports this module
+
+        question_bank_load_file(create_only=True)
+        found = {q.code: q for q in SharedQuestion.objects.filter(code__in=codes)}
+    missing = sorted(str(code) for code in codes - set(found))
+    if missing:
+        raise StudyFileError(
+            f"Unknown shared questions: {', '.join(missing)}; add them to the question bank "
+            "(recruitment/studies/questions.toml)."
+        )
+    return found
 
 
 def _full_clean(obj, label: str) -> None:
@@ -328,10 +357,19 @@ def study_slots_sync(*, study: Study) -> None:
 
 
 def study_criteria_changed(*, study: Study, criteria: list[EligibilityCriterion]) -> None:
-    """Record an edit of criteria made in the admin: new versions, so history stays exact."""
+    """Record an edit of criteria made in the admin: new versions, so history stays exact;
+    then the registry is matched again against the new criteria (in the background)."""
     with transaction.atomic():
         for criterion in criteria:
             criterion.version += 1
             criterion.save(update_fields=["version"])
         study.criteria_version += 1
         study.save(update_fields=["criteria_version"])
+        if study.is_recruiting:
+            study_rematch_enqueue(study=study)
+
+
+def study_recruiting_opened(*, study: Study) -> None:
+    """A study just opened for recruiting (the admin): match the registry against it, in the
+    background."""
+    study_rematch_enqueue(study=study)

@@ -299,3 +299,22 @@ def test_the_study_team_sees_the_new_applicant_with_carried_over_answers_marked(
     assert "SLP-S-0001" in queue
     assert "Annabel" in page
     assert page.count("carried over from the registry: answered on Dec 3, 2026") == 2
+
+
+def test_a_yes_keeps_the_persons_shared_answers_dated_the_day_they_gave_them(
+    client, invitation, person, study
+):
+    before = {
+        a.question.code: (a.value, a.answered_on, a.source_application_id)
+        for a in person.shared_answers.select_related("question")
+    }
+
+    yes_post(client, emailed_link("yes"))
+
+    after = {
+        a.question.code: (a.value, a.answered_on, a.source_application_id)
+        for a in person.shared_answers.select_related("question")
+    }
+    assert after["mecfs_diagnosis"] == before["mecfs_diagnosis"]
+    assert after["pregnancy"] == before["pregnancy"]
+    assert after["mecfs_diagnosis"][1] == dt.date(2026, 12, 3)

@@ -264,3 +264,21 @@ def test_the_page_with_3_and_with_30_matches_stays_within_its_pinned_queries(
     with django_assert_max_num_queries(8):
         html = coord_client.get(matches_url(study)).content.decode()
     assert html.count('<tr id="match-') == 30
+
+
+def test_people_who_left_the_registry_or_applied_on_their_own_are_not_listed(
+    coord_client, study, person, ldn_study
+):
+    left = person_in_registry(ldn_study, first_name="Lou", email="lou@example.com")
+    Person.objects.filter(pk=left.pk).update(registry_left_at=timezone.now())
+    applied = person_in_registry(ldn_study, first_name="Al", email="al@example.com")
+    person_in_registry(study, first_name="Al", email="al@example.com")  # the same person
+    said_yes = person_in_registry(ldn_study, first_name="Yu", email="yu@example.com")
+    match_of(study, person, number=1)
+    match_of(study, left, number=2)
+    match_of(study, applied, number=3)
+    match_of(study, said_yes, number=4, state=MatchState.ACCEPTED)
+
+    html = coord_client.get(matches_url(study)).content.decode()
+
+    assert [n for n in (1, 2, 3, 4) if f'id="match-{n}"' in html] == [1, 4]
