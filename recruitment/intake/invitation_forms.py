@@ -14,7 +14,8 @@ from recruitment.intake.forms import YES_NO_CHOICES, InterestForm
 from recruitment.models import RuleKind
 
 # Everything of the interest form but the questions and the consent: the person's details
-# are known, and a link that works once needs no spam check or double-post token.
+# are known (so is their consent to the registry: they are in it), and a link that works
+# once needs no spam check or double-post token.
 NOT_ASKED = [
     *InterestForm.PAGE_ORDER_BEFORE,
     "form_issued",
@@ -22,6 +23,7 @@ NOT_ASKED = [
     "note",
     "submission_token",
     "website",
+    "registry_consent",
 ]
 ANSWER_WORDS = dict(YES_NO_CHOICES)
 
