@@ -3,6 +3,7 @@ the study for good; "Yes" shows the carried-over answers, asks only the study's 
 and makes the person an applicant of the study."""
 
 import datetime as dt
+import logging
 import re
 
 import pytest
@@ -11,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import roles
+from accounts.log_filters import RedactSignedLinks
+from recruitment.intake import invitation as invitations
 from recruitment.invitations.services import InvitationRefused, registry_invitation_send
 from recruitment.links import INVITATION_NO, INVITATION_YES, invitation_path
 from recruitment.models import (
@@ -318,3 +321,40 @@ def test_a_yes_keeps_the_persons_shared_answers_dated_the_day_they_gave_them(
     assert after["mecfs_diagnosis"] == before["mecfs_diagnosis"]
     assert after["pregnancy"] == before["pregnancy"]
     assert after["mecfs_diagnosis"][1] == dt.date(2026, 12, 3)
+
+
+# -- never a 500, never the token in a log -------------------------------------------------------
+def test_an_unexpected_error_is_a_friendly_page_and_the_log_has_no_token(
+    client, invitation, monkeypatch, caplog
+):
+    path = emailed_link("yes")
+    token = path.split("/")[3]
+
+    def broken(**kwargs):
+        raise RuntimeError(f"something mentioning {kwargs['token']}")
+
+    monkeypatch.setattr(invitations, "invitation_link_check", broken)
+    with caplog.at_level(logging.INFO):
+        response = client.get(path)
+
+    assert response.status_code == 503
+    assert "Something went wrong on our side" in response.content.decode()
+    assert token not in caplog.text
+    assert "RuntimeError" in caplog.text
+
+
+def test_log_lines_that_quote_an_invitation_path_lose_the_token():
+    record = logging.LogRecord(
+        "django.security.csrf",
+        logging.WARNING,
+        __file__,
+        1,
+        "Forbidden (%s): %s",
+        ("CSRF cookie not set.", "/registry/invitation/eyJuIjoiYSJ9:1tXyZ:abc-DEF_123/"),
+        None,
+    )
+
+    assert RedactSignedLinks().filter(record) is True
+    assert record.getMessage() == (
+        "Forbidden (CSRF cookie not set.): /registry/invitation/[redacted]/"
+    )
