@@ -4,11 +4,14 @@ import logging
 import re
 
 # Tokens in patients' links are credentials until used or expired: the withdraw link, the
-# link back to a form saved to finish later (/studies/<slug>/interest/resume/<token>/), and
-# the link to leave the registry (/registry/leave/<token>/).
-SIGNED_LINK = re.compile(r"(/withdraw/|/interest/resume/|/registry/leave/)[^/\s\"'?#]+")
+# link back to a form saved to finish later (/studies/<slug>/interest/resume/<token>/), the
+# link to leave the registry (/registry/leave/<token>/) and an invitation's yes / no
+# (/registry/invitation/<token>/).
+SIGNED_LINK = re.compile(
+    r"(/withdraw/|/interest/resume/|/registry/leave/|/registry/invitation/)[^/\s\"'?#]+"
+)
 REDACTED = r"\1[redacted]"
-MARKERS = ("/withdraw/", "/interest/resume/", "/registry/leave/")
+MARKERS = ("/withdraw/", "/interest/resume/", "/registry/leave/", "/registry/invitation/")
 
 
 class RedactSignedLinks(logging.Filter):

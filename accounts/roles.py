@@ -22,6 +22,9 @@ _VIEW_ALL = [
     "view_historicalanswer",
     "view_historicalconsentrecord",
     "view_eligibilityoverride",
+    # Registry matches show no identity: a number, an outcome and its reasons.
+    "view_registrymatch",
+    "view_registryinvitation",
 ]
 _WORK_PARTICIPANTS = [
     "view_identification",  # names and contact details
@@ -34,6 +37,8 @@ _WORK_PARTICIPANTS = [
     # Staff notes may quote the person: read and written by those who see names only.
     "view_staffnote",
     "add_staffnote",
+    # Emails a registry member about the study (the "Invite" button on its matches).
+    "add_registryinvitation",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -253,6 +253,10 @@ REGISTRY_LEAVE_LINK_MAX_AGE_DAYS = env.int("REGISTRY_LEAVE_LINK_MAX_AGE_DAYS", d
 # A form saved to finish later (a draft) and its emailed link last this many days from the
 # last save; erase_expired_participants deletes expired drafts.
 DRAFT_MAX_AGE_DAYS = env.int("DRAFT_MAX_AGE_DAYS", default=7)
+# Registry invitations: a person is invited to a new study at most once in this many days,
+# whatever the study; the links in an invitation (yes / no) work once, for this many days.
+REGISTRY_INVITE_MIN_DAYS = env.int("REGISTRY_INVITE_MIN_DAYS", default=30)
+REGISTRY_INVITATION_LINK_MAX_AGE_DAYS = env.int("REGISTRY_INVITATION_LINK_MAX_AGE_DAYS", default=30)
 # The longest the dashboard shows counts that changed outside the app (a restore, SQL by
 # hand); changes made in the app show at once (recruitment/reports/dashboard.py). 0: count
 # every participant on every view.

@@ -1,7 +1,8 @@
 """The patients' links, made where their emails are rendered: the signed withdraw link (read
 back by `recruitment.intake.withdraw`), the signed link to leave the registry (read back by
-`recruitment.people.services`) and the token of a saved form's link (its sha256 is
-all the database keeps). Nothing here queries or logs."""
+`recruitment.people.services`), the token of a saved form's link (its sha256 is all the
+database keeps) and the two links of a registry invitation (yes / no, read back by
+`recruitment.intake.invitation`). Nothing here queries or logs."""
 
 import hashlib
 import secrets
@@ -45,3 +46,23 @@ def token_hash(token: str) -> str:
 def token_new() -> str:
     """A fresh, unguessable token for a saved form's link."""
     return secrets.token_urlsafe(32)
+
+
+# A registry invitation's links carry the invitation's `nonce` (random, unique while it is
+# set) and the answer the link gives ("yes" or "no"), signed with a salt of their own and a
+# timestamp: the URL holds no id, no name and no study. Both die when either is used (the
+# nonce is cleared).
+INVITATION_SALT = "recruitment.registry-invitation"
+INVITATION_YES, INVITATION_NO = "yes", "no"
+
+
+def invitation_token_make(*, invitation, response: str) -> str:
+    """The token of one of the invitation's two links; empty nonce, dead link."""
+    if response not in (INVITATION_YES, INVITATION_NO):
+        raise ValueError(response)
+    return signing.dumps({"n": invitation.nonce, "r": response}, salt=INVITATION_SALT)
+
+
+def invitation_path(*, invitation, response: str) -> str:
+    token = invitation_token_make(invitation=invitation, response=response)
+    return reverse("recruitment:registry_invitation", args=[token])

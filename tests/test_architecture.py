@@ -104,6 +104,8 @@ HIGHER = {
     "recruitment.intake": ("recruitment.reports", "recruitment.admin"),
     "recruitment.reports": ("recruitment.intake", "recruitment.admin"),
     "recruitment.calls": ("recruitment.intake", "recruitment.admin", "recruitment.reports"),
+    # Registry matches and the "Invite" button (staff); the person's answer is in intake.
+    "recruitment.invitations": ("recruitment.intake", "recruitment.admin", "recruitment.reports"),
     "accounts": (
         "recruitment.admin",
         "recruitment.reports",

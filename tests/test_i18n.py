@@ -64,6 +64,7 @@ STAFF_SOURCES = (
     "recruitment/reports/*.py",
     "recruitment/reports/views.py",
     "recruitment/calls/*.py",
+    "recruitment/invitations/*.py",  # the registry matches and the "Invite" button
     # Refusals shown to staff; the public views show pages instead.
     "recruitment/errors.py",
     "recruitment/evaluation.py",
@@ -88,6 +89,7 @@ PATIENT_SOURCES = (
     "recruitment/intake/draft_views.py",
     "recruitment/intake/registry_views.py",
     "recruitment/people/consent.py",  # the registry's box on the interest form
+    "recruitment/intake/invitation*.py",  # the pages behind a registry invitation's links
 )
 
 # Text that is the same in both languages: names, codes and the word "No".

@@ -7,7 +7,12 @@ of; names and contact details only with the `view_identification` permission.
 
 One module per concern: `studies` (studies, criteria, the import), `participants` (the queue
 and the page, which registers the workflow pages of `recruitment.screening.views`), `queue`
-(its filters and rows), `inlines`, `forms`, `common`.
+(its filters and rows), `inlines`, `forms`, `common`, `invitations` (the registry
+invitations' audit, read-only).
 """
 
-from recruitment.admin import participants, studies  # noqa: F401 - registers the model admins
+from recruitment.admin import (  # noqa: F401 - registers the model admins
+    invitations,
+    participants,
+    studies,
+)

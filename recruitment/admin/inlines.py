@@ -2,6 +2,7 @@
 log, consent."""
 
 from django.contrib import admin
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -17,6 +18,7 @@ from recruitment.identification import (
     text_shown,
 )
 from recruitment.models import (
+    Answer,
     ConsentRecord,
     ContactAttempt,
     CriterionVerdict,
@@ -37,10 +39,12 @@ from recruitment.verdict_words import (
     washout_over,
 )
 
-
 # ---------------------------------------------------------------------------------------------
 # Participants: read-only inlines
 # ---------------------------------------------------------------------------------------------
+CARRIED_OVER = _("carried over from the registry: answered on {date}, not asked again")
+
+
 class ReadOnlyInline(admin.TabularInline):
     """Rows nobody changes or deletes here, superusers included; new ones come from services."""
 
@@ -69,11 +73,16 @@ class VerdictInline(ReadOnlyInline):
     template = "admin/recruitment/participant/verdicts_inline.html"
 
     def get_queryset(self, request):
+        # An answer carried over from the registry (the person said yes to an invitation):
+        # the day they gave it, read with the verdicts (no query per row).
+        carried = Answer.objects.filter(
+            participant_id=OuterRef("participant_id"), criterion_id=OuterRef("criterion_id")
+        ).values("carried_over_on")[:1]
         return (
             super()
             .get_queryset(request)
             .select_related("criterion_version")
-            .annotate(attention=verdict_attention_order())
+            .annotate(attention=verdict_attention_order(), carried_over_on=Subquery(carried))
             .order_by("attention", "order")
         )
 
@@ -120,7 +129,14 @@ class VerdictInline(ReadOnlyInline):
 
     @admin.display(description=_("source of the answer"))
     def source(self, obj):
-        return PROVENANCE_WORDS.get(obj.provenance, "—")
+        words = PROVENANCE_WORDS.get(obj.provenance, "—")
+        if getattr(obj, "carried_over_on", None):
+            return format_html(
+                '{}<br><small class="carried-over">{}</small>',
+                words,
+                CARRIED_OVER.format(date=date_format(obj.carried_over_on, "DATE_FORMAT")),
+            )
+        return words
 
 
 # The patient's yes / no / not sure answers in words.

@@ -63,6 +63,15 @@ class ContactDetails:
     applied_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class CarriedOver:
+    """An answer the person gave on an earlier form, carried over to this application (a
+    registry invitation's "yes"): the day they gave it and the application it came from."""
+
+    answered_on: date
+    source_application_id: int | None
+
+
 def participant_submit(
     *,
     study: Study,
@@ -75,6 +84,7 @@ def participant_submit(
     entered_by=None,
     entry_source: str = EntrySource.FORM,
     patient_email: bool = True,
+    carried_over: dict[str, CarriedOver] | None = None,
 ) -> Participant:
     """Save a patient's interest: participant, answers, pre-screen evaluation, screening
     number and possible-duplicate link, all in one transaction; then email the patient and
@@ -95,8 +105,13 @@ def participant_submit(
     A coordinator entering the form for someone who phoned or walked in uses this same
     service with `entered_by` (the staff user, recorded on the participant and as the history's
     user) and `entry_source`; the patient is emailed only when `patient_email`.
+
+    `carried_over` names (by criterion code) the answers a registry member gave on an earlier
+    form and did not answer again: their Answers say so, and they are not recorded as the
+    person's shared answers anew (those keep the day the person gave them).
     """
-    if (entered_by is None) != (entry_source in (EntrySource.FORM, EntrySource.IMPORT)):
+    by_the_person = (EntrySource.FORM, EntrySource.IMPORT, EntrySource.REGISTRY)
+    if (entered_by is None) != (entry_source in by_the_person):
         raise ValueError(ENTERED_BY_STAFF_NEEDS_USER)
     try:
         return _participant_submit_once(
@@ -110,6 +125,7 @@ def participant_submit(
             entered_by=entered_by,
             entry_source=entry_source,
             patient_email=patient_email,
+            carried_over=carried_over or {},
         )
     except IntegrityError:
         # Two posts of the same form at once: the other one saved it while this one waited.
@@ -134,11 +150,14 @@ def _participant_submit_once(
     entered_by=None,
     entry_source: str = EntrySource.FORM,
     patient_email: bool = True,
+    carried_over: dict[str, CarriedOver] | None = None,
 ) -> Participant:
     if criteria is None:
         criteria = list(EligibilityCriterion.objects.filter(study_id=study.pk).active())
     reason = "Submitted the interest form"
-    if entered_by is not None:
+    if entry_source == EntrySource.REGISTRY:
+        reason = "Applied through a registry invitation"
+    elif entered_by is not None:
         reason = f"Entered by staff ({EntrySource(entry_source).label})"
     prepared = _participant_prepare(
         study=study,
@@ -150,6 +169,7 @@ def _participant_submit_once(
         change_reason=reason,
         entered_by=entered_by,
         entry_source=entry_source,
+        carried_over=carried_over,
     )
     with transaction.atomic():
         locked = _screening_seq_take(study)
@@ -273,6 +293,7 @@ def _participant_prepare(
     token: uuid.UUID | None = None,
     entered_by=None,
     entry_source: str = EntrySource.FORM,
+    carried_over: dict[str, CarriedOver] | None = None,
 ) -> _Prepared:
     """Build and validate the participant and evaluate their answers, with no query.
 
@@ -323,10 +344,18 @@ def _participant_prepare(
         for c in criteria
         if c.answered_by == AnsweredBy.PATIENT and c.code in answers
     }
+    carried_over = carried_over or {}
     rows = [
-        Answer(criterion=c, value=values[c.pk], answered_by=AnsweredBy.PATIENT)
+        Answer(
+            criterion=c,
+            value=values[c.pk],
+            answered_by=AnsweredBy.PATIENT,
+            carried_over_on=carried.answered_on if carried else None,
+            carried_over_from_id=carried.source_application_id if carried else None,
+        )
         for c in criteria
         if c.pk in values
+        for carried in [carried_over.get(c.code)]
     ]
     evaluation, verdicts = evaluation_build(
         participant, criteria, values, today=timezone.localdate(now)
@@ -387,7 +416,11 @@ def _participant_write(
     shared_answers_record(
         participant=participant,
         criteria=[verdict.criterion for verdict in prepared.verdicts],
-        values={answer.criterion_id: answer.value for answer in prepared.answers},
+        values={
+            answer.criterion_id: answer.value
+            for answer in prepared.answers
+            if answer.carried_over_on is None  # kept as given, on the day it was given
+        },
         by=participant.entered_by,
     )
     for verdict in prepared.verdicts:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recruitment.intake import draft_views, registry_views, views, withdraw_views
+from recruitment.intake import draft_views, invitation_views, registry_views, views, withdraw_views
 
 app_name = "recruitment"
 
@@ -18,4 +18,9 @@ urlpatterns = [
     ),
     path("withdraw/<str:token>/", withdraw_views.withdraw, name="withdraw"),
     path("registry/leave/<str:token>/", registry_views.registry_leave, name="registry_leave"),
+    path(
+        "registry/invitation/<str:token>/",
+        invitation_views.registry_invitation,
+        name="registry_invitation",
+    ),
 ]

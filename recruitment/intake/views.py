@@ -95,7 +95,7 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
         )
         if form.is_valid() and not form.is_expired:
             if form.is_spam:
-                return _thanks_redirect(study, participant_pk=None)
+                return thanks_redirect(study, participant_pk=None)
             try:
                 participant = participant_submit(
                     study=study,
@@ -110,7 +110,7 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
                 return render(request, "recruitment/closed.html", {"study": study})
             # Sent: a draft saved to finish later is not needed any more.
             draft_views.forget_draft(request, study)
-            return _thanks_redirect(study, participant_pk=participant.pk)
+            return thanks_redirect(study, participant_pk=participant.pk)
     form = InterestForm(data, study=study, criteria=criteria)
     context["form"] = form
     if data is not None and form.is_valid() and form.is_expired:
@@ -119,7 +119,7 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "recruitment/interest.html", context)
 
 
-def _thanks_redirect(study, *, participant_pk: int | None) -> HttpResponse:
+def thanks_redirect(study, *, participant_pk: int | None) -> HttpResponse:
     """To the thank-you page, with the cookie that lets this browser alone see the number
     (a bot's "success" carries no participant)."""
     response = redirect("recruitment:thanks", slug=study.slug)
@@ -176,7 +176,7 @@ def _blank_form_page(request: HttpRequest, study, context: dict) -> HttpResponse
 @require_GET
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     """The thank-you page; it shows the screening number only to the browser that sent the
-    form (its signed cookie, see _thanks_redirect), never from the URL."""
+    form (its signed cookie, see thanks_redirect), never from the URL."""
     study = selectors.study_get_public(slug=slug)
     submitted = request.get_signed_cookie(
         SUBMITTED_COOKIE, default="", salt=SUBMITTED_SALT, max_age=SUBMITTED_MAX_AGE

@@ -32,6 +32,7 @@ class EntrySource(models.TextChoices):
     PHONE = "phone", _("Phone call (entered by staff)")
     WALK_IN = "walk_in", _("Walk-in (entered by staff)")
     OTHER = "other", _("Other (entered by staff)")
+    REGISTRY = "registry", _("Registry invitation (the person said yes)")
 
     @classmethod
     def staff_entries(cls) -> list["EntrySource"]:
@@ -443,6 +444,28 @@ class Answer(models.Model):
         max_length=500,
         blank=True,
         help_text=_("Shown only to staff who may see names and contact details."),
+    )
+    # A registry member who said yes to an invitation: their earlier answer to a question the
+    # centre's studies share, carried over to this application rather than asked again.
+    carried_over_on = models.DateField(
+        _("carried over: answered on"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Set when the answer was carried over from the person's earlier form (the "
+            "registry): the date they gave it. The patient did not answer it again."
+        ),
+    )
+    carried_over_from = models.ForeignKey(
+        Participant,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("carried over from the application"),
+        editable=False,
+        db_index=False,
     )
     history = audit_history()
 

@@ -4,13 +4,19 @@ notices are in the site's language and carry a screening number and a staff link
 name, an address or a health answer."""
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from recruitment.links import registry_leave_path, withdraw_path
-from recruitment.models import Draft, Participant, Person, Study
+from recruitment.links import (
+    INVITATION_NO,
+    INVITATION_YES,
+    invitation_path,
+    registry_leave_path,
+    withdraw_path,
+)
+from recruitment.models import Draft, Participant, Person, RegistryInvitation, Study
 
 
 def _site(site_url: str) -> str:
@@ -122,3 +128,30 @@ def draft_link(draft: Draft, *, token: str, site_url: str) -> EmailMessage:
         subject = render_to_string("recruitment/email/draft_link_subject.txt", context)
         body = render_to_string("recruitment/email/draft_link.txt", context)
     return EmailMessage(" ".join(subject.split()), body, None, [draft.email])
+
+
+def registry_invitation(invitation: RegistryInvitation, *, site_url: str) -> EmailMessage:
+    """A registry member's invitation, in their language, plain text with an HTML copy whose
+    links are buttons: a new study may fit them, its public title and what it involves, and
+    the two signed links (made now), and the link to leave the registry. No health data, and
+    nothing about why they match."""
+    match = invitation.match
+    person, study = match.person, match.study
+    yes_path = invitation_path(invitation=invitation, response=INVITATION_YES)
+    no_path = invitation_path(invitation=invitation, response=INVITATION_NO)
+    context = {
+        "person": person,
+        "study": study,
+        "yes_url": f"{_site(site_url)}{yes_path}",
+        "no_url": f"{_site(site_url)}{no_path}",
+        "days": settings.REGISTRY_INVITATION_LINK_MAX_AGE_DAYS,
+        "language": person.language,
+        **registry_footer(person, site_url=site_url),
+    }
+    with translation.override(person.language):
+        subject = render_to_string("recruitment/email/registry_invitation_subject.txt", context)
+        body = render_to_string("recruitment/email/registry_invitation.txt", context)
+        html = render_to_string("recruitment/email/registry_invitation.html", context)
+    message = EmailMultiAlternatives(" ".join(subject.split()), body, None, [person.email])
+    message.attach_alternative(html, "text/html")
+    return message

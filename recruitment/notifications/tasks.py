@@ -10,7 +10,7 @@ from django_tasks import task
 from django_tasks_db import DatabaseBackend
 
 from recruitment.links import token_hash, token_new
-from recruitment.models import Draft, Participant, Study
+from recruitment.models import Draft, Participant, Person, RegistryInvitation, Study
 from recruitment.notifications import emails
 from recruitment.notifications.delivery import deliver
 
@@ -121,4 +121,29 @@ def draft_link_send(*, draft_id: int, link_hash: str, site_url: str, attempt: in
         messages={"link": (f"Draft link email (draft {draft_id})", message)},
         attempt=attempt,
         ids={"draft_id": draft_id, "link_hash": new_hash, "site_url": site_url},
+    )
+
+
+@task()
+def registry_invitation_email_send(*, invitation_id: int, site_url: str, attempt: int = 1) -> str:
+    """A registry member's invitation to apply to a study, with its yes / no links (signed
+    now). Not sent when the invitation was answered or revoked meanwhile, or when the person
+    left the registry (or was erased) since the coordinator pressed "Invite"."""
+    invitation = (
+        RegistryInvitation.objects.select_related("match__study", "match__person")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or invitation.used_at is not None or not invitation.nonce:
+        return NOBODY
+    if not Person.objects.in_registry().filter(pk=invitation.match.person_id).exists():
+        return "left the registry"
+    message = emails.registry_invitation(invitation, site_url=site_url)
+    return deliver(
+        task=registry_invitation_email_send,
+        messages={
+            "invitation": (f"Registry invitation email (invitation {invitation_id})", message)
+        },
+        attempt=attempt,
+        ids={"invitation_id": invitation_id, "site_url": site_url},
     )

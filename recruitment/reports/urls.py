@@ -1,6 +1,7 @@
 from django.urls import path
 
 from recruitment.calls import views as calls_views
+from recruitment.invitations import views as invitation_views
 from recruitment.reports import downloads
 from recruitment.reports import views as staff_views
 
@@ -21,4 +22,14 @@ urlpatterns = [
         name="identification_list",
     ),
     path("studies/<slug:slug>/fhir-bundle.json", downloads.fhir_bundle, name="fhir_bundle"),
+    path(
+        "registry/<slug:slug>/matches/",
+        invitation_views.registry_matches,
+        name="registry_matches",
+    ),
+    path(
+        "registry/<slug:slug>/matches/<int:number>/invite/",
+        invitation_views.registry_match_invite,
+        name="registry_match_invite",
+    ),
 ]

@@ -12,9 +12,17 @@ from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.intake.withdraw import withdraw_token_make
 from recruitment.links import registry_leave_path
+from recruitment.invitations.services import registry_invitation_send
+from recruitment.links import INVITATION_NO, INVITATION_YES, invitation_path
 from recruitment.models import Status
 from tests.browser.test_layout import open_thank_you_page, send
 from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, StaffFactory, applicant, walk
+from tests.invitations.scenario import (
+    match_of,
+    person_in_registry,
+    shared_answers_give,
+    sleep_study,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -157,4 +165,80 @@ def test_the_login_page_and_the_staff_dashboard_have_no_axe_violation(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Recruitment dashboard")
+    assert_accessible(page)
+
+
+# -- Registry invitations: the pages behind the email's links, and the study team's matches --
+@pytest.fixture
+def invitation_links(ldn_study, django_capture_on_commit_callbacks):
+    """Ann's invitation to the sleep study: its yes and no links (paths)."""
+
+    person = person_in_registry(ldn_study)
+    shared_answers_give(person)
+    invitation = registry_invitation_send(
+        match=match_of(sleep_study(), person), by=StaffFactory(username="inviter")
+    )
+    return {
+        "yes": invitation_path(invitation=invitation, response=INVITATION_YES),
+        "no": invitation_path(invitation=invitation, response=INVITATION_NO),
+    }
+
+
+def test_the_invitation_s_yes_page_has_no_axe_violation_empty_and_after_an_error(
+    patient_page, live_server, invitation_links
+):
+    patient_page.goto(live_server.url + invitation_links["yes"])
+    expect(patient_page.get_by_role("heading", level=1)).to_have_text("Apply to Sleep study")
+    assert_accessible(patient_page)
+
+    patient_page.get_by_role("button", name="Send my answers").click()
+    expect(patient_page.locator("#error-summary")).to_be_visible()
+    assert_accessible(patient_page)
+
+
+def test_the_invitation_s_no_pages_have_no_axe_violation(
+    patient_page, live_server, invitation_links
+):
+    patient_page.goto(live_server.url + invitation_links["no"])
+    assert_accessible(patient_page)
+
+    patient_page.get_by_role("button", name="No, thanks").click()
+    expect(patient_page.get_by_role("heading", level=1)).to_have_text(
+        "Thank you for your answer", timeout=2_000
+    )
+    assert_accessible(patient_page)
+
+    patient_page.goto(live_server.url + invitation_links["no"])
+    expect(patient_page.get_by_role("heading", level=1)).to_have_text("This link does not work")
+    assert_accessible(patient_page)
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 1366, "height": 768}, {"width": 390, "height": 844}],
+    ids=["wide", "phone"],
+)
+def test_the_registry_matches_page_has_no_axe_violation_and_fits_a_phone(
+    open_page, live_server, ldn_study, viewport
+):
+
+    study = sleep_study()
+    user = StaffFactory(username="sam")
+    user.groups.add(roles_ensure()[roles.COORDINATOR])
+    study.members.add(user)
+    match_of(study, person_in_registry(ldn_study), number=7)
+    page = open_page(viewport=viewport)
+    page.goto(f"{live_server.url}/staff/registry/{study.slug}/matches/")
+    page.get_by_label("Username").fill("sam")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Registry matches")
+    page.wait_for_load_state("load")
+
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    expect(page.get_by_role("button", name="Invite M-0007")).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Invite M-0007").click()
+    expect(page.get_by_role("status")).to_contain_text("M-0007 is invited")
     assert_accessible(page)

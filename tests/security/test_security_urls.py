@@ -44,6 +44,7 @@ PUBLIC = {
     "studies/<slug:slug>/interest/saved/": "says where the link went (from the session only)",
     "studies/<slug:slug>/interest/resume/<str:token>/": "the patient's link to a saved form",
     "withdraw/<str:token>/": "the patient's signed withdraw link",
+    "registry/invitation/<str:token>/": "a registry member's signed yes / no to an invitation",
     "admin/login/": "the staff login page",
     "favicon.ico": "redirects to the app's icon (a static file); reads nothing",
     "i18n/setlang/": "the language switch: sets a cookie, reads nothing",
@@ -141,6 +142,15 @@ PROTECTED = {
     "staff/studies/<slug:slug>/screening-log.csv",
     "staff/studies/<slug:slug>/identification-list.csv",
     "staff/studies/<slug:slug>/fhir-bundle.json",
+    "staff/registry/<slug:slug>/matches/",
+    "staff/registry/<slug:slug>/matches/<int:number>/invite/",
+    # The registry invitations' audit: read-only, the staff's studies only.
+    "admin/recruitment/registryinvitation/",
+    "admin/recruitment/registryinvitation/add/",
+    "admin/recruitment/registryinvitation/<path:object_id>/history/",
+    "admin/recruitment/registryinvitation/<path:object_id>/delete/",
+    "admin/recruitment/registryinvitation/<path:object_id>/change/",
+    "admin/recruitment/registryinvitation/<path:object_id>/",
 }
 
 # Patterns written as regular expressions, filled by hand ({...} from `objects`).
@@ -182,6 +192,8 @@ def parameter_for(route: str, name: str, objects: dict) -> str:
         return SLUG
     if name == "token":
         return "not-a-real-token.abc123"
+    if name == "number":  # a registry match's number in its study
+        return "1"
     if name == "content_type_id":
         return str(objects["participant_type"])
     if name == "id":  # the admin's password page of a user
