@@ -7,6 +7,10 @@ studies, status, participants, verdicts, workflow, drafts); every model and choi
 importable from `recruitment.models`, where the migrations and the rest of the app find them.
 """
 
+from recruitment.models.amendments import (  # noqa: F401
+    CriteriaDraft,
+    CriteriaDraftQuerySet,
+)
 from recruitment.models.common import (  # noqa: F401
     PREFIX_VALIDATOR,
     ZIP_VALIDATOR,

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from recruitment.amendments import views as amendment_views
 from recruitment.calls import views as calls_views
 from recruitment.reports import downloads
 from recruitment.reports import views as staff_views
@@ -21,4 +22,15 @@ urlpatterns = [
         name="identification_list",
     ),
     path("studies/<slug:slug>/fhir-bundle.json", downloads.fhir_bundle, name="fhir_bundle"),
+    path("studies/<slug:slug>/amendments/", amendment_views.amendments, name="amendments"),
+    path(
+        "studies/<slug:slug>/amendments/<int:pk>/",
+        amendment_views.amendment,
+        name="amendment",
+    ),
+    path(
+        "studies/<slug:slug>/amendments/<int:pk>/what-if.csv",
+        amendment_views.whatif_csv,
+        name="amendment_whatif",
+    ),
 ]
