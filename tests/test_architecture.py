@@ -85,6 +85,8 @@ HIGHER = {
     "recruitment.intake": ("recruitment.reports", "recruitment.admin"),
     "recruitment.reports": ("recruitment.intake", "recruitment.admin"),
     "recruitment.calls": ("recruitment.intake", "recruitment.admin", "recruitment.reports"),
+    # Its pages' URLs are in reports/urls.py; the CSV uses the exports' streaming writer.
+    "recruitment.amendments": ("recruitment.intake", "recruitment.admin", "recruitment.screening"),
     "accounts": (
         "recruitment.admin",
         "recruitment.reports",
