@@ -23,14 +23,14 @@ def test_editing_a_draft_changes_no_live_criterion(ldn_study, investigator):
     version = ldn_study.criteria_version
 
     services.criteria_draft_update(
-        draft=draft, by=investigator, criteria=with_params(draft, "opioids", months=6)
+        draft=draft, by=investigator, criteria=with_params(draft, "opioids", months=2)
     )
 
     assert ldn_study.criteria.get(code="opioids").params == {"months": 3}
     ldn_study.refresh_from_db()
     assert ldn_study.criteria_version == version
     draft.refresh_from_db()
-    assert next(c for c in draft.criteria if c["code"] == "opioids")["params"] == {"months": 6}
+    assert next(c for c in draft.criteria if c["code"] == "opioids")["params"] == {"months": 2}
     assert draft.history.first().history_change_reason == "Draft edited"
 
 
@@ -63,7 +63,7 @@ def test_a_draft_may_not_use_one_code_twice(ldn_study, investigator):
 
 def test_publishing_loads_the_draft_as_the_next_criteria_version(ldn_study, investigator):
     draft = services.criteria_draft_create(study=ldn_study, by=investigator)
-    criteria = [c for c in with_params(draft, "opioids", months=6) if c["code"] != "other-trial"]
+    criteria = [c for c in with_params(draft, "opioids", months=2) if c["code"] != "other-trial"]
     criteria.append(
         {
             **services.criterion_as_draft(ldn_study.criteria.get(code="allergy")),
@@ -80,7 +80,7 @@ def test_publishing_loads_the_draft_as_the_next_criteria_version(ldn_study, inve
     ldn_study.refresh_from_db()
     assert ldn_study.criteria_version == version + 1 == draft.published_version
     opioids = ldn_study.criteria.get(code="opioids")
-    assert opioids.params == {"months": 6}
+    assert opioids.params == {"months": 2}
     assert opioids.version == 2
     assert not ldn_study.criteria.get(code="other-trial").is_active
     assert ldn_study.criteria.get(code="new-check").is_active
@@ -95,7 +95,7 @@ def test_the_form_after_publishing_judges_by_the_new_version_and_keeps_the_old(
 
     draft = services.criteria_draft_create(study=ldn_study, by=investigator)
     services.criteria_draft_update(
-        draft=draft, by=investigator, criteria=with_params(draft, "opioids", months=6)
+        draft=draft, by=investigator, criteria=with_params(draft, "opioids", months=2)
     )
     opioids = ldn_study.criteria.get(code="opioids")
     criterion_version_ids([opioids])  # the version a verdict judged before would point at
@@ -105,13 +105,13 @@ def test_the_form_after_publishing_judges_by_the_new_version_and_keeps_the_old(
     criterion_version_ids([opioids])
 
     snapshots = [v.snapshot["params"] for v in CriterionVersion.objects.filter(criterion=opioids)]
-    assert sorted(snapshots, key=str) == [{"months": 3}, {"months": 6}]
+    assert sorted(snapshots, key=str) == [{"months": 2}, {"months": 3}]
 
 
 def test_a_published_draft_cannot_change_or_be_published_again(ldn_study, investigator):
     draft = services.criteria_draft_create(study=ldn_study, by=investigator)
     services.criteria_draft_update(
-        draft=draft, by=investigator, criteria=with_params(draft, "opioids", months=6)
+        draft=draft, by=investigator, criteria=with_params(draft, "opioids", months=2)
     )
     draft = services.criteria_draft_publish(draft=draft, by=investigator)
 
@@ -124,7 +124,7 @@ def test_a_published_draft_cannot_change_or_be_published_again(ldn_study, invest
 def test_a_draft_older_than_the_live_criteria_is_not_published(ldn_study, investigator):
     older = services.criteria_draft_create(study=ldn_study, by=investigator)
     services.criteria_draft_update(
-        draft=older, by=investigator, criteria=with_params(older, "opioids", months=6)
+        draft=older, by=investigator, criteria=with_params(older, "opioids", months=2)
     )
     newer = services.criteria_draft_create(study=ldn_study, by=investigator)
     services.criteria_draft_update(

@@ -76,22 +76,22 @@ def test_staff_of_another_study_do_not_learn_it_exists(ldn_study, client):
     assert client.get(amendments_url(ldn_study)).status_code == 404
 
 
-def test_changing_the_washout_on_the_draft_page_shows_who_would_move(
+def test_shortening_the_washout_on_the_draft_page_shows_who_would_move(
     ldn_study, inv_client, investigator
 ):
-    opioid_user(ldn_study, "2026-07-20")
+    opioid_user(ldn_study, "2026-09-10")
     draft = services.criteria_draft_create(study=ldn_study, by=investigator)
     i = place(draft, "opioids")
 
     response = inv_client.post(
-        draft_url(draft), edit_data(draft, **{f"params_{i}": '{"months": 6}'})
+        draft_url(draft), edit_data(draft, **{f"params_{i}": '{"months": 2}'})
     )
 
     assert response.status_code == 302
     page = inv_client.get(draft_url(draft)).content.decode()
     assert "1 would change outcome" in page
-    assert "+1 eligible from a later date" in page
-    assert "-1 likely eligible" in page
+    assert "+1 likely eligible" in page
+    assert "-1 eligible from a later date" in page
     assert ldn_study.criteria.get(code="opioids").params == {"months": 3}
 
 
@@ -152,14 +152,14 @@ def test_removing_and_adding_criteria_on_the_draft_page(ldn_study, inv_client, i
 def test_publishing_from_the_page_makes_the_draft_read_only(ldn_study, inv_client, investigator):
     draft = services.criteria_draft_create(study=ldn_study, by=investigator)
     i = place(draft, "opioids")
-    inv_client.post(draft_url(draft), edit_data(draft, **{f"params_{i}": '{"months": 6}'}))
+    inv_client.post(draft_url(draft), edit_data(draft, **{f"params_{i}": '{"months": 2}'}))
 
     response = inv_client.post(draft_url(draft), {"publish": "1"}, follow=True)
 
     page = response.content.decode()
     assert "Published as criteria version 2" in page
     assert 'name="save"' not in page and 'name="publish"' not in page
-    assert ldn_study.criteria.get(code="opioids").params == {"months": 6}
+    assert ldn_study.criteria.get(code="opioids").params == {"months": 2}
     refused = inv_client.post(draft_url(draft), edit_data(draft), follow=True)
     assert "can no longer change" in refused.content.decode()
 

@@ -27,31 +27,42 @@ def counts(result) -> dict:
     return {o.outcome: (o.before, o.after) for o in result.outcomes if o.before or o.after}
 
 
-def test_a_longer_washout_moves_those_whose_last_dose_falls_between_the_two(
+def test_a_shorter_washout_moves_those_whose_last_dose_falls_between_the_two(
     ldn_study, draft, investigator
 ):
-    opioid_user(ldn_study, "2026-07-20")  # over 3 months ago, under 6
-    opioid_user(ldn_study, "2026-10-20")  # under 3 months ago: waiting either way
+    opioid_user(ldn_study, "2026-09-10")  # over 2 months ago, under 3
+    opioid_user(ldn_study, "2026-10-20")  # under 2 months ago: waiting either way
     clean_applicant(ldn_study)
-    draft = draft_with(draft, investigator, "opioids", months=6)
+    draft = draft_with(draft, investigator, "opioids", months=2)
 
     result = whatif.whatif_summarise(draft=draft, today=TODAY)
 
     assert result.people == result.applicants == 3
     assert result.changed == 1
     assert counts(result) == {
-        Outcome.LIKELY_ELIGIBLE: (2, 1),
-        Outcome.ELIGIBLE_FROM: (1, 2),
+        Outcome.LIKELY_ELIGIBLE: (1, 2),
+        Outcome.ELIGIBLE_FROM: (2, 1),
     }
     opioids = next(c for c in result.criteria if c.code == "opioids")
-    assert (opioids.change, opioids.now_failing, opioids.would_fail) == ("changed", 1, 2)
-    assert (opioids.newly_failing, opioids.newly_met, opioids.moved_outcome) == (1, 0, 1)
+    assert (opioids.change, opioids.now_failing, opioids.would_fail) == ("changed", 2, 1)
+    assert (opioids.newly_failing, opioids.newly_met, opioids.moved_outcome) == (0, 1, 1)
     assert result.moves == [
-        (str(Outcome.LIKELY_ELIGIBLE.label), str(Outcome.ELIGIBLE_FROM.label), 1)
+        (str(Outcome.ELIGIBLE_FROM.label), str(Outcome.LIKELY_ELIGIBLE.label), 1)
     ]
 
 
-def test_a_shorter_washout_counts_those_now_failing_it_who_would_meet_it(
+def test_an_unchanged_criterion_is_counted_but_moves_nobody(ldn_study, draft, investigator):
+    opioid_user(ldn_study, "2026-10-20")
+    draft = draft_with(draft, investigator, "opioids", months=2)
+
+    result = whatif.whatif_summarise(draft=draft, today=TODAY)
+
+    pregnancy = next(c for c in result.criteria if c.code == "pregnancy")
+    assert (pregnancy.change, pregnancy.now_failing, pregnancy.moved_outcome) == ("same", 0, 0)
+    assert result.changed == 0
+
+
+def test_a_washout_in_days_counts_those_now_failing_it_who_would_meet_it(
     ldn_study, draft, investigator
 ):
     for last in ("2026-10-01", "2026-10-20", "2026-11-20"):
@@ -118,8 +129,8 @@ def test_the_what_if_reads_in_chunks_with_the_same_queries_for_3_and_30_applican
     ldn_study, draft, investigator, django_assert_max_num_queries
 ):
     for n in range(30):
-        opioid_user(ldn_study, f"2026-07-{n % 28 + 1:02d}")
-    draft = draft_with(draft, investigator, "opioids", months=6)
+        opioid_user(ldn_study, f"2026-09-{n % 28 + 1:02d}")
+    draft = draft_with(draft, investigator, "opioids", months=2)
 
     # 2 for the criteria, 2 per chunk of applicants, 1 for the empty chunk after the last.
     with django_assert_max_num_queries(2 + 2 * 3 + 1):
@@ -131,8 +142,8 @@ def test_the_what_if_reads_in_chunks_with_the_same_queries_for_3_and_30_applican
 
 
 def test_the_export_has_random_row_ids_and_no_identity(ldn_study, draft, investigator):
-    people = [opioid_user(ldn_study, "2026-07-20") for _ in range(3)]
-    draft = draft_with(draft, investigator, "opioids", months=6)
+    people = [opioid_user(ldn_study, "2026-09-10") for _ in range(3)]
+    draft = draft_with(draft, investigator, "opioids", months=2)
 
     text = "".join(
         csv_stream(whatif.whatif_header(draft=draft), whatif.whatif_rows(draft=draft, today=TODAY))
@@ -140,10 +151,10 @@ def test_the_export_has_random_row_ids_and_no_identity(ldn_study, draft, investi
 
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     assert len(rows) == 3
-    assert {r["outcome now"] for r in rows} == {"likely_eligible"}
-    assert {r["outcome if published"] for r in rows} == {"eligible_from"}
-    assert {r["opioids now"] for r in rows} == {"met"}
-    assert {r["opioids if published"] for r in rows} == {"not_met"}
+    assert {r["outcome now"] for r in rows} == {"eligible_from"}
+    assert {r["outcome if published"] for r in rows} == {"likely_eligible"}
+    assert {r["opioids now"] for r in rows} == {"not_met"}
+    assert {r["opioids if published"] for r in rows} == {"met"}
     assert len({r["row"] for r in rows}) == 3
     for person in people:
         for secret in (person.screening_number, person.first_name, person.email, str(person.pk)):
