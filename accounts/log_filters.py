@@ -3,11 +3,12 @@
 import logging
 import re
 
-# Tokens in patients' links are credentials until used or expired: the withdraw link, and the
-# link back to a form saved to finish later (/studies/<slug>/interest/resume/<token>/).
-SIGNED_LINK = re.compile(r"(/withdraw/|/interest/resume/)[^/\s\"'?#]+")
+# Tokens in patients' links are credentials until used or expired: the withdraw link, the
+# link back to a form saved to finish later (/studies/<slug>/interest/resume/<token>/), and
+# the link to leave the registry (/registry/leave/<token>/).
+SIGNED_LINK = re.compile(r"(/withdraw/|/interest/resume/|/registry/leave/)[^/\s\"'?#]+")
 REDACTED = r"\1[redacted]"
-MARKERS = ("/withdraw/", "/interest/resume/")
+MARKERS = ("/withdraw/", "/interest/resume/", "/registry/leave/")
 
 
 class RedactSignedLinks(logging.Filter):

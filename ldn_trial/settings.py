@@ -241,6 +241,8 @@ TASKS_STUCK_MINUTES = env.int("TASKS_STUCK_MINUTES", default=15)
 
 # The patient's withdraw link (in the confirmation email) works once, for this many days.
 WITHDRAW_LINK_MAX_AGE_DAYS = env.int("WITHDRAW_LINK_MAX_AGE_DAYS", default=180)
+# How long the link to leave the registry (in the footer of patients' emails) works.
+REGISTRY_LEAVE_LINK_MAX_AGE_DAYS = env.int("REGISTRY_LEAVE_LINK_MAX_AGE_DAYS", default=365)
 # A form saved to finish later (a draft) and its emailed link last this many days from the
 # last save; erase_expired_participants deletes expired drafts.
 DRAFT_MAX_AGE_DAYS = env.int("DRAFT_MAX_AGE_DAYS", default=7)

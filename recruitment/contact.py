@@ -99,6 +99,28 @@ class MatchKeys:
         return match | Q(name_normalised__in={k.name for k in keys})
 
 
+@dataclass(frozen=True)
+class PersonKeys:
+    """What makes a new application the same person as an earlier one, in any study: the same
+    normalised email, or the same normalised name with the same date of birth. (A shared
+    phone number only flags a possible duplicate: families share phones.)"""
+
+    email: str
+    name: str
+    date_of_birth: date | None
+
+    @classmethod
+    def of(cls, keys: MatchKeys) -> "PersonKeys":
+        return cls(email=keys.email, name=keys.name, date_of_birth=keys.date_of_birth)
+
+    def query(self) -> Q:
+        """People (`Person` rows) with one of these keys."""
+        match = Q(email_normalised=self.email) if self.email else Q(pk__in=[])
+        if self.name and self.date_of_birth is not None:
+            match |= Q(name_normalised=self.name, date_of_birth=self.date_of_birth)
+        return match
+
+
 class MatchSet:
     """Keys seen so far: `keys in seen` says whether they match any of them."""
 

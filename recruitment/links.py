@@ -1,5 +1,6 @@
 """The patients' links, made where their emails are rendered: the signed withdraw link (read
-back by `recruitment.intake.withdraw`) and the token of a saved form's link (its sha256 is
+back by `recruitment.intake.withdraw`), the signed link to leave the registry (read back by
+`recruitment.people.services`) and the token of a saved form's link (its sha256 is
 all the database keeps). Nothing here queries or logs."""
 
 import hashlib
@@ -20,6 +21,20 @@ def withdraw_token_make(*, participant) -> str:
 
 def withdraw_path(*, participant) -> str:
     return reverse("recruitment:withdraw", args=[withdraw_token_make(participant=participant)])
+
+
+# The link to leave the registry (in the footer of patients' emails to registry members)
+# carries the person's pk and their `registry_nonce`, signed with a salt of its own.
+REGISTRY_LEAVE_SALT = "recruitment.registry-leave-link"
+
+
+def registry_leave_token_make(*, person) -> str:
+    """The token of the person's link to leave the registry; empty nonce, dead link."""
+    return signing.dumps({"p": person.pk, "n": person.registry_nonce}, salt=REGISTRY_LEAVE_SALT)
+
+
+def registry_leave_path(*, person) -> str:
+    return reverse("recruitment:registry_leave", args=[registry_leave_token_make(person=person)])
 
 
 def token_hash(token: str) -> str:

@@ -21,6 +21,7 @@ from recruitment.models import (
     EnrolmentSlot,
     Outcome,
     Participant,
+    Person,
     RuleKind,
     Status,
     Study,
@@ -280,11 +281,24 @@ def participants_bulk(study, count, *, status=Status.NEW, by=None):
     slots = list(free.order_by("number")[:count]) if holds_slot else []
     if holds_slot and len(slots) < count:
         raise ValueError(f"{study.prefix} has {len(slots)} free slots, not {count}.")
+    people = Person.objects.bulk_create(
+        Person(
+            first_name=f"Bulk{first_seq + i}",
+            last_name="Test",
+            name_normalised=f"bulk{first_seq + i} test",
+            email=f"bulk{first_seq + i}@{study.prefix.lower()}.example.com",
+            email_normalised=f"bulk{first_seq + i}@{study.prefix.lower()}.example.com",
+            date_of_birth=dt.date(1980, 1, 1),
+            zip_code="35203",
+        )
+        for i in range(count)
+    )
     rows = []
     for i in range(count):
         seq = first_seq + i
         row = Participant(
             study=study,
+            person=people[i],
             screening_seq=seq,
             screening_number=study.screening_number(seq),
             status=status,

@@ -81,6 +81,13 @@ HIGHER = {
         "recruitment.reports",
         "recruitment.admin",
     ),
+    "recruitment.people": (
+        "recruitment.screening",
+        "recruitment.intake",
+        "recruitment.reports",
+        "recruitment.admin",
+        "recruitment.calls",
+    ),
     "recruitment.screening": ("recruitment.intake", "recruitment.reports", "recruitment.admin"),
     "recruitment.intake": ("recruitment.reports", "recruitment.admin"),
     "recruitment.reports": ("recruitment.intake", "recruitment.admin"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.errors import RecruitmentError
-from recruitment.models import CriteriaDraft, EligibilityCriterion, Study
+from recruitment.models import CriteriaDraft, EligibilityCriterion, SharedQuestion, Study
 from recruitment.studies import services as study_services
 
 DRAFT_PUBLISHED = _("This draft was published: it can no longer change.")
@@ -25,6 +25,7 @@ DRAFT_STALE = _(
 DRAFT_CHANGES_NOTHING = _("This draft is the same as the criteria in use: nothing to publish.")
 DRAFT_NO_CRITERIA = _("A study needs at least one criterion.")
 CODE_TWICE = _("The code {code} is used twice.")
+UNKNOWN_SHARED_QUESTION = _("No shared question has the code {code}.")
 
 # The keys of a draft's criterion: the study file's criterion keys and its translations.
 DRAFT_KEYS = (*sorted(study_services.CRITERION_FIELDS), "translations")
@@ -40,8 +41,21 @@ class CriteriaDraftError(RecruitmentError):
 
 
 def criterion_as_draft(criterion: EligibilityCriterion) -> dict[str, Any]:
-    """A live criterion in the draft's shape (the study file's)."""
-    return {key: copy.deepcopy(getattr(criterion, key)) for key in DRAFT_KEYS}
+    """A live criterion in the draft's shape (the study file's: the shared question by code)."""
+    item = {
+        key: copy.deepcopy(getattr(criterion, key))
+        for key in DRAFT_KEYS
+        if key != "shared_question"
+    }
+    item["shared_question"] = (
+        criterion.shared_question.code if criterion.shared_question_id is not None else None
+    )
+    return item
+
+
+def criteria_live(*, study: Study) -> list[EligibilityCriterion]:
+    """The criteria in use, in the form's order, with their shared questions (one query)."""
+    return list(study.criteria.active().select_related("shared_question").order_by("order", "pk"))
 
 
 def criteria_draft_problems(
@@ -55,6 +69,8 @@ def criteria_draft_problems(
     if not criteria:
         problems[""] = [("", str(DRAFT_NO_CRITERIA))]
     seen: set[str] = set()
+    named = {item.get("shared_question") for item in criteria} - {None, ""}
+    shared = {q.code: q for q in SharedQuestion.objects.filter(code__in=named)} if named else {}
     for item in criteria:
         code = str(item.get("code", ""))
         found: list[tuple[str, str]] = []
@@ -64,8 +80,12 @@ def criteria_draft_problems(
         unknown = set(item) - set(DRAFT_KEYS)
         if unknown:
             found.append(("", f"Unknown keys: {', '.join(sorted(unknown))}."))
+        fields = {k: v for k, v in item.items() if k in DRAFT_KEYS}
+        question = fields.pop("shared_question", None)
+        if question and question not in shared:
+            found.append(("shared_question", str(UNKNOWN_SHARED_QUESTION.format(code=question))))
         candidate = EligibilityCriterion(
-            study=study, **{k: v for k, v in item.items() if k in DRAFT_KEYS}
+            study=study, shared_question=shared.get(question), **fields
         )
         try:
             candidate.full_clean(exclude=["study"], validate_unique=False)
@@ -92,7 +112,7 @@ def criteria_draft_create(*, study: Study, by, note: str = "") -> CriteriaDraft:
     draft = CriteriaDraft(
         study=study,
         note=note,
-        criteria=[criterion_as_draft(c) for c in study.criteria.active().order_by("order", "pk")],
+        criteria=[criterion_as_draft(c) for c in criteria_live(study=study)],
         base_version=study.criteria_version,
         created_by=by,
     )
@@ -143,7 +163,7 @@ def criteria_draft_publish(*, draft: CriteriaDraft, by) -> CriteriaDraft:
         problems = criteria_draft_problems(study=study, criteria=draft.criteria)
         if problems:
             raise CriteriaDraftError(str(_("The draft has errors: see each criterion.")), problems)
-        live = [criterion_as_draft(c) for c in study.criteria.active().order_by("order", "pk")]
+        live = [criterion_as_draft(c) for c in criteria_live(study=study)]
         if live == draft.criteria:
             raise CriteriaDraftError(str(DRAFT_CHANGES_NOTHING))
         result = study_services.study_load(

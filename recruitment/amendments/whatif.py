@@ -18,7 +18,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility
-from recruitment.amendments.services import criterion_as_draft
+from recruitment.amendments.services import criteria_live, criterion_as_draft
 from recruitment.models import Answer, CriteriaDraft, EligibilityCriterion, Outcome, Participant
 
 CHUNK = 500
@@ -117,7 +117,7 @@ def draft_rules(criteria: list[Mapping[str, Any]]) -> list[eligibility.Criterion
 
 
 def _live(draft: CriteriaDraft) -> list[EligibilityCriterion]:
-    return list(draft.study.criteria.active().order_by("order", "pk"))
+    return criteria_live(study=draft.study)
 
 
 # -- The people ----------------------------------------------------------------------------------

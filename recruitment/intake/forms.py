@@ -30,6 +30,7 @@ from recruitment.models import (
     ReferralSource,
     RuleKind,
 )
+from recruitment.people.consent import REGISTRY_CONSENT_HELP, REGISTRY_CONSENT_TEXT
 from recruitment.unicode_text import ascii_digits, without_invisible
 
 logger = logging.getLogger(__name__)
@@ -160,6 +161,10 @@ class InterestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     contact_consent = forms.BooleanField(label="", error_messages={"required": CONSENT_NEEDED})
+    # The trial centre's registry: optional, separate, never ticked for the person.
+    registry_consent = forms.BooleanField(
+        label=REGISTRY_CONSENT_TEXT, required=False, help_text=REGISTRY_CONSENT_HELP
+    )
     # Idempotency token; read leniently in clean_submission_token (people cannot fix it).
     submission_token = forms.Field(widget=forms.HiddenInput, required=False)
     # When the form was served, signed; judged in __init__ (FormTiming), never a form error.
@@ -232,6 +237,7 @@ class InterestForm(forms.Form):
         "referral_source",
         "note",
         "contact_consent",
+        "registry_consent",
         "submission_token",
         "website",
     ]
@@ -413,6 +419,7 @@ class InterestForm(forms.Form):
             referral_source=data["referral_source"],
             note=data["note"],
             contact_consent=data["contact_consent"],
+            registry_consent=bool(data.get("registry_consent")),
         )
 
     def answers(self) -> dict:

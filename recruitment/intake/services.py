@@ -12,12 +12,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility
-from recruitment.contact import MatchKeys
+from recruitment.contact import MatchKeys, PersonKeys
 from recruitment.errors import ImportRowError, RecruitmentError, StudyNotRecruiting
 from recruitment.evaluation import criterion_versions_forget, evaluation_build
 from recruitment.models import (
@@ -28,9 +29,11 @@ from recruitment.models import (
     EligibilityCriterion,
     EntrySource,
     Participant,
+    Person,
     Study,
 )
 from recruitment.notifications import tasks as notifications
+from recruitment.people import RegistryConsent, person_attach
 
 STUDY_NOT_RECRUITING = _("This study is not recruiting at the moment.")
 IMPORT_REASON = "Imported from an interest list"  # the history's reason (audit text)
@@ -53,6 +56,8 @@ class ContactDetails:
     referral_source: str
     note: str
     contact_consent: bool
+    # The optional, separate "may contact me about other studies" box (the registry).
+    registry_consent: bool = False
     # When the person applied, if not now: an imported list's `applied_at` column.
     applied_at: datetime | None = None
 
@@ -243,6 +248,7 @@ class _Prepared:
     evaluation: eligibility.Evaluation
     change_reason: str
     applied_at: datetime | None = None  # an import's own date of application
+    registry: RegistryConsent | None = None  # the registry box ticked: its version and time
 
 
 # Every Participant field but these is validated before the lock (`_participant_prepare`).
@@ -324,7 +330,12 @@ def _participant_prepare(
     evaluation, verdicts = evaluation_build(
         participant, criteria, values, today=timezone.localdate(now)
     )
-    return _Prepared(participant, rows, verdicts, evaluation, change_reason, contact.applied_at)
+    registry = None
+    if contact.registry_consent:
+        registry = RegistryConsent.now(at=contact.applied_at or now)
+    return _Prepared(
+        participant, rows, verdicts, evaluation, change_reason, contact.applied_at, registry
+    )
 
 
 def _participant_write(
@@ -340,13 +351,15 @@ def _participant_write(
     participant.contact_consent_version = study.contact_consent_version
     participant.criteria_version = study.criteria_version
     participant.clean_fields(exclude=_CLEANED_BEFORE_LOCK)
-    first = _first_match(participant, token)
-    if first is not None:
-        pk, duplicate_of_id, same_token = first
-        if same_token:
-            return None
-        participant.duplicate_of_id = duplicate_of_id or pk
+    found = _first_match(participant, token)
+    if found.saved_already:
+        return None
+    if found.duplicate_of_id is not None:
+        participant.duplicate_of_id = found.duplicate_of_id
         participant.duplicate_review = DuplicateReview.PENDING
+    participant.person_id = person_attach(
+        person_id=found.person_id, participant=participant, registry=prepared.registry
+    )
     evaluation = prepared.evaluation
     submitted = {
         "outcome": participant.outcome,
@@ -401,21 +414,40 @@ def _history_submitted(participant: Participant, submitted: dict[str, Any], reas
     history.objects.bulk_create([as_submitted, as_evaluated])
 
 
-def _first_match(
-    participant: Participant, token: uuid.UUID | None
-) -> tuple[int, int | None, bool] | None:
-    """One query for both lookups a new participant needs: the participant saved with the
-    same `token` (first, when there is one), else the earliest of the study with the same
-    email, phone, or name and date of birth. (pk, duplicate_of_id, has the same token)."""
-    match = MatchKeys.of_participant(participant).query()
-    same_token = Value(False)
-    if token is not None:
-        match |= Q(submission_token=token)
-        same_token = Case(When(submission_token=token, then=True), default=False)
-    return (
-        Participant.objects.filter(match, study_id=participant.study_id)
-        .annotate(same_token=same_token)
-        .order_by("-same_token", "screening_seq")
-        .values_list("pk", "duplicate_of_id", "same_token")
-        .first()
+@dataclass(frozen=True)
+class _Match:
+    """What `_first_match` found: whether this form was saved already (the same token), the
+    record a possible duplicate points to (the study's first with a shared key, or the record
+    that one duplicates), and the id of the person the new participant is."""
+
+    saved_already: bool
+    duplicate_of_id: int | None
+    person_id: int | None
+
+
+def _first_match(participant: Participant, token: uuid.UUID | None) -> _Match:
+    """One statement for every lookup a new participant needs, each an indexed subquery read
+    with the study's row: the participant saved with the same `token`; the earliest of the
+    study with the same email, phone, or name and date of birth; and the person they are, in
+    any study (`PersonKeys`: the same email first, else the same name and date of birth)."""
+    keys = MatchKeys.of_participant(participant)
+    in_study = Participant.objects.filter(study_id=participant.study_id)
+    first = (
+        in_study.filter(keys.query())
+        .order_by("screening_seq")
+        .values(kept=Coalesce("duplicate_of_id", "pk"))[:1]
     )
+    person = (
+        Person.objects.filter(PersonKeys.of(keys).query(), erased_at__isnull=True)
+        .annotate(by_email=Case(When(email_normalised=keys.email, then=0), default=1))
+        .order_by("by_email", "pk")
+        .values("pk")[:1]
+    )
+    saved = Exists(in_study.filter(submission_token=token)) if token else Value(False)
+    row = (
+        Study.objects.filter(pk=participant.study_id)
+        .annotate(saved=saved, first=Subquery(first), person=Subquery(person))
+        .values_list("saved", "first", "person")
+        .get()
+    )
+    return _Match(saved_already=bool(row[0]), duplicate_of_id=row[1], person_id=row[2])

@@ -12,9 +12,14 @@ from django.utils.translation import gettext_lazy as _
 
 from recruitment.intake.forms import InterestForm
 from recruitment.models import EntrySource, RuleKind
+from recruitment.people.consent import REGISTRY_CONSENT_TEXT
 
 STAFF_CONSENT_LABEL = _("The person agreed on the phone to be contacted")
 STAFF_CONSENT_HELP = _("Read them the study's consent-to-contact text: “%(text)s”")
+STAFF_REGISTRY_LABEL = _(
+    "The person agreed to be contacted about other studies (optional: ask, never assume)"
+)
+STAFF_REGISTRY_HELP = _("Ask them, in these words: “%(text)s”")
 SEND_CONFIRMATION_LABEL = _("Send the confirmation email")
 SEND_CONFIRMATION_HELP = _(
     "Only if the person wants one: it goes to the email address above, with their screening "
@@ -52,6 +57,9 @@ class StaffEntryForm(InterestForm):
         consent = self.fields["contact_consent"]
         consent.label = STAFF_CONSENT_LABEL
         consent.help_text = STAFF_CONSENT_HELP % {"text": self.study.text.contact_consent_text}
+        registry = self.fields["registry_consent"]
+        registry.label = STAFF_REGISTRY_LABEL
+        registry.help_text = STAFF_REGISTRY_HELP % {"text": REGISTRY_CONSENT_TEXT}
 
     @property
     def is_spam(self) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recruitment.intake import draft_views, views, withdraw_views
+from recruitment.intake import draft_views, registry_views, views, withdraw_views
 
 app_name = "recruitment"
 
@@ -17,4 +17,5 @@ urlpatterns = [
         name="draft_resume",
     ),
     path("withdraw/<str:token>/", withdraw_views.withdraw, name="withdraw"),
+    path("registry/leave/<str:token>/", registry_views.registry_leave, name="registry_leave"),
 ]

@@ -18,6 +18,7 @@ from recruitment.models import (
     Study,
 )
 from recruitment.notifications import tasks as notifications
+from recruitment.people import person_registry_leave
 from recruitment.screening.services import participant_transition
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "WithdrawLink",
     "WithdrawState",
     "participant_withdraw_by_link",
+    "registry_leave_by_withdraw_link",
     "withdraw_link_check",
     "withdraw_path",
     "withdraw_token_make",
@@ -46,6 +48,7 @@ class WithdrawState(StrEnum):
     WITHDRAWN = "withdrawn"  # declined just now (POST)
     ENROLLED = "enrolled"  # on the trial: not withdrawn by a link; the coordinators are told
     ALREADY_DONE = "already_done"  # declined, ineligible, withdrawn or completed already
+    REGISTRY_LEFT = "registry_left"  # the person left the registry; the application stays
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def withdraw_link_check(*, token: str) -> WithdrawLink:
     if claim is None:
         return WithdrawLink(WithdrawState.INVALID)
     pk, nonce = claim
-    participant = Participant.objects.select_related("study").filter(pk=pk).first()
+    participant = Participant.objects.select_related("study", "person").filter(pk=pk).first()
     state = _withdraw_state(participant, nonce)
     return WithdrawLink(state, participant if state != WithdrawState.INVALID else None)
 
@@ -136,3 +139,14 @@ def participant_withdraw_by_link(*, token: str, site_url: str = "") -> WithdrawL
             site_url=site_url,
         )
     return WithdrawLink(state, locked)
+
+
+def registry_leave_by_withdraw_link(*, token: str) -> WithdrawLink:
+    """The withdraw page's second button: the person stops being contacted about other
+    studies (they leave the registry) and the application stays as it is: its withdraw link
+    still works. Only while the withdraw link itself works."""
+    link = withdraw_link_check(token=token)
+    if link.state != WithdrawState.OPEN:
+        return link
+    person_registry_leave(person=link.participant.person, by=None)
+    return WithdrawLink(WithdrawState.REGISTRY_LEFT, link.participant)

@@ -24,7 +24,10 @@ TEMPLATES = {
     WithdrawState.ENROLLED: "recruitment/withdraw_enrolled.html",
     WithdrawState.ALREADY_DONE: "recruitment/withdraw_already_done.html",
     WithdrawState.INVALID: "recruitment/withdraw_invalid.html",
+    WithdrawState.REGISTRY_LEFT: "recruitment/registry_left.html",
 }
+# The name of the withdraw page's second button: leave the registry, keep the application.
+LEAVE_REGISTRY = "leave_registry"
 # Every link that does not work gets the same page and status, whatever the reason.
 INVALID_STATUS = 404
 
@@ -33,9 +36,12 @@ INVALID_STATUS = 404
 @never_cache
 @require_http_methods(["GET", "POST"])
 def withdraw(request: HttpRequest, token: str) -> HttpResponse:
-    """GET asks "Do you want to stop taking part?"; POST (with the CSRF token) does it."""
+    """GET asks "Do you want to stop taking part?"; POST (with the CSRF token) does it, or,
+    with the second button, only stops contacts about other studies (the registry)."""
     try:
-        if request.method == "POST":
+        if request.method == "POST" and LEAVE_REGISTRY in request.POST:
+            link = withdraw_link.registry_leave_by_withdraw_link(token=token)
+        elif request.method == "POST":
             link = withdraw_link.participant_withdraw_by_link(
                 token=token, site_url=request.build_absolute_uri("/")
             )

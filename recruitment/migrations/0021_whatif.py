@@ -9,7 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('recruitment', '0020_us_english_labels'),
+        ('recruitment', '0021_matching'),
+        ('recruitment', '0021_person'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

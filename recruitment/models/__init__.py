@@ -3,8 +3,9 @@
 Invariants that must never be false live here as database constraints; cross-field rules live
 in `clean()`. Every write goes through the context services (`recruitment.screening.services`
 and the others); `save()` has no side effects. One module per part of the domain (common,
-studies, status, participants, verdicts, workflow, drafts); every model and choice is
-importable from `recruitment.models`, where the migrations and the rest of the app find them.
+studies, status, people, participants, verdicts, workflow, drafts, registry, amendments);
+every model and choice is importable from `recruitment.models`, where the migrations and the
+rest of the app find them.
 """
 
 from recruitment.models.amendments import (  # noqa: F401
@@ -24,6 +25,22 @@ from recruitment.models.participants import (  # noqa: F401
     EntrySource,
     Participant,
     ParticipantQuerySet,
+)
+from recruitment.models.people import (  # noqa: F401
+    Person,
+    PersonQuerySet,
+)
+from recruitment.models.registry import (  # noqa: F401
+    ANSWER_TYPE_RULES,
+    DATE_OF_BIRTH,
+    AnswerType,
+    MatchOutcome,
+    MatchState,
+    MatchVerdict,
+    RegistryMatch,
+    RegistryMatchQuerySet,
+    SharedAnswer,
+    SharedQuestion,
 )
 from recruitment.models.status import (  # noqa: F401
     ALLOWED_TRANSITIONS,

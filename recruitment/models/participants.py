@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.models.common import ZIP_VALIDATOR, CoveringIndex, audit_history
+from recruitment.models.people import Person
 from recruitment.models.status import (
     ALLOWED_TRANSITIONS,
     FHIR_STATUS,
@@ -75,6 +76,15 @@ class Participant(models.Model):
 
     study = models.ForeignKey(
         Study, on_delete=models.PROTECT, related_name="participants", verbose_name=_("study")
+    )
+    # The person across studies; the contact fields below are this application's own copy.
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        related_name="applications",
+        verbose_name=_("person"),
+        editable=False,
+        help_text=_("The same person's applications to other studies share this record."),
     )
     screening_seq = models.PositiveIntegerField(_("screening sequence"), editable=False)
     screening_number = models.CharField(

@@ -324,6 +324,18 @@ class EligibilityCriterion(models.Model):
         help_text=_("One shape per rule kind: see docs/studies.md."),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+    shared_question = models.ForeignKey(
+        "recruitment.SharedQuestion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="criteria",
+        verbose_name=_("shared question"),
+        help_text=_(
+            "The question of the centre's question bank this criterion asks: a person's answer "
+            "to it serves every study that asks it, and matches the registry to this study."
+        ),
+    )
     version = models.PositiveIntegerField(
         _("version"), default=1, editable=False, help_text=_("Goes up by one at every change.")
     )
@@ -377,6 +389,10 @@ class EligibilityCriterion(models.Model):
         )
         if needs_question and not self.question:
             raise ValidationError({"question": _("A patient-answered criterion needs a question.")})
+        if self.shared_question_id is not None:
+            problem = self.shared_question.criterion_problem(self.rule_kind, self.params)
+            if problem:
+                raise ValidationError({"shared_question": problem})
 
     @property
     def text(self) -> CriterionText:

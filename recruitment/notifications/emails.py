@@ -9,8 +9,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from recruitment.links import withdraw_path
-from recruitment.models import Draft, Participant, Study
+from recruitment.links import registry_leave_path, withdraw_path
+from recruitment.models import Draft, Participant, Person, Study
 
 
 def _site(site_url: str) -> str:
@@ -26,14 +26,28 @@ def _coordinators() -> list[str]:
     return list(settings.COORDINATOR_EMAILS)
 
 
+def registry_footer(person: Person, *, site_url: str) -> dict:
+    """The context of the footer every patient email to a registry member ends with
+    (templates/recruitment/email/registry_footer.txt): the signed link to leave the registry,
+    made now from the person's current nonce; empty for anyone not in the registry."""
+    if not person.in_registry or not person.registry_nonce:
+        return {}
+    return {
+        "registry_leave_url": f"{_site(site_url)}{registry_leave_path(person=person)}",
+        "registry_leave_days": settings.REGISTRY_LEAVE_LINK_MAX_AGE_DAYS,
+    }
+
+
 def confirmation(participant: Participant, *, site_url: str) -> EmailMessage:
     """The patient's confirmation: their screening number, what happens next and their signed
-    withdraw link (made now, from the participant's current nonce). No health answer."""
+    withdraw link (made now, from the participant's current nonce), and for a registry member
+    the link to leave the registry. No health answer."""
     context = {
         "participant": participant,
         "study": participant.study,
         "withdraw_url": f"{_site(site_url)}{withdraw_path(participant=participant)}",
         "withdraw_days": settings.WITHDRAW_LINK_MAX_AGE_DAYS,
+        **registry_footer(participant.person, site_url=site_url),
     }
     with translation.override(participant.language):
         subject = render_to_string("recruitment/email/confirmation_subject.txt", context)

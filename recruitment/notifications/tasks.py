@@ -31,7 +31,7 @@ def task_enqueue(email_task, /, **ids) -> None:
 
 
 def _participant(participant_id: int) -> Participant | None:
-    return Participant.objects.select_related("study").filter(pk=participant_id).first()
+    return Participant.objects.select_related("study", "person").filter(pk=participant_id).first()
 
 
 @task()

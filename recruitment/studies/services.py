@@ -18,6 +18,7 @@ from recruitment.models import (
     STUDY_TEXT_FIELDS,
     EligibilityCriterion,
     EnrolmentSlot,
+    SharedQuestion,
     Status,
     Study,
 )
@@ -69,6 +70,7 @@ CRITERION_FIELDS = {
     "rationale",
     "rule_kind",
     "params",
+    "shared_question",
 }
 
 
@@ -231,6 +233,7 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     seen = set()
     criteria_changed = False
     existing = {c.code: c for c in study.criteria.all()}
+    shared = shared_questions_named(criteria)
     for order, item in enumerate(criteria, start=1):
         item = dict(item)
         unknown = set(item) - CRITERION_FIELDS - {"translations"}
@@ -242,6 +245,7 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
         item.setdefault("hint", "")
         item.setdefault("params", {})
         item.setdefault("translations", {})
+        item["shared_question"] = shared.get(item.get("shared_question"))
         item["order"] = order
         item["is_active"] = True
         code = item.get("code", "")
@@ -284,6 +288,27 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
         study.criteria_version += 1
         study.save(update_fields=["criteria_version"])
     return StudyLoadResult(study, created=created, changes=tuple(changes))
+
+
+def shared_questions_named(criteria: list[dict[str, Any]]) -> dict[str, SharedQuestion]:
+    """The shared questions the criteria of a study file name (`shared_question = "code"`),
+    by code. The question bank is loaded from its file first if one is missing."""
+    codes = {c.get("shared_question") for c in criteria if isinstance(c, dict)} - {None}
+    if not codes:
+        return {}
+    found = {q.code: q for q in SharedQuestion.objects.filter(code__in=codes)}
+    if codes - set(found):
+        from recruitment.studies.questions import question_bank_load_file  # imports this module
+
+        question_bank_load_file(create_only=True)
+        found = {q.code: q for q in SharedQuestion.objects.filter(code__in=codes)}
+    missing = sorted(str(code) for code in codes - set(found))
+    if missing:
+        raise StudyFileError(
+            f"Unknown shared questions: {', '.join(missing)}; add them to the question bank "
+            "(recruitment/studies/questions.toml)."
+        )
+    return found
 
 
 def _full_clean(obj, label: str) -> None:

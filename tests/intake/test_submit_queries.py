@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 
 FORM_URL = reverse("recruitment:interest", args=["ldn-mecfs"])
 
-# Criteria (1), the number (UPDATE, then the row: 2), duplicate and token lookup (1), then one
-# INSERT each: participant, answers, verdicts, history (4); plus the test's savepoint pair.
+# Criteria (1), the number (UPDATE, then the row: 2), duplicate, token and person lookup (1),
+# then one INSERT each: person (when new), participant, answers, verdicts, history (4 or 5);
+# plus the test's savepoint pair.
 # The criterion versions are looked up once per process (the first submission here).
 SUBMIT_QUERIES = 10
 
@@ -65,8 +66,9 @@ def test_the_study_row_is_locked_only_from_the_numbering_update_on(ldn_study):
 
 # The page's share (the study, its criteria: one read for the form and the service) plus the
 # service's (the number: 2, the lookup: 1, the inserts: 4, the emails' task: 1, queued in the
-# same transaction). No session is read or written.
-FORM_POST_STATEMENTS = 10
+# same transaction), plus the new person's INSERT (someone applying for the first time; their
+# person is found by the same lookup otherwise). No session is read or written.
+FORM_POST_STATEMENTS = 11
 TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 
 
@@ -94,7 +96,7 @@ class CommitCounter:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("already", [10, 1000])
-def test_posting_the_form_takes_ten_statements_and_one_commit_at_10_and_1000_participants(
+def test_posting_the_form_takes_eleven_statements_and_one_commit_at_10_and_1000_participants(
     client, ldn_study, already
 ):
     participants_bulk(ldn_study, already)

@@ -34,12 +34,14 @@ from recruitment.models import (
     EligibilityCriterion,
     Outcome,
     Participant,
+    Person,
     ReferralSource,
     Status,
     StatusChange,
     StatusReason,
     Study,
 )
+from recruitment.people.services import PERSON_FIELDS
 
 CONFIRM_FLAG = "--i-know-this-is-not-production"
 BATCH = 5_000
@@ -231,6 +233,13 @@ def _seed_batch(*, study_id: int, n: int, seed: int, by) -> None:
         participants.append(p)
     study.save(update_fields=["last_screening_seq", "last_participant_seq"])
     applied_at = [p.created_at for p in participants]
+    # One person per participant (the seeded names are per study, not people across studies).
+    people = Person.objects.bulk_create(
+        (Person(**{name: getattr(p, name) for name in PERSON_FIELDS}) for p in participants),
+        batch_size=1_000,
+    )
+    for participant, person in zip(participants, people, strict=True):
+        participant.person = person
     Participant.objects.bulk_create(participants, batch_size=1_000)
     # auto_now_add overwrote created_at: put the spread-out dates back.
     _restore_created_at([p.pk for p in participants], applied_at)

@@ -3,13 +3,15 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from recruitment.errors import StudyFileError
+from recruitment.studies.questions import question_bank_load_file
 from recruitment.studies.services import study_load_file
 
 
 class Command(BaseCommand):
     help = (
         "Create or update studies from their definition files (TOML); idempotent. "
-        "With no path, loads every file in recruitment/studies/."
+        "With no path, loads every file in recruitment/studies/. The question bank "
+        "(recruitment/studies/questions.toml) is loaded first."
     )
 
     def add_arguments(self, parser):
@@ -22,7 +24,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, paths, create_only, **options):
         if not paths:
-            paths = sorted((Path(__file__).resolve().parents[2] / "studies").glob("*.toml"))
+            studies = Path(__file__).resolve().parents[2] / "studies"
+            paths = sorted(p for p in studies.glob("*.toml") if p.name != "questions.toml")
+        try:
+            question_bank_load_file(create_only=create_only)
+        except StudyFileError as exc:
+            raise CommandError(str(exc)) from exc
         for path in paths:
             try:
                 result = study_load_file(path=path, create_only=create_only)

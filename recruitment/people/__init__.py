@@ -1,0 +1,16 @@
+"""People across studies: the person behind each application, and the trial centre's registry
+(consent to be contacted about other studies, and leaving it)."""
+
+from recruitment.people.consent import (  # noqa: F401
+    REGISTRY_CONSENT_TEXT,
+    REGISTRY_CONSENT_VERSION,
+    RegistryConsent,
+)
+from recruitment.people.services import (  # noqa: F401
+    RegistryLink,
+    RegistryLinkState,
+    person_attach,
+    person_registry_leave,
+    person_registry_leave_by_link,
+    registry_link_check,
+)

@@ -1,0 +1,165 @@
+"""The person behind an application, and the registry (being contacted about other studies).
+
+Each application (`Participant`) keeps its own copy of the contact details as given on it;
+the `Person` holds the current identity shared by their applications in every study."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_lazy as _
+
+from recruitment.errors import RecruitmentError
+from recruitment.links import REGISTRY_LEAVE_SALT
+from recruitment.models import Participant, Person
+from recruitment.people.consent import RegistryConsent
+
+# The history's reasons (audit text, not translated, like the others).
+REGISTRY_JOINED_REASON = "Agreed to be contacted about other studies (version {version})"
+REGISTRY_LEFT_REASON = "Asked not to be contacted about other studies"
+PERSON_ERASED = _("This person's details were erased.")
+# The fields a person takes from the application that created them.
+PERSON_FIELDS = (
+    "first_name",
+    "last_name",
+    "name_normalised",
+    "email",
+    "email_normalised",
+    "phone",
+    "phone_normalised",
+    "date_of_birth",
+    "zip_code",
+    "language",
+)
+
+
+def person_attach(
+    *, person_id: int | None, participant: Participant, registry: RegistryConsent | None
+) -> int:
+    """The id of the person a new application belongs to: `person_id` (found by the submission's
+    duplicate lookup: the same email, else the same name and date of birth), or a new person
+    with the application's details. Ticking the registry's box records its version and time
+    on the person (and takes them back into the registry if they had left it).
+
+    A new person costs one INSERT and no history row: the application's own first history
+    version, written in the same transaction, names the person it created and who submitted
+    it. Every later change of the person is in the person's history."""
+    if person_id is None:
+        person = Person(**{name: getattr(participant, name) for name in PERSON_FIELDS})
+        if registry is not None:
+            person.registry_consent = True
+            person.registry_consent_version = registry.version
+            person.registry_consent_at = registry.at
+            person.registry_nonce = secrets.token_urlsafe(16)
+        person.skip_history_when_saving = True
+        try:
+            person.save(force_insert=True)
+        finally:
+            del person.skip_history_when_saving
+        return person.pk
+    if registry is not None:
+        person = Person.objects.select_for_update().get(pk=person_id)
+        person.registry_consent = True
+        person.registry_consent_version = registry.version
+        person.registry_consent_at = registry.at
+        person.registry_left_at = None
+        person.registry_nonce = person.registry_nonce or secrets.token_urlsafe(16)
+        person._change_reason = REGISTRY_JOINED_REASON.format(version=registry.version)
+        history_user = getattr(participant, "_history_user", None)
+        if history_user is not None:
+            person._history_user = history_user
+        person.save()
+    return person_id
+
+
+def person_registry_leave(*, person: Person, by=None, now=None) -> Person:
+    """Stop contacting this person about other studies: they leave every future match and
+    invitation at once (`Person.objects.in_registry()`). Their applications stay as they
+    are. Audited (`by`: the staff member, or None when the person used their link).
+    Idempotent: leaving twice keeps the first time."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().get(pk=person.pk)
+        if locked.erased_at is not None:
+            raise RecruitmentError(PERSON_ERASED)
+        if locked.registry_left_at is not None or not locked.registry_consent:
+            return locked
+        locked.registry_left_at = now
+        locked.registry_nonce = ""
+        locked._change_reason = REGISTRY_LEFT_REASON
+        locked._history_user = by
+        locked.save()
+    return locked
+
+
+# ---------------------------------------------------------------------------------------------
+# Leaving the registry: the signed link in the footer of patients' emails
+# ---------------------------------------------------------------------------------------------
+# The link (made in recruitment/links.py) carries the person's pk and their `registry_nonce`,
+# signed with a salt of its own and a timestamp. It works while the nonce matches and for
+# REGISTRY_LEAVE_LINK_MAX_AGE_DAYS: using it clears the nonce.
+class RegistryLinkState(StrEnum):
+    INVALID = "invalid"  # tampered, expired or used: the page gives no detail
+    OPEN = "open"  # the question may be asked (GET)
+    LEFT = "left"  # left the registry just now (POST)
+
+
+@dataclass(frozen=True)
+class RegistryLink:
+    state: RegistryLinkState
+    person: Person | None = None
+
+
+def _registry_token_read(token: str) -> tuple[int, str] | None:
+    """The (pk, nonce) a token carries, or None when it is tampered with or expired."""
+    max_age = timedelta(days=settings.REGISTRY_LEAVE_LINK_MAX_AGE_DAYS)
+    try:
+        payload = signing.loads(token, salt=REGISTRY_LEAVE_SALT, max_age=max_age)
+    except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
+        return None
+    if not isinstance(payload, dict):
+        return None
+    pk, nonce = payload.get("p"), payload.get("n")
+    if type(pk) is not int or not isinstance(nonce, str) or not nonce:
+        return None
+    return pk, nonce
+
+
+def _registry_link_state(person: Person | None, nonce: str) -> RegistryLinkState:
+    if person is None or not person.in_registry or not person.registry_nonce:
+        return RegistryLinkState.INVALID
+    if not constant_time_compare(person.registry_nonce, nonce):
+        return RegistryLinkState.INVALID
+    return RegistryLinkState.OPEN
+
+
+def registry_link_check(*, token: str) -> RegistryLink:
+    """What the link would do, without doing it (the confirmation page; GET is safe)."""
+    claim = _registry_token_read(token)
+    if claim is None:
+        return RegistryLink(RegistryLinkState.INVALID)
+    pk, nonce = claim
+    person = Person.objects.filter(pk=pk).first()
+    state = _registry_link_state(person, nonce)
+    return RegistryLink(state, person if state != RegistryLinkState.INVALID else None)
+
+
+def person_registry_leave_by_link(*, token: str, now=None) -> RegistryLink:
+    """The person confirmed on the page: they leave the registry (`person_registry_leave`,
+    by nobody on the staff), and the link dies. Their applications stay as they are."""
+    claim = _registry_token_read(token)
+    if claim is None:
+        return RegistryLink(RegistryLinkState.INVALID)
+    pk, nonce = claim
+    with transaction.atomic():
+        person = Person.objects.select_for_update().filter(pk=pk).first()
+        if _registry_link_state(person, nonce) != RegistryLinkState.OPEN:
+            return RegistryLink(RegistryLinkState.INVALID)
+        person = person_registry_leave(person=person, by=None, now=now)
+    return RegistryLink(RegistryLinkState.LEFT, person)
