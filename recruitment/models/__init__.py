@@ -3,9 +3,9 @@
 Invariants that must never be false live here as database constraints; cross-field rules live
 in `clean()`. Every write goes through the context services (`recruitment.screening.services`
 and the others); `save()` has no side effects. One module per part of the domain (common,
-studies, status, people, participants, verdicts, workflow, drafts, registry, amendments);
-every model and choice is importable from `recruitment.models`, where the migrations and the
-rest of the app find them.
+studies, status, people, participants, verdicts, workflow, drafts, registry); every model and
+choice is importable from `recruitment.models`, where the migrations and the rest of the app
+find them.
 """
 
 from recruitment.models.amendments import (  # noqa: F401
