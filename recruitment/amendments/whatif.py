@@ -19,7 +19,16 @@ from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility
 from recruitment.amendments.services import criteria_live, criterion_as_draft
-from recruitment.models import Answer, CriteriaDraft, EligibilityCriterion, Outcome, Participant
+from recruitment.models import (
+    Answer,
+    CriteriaDraft,
+    EligibilityCriterion,
+    Outcome,
+    Participant,
+    Person,
+    SharedAnswer,
+    SharedQuestion,
+)
 
 CHUNK = 500
 
@@ -151,29 +160,110 @@ def applicants_iter(
             return
 
 
+def registry_iter(
+    *,
+    study,
+    questions: Mapping[str, tuple[list[str], list[str]]],
+    today: date,
+    chunk: int = CHUNK,
+) -> Iterator[list[tuple[eligibility.Applicant, dict[str, Any], dict[str, Any]]]]:
+    """The registry's members (consent given, not left, not erased) who have not applied to
+    this study, a chunk at a time: their date of birth and ZIP code, and their shared answers
+    by criterion code, once for the criteria in use and once for the draft's (`questions`:
+    shared question code -> the codes of the criteria asking it, in use and in the draft). An
+    answer older than its question's `valid_days` is left out: it would be asked again. Two
+    queries per chunk."""
+    if not questions:
+        return
+    bank = {
+        q.pk: q
+        for q in SharedQuestion.objects.filter(code__in=list(questions)).only(
+            "pk", "code", "valid_days"
+        )
+    }
+    people = Person.objects.in_registry().exclude(applications__study=study)
+    last = 0
+    while True:
+        rows = list(
+            people.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", "date_of_birth", "zip_code")[:chunk]
+        )
+        if not rows:
+            return
+        last = rows[-1][0]
+        before: dict[int, dict[str, Any]] = {pk: {} for pk, _dob, _zip in rows}
+        after: dict[int, dict[str, Any]] = {pk: {} for pk, _dob, _zip in rows}
+        answers = SharedAnswer.objects.filter(
+            person_id__in=list(before), question_id__in=list(bank)
+        ).values_list("person_id", "question_id", "value", "answered_on")
+        for person, question_id, value, answered_on in answers:
+            question = bank[question_id]
+            if question.valid_days is not None and (today - answered_on).days > question.valid_days:
+                continue
+            live_codes, draft_codes = questions[question.code]
+            before[person].update(dict.fromkeys(live_codes, value))
+            after[person].update(dict.fromkeys(draft_codes, value))
+        yield [
+            (eligibility.Applicant(date_of_birth=dob, zip_code=zip_code), before[pk], after[pk])
+            for pk, dob, zip_code in rows
+        ]
+        if len(rows) < chunk:
+            return
+
+
+def _questions(
+    draft: CriteriaDraft, live: list[EligibilityCriterion]
+) -> dict[str, tuple[list[str], list[str]]]:
+    """Shared question code -> (codes of the criteria in use asking it, of the draft's)."""
+    questions: dict[str, tuple[list[str], list[str]]] = {}
+    for criterion in live:
+        if criterion.shared_question_id is not None:
+            questions.setdefault(criterion.shared_question.code, ([], []))[0].append(criterion.code)
+    for item in draft.criteria:
+        if item.get("shared_question"):
+            questions.setdefault(item["shared_question"], ([], []))[1].append(item["code"])
+    return questions
+
+
 def people_iter(
-    *, draft: CriteriaDraft, chunk: int = CHUNK
-) -> Iterator[list[tuple[str, eligibility.Applicant, dict[str, Any]]]]:
-    """Everyone the what-if judges, a chunk at a time: (source, applicant, answers by code)."""
+    *,
+    draft: CriteriaDraft,
+    live: list[EligibilityCriterion],
+    today: date,
+    chunk: int = CHUNK,
+) -> Iterator[list[tuple[str, eligibility.Applicant, dict[str, Any], dict[str, Any]]]]:
+    """Everyone the what-if judges, a chunk at a time: (source, applicant, answers by code
+    for the criteria in use, and for the draft's). An applicant's answers are the same for
+    both; a registry member's follow the shared question each criterion asks."""
     codes = dict(draft.study.criteria.values_list("pk", "code"))
     for rows in applicants_iter(study=draft.study, codes=codes, chunk=chunk):
-        yield [(APPLICANT, applicant, answers) for applicant, answers in rows]
+        yield [(APPLICANT, applicant, answers, answers) for applicant, answers in rows]
+    questions = _questions(draft, live)
+    for rows in registry_iter(study=draft.study, questions=questions, today=today, chunk=chunk):
+        yield [(REGISTRY, applicant, before, after) for applicant, before, after in rows]
 
 
 def whatif_judge(
-    *, draft: CriteriaDraft, today: date, chunk: int = CHUNK
+    *,
+    draft: CriteriaDraft,
+    today: date,
+    chunk: int = CHUNK,
+    live: list[EligibilityCriterion] | None = None,
 ) -> Iterator[list[Judged]]:
-    """Each person judged by the criteria in use and by the draft's, a chunk at a time."""
-    before = [c.as_rule() for c in _live(draft)]
+    """Each person judged by the criteria in use (`live`, read when not given) and by the
+    draft's, a chunk at a time."""
+    live = _live(draft) if live is None else live
+    before = [c.as_rule() for c in live]
     after = draft_rules(draft.criteria)
-    for rows in people_iter(draft=draft, chunk=chunk):
+    for rows in people_iter(draft=draft, live=live, today=today, chunk=chunk):
         yield [
             Judged(
                 source=source,
-                before=eligibility.evaluate(before, answers, applicant=applicant, today=today),
-                after=eligibility.evaluate(after, answers, applicant=applicant, today=today),
+                before=eligibility.evaluate(before, now, applicant=applicant, today=today),
+                after=eligibility.evaluate(after, then, applicant=applicant, today=today),
             )
-            for source, applicant, answers in rows
+            for source, applicant, now, then in rows
         ]
 
 
@@ -207,7 +297,7 @@ def whatif_summarise(*, draft: CriteriaDraft, today: date, chunk: int = CHUNK) -
     before_counts: Counter = Counter()
     after_counts: Counter = Counter()
     moves: Counter = Counter()
-    for judged_chunk in whatif_judge(draft=draft, today=today, chunk=chunk):
+    for judged_chunk in whatif_judge(draft=draft, today=today, chunk=chunk, live=live):
         for judged in judged_chunk:
             result.people += 1
             result.by_source[judged.source] += 1
@@ -258,9 +348,10 @@ def whatif_header(*, draft: CriteriaDraft) -> list[str]:
 def whatif_rows(*, draft: CriteriaDraft, today: date, chunk: int = CHUNK) -> Iterator[list[str]]:
     """One row per person judged, de-identified: a random id, the source, both outcomes and
     each criterion's verdict before and after (empty where the criterion does not exist)."""
-    codes = [s.code for s in _shifts(draft, _live(draft))]
+    live = _live(draft)
+    codes = [s.code for s in _shifts(draft, live)]
     shuffle = random.SystemRandom().shuffle
-    for judged_chunk in whatif_judge(draft=draft, today=today, chunk=chunk):
+    for judged_chunk in whatif_judge(draft=draft, today=today, chunk=chunk, live=live):
         rows = []
         for judged in judged_chunk:
             now = {v.code: str(v.status) for v in judged.before.verdicts}
