@@ -60,6 +60,7 @@ HIGHER = {
     "recruitment.calls.working_days": ("django", "recruitment", "accounts", "ldn_trial"),
     "recruitment.models": (
         "recruitment.notifications",
+        "recruitment.registry",
         "recruitment.studies",
         "recruitment.screening",
         "recruitment.intake",
@@ -72,6 +73,17 @@ HIGHER = {
         "recruitment.screening",
         "recruitment.intake",
         "recruitment.reports",
+        "recruitment.admin",
+        "accounts",
+    ),
+    # The registry's matching sits beside the email tasks: the study loader and the admin
+    # queue its task; it reads the models and the engine, and queues through notifications.
+    "recruitment.registry": (
+        "recruitment.studies",
+        "recruitment.screening",
+        "recruitment.intake",
+        "recruitment.reports",
+        "recruitment.calls",
         "recruitment.admin",
         "accounts",
     ),

@@ -70,6 +70,7 @@ class CriterionInline(admin.StackedInline):
         "hint",
         "rationale",
         "params",
+        "shared_question",
         "translations",
         "version",
     ]
@@ -181,8 +182,12 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        """Save, then keep one slot row per place in the target (`study_slots_sync`)."""
+        """Save, then keep one slot row per place in the target (`study_slots_sync`); a
+        study that opens for recruiting is matched against the registry."""
+        opened = obj.is_recruiting and (not change or "is_recruiting" in form.changed_data)
         super().save_model(request, obj, form, change)
+        if opened:
+            study_services.study_recruiting_opened(study=obj)
         try:
             study_services.study_slots_sync(study=obj)
         except RecruitmentError as exc:
@@ -331,14 +336,16 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         """Give every criterion whose text or rule really changed a new version."""
         study = form.instance
-        before = {c.pk: (c.snapshot(), c.is_active) for c in study.criteria.all()} if change else {}
+
+        def state(c):
+            return (c.snapshot(), c.is_active, c.shared_question_id)
+
+        before = {c.pk: state(c) for c in study.criteria.all()} if change else {}
         super().save_formset(request, form, formset, change)
         if not change:
             return
         criteria = list(study.criteria.all())
-        changed = [
-            c for c in criteria if c.pk in before and (c.snapshot(), c.is_active) != before[c.pk]
-        ]
+        changed = [c for c in criteria if c.pk in before and state(c) != before[c.pk]]
         added = [c for c in criteria if c.pk not in before]
         if changed or added:
             study_services.study_criteria_changed(study=study, criteria=changed)

@@ -10,7 +10,7 @@ Answers are the stored JSON form (strings, numbers, dicts; dates as ISO "YYYY-MM
 Bad answer data never raises: it gives an UNKNOWN verdict so that staff review it.
 """
 
-from recruitment.eligibility.evaluate import evaluate, evaluate_one
+from recruitment.eligibility.evaluate import evaluate, evaluate_one, evaluation_of
 from recruitment.eligibility.params import validate_params
 from recruitment.eligibility.places import add_months, age_on, zip_distance_miles, zip_is_known
 from recruitment.eligibility.types import (
@@ -49,6 +49,7 @@ __all__ = [
     "age_on",
     "evaluate",
     "evaluate_one",
+    "evaluation_of",
     "validate_params",
     "zip_distance_miles",
     "zip_is_known",

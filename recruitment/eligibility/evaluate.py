@@ -1,6 +1,6 @@
 """Evaluating one criterion, and every criterion into an outcome."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -102,7 +102,7 @@ def evaluate(
 
     Keep verdicts in the criteria's order so screens and exports list them as the protocol does.
     """
-    verdicts = tuple(
+    return evaluation_of(
         evaluate_one(
             criterion,
             answers.get(criterion.code),
@@ -112,5 +112,11 @@ def evaluate(
         )
         for criterion in criteria
     )
+
+
+def evaluation_of(verdicts: Iterable[Verdict]) -> Evaluation:
+    """Combine verdicts (in the criteria's order) into one evaluation, as `evaluate` does: for
+    callers that judge many people and reuse the verdict of an answer seen before."""
+    verdicts = tuple(verdicts)
     running = [v.eligible_from for v in verdicts if v.eligible_from is not None]
     return Evaluation(_outcome(verdicts), verdicts, max(running) if running else None)

@@ -34,6 +34,7 @@ from recruitment.models import (
 )
 from recruitment.notifications import tasks as notifications
 from recruitment.people import RegistryConsent, person_attach
+from recruitment.registry.services import shared_answers_record
 
 STUDY_NOT_RECRUITING = _("This study is not recruiting at the moment.")
 IMPORT_REASON = "Imported from an interest list"  # the history's reason (audit text)
@@ -382,6 +383,13 @@ def _participant_write(
     for answer in prepared.answers:
         answer.participant = participant
     Answer.objects.bulk_create(prepared.answers)
+    # Answers to the centre's shared questions are the person's, for every study asking them.
+    shared_answers_record(
+        participant=participant,
+        criteria=[verdict.criterion for verdict in prepared.verdicts],
+        values={answer.criterion_id: answer.value for answer in prepared.answers},
+        by=participant.entered_by,
+    )
     for verdict in prepared.verdicts:
         verdict.participant = participant
     CriterionVerdict.objects.bulk_create(prepared.verdicts)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from recruitment import eligibility
 from recruitment.models.common import audit_history
 from recruitment.models.participants import Participant
+from recruitment.models.people import Person
 from recruitment.models.studies import CriterionText, Study
 
 
@@ -187,6 +188,13 @@ class SharedAnswer(models.Model):
     application it came from (none: entered on the centre's own form). Audited: every change
     keeps who, when and the old value in the history."""
 
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.CASCADE,
+        related_name="shared_answers",
+        verbose_name=_("person"),
+        db_index=False,
+    )
     question = models.ForeignKey(
         SharedQuestion,
         on_delete=models.PROTECT,
@@ -206,11 +214,17 @@ class SharedAnswer(models.Model):
         help_text=_("The form it came from; empty when entered on the centre's own form."),
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
-    history = audit_history()
+    # The history is read by answer (id) or by person: fewer index entries per submission.
+    history = audit_history(no_db_index=["question", "source_application"])
 
     class Meta:
         verbose_name = _("shared answer")
         verbose_name_plural = _("shared answers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "question"], name="one_shared_answer_per_question"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.question_id}: {self.answered_on}"
@@ -245,9 +259,12 @@ class RegistryMatchQuerySet(models.QuerySet):
         """The matches a study's team sees: likely eligible, or eligible from a date, and not
         declined. A person who no longer matches keeps their row (with the new outcome) but
         is not shown."""
-        return self.filter(
-            outcome__in=(MatchOutcome.LIKELY_ELIGIBLE, MatchOutcome.ELIGIBLE_FROM)
-        ).exclude(state=MatchState.DECLINED)
+        return (
+            self.filter(outcome__in=(MatchOutcome.LIKELY_ELIGIBLE, MatchOutcome.ELIGIBLE_FROM))
+            .exclude(state=MatchState.DECLINED)
+            .filter(person__in=Person.objects.in_registry())
+            .exclude(person__applications__study=models.F("study"))
+        )
 
     def due(self, today):
         """Matches that waited for a date (a washout) which has now come."""
@@ -262,6 +279,12 @@ class RegistryMatch(models.Model):
 
     study = models.ForeignKey(
         Study, on_delete=models.CASCADE, related_name="matches", verbose_name=_("study")
+    )
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.CASCADE,
+        related_name="matches",
+        verbose_name=_("person"),
     )
     number = models.PositiveIntegerField(
         _("number"), editable=False, help_text=_("Shown as M-0007; per study, never reused.")
@@ -314,6 +337,9 @@ class RegistryMatch(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["study", "person"], name="one_registry_match_per_person"
+            ),
             models.UniqueConstraint(
                 fields=["study", "number"], name="registry_match_number_unique"
             ),

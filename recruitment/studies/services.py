@@ -22,6 +22,7 @@ from recruitment.models import (
     Status,
     Study,
 )
+from recruitment.registry.tasks import study_rematch_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +214,7 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     created = study is None
     if study is not None and create_only:
         return StudyLoadResult(study, created=False, changes=())
+    was_recruiting = study is not None and study.is_recruiting
     changes: list[str] = []
     if created:
         study = Study(slug=slug)
@@ -287,6 +289,8 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     if criteria_changed and not created:
         study.criteria_version += 1
         study.save(update_fields=["criteria_version"])
+    if study.is_recruiting and (criteria_changed or not was_recruiting):
+        study_rematch_enqueue(study=study)
     return StudyLoadResult(study, created=created, changes=tuple(changes))
 
 
@@ -353,10 +357,19 @@ def study_slots_sync(*, study: Study) -> None:
 
 
 def study_criteria_changed(*, study: Study, criteria: list[EligibilityCriterion]) -> None:
-    """Record an edit of criteria made in the admin: new versions, so history stays exact."""
+    """Record an edit of criteria made in the admin: new versions, so history stays exact;
+    then the registry is matched again against the new criteria (in the background)."""
     with transaction.atomic():
         for criterion in criteria:
             criterion.version += 1
             criterion.save(update_fields=["version"])
         study.criteria_version += 1
         study.save(update_fields=["criteria_version"])
+        if study.is_recruiting:
+            study_rematch_enqueue(study=study)
+
+
+def study_recruiting_opened(*, study: Study) -> None:
+    """A study just opened for recruiting (the admin): match the registry against it, in the
+    background."""
+    study_rematch_enqueue(study=study)
