@@ -161,3 +161,32 @@ def test_the_export_has_random_row_ids_and_no_identity(ldn_study, draft, investi
         for secret in (person.screening_number, person.first_name, person.email, str(person.pk)):
             assert secret not in {cell for r in rows for cell in r.values()}
         assert person.screening_number not in text and person.email not in text
+
+
+def test_registry_members_are_judged_by_their_shared_answers_and_applicants_only_once(
+    ldn_study, draft, investigator
+):
+    from django.utils import timezone
+
+    from recruitment.models import SharedQuestion
+    from tests.registry.conftest import answer, registry_person
+
+    opioid = SharedQuestion.objects.get(code="last_opioid_dose")
+    member = registry_person(email="member@example.com")
+    answer(member, opioid, {"taken": "yes", "last": "2026-09-10"})
+    stale = registry_person(email="stale@example.com")
+    answer(stale, opioid, {"taken": "no"}, on=TODAY.replace(year=2025))
+    left = registry_person(email="left@example.com", registry_left_at=timezone.now())
+    answer(left, opioid, {"taken": "yes", "last": "2026-09-10"})
+    applied = opioid_user(ldn_study, "2026-09-10")
+    applied.person.registry_consent = True
+    applied.person.registry_consent_at = timezone.now()
+    applied.person.save()
+    draft = draft_with(draft, investigator, "opioids", months=2)
+
+    result = whatif.whatif_summarise(draft=draft, today=TODAY)
+
+    assert (result.applicants, result.registry) == (1, 2)
+    opioids = next(c for c in result.criteria if c.code == "opioids")
+    # The applicant and the member fail it now and would meet it; the stale answer is unknown.
+    assert (opioids.now_failing, opioids.newly_met, opioids.now_unsure) == (2, 2, 1)
