@@ -106,6 +106,8 @@ HIGHER = {
     "recruitment.calls": ("recruitment.intake", "recruitment.admin", "recruitment.reports"),
     # Its pages' URLs are in reports/urls.py; the CSV uses the exports' streaming writer.
     "recruitment.amendments": ("recruitment.intake", "recruitment.admin", "recruitment.screening"),
+    # The centre's form builds on the interest form's; its staff page's URL is in reports/urls.py.
+    "recruitment.centre": ("recruitment.admin", "recruitment.reports", "recruitment.screening"),
     "accounts": (
         "recruitment.admin",
         "recruitment.reports",
