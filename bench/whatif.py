@@ -1,7 +1,7 @@
 """Time the what-if of a criteria draft over a seeded study, and its peak Python memory.
 
-    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> DJANGO_SETTINGS_MODULE=bench.settings \
-        python -m bench.whatif [--study ldn-mecfs]
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> \
+        DJANGO_SETTINGS_MODULE=bench.settings python -m bench.whatif [--study ldn-mecfs]
 
 Seed first (`manage.py seed_participants --total N`). The draft (the opioid washout at 2
 months instead of 3) is made in a transaction rolled back at the end: nothing stays.
