@@ -164,3 +164,31 @@ def test_the_criteria_amendment_pages_have_no_axe_violation(
     page.get_by_role("button", name="Save the draft").click()
     expect(page.locator("#error-summary")).to_be_visible()
     assert_accessible(page)
+
+
+def test_the_centre_form_its_errors_and_its_thank_you_page_have_no_axe_violation(
+    patient_page, live_server
+):
+    patient_page.goto(live_server.url + "/centre/interest/")
+    assert_accessible(patient_page)
+
+    patient_page.get_by_role("button", name="Send my interest").click()
+    expect(patient_page.locator("#error-summary")).to_be_visible()
+    assert_accessible(patient_page)
+
+    patient_page.goto(live_server.url + "/centre/interest/thanks/")
+    assert_accessible(patient_page)
+
+
+@pytest.mark.parametrize("color_scheme", COLOR_SCHEMES)
+def test_the_registry_queue_has_no_axe_violation(open_page, live_server, casey, color_scheme):
+    from tests.registry.conftest import registry_person
+
+    registry_person(email="member@example.com")
+    page = open_page(color_scheme=color_scheme, viewport={"width": 1280, "height": 900})
+    page.goto(live_server.url + "/admin/login/?next=/staff/registry/")
+    page.get_by_label("Username").fill("casey")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("The centre's registry")
+    assert_accessible(page)
