@@ -64,6 +64,7 @@ STAFF_SOURCES = (
     "recruitment/reports/*.py",
     "recruitment/reports/views.py",
     "recruitment/calls/*.py",
+    "recruitment/amendments/*.py",  # drafts of criteria and their what-if, for investigators
     # Refusals shown to staff; the public views show pages instead.
     "recruitment/errors.py",
     "recruitment/evaluation.py",
@@ -86,6 +87,9 @@ PATIENT_SOURCES = (
     "recruitment/intake/views.py",
     "recruitment/intake/withdraw_views.py",
     "recruitment/intake/draft_views.py",
+    "recruitment/intake/registry_views.py",
+    "recruitment/people/consent.py",  # the registry's box on the interest form
+    "recruitment/centre/forms.py",  # the center's own form (any study that may fit)
 )
 
 # Text that is the same in both languages: names, codes and the word "No".

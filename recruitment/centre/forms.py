@@ -12,11 +12,11 @@ from recruitment.models import ANSWER_TYPE_RULES, AnsweredBy, CriterionText, Sha
 from recruitment.people.consent import REGISTRY_CONSENT_TEXT
 
 REGISTRY_CONSENT_NEEDED = _(
-    "Tick this box so the trial centre can contact you about studies that may fit you."
+    "Tick this box so the trial center can contact you about studies that may fit you."
 )
 CENTRE_CONSENT_HELP = _(
     "We keep your name, contact details and answers to tell you about studies. Only the trial "
-    "centre's staff see them. You can say stop at any time, with the link in our emails."
+    "center's staff see them. You can say stop at any time, with the link in our emails."
 )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -18,10 +18,12 @@ from recruitment.models import (
     ContactAttempt,
     CriterionVerdict,
     Participant,
+    Person,
     StaffNote,
     StatusChange,
     Study,
 )
+from recruitment.people import persons_erase
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ class ErasureResult:
     now: Any
     dry_run: bool
     studies: tuple[StudyErasure, ...]
+    people: int = 0  # people whose details were erased (or would be, on a dry run)
 
     @property
     def total(self) -> int:
@@ -96,13 +99,16 @@ def participants_erase_expired(*, now=None, dry_run: bool = False) -> ErasureRes
     participants."""
     now = now or timezone.now()
     done = []
+    would_erase: list[int] = []  # on a dry run, the participants it would have erased
     for study in Study.objects.order_by("slug"):
         with transaction.atomic():
             expired = participant_list_expired(study=study, now=now)
             if not dry_run:
                 expired = expired.select_for_update()
             rows = list(expired.values_list("pk", "screening_number"))
-            if not dry_run:
+            if dry_run:
+                would_erase.extend(pk for pk, _number in rows)
+            else:
                 for start in range(0, len(rows), ERASE_BATCH):
                     pks = [pk for pk, _number in rows[start : start + ERASE_BATCH]]
                     _erase(
@@ -110,7 +116,51 @@ def participants_erase_expired(*, now=None, dry_run: bool = False) -> ErasureRes
                     )
         if rows:
             done.append(StudyErasure(study, tuple(number for _pk, number in rows)))
-    return ErasureResult(now=now, dry_run=dry_run, studies=tuple(done))
+    people = persons_erase_expired(now=now, dry_run=dry_run, also_erased=would_erase)
+    return ErasureResult(now=now, dry_run=dry_run, studies=tuple(done), people=people)
+
+
+# ---------------------------------------------------------------------------------------------
+# People: their details go once no application needs them
+# ---------------------------------------------------------------------------------------------
+PERSON_ERASED_REASON = "Personal data erased: every application of this person was erased."
+
+
+def person_list_expired(*, also_erased=()):
+    """People not yet erased who have applications and none that still needs their details:
+    every application erased (after its study's retention period), or in `also_erased` (those
+    a dry run would erase). Anyone with an application still open, enrolled, or in its
+    retention period keeps their details; so does someone with no application at all (a
+    registry member who came through the centre's own form)."""
+    needed = Participant.objects.filter(person=OuterRef("pk"), erased_at__isnull=True)
+    if also_erased:
+        needed = needed.exclude(pk__in=also_erased)
+    return (
+        Person.objects.filter(erased_at__isnull=True)
+        .filter(Exists(Participant.objects.filter(person=OuterRef("pk"))))
+        .exclude(Exists(needed))
+        .order_by("pk")
+    )
+
+
+def persons_erase_expired(*, now=None, dry_run: bool = False, also_erased=()) -> int:
+    """Erase the details of every person no application needs any more
+    (`person_list_expired`): name, contact details, date of birth and ZIP code, in the
+    person's history too, and the link to leave the registry; they leave every match
+    (`Person.objects.in_registry()` excludes the erased). Returns how many; `dry_run` counts
+    only. Idempotent; a fixed number of queries per ERASE_BATCH people."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        expired = person_list_expired(also_erased=also_erased if dry_run else ())
+        if not dry_run:
+            expired = expired.select_for_update()
+        pks = list(expired.values_list("pk", flat=True))
+        if not dry_run:
+            for start in range(0, len(pks), ERASE_BATCH):
+                persons_erase(
+                    pks=pks[start : start + ERASE_BATCH], now=now, reason=PERSON_ERASED_REASON
+                )
+    return len(pks)
 
 
 def sessions_erase_expired(*, dry_run: bool = False) -> None:

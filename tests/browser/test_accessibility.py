@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.intake.withdraw import withdraw_token_make
+from recruitment.links import registry_leave_path
 from recruitment.models import Status
 from tests.browser.test_layout import open_thank_you_page, send
 from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, StaffFactory, applicant, walk
@@ -104,6 +105,28 @@ def test_the_page_after_withdrawing_has_no_axe_violation(patient_page, live_serv
     assert_accessible(patient_page)
 
 
+def test_the_registry_pages_have_no_axe_violation(patient_page, live_server, ldn_study):
+    member = applicant(ldn_study, answers=LDN_ELIGIBLE_ANSWERS, registry_consent=True)
+    patient_page.goto(f"{live_server.url}/withdraw/{withdraw_token_make(participant=member)}/")
+    second = patient_page.get_by_role("button", name="Stop contacting me about other studies")
+    expect(second).to_be_visible()
+    assert_accessible(patient_page)
+
+    patient_page.goto(f"{live_server.url}{registry_leave_path(person=member.person)}")
+    expect(second).to_be_visible()
+    assert_accessible(patient_page)
+
+    second.click()
+    expect(patient_page.get_by_role("heading", level=1)).to_have_text(
+        "We will not contact you about other studies", timeout=2_000
+    )
+    assert_accessible(patient_page)
+
+    patient_page.goto(f"{live_server.url}/registry/leave/not-a-real-link/")
+    expect(patient_page.get_by_role("heading", level=1)).to_have_text("This link does not work")
+    assert_accessible(patient_page)
+
+
 @pytest.fixture
 def casey(ldn_study):
     """Casey, a coordinator of the LDN study, which has participants at several stages; unlike
@@ -190,5 +213,5 @@ def test_the_registry_queue_has_no_axe_violation(open_page, live_server, casey, 
     page.get_by_label("Username").fill("casey")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("The centre's registry")
+    expect(page.get_by_role("heading", level=1)).to_have_text("The center's registry")
     assert_accessible(page)

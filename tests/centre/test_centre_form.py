@@ -108,7 +108,7 @@ def test_without_the_registry_consent_nothing_is_saved_and_every_answer_is_kept(
     page = response.content.decode()
     assert response.status_code == 200
     assert 'href="#id_registry_consent"' in page
-    assert "Tick this box so the trial centre can contact you" in page
+    assert "Tick this box so the trial center can contact you" in page
     values = rendered_values(parse(response))
     assert values["email"] == "rosa.diaz@example.com"
     assert values["q_last_opioid_dose"] == "no"

@@ -8,7 +8,8 @@ from recruitment.screening.retention import participants_erase_expired, sessions
 class Command(BaseCommand):
     help = (
         "Erase the personal data of participants never enrolled (ineligible or declined) once "
-        "their study's retention period has passed since their last status change. Anonymous "
+        "their study's retention period has passed since their last status change, and the "
+        "details of people whose every application was erased. Anonymous "
         "facts stay for the screening log and the CONSORT box. Also delete forms saved to "
         "finish later (drafts) once they expire (DRAFT_MAX_AGE_DAYS), and expired sessions "
         "(they may hold a form's answers). Idempotent; schedule it daily."
@@ -32,6 +33,12 @@ class Command(BaseCommand):
                 f"{'' if len(numbers) == 1 else 's'} of {erasure.study.slug} "
                 f"(retention {erasure.study.retention_days} days): {', '.join(numbers)}"
             )
+        if result.people:
+            self.stdout.write(
+                f"{verb} the details of {result.people} "
+                f"{'person' if result.people == 1 else 'people'} (name, contact details, date "
+                "of birth) whose every application was erased."
+            )
         expired_drafts = drafts.drafts_erase_expired(dry_run=dry_run)
         if expired_drafts:
             self.stdout.write(
@@ -43,7 +50,7 @@ class Command(BaseCommand):
         if not dry_run:
             self.stdout.write("Deleted the expired sessions.")
         total = result.total + expired_drafts
-        if not total:
+        if not total and not result.people:
             self.stdout.write("Nothing to erase.")
         elif dry_run:
             self.stdout.write(f"Dry run: {total} in all; nothing was changed.")
