@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.intake.forms import InterestForm
+from recruitment.intake.services import ContactDetails
 from recruitment.models import ANSWER_TYPE_RULES, AnsweredBy, CriterionText, SharedQuestion
 from recruitment.people.consent import REGISTRY_CONSENT_TEXT
 
@@ -72,24 +73,34 @@ class CentreInterestForm(InterestForm):
         help_text=CENTRE_CONSENT_HELP,
         error_messages={"required": REGISTRY_CONSENT_NEEDED},
     )
-    PAGE_ORDER_AFTER = [
-        "form_issued",
-        "referral_source",
-        "note",
-        "registry_consent",
-        "submission_token",
-        "website",
-    ]
+    # Only what a person record keeps: no preferred way or time to be reached, no note, no
+    # referral source (a study's application keeps those; asking and dropping them would lose
+    # what the person typed).
+    PAGE_ORDER_BEFORE = ["first_name", "last_name", "date_of_birth", "zip_code", "email", "phone"]
+    PAGE_ORDER_AFTER = ["form_issued", "registry_consent", "submission_token", "website"]
+    NOT_ASKED = ("contact_consent", "preferred_contact", "best_time", "referral_source", "note")
 
     def __init__(self, *args, questions: list[SharedQuestion], **kwargs):
         super().__init__(
             *args, study=_Centre(), criteria=[AskedQuestion(q) for q in questions], **kwargs
         )
-        # The registry's box is this form's consent: no study's box (it is in no layout here).
-        self.fields.pop("contact_consent", None)
-        if "referral_source" in self.fields:
-            self.fields["referral_source"].label = _("How did you hear about us? (optional)")
+        # The registry's box is this form's consent: no study's box (in no layout here).
+        for name in self.NOT_ASKED:
+            self.fields.pop(name, None)
 
-    def contact_details(self):
-        self.cleaned_data["contact_consent"] = True  # the registry's box is the consent here
-        return super().contact_details()
+    def contact_details(self) -> ContactDetails:
+        data = self.cleaned_data
+        return ContactDetails(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            phone=data["phone"],
+            preferred_contact="",
+            best_time="",
+            date_of_birth=data["date_of_birth"],
+            zip_code=data["zip_code"],
+            referral_source="",
+            note="",
+            contact_consent=True,  # the registry's box is this form's consent
+            registry_consent=data["registry_consent"],
+        )

@@ -149,3 +149,23 @@ def test_a_draft_that_changes_nothing_is_not_published(ldn_study, investigator):
     ldn_study.refresh_from_db()
     assert ldn_study.criteria_version == version
     assert EligibilityCriterion.objects.filter(study=ldn_study, version__gt=1).count() == 0
+
+
+def test_publishing_rematches_the_registry_by_the_new_criteria(
+    ldn_study, investigator, django_capture_on_commit_callbacks
+):
+    from recruitment.models import RegistryMatch, SharedQuestion
+    from tests.registry.conftest import answer, registry_person
+
+    member = registry_person(email="member@example.com")
+    answer(member, SharedQuestion.objects.get(code="last_opioid_dose"), {"taken": "no"})
+    draft = services.criteria_draft_create(study=ldn_study, by=investigator)
+    services.criteria_draft_update(
+        draft=draft, by=investigator, criteria=with_params(draft, "opioids", months=2)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        draft = services.criteria_draft_publish(draft=draft, by=investigator)
+
+    match = RegistryMatch.objects.get(person=member, study=ldn_study)
+    assert match.criteria_version == draft.published_version

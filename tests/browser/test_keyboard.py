@@ -206,8 +206,6 @@ def test_a_person_joins_the_registry_through_the_centre_form_with_the_keyboard_a
     keys.type_into("id_date_of_birth", "03141979")
     keys.type_into("id_zip_code", "35203")
     keys.type_into("id_email", "rosa.diaz@example.com")
-    keys.tab_to(lambda e: e["name"] == "preferred_contact")
-    keys.choose_radio("Email", ["Phone call", "Text message", "Email"])
     unanswered = {name: value for name, value in centre_data().items() if name.startswith("q_")}
     while unanswered:
         element = keys.tab_to(lambda e: e["type"] == "radio" and e["name"] in unanswered)

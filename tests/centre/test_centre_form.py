@@ -25,12 +25,8 @@ def centre_data(**overrides) -> dict:
         "last_name": "Diaz",
         "email": "rosa.diaz@example.com",
         "phone": "(205) 555-0177",
-        "preferred_contact": "email",
-        "best_time": "",
         "date_of_birth": "1979-03-14",
         "zip_code": "35203",
-        "referral_source": "",
-        "note": "",
         "registry_consent": "on",
         "q_mecfs_diagnosis": "yes",
         "q_mecfs_core_symptoms__pem": "yes",
@@ -62,7 +58,8 @@ def test_the_form_asks_the_shared_questions_and_the_registry_consent(client, ldn
     assert 'name="q_last_opioid_dose"' in page
     assert 'name="q_mecfs_core_symptoms__pem"' in page
     assert 'name="registry_consent"' in page
-    assert 'name="contact_consent"' not in page
+    for not_asked in ("contact_consent", "preferred_contact", "best_time", "note"):
+        assert f'name="{not_asked}"' not in page
     assert "<script" not in page
 
 
