@@ -30,6 +30,8 @@ urlpatterns = [
     path("staff/", include("recruitment.reports.urls")),
     # Language switch (POST, no JavaScript): django.views.i18n.set_language.
     path("i18n/", include("django.conf.urls.i18n")),
+    # The trial centre's own form: any study that may fit (the registry).
+    path("centre/", include("recruitment.centre.urls")),
     path("", include("recruitment.intake.urls")),
 ]
 

@@ -106,6 +106,10 @@ HIGHER = {
     "recruitment.calls": ("recruitment.intake", "recruitment.admin", "recruitment.reports"),
     # Registry matches and the "Invite" button (staff); the person's answer is in intake.
     "recruitment.invitations": ("recruitment.intake", "recruitment.admin", "recruitment.reports"),
+    # Its pages' URLs are in reports/urls.py; the CSV uses the exports' streaming writer.
+    "recruitment.amendments": ("recruitment.intake", "recruitment.admin", "recruitment.screening"),
+    # The centre's form builds on the interest form's; its staff page's URL is in reports/urls.py.
+    "recruitment.centre": ("recruitment.admin", "recruitment.reports", "recruitment.screening"),
     "accounts": (
         "recruitment.admin",
         "recruitment.reports",

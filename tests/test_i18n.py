@@ -65,6 +65,7 @@ STAFF_SOURCES = (
     "recruitment/reports/views.py",
     "recruitment/calls/*.py",
     "recruitment/invitations/*.py",  # the registry matches and the "Invite" button
+    "recruitment/amendments/*.py",  # drafts of criteria and their what-if, for investigators
     # Refusals shown to staff; the public views show pages instead.
     "recruitment/errors.py",
     "recruitment/evaluation.py",
@@ -90,6 +91,7 @@ PATIENT_SOURCES = (
     "recruitment/intake/registry_views.py",
     "recruitment/people/consent.py",  # the registry's box on the interest form
     "recruitment/intake/invitation*.py",  # the pages behind a registry invitation's links
+    "recruitment/centre/forms.py",  # the center's own form (any study that may fit)
 )
 
 # Text that is the same in both languages: names, codes and the word "No".

@@ -8,6 +8,10 @@ choice is importable from `recruitment.models`, where the migrations and the res
 find them.
 """
 
+from recruitment.models.amendments import (  # noqa: F401
+    CriteriaDraft,
+    CriteriaDraftQuerySet,
+)
 from recruitment.models.common import (  # noqa: F401
     PREFIX_VALIDATOR,
     ZIP_VALIDATOR,

@@ -1,7 +1,9 @@
 from django.urls import path
 
+from recruitment.amendments import views as amendment_views
 from recruitment.calls import views as calls_views
 from recruitment.invitations import views as invitation_views
+from recruitment.centre import views as centre_views
 from recruitment.reports import downloads
 from recruitment.reports import views as staff_views
 
@@ -11,6 +13,7 @@ urlpatterns = [
     path("", staff_views.dashboard, name="dashboard"),
     path("calls/", calls_views.calls, name="calls"),
     path("start/", calls_views.start, name="start"),
+    path("registry/", centre_views.registry_queue, name="registry"),
     path(
         "studies/<slug:slug>/screening-log.csv",
         downloads.screening_log_csv,
@@ -31,5 +34,15 @@ urlpatterns = [
         "registry/<slug:slug>/matches/<int:number>/invite/",
         invitation_views.registry_match_invite,
         name="registry_match_invite",
+    path("studies/<slug:slug>/amendments/", amendment_views.amendments, name="amendments"),
+    path(
+        "studies/<slug:slug>/amendments/<int:pk>/",
+        amendment_views.amendment,
+        name="amendment",
+    ),
+    path(
+        "studies/<slug:slug>/amendments/<int:pk>/what-if.csv",
+        amendment_views.whatif_csv,
+        name="amendment_whatif",
     ),
 ]

@@ -241,4 +241,58 @@ def test_the_registry_matches_page_has_no_axe_violation_and_fits_a_phone(
 
     page.get_by_role("button", name="Invite M-0007").click()
     expect(page.get_by_role("status")).to_contain_text("M-0007 is invited")
+@pytest.mark.parametrize("color_scheme", COLOR_SCHEMES)
+def test_the_criteria_amendment_pages_have_no_axe_violation(
+    open_page, live_server, ldn_study, color_scheme
+):
+    from recruitment.amendments.services import criteria_draft_create
+
+    ivy = StaffFactory(username="ivy", first_name="Ivy")
+    ivy.groups.add(roles_ensure()[roles.INVESTIGATOR])
+    ldn_study.members.add(ivy)
+    applicant(ldn_study, answers={**LDN_ELIGIBLE_ANSWERS, "opioids": {"taken": "no"}})
+    draft = criteria_draft_create(study=ldn_study, by=ivy, note="Amendment 3")
+    page = open_page(color_scheme=color_scheme, viewport={"width": 1280, "height": 900})
+    page.goto(live_server.url + "/admin/login/?next=/staff/studies/ldn-mecfs/amendments/")
+    page.get_by_label("Username").fill("ivy")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Amending criteria: LDN for ME/CFS")
+    assert_accessible(page)
+
+    page.get_by_role("link", name=f"Draft {draft.pk}").click()
+    expect(page.get_by_role("heading", level=2, name="What if it were published")).to_be_visible()
+    assert_accessible(page)
+
+    page.locator("#id_params_0").fill("{not json")
+    page.get_by_role("button", name="Save the draft").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    assert_accessible(page)
+
+
+def test_the_centre_form_its_errors_and_its_thank_you_page_have_no_axe_violation(
+    patient_page, live_server
+):
+    patient_page.goto(live_server.url + "/centre/interest/")
+    assert_accessible(patient_page)
+
+    patient_page.get_by_role("button", name="Send my interest").click()
+    expect(patient_page.locator("#error-summary")).to_be_visible()
+    assert_accessible(patient_page)
+
+    patient_page.goto(live_server.url + "/centre/interest/thanks/")
+    assert_accessible(patient_page)
+
+
+@pytest.mark.parametrize("color_scheme", COLOR_SCHEMES)
+def test_the_registry_queue_has_no_axe_violation(open_page, live_server, casey, color_scheme):
+    from tests.registry.conftest import registry_person
+
+    registry_person(email="member@example.com")
+    page = open_page(color_scheme=color_scheme, viewport={"width": 1280, "height": 900})
+    page.goto(live_server.url + "/admin/login/?next=/staff/registry/")
+    page.get_by_label("Username").fill("casey")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("The center's registry")
     assert_accessible(page)

@@ -183,3 +183,50 @@ def test_a_patient_completes_the_whole_journey_with_the_keyboard_alone(page, liv
     assert participant.date_of_birth.isoformat() == "1980-04-28"
     # Every kind of control the journey used showed a focus ring (checked in `focused`).
     assert {"link", "button", "input", "radio", "checkbox", "select"} <= keys.kinds_seen
+
+
+def test_a_person_joins_the_registry_through_the_centre_form_with_the_keyboard_alone(
+    page, live_server
+):
+    from recruitment.centre.forms import REGISTRY_CONSENT_NEEDED
+    from recruitment.models import Person
+    from tests.centre.test_centre_form import centre_data
+
+    study_load_file(path=LDN_FILE)
+    keys = Keyboard(page)
+    page.goto(live_server.url + "/")
+    keys.tab_to(
+        lambda e: e["tag"] == "a" and e["text"] == "I'm interested in any study that may fit me"
+    )
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hear about studies that may fit you")
+
+    keys.type_into("id_first_name", "Rosa")
+    keys.type_into("id_last_name", "Diaz")
+    keys.type_into("id_date_of_birth", "03141979")
+    keys.type_into("id_zip_code", "35203")
+    keys.type_into("id_email", "rosa.diaz@example.com")
+    unanswered = {name: value for name, value in centre_data().items() if name.startswith("q_")}
+    while unanswered:
+        element = keys.tab_to(lambda e: e["type"] == "radio" and e["name"] in unanswered)
+        values = page.evaluate(
+            "name => [...document.getElementsByName(name)].map(radio => radio.value)",
+            element["name"],
+        )
+        keys.choose_radio(unanswered.pop(element["name"]), values, by="value")
+    # The registry's box left unticked: the one error.
+    keys.tab_to(lambda e: kind(e) == "button" and e["text"] == "Send my interest")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#error-summary")).to_be_visible()
+    expect(page.locator("#error-summary a")).to_have_text([str(REGISTRY_CONSENT_NEEDED)])
+    keys.tab_to(lambda e: e["href"] == "#id_registry_consent")
+    page.keyboard.press("Enter")
+    assert keys.focused()["id"] == "id_registry_consent"
+    page.keyboard.press("Space")
+    keys.tab_to(lambda e: kind(e) == "button" and e["text"] == "Send my interest")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you. We got your answers.")
+    person = Person.objects.get()
+    assert person.in_registry and person.email == "rosa.diaz@example.com"
