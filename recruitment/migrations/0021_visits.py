@@ -5,7 +5,28 @@ import django.db.models.deletion
 import simple_history.models
 import uuid
 from django.conf import settings
+from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+from accounts.roles import ROLE_PERMISSIONS
+
+
+def roles_reapply(apps, schema_editor):
+    """Give the roles the visits' permissions: every role reads the plan and the visits;
+    coordinators and investigators book them; investigators amend the plan."""
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, codenames in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        group.permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label="recruitment", codename__in=codenames
+            )
+        )
 
 
 class Migration(migrations.Migration):
@@ -603,4 +624,5 @@ class Migration(migrations.Migration):
                 name="visit_one_booking_per_planned_visit",
             ),
         ),
+        migrations.RunPython(roles_reapply, migrations.RunPython.noop),
     ]
