@@ -14,6 +14,7 @@ from recruitment.identification import NOTE_HIDDEN, can_identify, text_shown
 from recruitment.models import ContactAttempt, Participant, Status
 from recruitment.screening.steps import Gates, Step, participant_steps
 from recruitment.verdict_words import prescreen_summary
+from recruitment.visits.selectors import VisitRow, visit_list_of_participant
 
 # How many of the latest contact attempts the card shows.
 ATTEMPTS_SHOWN = 3
@@ -48,6 +49,9 @@ class CallCard:
     not_reached: bool
     follow_up_due: bool
     steps: list[Step] = field(default_factory=list)
+    # Consented or further on, on the participant page: their visits, each with its window
+    # (recruitment.visits).
+    visits: list[VisitRow] = field(default_factory=list)
     # Identifying details: empty for staff who may not see them.
     name: str = ""
     phone: str = ""
@@ -108,8 +112,12 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
             "best_time": participant.get_best_time_display(),
             "note": participant.note,
         }
+    visits = []
+    if can_change and participant.status in Status.having_consented():
+        visits = visit_list_of_participant(participant=participant)
     return CallCard(
         participant=participant,
+        visits=visits,
         identify=identify,
         summary=prescreen_summary(verdicts, today=today, overridden=overridden),
         attempts=attempts,
