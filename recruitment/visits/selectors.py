@@ -33,6 +33,8 @@ RUN_IN_STATUS = "run_in"
 
 OUTSIDE_WINDOW = _("outside window: target {target}, window {earliest} to {latest}")
 WINDOW = _("target {target}, window {earliest} to {latest}")
+TODAY_TITLE = _("Today")
+WEEK_TITLE = _("Other days this week")
 WINDOW_UNKNOWN = {
     VisitAnchor.CONSENT: _("window unknown until consent is recorded"),
     VisitAnchor.RUN_IN_START: _("window unknown until the run-in starts"),
@@ -211,6 +213,14 @@ class StudyVisits:
     @property
     def total(self) -> int:
         return len(self.today) + len(self.this_week)
+
+    @property
+    def sections(self) -> list[tuple[str, str, list[VisitRow]]]:
+        """The page's two lists: key, title, rows."""
+        return [
+            ("today", str(TODAY_TITLE), self.today),
+            ("week", str(WEEK_TITLE), self.this_week),
+        ]
 
 
 def visit_week_list(*, user, today: datetime.date, identify: bool) -> list[StudyVisits]:
