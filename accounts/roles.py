@@ -25,6 +25,11 @@ _VIEW_ALL = [
     # Registry matches show no identity: a number, an outcome and its reasons.
     "view_registrymatch",
     "view_registryinvitation",
+    # Visits: the study's plan, the visits booked and their history.
+    "view_plannedvisit",
+    "view_historicalplannedvisit",
+    "view_visit",
+    "view_historicalvisit",
 ]
 _WORK_PARTICIPANTS = [
     "view_identification",  # names and contact details
@@ -39,6 +44,9 @@ _WORK_PARTICIPANTS = [
     "add_staffnote",
     # Emails a registry member about the study (the "Invite" button on its matches).
     "add_registryinvitation",
+    # Book, rebook, cancel visits and record their outcome.
+    "add_visit",
+    "change_visit",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -48,6 +56,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     INVESTIGATOR: _VIEW_ALL
     + _WORK_PARTICIPANTS
     + ["change_study", "change_eligibilitycriterion", "add_eligibilitycriterion"]
+    # The visit plan, amended with the protocol like the criteria.
+    + ["change_plannedvisit", "add_plannedvisit"]
     # Lets a participant go on although a criterion is not met, naming it and why.
     + ["override_eligibility"],
     # Read-only, without identification data.

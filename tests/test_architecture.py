@@ -59,6 +59,7 @@ HIGHER = {
     "recruitment.unicode_text": ("django", "recruitment", "accounts", "ldn_trial"),
     "recruitment.calls.working_days": ("django", "recruitment", "accounts", "ldn_trial"),
     "recruitment.models": (
+        "recruitment.visits",
         "recruitment.notifications",
         "recruitment.registry",
         "recruitment.studies",
@@ -69,6 +70,7 @@ HIGHER = {
         "accounts",
     ),
     "recruitment.notifications": (
+        "recruitment.visits",
         "recruitment.studies",
         "recruitment.screening",
         "recruitment.intake",
@@ -88,6 +90,7 @@ HIGHER = {
         "accounts",
     ),
     "recruitment.studies": (
+        "recruitment.visits",
         "recruitment.screening",
         "recruitment.intake",
         "recruitment.reports",
@@ -110,6 +113,13 @@ HIGHER = {
     "recruitment.amendments": ("recruitment.intake", "recruitment.admin", "recruitment.screening"),
     # The centre's form builds on the interest form's; its staff page's URL is in reports/urls.py.
     "recruitment.centre": ("recruitment.admin", "recruitment.reports", "recruitment.screening"),
+    "recruitment.visits": (
+        "recruitment.screening",
+        "recruitment.intake",
+        "recruitment.reports",
+        "recruitment.admin",
+        "recruitment.calls",
+    ),
     "accounts": (
         "recruitment.admin",
         "recruitment.reports",

@@ -2,10 +2,11 @@ from django.urls import path
 
 from recruitment.amendments import views as amendment_views
 from recruitment.calls import views as calls_views
-from recruitment.invitations import views as invitation_views
 from recruitment.centre import views as centre_views
+from recruitment.invitations import views as invitation_views
 from recruitment.reports import downloads
 from recruitment.reports import views as staff_views
+from recruitment.visits import views as visits_views
 
 app_name = "staff"
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("calls/", calls_views.calls, name="calls"),
     path("start/", calls_views.start, name="start"),
     path("registry/", centre_views.registry_queue, name="registry"),
+    path("visits/", visits_views.visits, name="visits"),
     path(
         "studies/<slug:slug>/screening-log.csv",
         downloads.screening_log_csv,
@@ -34,6 +36,7 @@ urlpatterns = [
         "registry/<slug:slug>/matches/<int:number>/invite/",
         invitation_views.registry_match_invite,
         name="registry_match_invite",
+    ),
     path("studies/<slug:slug>/amendments/", amendment_views.amendments, name="amendments"),
     path(
         "studies/<slug:slug>/amendments/<int:pk>/",

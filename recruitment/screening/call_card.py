@@ -15,6 +15,7 @@ from recruitment.models import ContactAttempt, Participant, Status
 from recruitment.people.selectors import OtherApplication, person_application_list
 from recruitment.screening.steps import Gates, Step, participant_steps
 from recruitment.verdict_words import prescreen_summary
+from recruitment.visits.selectors import VisitRow, visit_list_of_participant
 
 # How many of the latest contact attempts the card shows.
 ATTEMPTS_SHOWN = 3
@@ -51,6 +52,9 @@ class CallCard:
     steps: list[Step] = field(default_factory=list)
     # The same person's applications in the studies the user is a member of.
     other_applications: list[OtherApplication] = field(default_factory=list)
+    # Consented or further on, on the participant page: their visits, each with its window
+    # (recruitment.visits).
+    visits: list[VisitRow] = field(default_factory=list)
     # Identifying details: empty for staff who may not see them.
     name: str = ""
     phone: str = ""
@@ -111,8 +115,12 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
             "best_time": participant.get_best_time_display(),
             "note": participant.note,
         }
+    visits = []
+    if can_change and participant.status in Status.having_consented():
+        visits = visit_list_of_participant(participant=participant)
     return CallCard(
         participant=participant,
+        visits=visits,
         identify=identify,
         summary=prescreen_summary(verdicts, today=today, overridden=overridden),
         attempts=attempts,

@@ -23,6 +23,7 @@ from recruitment.models import (
     Study,
 )
 from recruitment.registry.tasks import study_rematch_enqueue
+from recruitment.studies.visit_plan import visit_plan_sync
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +191,8 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     file are retired, never deleted. With `create_only`, an existing study is left untouched
     (so `make run` never reverts edits made in the admin).
 
+    The visit plan (`[[visits]]`) is kept in step by `visit_plan.visit_plan_sync`.
+
     Translations (`[translations.es]`, `[criteria.translations.es]`) are loaded and checked
     too, but a change of translation alone gives no new criterion version: the English text
     is the text a participant is judged by (kept in `snapshot()`), and the rule is unchanged.
@@ -198,6 +201,7 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     slug = data.pop("slug", None)
     criteria = data.pop("criteria", [])
     translations = data.pop("translations", {})
+    visits = data.pop("visits", [])
     if not slug:
         raise StudyFileError("The study file needs a slug.")
     unknown = set(data) - STUDY_FIELDS
@@ -291,6 +295,9 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
         study.save(update_fields=["criteria_version"])
     if study.is_recruiting and (criteria_changed or not was_recruiting):
         study_rematch_enqueue(study=study)
+    visit_changes = visit_plan_sync(study=study, visits=visits)
+    if not created:
+        changes.extend(visit_changes)
     return StudyLoadResult(study, created=created, changes=tuple(changes))
 
 
