@@ -10,6 +10,7 @@ Built with a fixed number of queries whatever the participant's history (see the
 from dataclasses import dataclass, field
 from datetime import date
 
+from recruitment.contact import format_phone
 from recruitment.identification import NOTE_HIDDEN, can_identify, text_shown
 from recruitment.models import ContactAttempt, Participant, Status
 from recruitment.screening.steps import Gates, Step, participant_steps
@@ -101,7 +102,7 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
     if identify:
         details = {
             "name": participant.full_name.strip(),
-            "phone": participant.phone,
+            "phone": format_phone(participant.phone),
             "tel": tel_uri(participant.phone_normalised),
             "email": participant.email,
             "preferred_contact": participant.get_preferred_contact_display(),
