@@ -34,6 +34,7 @@ from recruitment.screening.views.status import (
     RuleOutView,
     StatusChangeView,
 )
+from recruitment.screening.views.texts import TextsStopView
 
 __all__ = [
     "WORKFLOW_PAGES",
@@ -59,4 +60,5 @@ WORKFLOW_PAGES = {
     "rule_out": ("rule-out/", RuleOutView),
     "verify": ("verify-answers/", VerifyAnswersView),
     "note": ("note/", StaffNoteView),
+    "texts_stop": ("texts/stop/", TextsStopView),
 }
