@@ -22,6 +22,11 @@ _VIEW_ALL = [
     "view_historicalanswer",
     "view_historicalconsentrecord",
     "view_eligibilityoverride",
+    # Visits: the study's plan, the visits booked and their history.
+    "view_plannedvisit",
+    "view_historicalplannedvisit",
+    "view_visit",
+    "view_historicalvisit",
 ]
 _WORK_PARTICIPANTS = [
     "view_identification",  # names and contact details
@@ -34,6 +39,9 @@ _WORK_PARTICIPANTS = [
     # Staff notes may quote the person: read and written by those who see names only.
     "view_staffnote",
     "add_staffnote",
+    # Book, rebook, cancel visits and record their outcome.
+    "add_visit",
+    "change_visit",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -43,6 +51,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     INVESTIGATOR: _VIEW_ALL
     + _WORK_PARTICIPANTS
     + ["change_study", "change_eligibilitycriterion", "add_eligibilitycriterion"]
+    # The visit plan, amended with the protocol like the criteria.
+    + ["change_plannedvisit", "add_plannedvisit"]
     # Lets a participant go on although a criterion is not met, naming it and why.
     + ["override_eligibility"],
     # Read-only, without identification data.

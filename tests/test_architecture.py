@@ -59,6 +59,7 @@ HIGHER = {
     "recruitment.unicode_text": ("django", "recruitment", "accounts", "ldn_trial"),
     "recruitment.calls.working_days": ("django", "recruitment", "accounts", "ldn_trial"),
     "recruitment.models": (
+        "recruitment.visits",
         "recruitment.notifications",
         "recruitment.studies",
         "recruitment.screening",
@@ -68,6 +69,7 @@ HIGHER = {
         "accounts",
     ),
     "recruitment.notifications": (
+        "recruitment.visits",
         "recruitment.studies",
         "recruitment.screening",
         "recruitment.intake",
@@ -76,6 +78,7 @@ HIGHER = {
         "accounts",
     ),
     "recruitment.studies": (
+        "recruitment.visits",
         "recruitment.screening",
         "recruitment.intake",
         "recruitment.reports",
@@ -85,6 +88,13 @@ HIGHER = {
     "recruitment.intake": ("recruitment.reports", "recruitment.admin"),
     "recruitment.reports": ("recruitment.intake", "recruitment.admin"),
     "recruitment.calls": ("recruitment.intake", "recruitment.admin", "recruitment.reports"),
+    "recruitment.visits": (
+        "recruitment.screening",
+        "recruitment.intake",
+        "recruitment.reports",
+        "recruitment.admin",
+        "recruitment.calls",
+    ),
     "accounts": (
         "recruitment.admin",
         "recruitment.reports",

@@ -19,11 +19,17 @@ from recruitment.intake import import_uploads
 from recruitment.models import (
     STUDY_TEXT_FIELDS,
     EligibilityCriterion,
+    PlannedVisit,
     Study,
 )
 from recruitment.studies import services as study_services
+from recruitment.studies.visit_plan import (
+    planned_visit_save,
+    planned_visit_translations_problems,
+)
 
 CHOOSE_FILE = _("Choose a CSV file.")
+PLAN_EDITED = _("Edited in the admin")
 KEPT_FILE_GONE = _(
     "The checked file is no longer kept (it is kept for 30 minutes): choose it again."
 )
@@ -79,6 +85,50 @@ class CriterionInline(admin.StackedInline):
         return False  # answers and verdicts point to it: retire it (untick "active") instead
 
 
+class PlannedVisitAdminForm(forms.ModelForm):
+    """Checks the translations as the study loader does (names and places only)."""
+
+    class Meta:
+        model = PlannedVisit
+        fields = "__all__"  # noqa: DJ007 - the inline's fields choose what is shown
+
+    def clean_translations(self):
+        translations = self.cleaned_data["translations"] or {}
+        problems = planned_visit_translations_problems(
+            translations=translations, code=self.cleaned_data.get("code", "")
+        )
+        if problems:
+            raise ValidationError(problems)
+        return translations
+
+
+class PlannedVisitInline(admin.TabularInline):
+    """The study's visit plan, loaded from its study file and amended with the protocol;
+    each change gets a new version and its history (see `StudyAdmin.save_formset`)."""
+
+    model = PlannedVisit
+    form = PlannedVisitAdminForm
+    extra = 0
+    fields = [
+        "order",
+        "code",
+        "name",
+        "anchor",
+        "target_day",
+        "days_before",
+        "days_after",
+        "place",
+        "duration_minutes",
+        "is_active",
+        "translations",
+        "version",
+    ]
+    readonly_fields = ["version"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # booked visits point to it: retire it (untick "active") instead
+
+
 class StudyAdminForm(forms.ModelForm):
     class Meta:
         model = Study
@@ -122,7 +172,7 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
     search_fields = ["title", "slug", "irb_number"]
     readonly_fields = ["criteria_version", "last_screening_seq", "created_at", "updated_at"]
     filter_horizontal = ["members"]
-    inlines = [CriterionInline]
+    inlines = [CriterionInline, PlannedVisitInline]
     fieldsets = [
         (None, {"fields": ["title", "short_title", "slug", "prefix", "irb_number"]}),
         (
@@ -329,7 +379,12 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
         return kept, kept.data
 
     def save_formset(self, request, form, formset, change):
-        """Give every criterion whose text or rule really changed a new version."""
+        """Give every criterion whose text or rule really changed a new version, and every
+        planned visit changed a new version with its reason in the history."""
+        if formset.model is PlannedVisit:
+            for planned in formset.save(commit=False):
+                planned_visit_save(planned=planned, by=request.user, reason=PLAN_EDITED)
+            return
         study = form.instance
         before = {c.pk: (c.snapshot(), c.is_active) for c in study.criteria.all()} if change else {}
         super().save_formset(request, form, formset, change)

@@ -68,6 +68,16 @@ from recruitment.models.verdicts import (  # noqa: F401
     Provenance,
     Verdict,
 )
+from recruitment.models.visits import (  # noqa: F401
+    PLANNED_VISIT_TEXT_FIELDS,
+    PlannedVisit,
+    PlannedVisitQuerySet,
+    Visit,
+    VisitAnchor,
+    VisitQuerySet,
+    VisitStatus,
+    VisitWindow,
+)
 from recruitment.models.workflow import (  # noqa: F401
     BY_PARTICIPANT,
     UNANSWERED_OUTCOMES,

@@ -10,7 +10,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from recruitment.links import withdraw_path
-from recruitment.models import Draft, Participant, Study
+from recruitment.models import Draft, Participant, Study, Visit, VisitStatus
+from recruitment.notifications.calendar import (
+    visit_calendar,
+    visit_calendar_part,
+    visit_method,
+)
 
 
 def _site(site_url: str) -> str:
@@ -108,3 +113,36 @@ def draft_link(draft: Draft, *, token: str, site_url: str) -> EmailMessage:
         subject = render_to_string("recruitment/email/draft_link_subject.txt", context)
         body = render_to_string("recruitment/email/draft_link.txt", context)
     return EmailMessage(" ".join(subject.split()), body, None, [draft.email])
+
+
+def visit_booking(visit: Visit) -> EmailMessage | None:
+    """The participant's email about a visit as it now stands: booked (sequence 0), moved
+    (an update) or cancelled, in their language, with the calendar file. What the visit is,
+    when, where, with whom and the team's phone; no health answer, no word of why. None when
+    there is nothing to say (attended or missed) or nobody to write to (erased)."""
+    participant = visit.participant
+    if visit.status in (VisitStatus.ATTENDED, VisitStatus.MISSED) or not participant.email:
+        return None
+    study = participant.study
+    with translation.override(participant.language):
+        start = timezone.localtime(visit.starts_at)
+        context = {
+            "visit": visit,
+            "participant": participant,
+            "study": study,
+            "name": visit.planned_visit.text.name,
+            "place": visit.planned_visit.text.place
+            if visit.place == visit.planned_visit.place
+            else visit.place,
+            "start": start,
+            "cancelled": visit.status == VisitStatus.CANCELLED,
+            "moved": visit.sequence > 0 and visit.status == VisitStatus.BOOKED,
+        }
+        subject = render_to_string("recruitment/email/visit_subject.txt", context)
+        body = render_to_string("recruitment/email/visit.txt", context)
+        summary = render_to_string("recruitment/email/visit_calendar_summary.txt", context)
+    message = EmailMessage(" ".join(subject.split()), body, None, [participant.email])
+    method = visit_method(visit)
+    ics = visit_calendar(visit, summary=" ".join(summary.split()), description=body)
+    message.attach(visit_calendar_part(ics, method=method))
+    return message

@@ -10,7 +10,7 @@ from django_tasks import task
 from django_tasks_db import DatabaseBackend
 
 from recruitment.links import token_hash, token_new
-from recruitment.models import Draft, Participant, Study
+from recruitment.models import Draft, Participant, Study, Visit
 from recruitment.notifications import emails
 from recruitment.notifications.delivery import deliver
 
@@ -121,4 +121,30 @@ def draft_link_send(*, draft_id: int, link_hash: str, site_url: str, attempt: in
         messages={"link": (f"Draft link email (draft {draft_id})", message)},
         attempt=attempt,
         ids={"draft_id": draft_id, "link_hash": new_hash, "site_url": site_url},
+    )
+
+
+@task()
+def visit_email_send(*, visit_id: int, sequence: int, attempt: int = 1) -> str:
+    """The participant's email about a visit booked, moved or cancelled, with its calendar
+    file, rendered as the visit stands when it is sent. A later change of the visit (its
+    sequence went up) asked for its own email, so this one is not sent: the participant
+    never gets an older time after a newer one."""
+    visit = (
+        Visit.objects.select_related("participant__study", "planned_visit")
+        .filter(pk=visit_id)
+        .first()
+    )
+    if visit is None:
+        return NOBODY
+    if visit.sequence != sequence:
+        return "superseded by a later change"
+    message = emails.visit_booking(visit)
+    if message is None:
+        return NOBODY
+    return deliver(
+        task=visit_email_send,
+        messages={"visit": (f"Visit email about {visit.participant.screening_number}", message)},
+        attempt=attempt,
+        ids={"visit_id": visit_id, "sequence": sequence},
     )

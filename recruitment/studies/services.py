@@ -21,6 +21,7 @@ from recruitment.models import (
     Status,
     Study,
 )
+from recruitment.studies.visit_plan import visit_plan_sync
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +188,8 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     file are retired, never deleted. With `create_only`, an existing study is left untouched
     (so `make run` never reverts edits made in the admin).
 
+    The visit plan (`[[visits]]`) is kept in step by `visit_plan.visit_plan_sync`.
+
     Translations (`[translations.es]`, `[criteria.translations.es]`) are loaded and checked
     too, but a change of translation alone gives no new criterion version: the English text
     is the text a participant is judged by (kept in `snapshot()`), and the rule is unchanged.
@@ -195,6 +198,7 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     slug = data.pop("slug", None)
     criteria = data.pop("criteria", [])
     translations = data.pop("translations", {})
+    visits = data.pop("visits", [])
     if not slug:
         raise StudyFileError("The study file needs a slug.")
     unknown = set(data) - STUDY_FIELDS
@@ -283,6 +287,9 @@ def study_load(*, data: dict[str, Any], create_only: bool = False) -> StudyLoadR
     if criteria_changed and not created:
         study.criteria_version += 1
         study.save(update_fields=["criteria_version"])
+    visit_changes = visit_plan_sync(study=study, visits=visits)
+    if not created:
+        changes.extend(visit_changes)
     return StudyLoadResult(study, created=created, changes=tuple(changes))
 
 
