@@ -263,6 +263,8 @@ TEXT_RETRY_DELAYS = [
 ]
 # Visit reminders go this many days before the visit (by the person's preferred channel).
 VISIT_REMINDER_DAYS_BEFORE = env.int("VISIT_REMINDER_DAYS_BEFORE", default=1)
+# ... from this hour of the site's day (0 to 23), so nobody gets a text in the night.
+VISIT_REMINDER_FROM_HOUR = env.int("VISIT_REMINDER_FROM_HOUR", default=9)
 
 # The patient's withdraw link (in the confirmation email) works once, for this many days.
 WITHDRAW_LINK_MAX_AGE_DAYS = env.int("WITHDRAW_LINK_MAX_AGE_DAYS", default=180)

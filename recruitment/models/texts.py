@@ -10,6 +10,7 @@ from recruitment.models.common import audit_history
 from recruitment.models.participants import Participant
 from recruitment.models.status import ContactMethod
 from recruitment.models.studies import Study
+from recruitment.models.visits import Visit
 
 # The words that stop texts, and start them again, as carriers and Twilio read a reply.
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -85,10 +86,18 @@ class Reminder(models.Model):
 
     kind = models.CharField(_("kind"), max_length=12, choices=ReminderKind)
     channel = models.CharField(_("channel"), max_length=10, choices=ContactMethod)
+    visit = models.ForeignKey(
+        Visit,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reminders",
+        verbose_name=_("visit"),
+    )
     study = models.ForeignKey(
         Study, on_delete=models.CASCADE, related_name="+", verbose_name=_("study")
     )
-    day = models.DateField(_("for the day"))
+    day = models.DateField(_("for the day"), help_text=_("The visit's day, or the digest's."))
     claimed_at = models.DateTimeField(_("claimed at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=200, blank=True)
@@ -98,12 +107,22 @@ class Reminder(models.Model):
         verbose_name_plural = _("reminders")
         constraints = [
             models.UniqueConstraint(
+                fields=["kind", "visit", "channel"],
+                condition=Q(visit__isnull=False),
+                name="reminder_once_per_visit_and_channel",
+            ),
+            models.UniqueConstraint(
                 fields=["kind", "study", "day"],
                 condition=Q(kind="follow_ups"),
                 name="reminder_follow_ups_once_per_study_day",
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=ReminderKind.values), name="reminder_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="visit", visit__isnull=False)
+                | Q(kind="follow_ups", visit__isnull=True),
+                name="reminder_visit_iff_visit_kind",
             ),
         ]
 

@@ -9,6 +9,7 @@ it. The claim and the task that sends it are written in one transaction (the dat
 queue's row commits with the claim); the task renders the message when it runs."""
 
 import logging
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,13 +26,20 @@ from recruitment.models import (
     Reminder,
     ReminderKind,
     Study,
+    Visit,
+    VisitStatus,
 )
 from recruitment.notifications.delivery import deliver
 from recruitment.notifications.tasks import NOBODY, task_enqueue
+from recruitment.notifications.text_delivery import text_deliver
+from recruitment.notifications.visit_messages import visit_reminder_email, visit_reminder_text
+from recruitment.texts.services import text_allowed, text_wanted
 
 logger = logging.getLogger(__name__)
 
 COORDINATOR_GROUP = "Coordinator"
+VISIT_GONE = "visit no longer booked, or already begun"
+TEXT_NOT_ALLOWED = "no text (STOP, texts off or no number): sent by email instead"
 
 
 def reminder_claim(**fields) -> Reminder | None:
@@ -127,11 +135,115 @@ def follow_ups_email_send(*, reminder_id: int, attempt: int = 1) -> str:
     return outcome
 
 
+# -- The patient's visit reminders ---------------------------------------------------------------
+def visits_due_for_reminder(*, now):
+    """Booked visits on the days from tomorrow to VISIT_REMINDER_DAYS_BEFORE days ahead
+    (local dates), from VISIT_REMINDER_FROM_HOUR in the morning (no text at night), without
+    a reminder yet."""
+    local = timezone.localtime(now)
+    if local.hour < settings.VISIT_REMINDER_FROM_HOUR:
+        return Visit.objects.none()
+    today = local.date()
+    zone = timezone.get_current_timezone()
+    start = datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone)
+    end = datetime.combine(
+        today + timedelta(days=settings.VISIT_REMINDER_DAYS_BEFORE + 1), time.min, tzinfo=zone
+    )
+    return (
+        Visit.objects.booked()
+        .between(start, end)
+        .filter(participant__erased_at__isnull=True)
+        .exclude(reminders__kind=ReminderKind.VISIT)
+        .select_related("participant")
+        .order_by("starts_at", "pk")
+    )
+
+
+def visit_reminder_claim(*, visit: Visit, channel: str) -> Reminder | None:
+    """Claim the visit's reminder by `channel` and queue it, in one transaction."""
+    with transaction.atomic():
+        reminder = reminder_claim(
+            kind=ReminderKind.VISIT,
+            channel=channel,
+            visit=visit,
+            study_id=visit.participant.study_id,
+            day=timezone.localtime(visit.starts_at).date(),
+        )
+        if reminder is not None:
+            task_enqueue(visit_reminder_send, reminder_id=reminder.pk)
+    return reminder
+
+
+def visit_reminders_claim(*, now) -> list[Reminder]:
+    """Each visit due gets its reminder by text when the participant chose texts and may get
+    one, by email otherwise."""
+    claimed = []
+    for visit in visits_due_for_reminder(now=now):
+        channel = (
+            ContactMethod.TEXT
+            if text_wanted(participant=visit.participant)
+            else ContactMethod.EMAIL
+        )
+        reminder = visit_reminder_claim(visit=visit, channel=channel)
+        if reminder is not None:
+            claimed.append(reminder)
+    return claimed
+
+
+@task()
+def visit_reminder_send(*, reminder_id: int, attempt: int = 1) -> str:
+    """One visit reminder, by its channel. A text to someone who has since said STOP is not
+    sent: the reminder goes by email instead (its own claim, so once too)."""
+    reminder = (
+        Reminder.objects.select_related("visit__participant__study", "visit__planned_visit")
+        .filter(pk=reminder_id)
+        .first()
+    )
+    if reminder is None:
+        return NOBODY
+    visit = reminder.visit
+    if visit.status != VisitStatus.BOOKED or visit.starts_at <= timezone.now():
+        reminder_done(reminder_id=reminder_id, outcome=VISIT_GONE)
+        return VISIT_GONE
+    participant = visit.participant
+    number = participant.screening_number
+    if reminder.channel == ContactMethod.TEXT:
+        if not text_allowed(participant=participant):
+            visit_reminder_claim(visit=visit, channel=ContactMethod.EMAIL)
+            reminder_done(reminder_id=reminder_id, outcome=TEXT_NOT_ALLOWED)
+            return TEXT_NOT_ALLOWED
+        outcome = text_deliver(
+            task=visit_reminder_send,
+            to=participant.phone,
+            body=visit_reminder_text(visit),
+            about=f"Visit reminder text about {number}",
+            attempt=attempt,
+            ids={"reminder_id": reminder_id},
+        )
+    else:
+        message = visit_reminder_email(visit)
+        if message is None:
+            reminder_done(reminder_id=reminder_id, outcome=NOBODY)
+            return NOBODY
+        outcome = deliver(
+            task=visit_reminder_send,
+            messages={"reminder": (f"Visit reminder email about {number}", message)},
+            attempt=attempt,
+            ids={"reminder_id": reminder_id},
+        )
+    if outcome.startswith("sent"):
+        reminder_done(reminder_id=reminder_id, outcome=outcome)
+    return outcome
+
+
 # -- What the scheduler runs ---------------------------------------------------------------------
 def reminders_send(*, now=None) -> dict[str, int]:
     """Claim and queue every reminder due at `now`; returns how many of each were claimed."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    counts = {"follow_ups": len(follow_ups_claim(today=today))}
+    counts = {
+        "visit reminders": len(visit_reminders_claim(now=now)),
+        "follow-up emails": len(follow_ups_claim(today=today)),
+    }
     logger.info("Reminders claimed: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
     return counts
