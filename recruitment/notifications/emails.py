@@ -141,8 +141,9 @@ def visit_booking(visit: Visit) -> EmailMessage | None:
         subject = render_to_string("recruitment/email/visit_subject.txt", context)
         body = render_to_string("recruitment/email/visit.txt", context)
         summary = render_to_string("recruitment/email/visit_calendar_summary.txt", context)
+        description = render_to_string("recruitment/email/visit_calendar_description.txt", context)
     message = EmailMessage(" ".join(subject.split()), body, None, [participant.email])
     method = visit_method(visit)
-    ics = visit_calendar(visit, summary=" ".join(summary.split()), description=body)
+    ics = visit_calendar(visit, summary=" ".join(summary.split()), description=description.strip())
     message.attach(visit_calendar_part(ics, method=method))
     return message

@@ -41,7 +41,7 @@ def test_the_ldn_study_plans_its_four_visits_in_order_with_their_windows():
         "baseline-end": ("run_in_start", 28, 2, 3, True),
         "first-dose": ("enrollment", 0, 0, 3, True),
     }
-    assert "Lab" in PlannedVisit.objects.get(code="screening").place
+    assert "lab" in PlannedVisit.objects.get(code="screening").place
 
 
 def test_a_planned_visit_reads_its_name_and_place_in_the_participants_language():

@@ -8,6 +8,7 @@ import pytest
 
 from recruitment.models import PlannedVisit, Status
 from tests.factories import LDN_ELIGIBLE_ANSWERS, submit, walk
+from tests.notifications.conftest import database_queue, smtp_server  # noqa: F401 - fixtures
 
 SITE = ZoneInfo("America/Chicago")
 # Monday 7 December 2026, 9:00 in Birmingham (15:00 UTC).
