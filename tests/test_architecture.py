@@ -88,6 +88,18 @@ HIGHER = {
     "recruitment.intake": ("recruitment.reports", "recruitment.admin"),
     "recruitment.reports": ("recruitment.intake", "recruitment.admin"),
     "recruitment.calls": ("recruitment.intake", "recruitment.admin", "recruitment.reports"),
+    # Texts deliver and record STOP; what to send and when is decided above them.
+    "recruitment.texts": (
+        "recruitment.notifications",
+        "recruitment.visits",
+        "recruitment.studies",
+        "recruitment.screening",
+        "recruitment.intake",
+        "recruitment.reports",
+        "recruitment.admin",
+        "recruitment.calls",
+        "accounts",
+    ),
     "recruitment.visits": (
         "recruitment.screening",
         "recruitment.intake",
