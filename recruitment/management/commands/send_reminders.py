@@ -1,3 +1,4 @@
+import os
 import time
 
 from django.core.management.base import BaseCommand
@@ -20,10 +21,12 @@ class Command(BaseCommand):
             type=int,
             default=0,
             metavar="SECONDS",
-            help="Keep running, once every SECONDS (for `make run`); by default run once.",
+            help="Keep running, once every SECONDS, until the shell that started it ends (for "
+            "`make run`); by default run once.",
         )
 
     def handle(self, *args, every, **options):
+        parent = os.getppid()
         while True:
             counts = reminders_send()
             self.stdout.write(
@@ -32,3 +35,5 @@ class Command(BaseCommand):
             if not every:
                 return
             time.sleep(every)
+            if os.getppid() != parent:  # `make run`'s shell has gone: stop with it
+                return
