@@ -1,7 +1,7 @@
 """Who may get a text: the opt-outs (STOP) and opt-ins (START) of a phone number, recorded
 from a reply to a text or by staff who heard it on a call, each change audited."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from recruitment.models import (
@@ -45,7 +45,16 @@ def text_wanted(*, participant: Participant) -> bool:
     )
 
 
-def _opt_out_set(
+def _opt_out_set(**fields) -> TextOptOut:
+    """Write the number's row; a reply for the same new number written meanwhile (its
+    INSERT won the unique phone) is updated instead."""
+    try:
+        return _opt_out_write(**fields)
+    except IntegrityError:
+        return _opt_out_write(**fields)
+
+
+def _opt_out_write(
     *, phone: str, stopped: bool, how: str, at, by, reason: str, participant, change: str
 ) -> TextOptOut:
     with transaction.atomic():
