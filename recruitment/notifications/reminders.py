@@ -31,7 +31,7 @@ from recruitment.models import (
 )
 from recruitment.notifications.delivery import deliver
 from recruitment.notifications.tasks import NOBODY, task_enqueue
-from recruitment.notifications.text_delivery import text_deliver
+from recruitment.notifications.text_delivery import TextNotDelivered, text_deliver
 from recruitment.notifications.visit_messages import visit_reminder_email, visit_reminder_text
 from recruitment.texts.services import text_allowed, text_wanted
 
@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 COORDINATOR_GROUP = "Coordinator"
 VISIT_GONE = "visit no longer booked, or already begun"
+TEXT_GIVEN_UP = "text given up: sent by email instead"
 TEXT_NOT_ALLOWED = "no text (STOP, texts off or no number): sent by email instead"
 
 
@@ -212,14 +213,20 @@ def visit_reminder_send(*, reminder_id: int, attempt: int = 1) -> str:
             visit_reminder_claim(visit=visit, channel=ContactMethod.EMAIL)
             reminder_done(reminder_id=reminder_id, outcome=TEXT_NOT_ALLOWED)
             return TEXT_NOT_ALLOWED
-        outcome = text_deliver(
-            task=visit_reminder_send,
-            to=participant.phone,
-            body=visit_reminder_text(visit),
-            about=f"Visit reminder text about {number}",
-            attempt=attempt,
-            ids={"reminder_id": reminder_id},
-        )
+        try:
+            outcome = text_deliver(
+                task=visit_reminder_send,
+                to=participant.phone,
+                body=visit_reminder_text(visit),
+                about=f"Visit reminder text about {number}",
+                attempt=attempt,
+                ids={"reminder_id": reminder_id},
+            )
+        except TextNotDelivered:
+            # Given up (a landline, a number that cannot get texts): the reminder still goes.
+            visit_reminder_claim(visit=visit, channel=ContactMethod.EMAIL)
+            reminder_done(reminder_id=reminder_id, outcome=TEXT_GIVEN_UP)
+            raise
     else:
         message = visit_reminder_email(visit)
         if message is None:

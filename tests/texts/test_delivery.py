@@ -9,7 +9,7 @@ import pytest
 from django.test import TestCase
 from django_tasks_db.models import DBTaskResult
 
-from recruitment.models import OptOutHow, Status, TextOptOut
+from recruitment.models import OptOutHow, Reminder, Status, TextOptOut
 from recruitment.visits.services import visit_book
 from tests.factories import LDN_ELIGIBLE_ANSWERS, submit, walk
 from tests.notifications.conftest import run_worker
@@ -105,3 +105,24 @@ def test_twilios_unsubscribed_refusal_records_the_stop(booked, twilio):
 
     opt_out = TextOptOut.objects.get(phone=NUMBER)
     assert (opt_out.stopped, opt_out.how) == (True, OptOutHow.REPLY)
+
+
+def test_a_reminder_text_given_up_goes_by_email_instead(booked, twilio):
+    from django.core import mail
+
+    from recruitment.notifications.reminders import reminders_send
+    from tests.visits.conftest import at
+
+    twilio.answers = [(201, {"sid": "SM" + "c" * 32})]
+    run_worker()  # the booking's email and text
+    mail.outbox.clear()
+    twilio.answers = [(400, {"code": 21614, "message": "Not a mobile number"})]
+
+    reminders_send(now=at(7, 9, 30))
+    run_worker()
+
+    assert [m.subject for m in mail.outbox] == ["Reminder: your study visit on Dec 8, 2026"]
+    assert sorted(Reminder.objects.values_list("channel", "outcome")) == [
+        ("email", "sent"),
+        ("text", "text given up: sent by email instead"),
+    ]

@@ -127,7 +127,7 @@ def test_someone_who_chose_texts_gets_the_reminder_by_text_only(texter, plan, co
         "LDN for ME/CFS: a reminder of your visit on Dec 8, 2026 at 10 a.m., at "
         f"{plan['screening'].place}. Can't come? Call {texter.study.contact_phone}. "
         "Reply STOP to stop texts."
-    ) or text.body.startswith(f"{texter.study.short_title}: a reminder of your visit on")
+    )
     assert "Reply STOP to stop texts." in text.body
     assert "Tex" not in text.body
     assert mail.outbox == []
@@ -278,9 +278,7 @@ def test_the_study_coordinators_get_one_email_of_the_follow_ups_due_with_numbers
 
     (email,) = mail.outbox
     assert email.to == ["coord@example.edu"]
-    assert (
-        email.subject == "LDN for ME/CFS: 2 follow-ups due" or "2 follow-ups due" in email.subject
-    )
+    assert email.subject == "LDN for ME/CFS: 2 follow-ups due"
     due = [p.screening_number for p in follow_ups[:2]]
     assert all(number in email.body for number in due)
     assert follow_ups[2].screening_number not in email.body
