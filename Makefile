@@ -34,7 +34,8 @@ run: $(INSTALLED) messages
 	@echo "Serving on http://127.0.0.1:8000/ (staff: http://127.0.0.1:8000/admin/). Ctrl-C stops."
 	@echo "Staff two-factor sign-in is OFF in development (DEBUG=1); production requires it (STAFF_2FA_REQUIRED)."
 	@echo "Emails are tasks: the worker beside the server sends them, printed here a second or so after a submission."
-	$(call beside_the_worker,$(DEV_ENV),--reload,$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000)
+	@echo "Texts print here too (console backend); send_reminders queues the reminders due every minute."
+	$(call beside_the_worker,$(DEV_ENV),--reload,$(DEV_ENV) $(BIN)/python manage.py send_reminders --every 60 >/dev/null & $(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000)
 
 # `make serve`: the production configuration on this machine (docs/deploy.md): DEBUG off, static
 # files collected and compressed, gunicorn with gunicorn.conf.py on 127.0.0.1:8000 and the task

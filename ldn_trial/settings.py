@@ -246,6 +246,33 @@ EMAIL_RETRY_DELAYS = [
 TASKS_MAX_WAIT_MINUTES = env.int("TASKS_MAX_WAIT_MINUTES", default=10)
 TASKS_STUCK_MINUTES = env.int("TASKS_STUCK_MINUTES", default=15)
 
+# Text messages (recruitment/texts/): the backend's dotted path, as EMAIL_BACKEND. Empty
+# turns texts off (everyone is written to by email): the default in production until a
+# provider is set. "twilio" is short for Twilio's Messages API, which needs the account SID,
+# its auth token (also what checks the signature of replies posted to /texts/inbound/) and the
+# number texts come from, in E.164 (+12055550100).
+_TEXT_BACKENDS = {
+    "console": "recruitment.texts.backends.ConsoleTextBackend",
+    "twilio": "recruitment.texts.backends.TwilioTextBackend",
+    "locmem": "recruitment.texts.backends.LocMemTextBackend",
+}
+TEXT_BACKEND = env.str("TEXT_BACKEND", default="console" if DEBUG else "")
+TEXT_BACKEND = _TEXT_BACKENDS.get(TEXT_BACKEND, TEXT_BACKEND)
+TEXT_TWILIO_ACCOUNT_SID = env.str("TEXT_TWILIO_ACCOUNT_SID", default="")
+TEXT_TWILIO_AUTH_TOKEN = env.str("TEXT_TWILIO_AUTH_TOKEN", default="")
+TEXT_FROM_NUMBER = env.str("TEXT_FROM_NUMBER", default="")
+TEXT_API_BASE_URL = env.str("TEXT_API_BASE_URL", default="https://api.twilio.com")
+# Seconds a request to the provider may take; a slow answer fails the attempt (retried).
+TEXT_TIMEOUT = env.int("TEXT_TIMEOUT", default=15)
+# A text the provider refuses for now (5xx, no answer) is tried again after each delay.
+TEXT_RETRY_DELAYS = [
+    int(delay) for delay in env_list("TEXT_RETRY_DELAYS", ["60", "300", "1800", "7200"])
+]
+# Visit reminders go this many days before the visit (by the person's preferred channel).
+VISIT_REMINDER_DAYS_BEFORE = env.int("VISIT_REMINDER_DAYS_BEFORE", default=1)
+# ... from this hour of the site's day (0 to 23), so nobody gets a text in the night.
+VISIT_REMINDER_FROM_HOUR = env.int("VISIT_REMINDER_FROM_HOUR", default=9)
+
 # The patient's withdraw link (in the confirmation email) works once, for this many days.
 WITHDRAW_LINK_MAX_AGE_DAYS = env.int("WITHDRAW_LINK_MAX_AGE_DAYS", default=180)
 # How long the link to leave the registry (in the footer of patients' emails) works.

@@ -28,6 +28,8 @@ urlpatterns = [
     # Staff two-factor sign-in; before "staff/" (see accounts/security.py).
     path("staff/2fa/", include((otp_views.urlpatterns, otp_views.app_name))),
     path("staff/", include("recruitment.reports.urls")),
+    # Replies to our texts, posted by the text provider (STOP, START).
+    path("texts/", include("recruitment.texts.urls")),
     # Language switch (POST, no JavaScript): django.views.i18n.set_language.
     path("i18n/", include("django.conf.urls.i18n")),
     # The trial centre's own form: any study that may fit (the registry).

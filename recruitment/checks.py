@@ -68,3 +68,44 @@ def check_tasks_are_queued(app_configs=None, **kwargs) -> list[checks.CheckMessa
             id="recruitment.W002",
         )
     ]
+
+
+TEXTS_TO_THE_CONSOLE = (
+    "Texts are printed to the server's log ({backend}), never sent to patients: reminders for "
+    "patients who chose texts are lost."
+)
+TEXTS_TO_THE_CONSOLE_HINT = (
+    "Set TEXT_BACKEND=twilio with its TEXT_* settings, or leave TEXT_BACKEND empty to send "
+    "everything by email (docs/operators.md, 'Texts and reminders')."
+)
+TWILIO_SETTINGS_MISSING = "TEXT_BACKEND is Twilio's but {missing} is not set: no text can be sent."
+
+
+@checks.register(deploy=True)
+def check_texts_are_delivered(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Warn when production texts would go nowhere: the console backend, or Twilio without
+    its account, token or sender number."""
+    backend = getattr(settings, "TEXT_BACKEND", "")
+    if backend.endswith(".ConsoleTextBackend") or backend.endswith(".LocMemTextBackend"):
+        return [
+            checks.Warning(
+                TEXTS_TO_THE_CONSOLE.format(backend=backend),
+                hint=TEXTS_TO_THE_CONSOLE_HINT,
+                id="recruitment.W003",
+            )
+        ]
+    if backend.endswith(".TwilioTextBackend"):
+        missing = [
+            name
+            for name in ("TEXT_TWILIO_ACCOUNT_SID", "TEXT_TWILIO_AUTH_TOKEN", "TEXT_FROM_NUMBER")
+            if not getattr(settings, name, "")
+        ]
+        if missing:
+            return [
+                checks.Warning(
+                    TWILIO_SETTINGS_MISSING.format(missing=", ".join(missing)),
+                    hint=TEXTS_TO_THE_CONSOLE_HINT,
+                    id="recruitment.W004",
+                )
+            ]
+    return []

@@ -5,40 +5,55 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.unicode_text import ascii_digits
 
-PHONE_INVALID = _("Enter a US phone number with area code, like 205-555-0134.")
+PHONE_INVALID = _("Enter a US phone number, like 205-555-0100.")
+# Where a number written without a country code is read.
+PHONE_REGION = "US"
 
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def normalise_phone(phone: str) -> str:
-    """Return the 10 digits of a US phone number, or raise ValidationError.
+def phone_e164(phone: str) -> str:
+    """A US phone number as stored, in E.164 (+12055550100), or raise ValidationError.
 
-    Accepts the ways people write US numbers: (205) 555-0134, 205.555.0134, +1 205 555 0134,
-    in the digits of any script (a phone's keyboard may type ２０５): stored as ASCII, so the
-    same number always matches.
+    Read by `phonenumbers` (Google's libphonenumber) with the US as the default region, so
+    (205) 555-0100, 205.555.0100 and +1 205 555 0100 are the same number; the digits of any
+    script are read as ASCII first (a phone's keyboard may type ２０５). Only valid numbers
+    of the North American plan (+1) are taken: texts and calls go to US numbers.
     """
-    phone = ascii_digits(text=phone or "")
+    phone = ascii_digits(text=phone or "").strip()
     if not phone or len(phone) > 30 or re.search(r"[^0-9\s().+-]", phone):
         raise ValidationError(PHONE_INVALID, code="invalid")
-    digits = re.sub(r"[^0-9]", "", phone)
-    if len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
-    # North American numbering: area code and exchange cannot start with 0 or 1.
-    if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
+    try:
+        number = phonenumbers.parse(phone, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(PHONE_INVALID, code="invalid") from None
+    if number.country_code != 1 or not phonenumbers.is_valid_number(number):
         raise ValidationError(PHONE_INVALID, code="invalid")
-    return digits
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def format_phone(digits: str) -> str:
-    return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}" if len(digits) == 10 else digits
+def normalise_phone(phone: str) -> str:
+    """The 10 digits of a US phone number (what duplicates match on), or raise
+    ValidationError: the same number however it was written, E.164 included."""
+    return phone_e164(phone)[2:]
+
+
+def format_phone(phone: str) -> str:
+    """A stored number as people read it: +12055550100 (or its 10 digits) as 205-555-0100;
+    anything else (a value kept as typed because it could not be read) as it is."""
+    digits = phone[2:] if phone.startswith("+1") and len(phone) == 12 else phone
+    if len(digits) == 10 and digits.isdigit():
+        return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+    return phone
 
 
 def normalise_name(first_name: str, last_name: str) -> str:

@@ -95,6 +95,11 @@ def _test_settings(settings, tmp_path):
     # finds its emails in mail.outbox; tests/notifications/ run the database queue's worker.
     settings.TASKS = IMMEDIATE_TASKS
     settings.COORDINATOR_EMAILS = ["coordinators@example.edu"]
+    # Texts are kept in recruitment.texts.outbox, as emails in mail.outbox.
+    settings.TEXT_BACKEND = "recruitment.texts.backends.LocMemTextBackend"
+    from recruitment import texts
+
+    texts.outbox.clear()
     settings.SECURE_SSL_REDIRECT = False
     # Security features that would get in the way of every other test are off by default;
     # the security tests (tests/**/test_security*.py) turn each one on to prove it.

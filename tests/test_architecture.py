@@ -113,6 +113,18 @@ HIGHER = {
     "recruitment.amendments": ("recruitment.intake", "recruitment.admin", "recruitment.screening"),
     # The centre's form builds on the interest form's; its staff page's URL is in reports/urls.py.
     "recruitment.centre": ("recruitment.admin", "recruitment.reports", "recruitment.screening"),
+    # Texts deliver and record STOP; what to send and when is decided above them.
+    "recruitment.texts": (
+        "recruitment.notifications",
+        "recruitment.visits",
+        "recruitment.studies",
+        "recruitment.screening",
+        "recruitment.intake",
+        "recruitment.reports",
+        "recruitment.admin",
+        "recruitment.calls",
+        "accounts",
+    ),
     "recruitment.visits": (
         "recruitment.screening",
         "recruitment.intake",

@@ -50,6 +50,7 @@ STAFF_SOURCES = (
     "templates/registration/*",
     "templates/recruitment/staff/*",
     "templates/recruitment/email/*coordinator*",
+    "templates/recruitment/email/follow_ups*",  # the coordinators' follow-ups due
     "recruitment/admin/*.py",
     "accounts/apps.py",
     "recruitment/apps.py",
@@ -83,6 +84,7 @@ PATIENT_SOURCES = (
     "templates/recruitment/*.html",
     "templates/recruitment/includes/*",
     "templates/recruitment/email/*",
+    "templates/recruitment/text/*",  # texts to patients
     "recruitment/intake/forms.py",
     "recruitment/contact.py",
     "recruitment/intake/views.py",

@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.calls.working_days import working_days_after, working_days_between
+from recruitment.contact import format_phone
 from recruitment.models import (
     BestTime,
     ContactMethod,
@@ -419,7 +420,7 @@ def _call_row(row: dict, *, study, key: str, today: date) -> CallRow:
         unanswered_attempts=row["unanswered_attempts"],
         possible_duplicate=row["duplicate_review"] == DuplicateReview.PENDING,
         name=name,
-        phone=row.get("phone") or "",
+        phone=format_phone(row.get("phone") or ""),
         phone_digits=row.get("phone_normalised") or "",
         preferred_contact=row.get("preferred_contact") or "",
         best_time=row.get("best_time") or "",

@@ -20,7 +20,7 @@ from django.utils.html import escape, format_html
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility, form_fields
-from recruitment.contact import format_phone, normalise_phone
+from recruitment.contact import format_phone, phone_e164
 from recruitment.intake.form_timing import FormTiming, form_issued_token, form_timing
 from recruitment.intake.services import ContactDetails
 from recruitment.models import (
@@ -367,7 +367,7 @@ class InterestForm(forms.Form):
         value = self.cleaned_data["phone"].strip()
         if not value:
             return ""
-        return format_phone(normalise_phone(value))
+        return format_phone(phone_e164(value))
 
     def clean(self):
         cleaned = super().clean()

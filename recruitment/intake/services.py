@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility
-from recruitment.contact import MatchKeys, PersonKeys
+from recruitment.contact import MatchKeys, PersonKeys, phone_e164
 from recruitment.errors import ImportRowError, RecruitmentError, StudyNotRecruiting
 from recruitment.evaluation import criterion_versions_forget, evaluation_build
 from recruitment.models import (
@@ -315,7 +315,7 @@ def _participant_prepare(
         name_normalised=keys.name,
         email=contact.email.strip(),
         email_normalised=keys.email,
-        phone=contact.phone.strip(),
+        phone=phone_e164(contact.phone) if keys.phone else "",
         phone_normalised=keys.phone,
         preferred_contact=contact.preferred_contact,
         best_time=contact.best_time,

@@ -79,6 +79,15 @@ from recruitment.models.studies import (  # noqa: F401
     active_translation,
     snapshot_digest,
 )
+from recruitment.models.texts import (  # noqa: F401
+    START_WORDS,
+    STOP_WORDS,
+    OptOutHow,
+    Reminder,
+    ReminderKind,
+    TextOptOut,
+    TextOptOutQuerySet,
+)
 from recruitment.models.verdicts import (  # noqa: F401
     CriterionVerdict,
     Provenance,

@@ -10,10 +10,17 @@ Built with a fixed number of queries whatever the participant's history (see the
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+
+from recruitment.contact import format_phone
 from recruitment.identification import NOTE_HIDDEN, can_identify, text_shown
 from recruitment.models import ContactAttempt, Participant, Status
 from recruitment.people.selectors import OtherApplication, person_application_list
 from recruitment.screening.steps import Gates, Step, participant_steps
+from recruitment.texts.services import text_opt_out_get
 from recruitment.verdict_words import prescreen_summary
 from recruitment.visits.selectors import VisitRow, visit_list_of_participant
 
@@ -63,6 +70,9 @@ class CallCard:
     preferred_contact: str = ""
     best_time: str = ""
     note: str = ""
+    # Texts: whether they were stopped (when and how), and the page that stops them.
+    texts_stopped: str = ""
+    texts_stop_url: str = ""
 
     @property
     def offered(self) -> list[Step]:
@@ -108,12 +118,13 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
     if identify:
         details = {
             "name": participant.full_name.strip(),
-            "phone": participant.phone,
+            "phone": format_phone(participant.phone),
             "tel": tel_uri(participant.phone_normalised),
             "email": participant.email,
             "preferred_contact": participant.get_preferred_contact_display(),
             "best_time": participant.get_best_time_display(),
             "note": participant.note,
+            **texts_details(participant, can_change=can_change),
         }
     visits = []
     if can_change and participant.status in Status.having_consented():
@@ -134,6 +145,22 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
         other_applications=person_application_list(participant=participant, user=user),
         **details,
     )
+
+
+def texts_details(participant: Participant, *, can_change: bool) -> dict:
+    """Whether texts to the participant's number are stopped ("Texts stopped on <date>
+    (<how>)"), else the link to stop them, for staff who may change the participant."""
+    opt_out = text_opt_out_get(phone=participant.phone) if participant.phone else None
+    if opt_out is not None and opt_out.stopped:
+        line = gettext("Texts stopped on %(date)s (%(how)s)") % {
+            "date": date_format(timezone.localtime(opt_out.at), "DATE_FORMAT"),
+            "how": opt_out.get_how_display().lower(),
+        }
+        return {"texts_stopped": line}
+    if can_change and participant.phone.startswith("+") and participant.erased_at is None:
+        url = reverse("admin:recruitment_participant_texts_stop", args=[participant.pk])
+        return {"texts_stop_url": url}
+    return {}
 
 
 def script_blocks(text: str) -> list[tuple[str, list[str]]]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import selectors
-from recruitment.contact import format_phone, normalise_email, normalise_name, normalise_phone
+from recruitment.contact import normalise_email, normalise_name, normalise_phone, phone_e164
 from recruitment.errors import (
     AlreadyEnrolled,
     InvalidTransition,
@@ -447,7 +447,7 @@ def participant_update(
         locked.email_normalised = normalise_email(locked.email)
         locked.phone_normalised = normalise_phone(locked.phone) if locked.phone else ""
         if locked.phone:
-            locked.phone = format_phone(locked.phone_normalised)
+            locked.phone = phone_e164(locked.phone)
         locked.name_normalised = normalise_name(locked.first_name, locked.last_name)
         locked.full_clean()
         locked._change_reason = reason

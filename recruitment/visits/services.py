@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from recruitment.errors import RecruitmentError
 from recruitment.models import Participant, PlannedVisit, Status, Visit, VisitStatus
 from recruitment.notifications import tasks as notifications
+from recruitment.notifications.text_tasks import visit_notice_text_enqueue
 
 VISIT_STATUS_NOT_BOOKABLE = _(
     "Visits can be booked only for participants who have consented and are still taking part."
@@ -66,6 +67,7 @@ def _email(visit: Visit) -> None:
     notifications.task_enqueue(
         notifications.visit_email_send, visit_id=visit.pk, sequence=visit.sequence
     )
+    visit_notice_text_enqueue(visit)  # and a short text, for those who chose texts
 
 
 def visit_book(

@@ -665,7 +665,7 @@ def test_a_coordinator_edits_contact_details_with_a_reason_through_the_service(
     assert response.status_code == 302
     participant = fresh(participant)
     assert participant.first_name == "Anne"
-    assert participant.phone == "205-555-0199"
+    assert participant.phone == "+12055550199"  # stored in E.164
     assert participant.phone_normalised == "2055550199"
     assert participant.name_normalised == "anne lee"
     record = participant.history.latest()
@@ -702,7 +702,7 @@ def test_an_edit_with_a_bad_phone_number_is_refused_with_a_form_error(coord_clie
 
     assert response.status_code == 200
     assert "Enter a US phone number" in response.content.decode()
-    assert fresh(participant).phone == "205-555-0134"
+    assert fresh(participant).phone == "+12055550134"
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ def test_the_confirm_page_lists_the_details_that_differ_with_a_box_each(coord_cl
     form = response.context["form"]
     assert [d.name for d in form.differences] == ["phone", "best_time", "zip_code", "note"]
     phone = form.differences[0]
-    assert (phone.newer, phone.kept) == ("(205) 555-0199", "205-555-0134")
+    assert (phone.newer, phone.kept) == ("+12055550199", "+12055550134")
     page = response.content.decode()
     assert 'id="details-that-differ"' in page
     assert 'name="copy_phone"' in page
@@ -64,7 +64,7 @@ def test_ticked_details_are_copied_to_the_kept_record_audited(coord_client, coor
     assert response.status_code == 302
     first, second = fresh(first), fresh(second)
     assert (second.status, second.duplicate_review) == (Status.DECLINED, "confirmed")
-    assert first.phone == "205-555-0199"  # formatted as every staff edit formats it
+    assert first.phone == "+12055550199"  # E.164, as every staff edit stores it
     assert first.phone_normalised == second.phone_normalised
     assert first.zip_code == "35294"
     assert first.best_time == ""  # not ticked: not copied
@@ -73,8 +73,8 @@ def test_ticked_details_are_copied_to_the_kept_record_audited(coord_client, coor
     assert evaluated.history_change_reason == "Pre-screen evaluated"
     assert copied.history_change_reason == f"Copied from duplicate {second.screening_number}"
     assert copied.history_user == coordinator
-    assert copied.prev_record.phone == "205-555-0134"
-    assert copied.phone == "205-555-0199"
+    assert copied.prev_record.phone == "+12055550134"
+    assert copied.phone == "+12055550199"
 
 
 def test_a_new_zip_code_copied_re_runs_the_pre_screen(coordinator, pair):
@@ -119,6 +119,7 @@ def test_staff_who_may_not_see_identities_get_no_copy_boxes(client, pair, ldn_st
     page = client.get(page_url("duplicate_confirm", second)).content.decode()
     assert 'name="copy_phone"' not in page
     assert "(205) 555-0199" not in page
+    assert "+12055550199" not in page
 
 
 def test_an_unreviewed_duplicate_is_flagged_on_both_pages_and_before_consent_and_enrollment(

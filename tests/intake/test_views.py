@@ -375,7 +375,7 @@ def test_a_valid_form_saves_the_participant_answers_and_a_verdict_per_criterion(
     assert participant.participant_id is None
     assert (participant.first_name, participant.last_name) == ("Ann", "Lee")
     assert participant.email == PATIENT_EMAIL
-    assert participant.phone == "205-555-0134"
+    assert participant.phone == "+12055550134"  # E.164
     assert participant.phone_normalised == "2055550134"
     assert participant.date_of_birth == dt.date(1980, 4, 28)
     assert participant.zip_code == "35203"

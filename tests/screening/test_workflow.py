@@ -1233,7 +1233,7 @@ def test_an_edit_records_who_why_and_the_old_and_new_values(study, coordinator, 
         NOV_25 + dt.timedelta(days=1),
     )
     changes = {c.field: (c.old, c.new) for c in new.diff_against(old).changes}
-    assert changes == {"last_name": ("Lee", "Lee-Smith"), "phone": ("", "205-555-0142")}
+    assert changes == {"last_name": ("Lee", "Lee-Smith"), "phone": ("", "+12055550142")}
     assert (new.name_normalised, new.phone_normalised) == (
         f"{subject.first_name.lower()} lee-smith",
         "2055550142",

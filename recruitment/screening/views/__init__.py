@@ -34,6 +34,7 @@ from recruitment.screening.views.status import (
     RuleOutView,
     StatusChangeView,
 )
+from recruitment.screening.views.texts import TextsStopView
 from recruitment.screening.views.visits import (
     VisitCancelView,
     VisitOutcomeView,
@@ -69,4 +70,5 @@ WORKFLOW_PAGES = {
     "visit_rebook": ("visits/rebook/", VisitRebookView),
     "visit_cancel": ("visits/cancel/", VisitCancelView),
     "visit_outcome": ("visits/outcome/", VisitOutcomeView),
+    "texts_stop": ("texts/stop/", TextsStopView),
 }

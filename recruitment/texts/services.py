@@ -1,0 +1,129 @@
+"""Who may get a text: the opt-outs (STOP) and opt-ins (START) of a phone number, recorded
+from a reply to a text or by staff who heard it on a call, each change audited."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from recruitment.models import (
+    START_WORDS,
+    STOP_WORDS,
+    ContactMethod,
+    OptOutHow,
+    Participant,
+    TextOptOut,
+)
+from recruitment.texts import texts_enabled
+
+REPLY_STOPPED = "stopped"
+REPLY_STARTED = "started"
+REPLY_OTHER = "other"
+
+
+def text_opt_out_get(*, phone: str) -> TextOptOut | None:
+    return TextOptOut.objects.filter(phone=phone).first() if phone else None
+
+
+def texts_stopped(*, phone: str) -> bool:
+    return bool(phone) and TextOptOut.objects.stopped().filter(phone=phone).exists()
+
+
+def text_allowed(*, participant: Participant) -> bool:
+    """Whether `participant` may be sent a text now: texts are on, they have a number in
+    E.164 and it has not asked for no more texts. Asked at send time, not when queued."""
+    return (
+        texts_enabled()
+        and participant.erased_at is None
+        and participant.phone.startswith("+")
+        and not texts_stopped(phone=participant.phone)
+    )
+
+
+def text_wanted(*, participant: Participant) -> bool:
+    """They chose texts as their way to be contacted, and may be sent one."""
+    return participant.preferred_contact == ContactMethod.TEXT and text_allowed(
+        participant=participant
+    )
+
+
+def _opt_out_set(**fields) -> TextOptOut:
+    """Write the number's row; a reply for the same new number written meanwhile (its
+    INSERT won the unique phone) is updated instead."""
+    try:
+        return _opt_out_write(**fields)
+    except IntegrityError:
+        return _opt_out_write(**fields)
+
+
+def _opt_out_write(
+    *, phone: str, stopped: bool, how: str, at, by, reason: str, participant, change: str
+) -> TextOptOut:
+    with transaction.atomic():
+        row = TextOptOut.objects.select_for_update().filter(phone=phone).first()
+        if row is None:
+            row = TextOptOut(phone=phone)
+        row.stopped = stopped
+        row.at = at or timezone.now()
+        row.how = how
+        row.reason = reason
+        row.by = by
+        row.participant = participant
+        row.full_clean(validate_unique=False)
+        row._change_reason = change
+        row._history_user = by
+        row.save()
+    return row
+
+
+def text_opt_out_record(
+    *,
+    phone: str,
+    how: str,
+    at=None,
+    by=None,
+    reason: str = "",
+    participant: Participant | None = None,
+) -> TextOptOut:
+    """Stop texts to `phone` (E.164): from a STOP reply (`how=reply`), or staff who heard it
+    (`how=staff`, `by` and a `reason`). Until a START, no text is sent to it."""
+    if how == OptOutHow.STAFF and not (by and reason.strip()):
+        raise ValueError("A staff opt-out names who recorded it and why.")
+    return _opt_out_set(
+        phone=phone,
+        stopped=True,
+        how=how,
+        at=at,
+        by=by,
+        reason=reason.strip(),
+        participant=participant,
+        change="Texts stopped" + (f": {reason.strip()}" if reason.strip() else " (STOP reply)"),
+    )
+
+
+def text_opt_in_record(*, phone: str, at=None) -> TextOptOut | None:
+    """Texts again to `phone` after a START reply; None when it had never stopped them."""
+    if not TextOptOut.objects.filter(phone=phone).exists():
+        return None
+    return _opt_out_set(
+        phone=phone,
+        stopped=False,
+        how=OptOutHow.REPLY,
+        at=at,
+        by=None,
+        reason="",
+        participant=None,
+        change="Texts allowed again (START reply)",
+    )
+
+
+def text_reply_record(*, phone: str, body: str, at=None) -> str:
+    """A text a person sent us: STOP (and its synonyms) stops texts to their number, START
+    allows them again; anything else is left alone (and never stored: it may be about their
+    health). Returns which of the three it was."""
+    word = " ".join((body or "").split()).upper().strip(".!")
+    if word in STOP_WORDS:
+        text_opt_out_record(phone=phone, how=OptOutHow.REPLY, at=at)
+        return REPLY_STOPPED
+    if word in START_WORDS:
+        text_opt_in_record(phone=phone, at=at)
+        return REPLY_STARTED
+    return REPLY_OTHER

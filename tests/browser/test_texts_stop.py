@@ -1,0 +1,40 @@
+"""A coordinator stops texts from the call card, as asked on a call: the link on the card,
+the page with its reason, and the card afterwards, each with no axe violation."""
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts import roles
+from accounts.services import roles_ensure
+from recruitment.models import TextOptOut
+from tests.browser.test_accessibility import assert_accessible
+from tests.factories import PASSWORD, StaffFactory, submit
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
+def test_stop_texts_from_the_call_card_is_accessible_and_recorded(
+    open_page, live_server, ldn_study, color_scheme
+):
+    user = StaffFactory(username="casey", first_name="Casey")
+    user.groups.add(roles_ensure()[roles.COORDINATOR])
+    ldn_study.members.add(user)
+    person = submit(ldn_study, preferred_contact="text")
+    page = open_page(color_scheme=color_scheme, viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill("casey")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto(f"{live_server.url}/admin/recruitment/participant/{person.pk}/change/")
+    page.get_by_role("link", name="Stop texts (asked on the call)").click()
+    expect(page.get_by_label("Reason")).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_label("Reason").fill("Asked on the call for no more texts")
+    page.get_by_role("button", name="Stop texts").click()
+
+    expect(page.locator("#call-card-texts")).to_contain_text("Texts stopped on")
+    assert_accessible(page)
+    assert TextOptOut.objects.get().by == user
