@@ -21,6 +21,10 @@ from recruitment.models.participants import (  # noqa: F401
     Participant,
     ParticipantQuerySet,
 )
+from recruitment.models.run_in import (  # noqa: F401
+    RunIn,
+    adherence_percent,
+)
 from recruitment.models.status import (  # noqa: F401
     ALLOWED_TRANSITIONS,
     DECLINE_REASON_CODES,
