@@ -24,6 +24,8 @@ from recruitment.models.participants import (  # noqa: F401
 from recruitment.models.run_in import (  # noqa: F401
     RunIn,
     adherence_percent,
+    days_counted,
+    on_track,
 )
 from recruitment.models.status import (  # noqa: F401
     ALLOWED_TRANSITIONS,

@@ -24,6 +24,19 @@ def adherence_percent(*, days_completed: int, days: int) -> int:
     return days_completed * 100 // days
 
 
+def days_counted(*, started_on: date, days: int, as_of: date | None) -> int:
+    """The run-in's days up to `as_of` (its start counts as day 1), at most its length; 0
+    before any count was recorded."""
+    if as_of is None:
+        return 0
+    return max(0, min(days, (as_of - started_on).days + 1))
+
+
+def on_track(*, days_completed: int, counted: int, min_adherence: int) -> bool:
+    """The days reported so far reach the minimum share of the days counted so far."""
+    return days_completed * 100 >= min_adherence * counted
+
+
 class RunIn(models.Model):
     """A participant's run-in: started on a day, `days` long, passed when the recorded
     adherence covers its last day and reaches `min_adherence` percent."""
@@ -115,6 +128,18 @@ class RunIn(models.Model):
     @property
     def percent(self) -> int:
         return adherence_percent(days_completed=self.days_completed, days=self.days)
+
+    @property
+    def counted(self) -> int:
+        return days_counted(started_on=self.started_on, days=self.days, as_of=self.adherence_as_of)
+
+    @property
+    def on_track(self) -> bool:
+        return on_track(
+            days_completed=self.days_completed,
+            counted=self.counted,
+            min_adherence=self.min_adherence,
+        )
 
     @property
     def complete(self) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from recruitment.identification import NOTE_HIDDEN, can_identify, text_shown
-from recruitment.models import ContactAttempt, Participant, Status
+from recruitment.models import ContactAttempt, Participant, RunIn, Status
 from recruitment.screening.steps import Gates, Step, participant_steps
 from recruitment.verdict_words import prescreen_summary
 
@@ -48,6 +48,8 @@ class CallCard:
     not_reached: bool
     follow_up_due: bool
     steps: list[Step] = field(default_factory=list)
+    # The run-in, for a participant in it: "21 of 28 days, 75%".
+    run_in: RunIn | None = None
     # Identifying details: empty for staff who may not see them.
     name: str = ""
     phone: str = ""
@@ -88,6 +90,9 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
         for attempt in latest[:ATTEMPTS_SHOWN]
     ]
     open_ = participant.status in Status.open()
+    run_in = None
+    if participant.status == Status.RUN_IN:
+        run_in = RunIn.objects.filter(participant=participant).first()
     steps = []
     if can_change and participant.erased_at is None:
         steps = participant_steps(
@@ -95,7 +100,7 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
             user=user,
             can_change=True,
             has_staff_criteria=participant.study.criteria.active().for_staff().exists(),
-            gates=Gates(participant, verdicts=verdicts, overridden=overridden),
+            gates=Gates(participant, verdicts=verdicts, overridden=overridden, run_in=run_in),
         )
     details = {}
     if identify:
@@ -120,6 +125,7 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
         and participant.next_follow_up_on is not None
         and participant.next_follow_up_on <= today,
         steps=steps,
+        run_in=run_in,
         **details,
     )
 

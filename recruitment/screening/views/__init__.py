@@ -1,7 +1,7 @@
 """The participant's workflow pages: one view per step (status, consent, enrollment, lab values,
-eligibility override, contact attempt, duplicate review, rule out, verify answers, staff note),
-each with its form and template; one module per kind of step (status, answers, contacts), what
-they share in `base`.
+eligibility override, contact attempt, duplicate review, rule out, verify answers, staff note,
+the run-in's steps), each with its form and template; one module per kind of step (status,
+answers, contacts, run_in), what they share in `base`.
 
 The participant admin registers them under its own URLs (`ParticipantAdmin.get_urls`, with
 `as_view(model_admin=...)`), so they run behind the admin's sign-in, in its look, scoped to the
@@ -27,6 +27,12 @@ from recruitment.screening.views.contacts import (
     DuplicateConfirmView,
     DuplicateDismissView,
     StaffNoteView,
+)
+from recruitment.screening.views.run_in import (
+    RunInAdherenceView,
+    RunInFailView,
+    RunInOverrideView,
+    RunInStartView,
 )
 from recruitment.screening.views.status import (
     ConsentView,
@@ -59,4 +65,8 @@ WORKFLOW_PAGES = {
     "rule_out": ("rule-out/", RuleOutView),
     "verify": ("verify-answers/", VerifyAnswersView),
     "note": ("note/", StaffNoteView),
+    "run_in_start": ("run-in/start/", RunInStartView),
+    "run_in_adherence": ("run-in/adherence/", RunInAdherenceView),
+    "run_in_fail": ("run-in/failed/", RunInFailView),
+    "run_in_override": ("run-in/override/", RunInOverrideView),
 }

@@ -1,0 +1,58 @@
+"""The run-in's workflow forms: start it, record adherence, fail it, override it. They
+validate input only; the views call the services in `recruitment.screening.run_in`."""
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from recruitment import form_fields
+from recruitment.screening.forms import WorkflowForm, reason_field
+
+
+def date_field(label, *, help_text="") -> forms.DateField:
+    return form_fields.DateField(
+        label=label,
+        help_text=help_text,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
+class RunInStartForm(WorkflowForm):
+    started_on = date_field(
+        _("Start date"), help_text=_("The first day of daily symptom reports (today or earlier).")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["started_on"].initial = timezone.localdate()
+
+
+class RunInAdherenceForm(WorkflowForm):
+    days_completed = forms.IntegerField(
+        label=_("Days with a completed daily report"),
+        min_value=0,
+        max_value=366,
+        help_text=_("Counted from the first day of the run-in up to the date below."),
+    )
+    as_of = date_field(_("Counted up to"), help_text=_("The last day the count covers."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["as_of"].initial = timezone.localdate()
+
+
+class RunInFailForm(WorkflowForm):
+    reason = reason_field(
+        label=_("Note"),
+        help_text=_(
+            "Optional. The reason recorded is “Did not complete the run-in”; a note is shown "
+            "only to staff who may see names."
+        ),
+    )
+
+
+class RunInOverrideForm(WorkflowForm):
+    reason = reason_field(
+        required=True,
+        help_text=_("Why this participant may be enrolled although the run-in is not passed."),
+    )
