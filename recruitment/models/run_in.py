@@ -129,6 +129,10 @@ class RunIn(models.Model):
     def percent(self) -> int:
         return adherence_percent(days_completed=self.days_completed, days=self.days)
 
+    def most_days(self, as_of: date) -> int:
+        """The most days with a report there can be up to `as_of`."""
+        return days_counted(started_on=self.started_on, days=self.days, as_of=as_of)
+
     @property
     def counted(self) -> int:
         return days_counted(started_on=self.started_on, days=self.days, as_of=self.adherence_as_of)

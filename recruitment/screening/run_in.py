@@ -93,7 +93,7 @@ def run_in_adherence_record(
             raise RecruitmentError(
                 ADHERENCE_BEFORE_START.format(date=date_format(run_in.started_on))
             )
-        most = min(run_in.days, (as_of - run_in.started_on).days + 1)
+        most = run_in.most_days(as_of)
         if days_completed < 0 or days_completed > most:
             raise RecruitmentError(
                 ADHERENCE_TOO_MANY.format(days_completed=days_completed, most=most)

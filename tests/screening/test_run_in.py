@@ -514,7 +514,10 @@ def test_too_many_days_on_the_adherence_page_is_an_error_and_keeps_what_was_type
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "5 days is more than the days of the run-in up to that date (1)." in html
+    errors = response.context["form"].errors
+    assert errors["days_completed"] == [
+        "5 days is more than the days of the run-in up to that date (1)."
+    ]
     assert 'value="5"' in html
     assert RunIn.objects.get(participant=person).days_completed == 0
 
