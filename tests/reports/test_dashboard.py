@@ -321,6 +321,7 @@ def test_the_funnel_counts_every_status_in_the_status_machines_order(study, memb
         ("ineligible", 3),
         ("waitlisted", 0),
         ("consented", 0),
+        ("run_in", 0),
         ("enrolled", 5),
         ("completed", 0),
         ("withdrawn", 0),
