@@ -23,8 +23,8 @@ NOTE_HIDDEN = _("note recorded, hidden")
 
 # Fields that identify a person, free text that may quote what does, and the related records
 # holding either (answers, verdict reasons quoting a date of birth or ZIP code, status change
-# reasons, contact notes, consent, override reasons, other participants matched as duplicates,
-# staff notes):
+# reasons, contact notes, consent, override reasons (eligibility, run-in), other participants
+# matched as duplicates, staff notes):
 # shown, searched, filtered and sorted by only with IDENTIFICATION_PERMISSION.
 PARTICIPANT_IDENTIFYING_FIELDS = frozenset(
     {
@@ -47,6 +47,7 @@ PARTICIPANT_IDENTIFYING_FIELDS = frozenset(
         "contact_attempts",
         "consent",
         "eligibility_overrides",
+        "run_in",  # an investigator's override reason
         "possible_duplicates",
         "staff_notes",
     }

@@ -136,8 +136,20 @@ def _english_unless_a_test_asks():
 
 
 @pytest.fixture
-def ldn_study(db):
-    """The real LDN ME/CFS study, loaded from its reviewed file."""
+def ldn_study(ldn_study_with_run_in):
+    """The real LDN ME/CFS study, loaded from its reviewed file, with its run-in turned off:
+    the tests of every other step walk consented participants straight to enrollment (the
+    run-in's own tests, tests/screening/test_run_in.py, use `ldn_study_with_run_in`)."""
+    from recruitment.models import Study
+
+    Study.objects.filter(pk=ldn_study_with_run_in.pk).update(run_in_days=0)
+    ldn_study_with_run_in.refresh_from_db()
+    return ldn_study_with_run_in
+
+
+@pytest.fixture
+def ldn_study_with_run_in(db):
+    """The real LDN ME/CFS study, loaded from its reviewed file, its 28-day run-in included."""
     return study_load_file(path=LDN_FILE).study
 
 

@@ -26,6 +26,7 @@ from recruitment.models import (
     Status,
     Study,
 )
+from recruitment.screening.run_in import run_in_start
 from recruitment.screening.services import (
     consent_record,
     eligibility_override_record,
@@ -252,6 +253,9 @@ def walk(participant, to, *, by):
                 obtained_by=by,
                 by=by,
             )
+            continue
+        if step == Status.RUN_IN:
+            participant = run_in_start(participant=participant, by=by)
             continue
         if step == Status.ELIGIBLE:
             overrides_ensure(participant)

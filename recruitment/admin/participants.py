@@ -467,8 +467,13 @@ class ParticipantAdmin(
             links.append((gettext("Record lab values"), url("lab_values")))
         if obj.status in (Status.ELIGIBLE, Status.WAITLISTED):
             links.append((gettext("Record informed consent"), url("consent")))
-        if obj.status == Status.CONSENTED:
+        if obj.status == Status.CONSENTED and obj.study.run_in_days:
+            links.append((gettext("Start run-in"), url("run_in_start")))
+        elif obj.status in (Status.CONSENTED, Status.RUN_IN):
             links.append((gettext("Enroll"), url("enrol")))
+        if obj.status == Status.RUN_IN:
+            links.append((gettext("Record adherence"), url("run_in_adherence")))
+            links.append((gettext("Run-in failed"), url("run_in_fail")))
         if override_allowed(request.user, obj):
             links.append((gettext("Record an eligibility override"), url("override")))
         if obj.duplicate_review == DuplicateReview.PENDING:

@@ -194,6 +194,7 @@ class StudyAdmin(ServiceEditsMixin, admin.ModelAdmin):
                 ]
             },
         ),
+        (_("Run-in"), {"fields": ["run_in_days", "run_in_min_adherence"]}),
         (_("Contact"), {"fields": ["contact_name", "contact_email", "contact_phone"]}),
         (_("Calling applicants"), {"fields": ["call_script"]}),
         (

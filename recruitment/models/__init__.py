@@ -44,6 +44,12 @@ from recruitment.models.registry import (  # noqa: F401
     SharedAnswer,
     SharedQuestion,
 )
+from recruitment.models.run_in import (  # noqa: F401
+    RunIn,
+    adherence_percent,
+    days_counted,
+    on_track,
+)
 from recruitment.models.status import (  # noqa: F401
     ALLOWED_TRANSITIONS,
     DECLINE_REASON_CODES,

@@ -19,6 +19,7 @@ class Status(models.TextChoices):
     INELIGIBLE = "ineligible", _("Ineligible")
     WAITLISTED = "waitlisted", _("Waitlisted")
     CONSENTED = "consented", _("Consented")
+    RUN_IN = "run_in", _("Run-in")
     ENROLLED = "enrolled", _("Enrolled")
     COMPLETED = "completed", _("Completed")
     WITHDRAWN = "withdrawn", _("Withdrawn")
@@ -65,7 +66,7 @@ class Status(models.TextChoices):
     def awaiting_enrollment(cls) -> tuple["Status", ...]:
         """Judged eligible but not yet enrolled: new values that make them fail a criterion
         put a warning on their page and in the queue."""
-        return (cls.ELIGIBLE, cls.WAITLISTED, cls.CONSENTED)
+        return (cls.ELIGIBLE, cls.WAITLISTED, cls.CONSENTED, cls.RUN_IN)
 
     @classmethod
     def judged_eligible(cls) -> tuple["Status", ...]:
@@ -75,7 +76,7 @@ class Status(models.TextChoices):
     @classmethod
     def having_consented(cls) -> tuple["Status", ...]:
         """Reached only through informed consent: a consent record exists."""
-        return (cls.CONSENTED, *cls.holding_participant_id())
+        return (cls.CONSENTED, cls.RUN_IN, *cls.holding_participant_id())
 
     @classmethod
     def erasable(cls) -> tuple["Status", ...]:
@@ -96,6 +97,7 @@ FHIR_STATUS = {
     Status.INELIGIBLE: "ineligible",
     Status.WAITLISTED: "eligible",
     Status.CONSENTED: "pending-on-study",
+    Status.RUN_IN: "pending-on-study",
     Status.ENROLLED: "on-study",
     Status.COMPLETED: "off-study",
     Status.WITHDRAWN: "off-study",
@@ -112,7 +114,13 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
         {Status.CONSENTED, Status.WAITLISTED, Status.INELIGIBLE, Status.DECLINED}
     ),
     Status.WAITLISTED: frozenset({Status.CONSENTED, Status.INELIGIBLE, Status.DECLINED}),
-    Status.CONSENTED: frozenset({Status.ENROLLED, Status.WAITLISTED, Status.DECLINED}),
+    # Consented to enrolled only in a study without a run-in; in a study with one, the run-in
+    # comes first (`recruitment.screening.run_in_gate`).
+    Status.CONSENTED: frozenset(
+        {Status.RUN_IN, Status.ENROLLED, Status.WAITLISTED, Status.DECLINED}
+    ),
+    # Run-in to ineligible when the run-in fails (the reason "did not complete the run-in").
+    Status.RUN_IN: frozenset({Status.ENROLLED, Status.INELIGIBLE, Status.DECLINED}),
     Status.ENROLLED: frozenset({Status.COMPLETED, Status.WITHDRAWN}),
     Status.INELIGIBLE: frozenset(),
     Status.COMPLETED: frozenset(),
@@ -129,6 +137,7 @@ ROUTE_FROM_NEW: dict[str, tuple[Status, ...]] = {
     Status.DECLINED: (Status.DECLINED,),
     Status.WAITLISTED: (Status.SCREENING, Status.ELIGIBLE, Status.WAITLISTED),
     Status.CONSENTED: (Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED),
+    Status.RUN_IN: (Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED, Status.RUN_IN),
     Status.ENROLLED: (Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED, Status.ENROLLED),
     Status.COMPLETED: (
         *(Status.SCREENING, Status.ELIGIBLE, Status.CONSENTED),
@@ -214,6 +223,8 @@ class StatusReason(models.TextChoices):
     # Written only by the patient's signed withdraw link (`services.participant_withdraw_by_link`).
     WITHDREW_BY_LINK = "withdrew_by_link", _("Withdrew interest (patient link)")
     FAILS_CRITERION = "fails_criterion", _("Fails a criterion")
+    # Written only by failing the run-in (`recruitment.screening.run_in.run_in_fail`).
+    RUN_IN_FAILED = "run_in_failed", _("Did not complete the run-in")
     OTHER = "other", _("Other")
 
 
@@ -227,7 +238,11 @@ REASON_CODES: dict[str, tuple[str, ...]] = {
         StatusReason.WITHDREW_BY_LINK,
         StatusReason.OTHER,
     ),
-    Status.INELIGIBLE: (StatusReason.FAILS_CRITERION, StatusReason.OTHER),
+    Status.INELIGIBLE: (
+        StatusReason.FAILS_CRITERION,
+        StatusReason.RUN_IN_FAILED,
+        StatusReason.OTHER,
+    ),
     Status.WITHDRAWN: (StatusReason.NOT_REACHED, StatusReason.NOT_INTERESTED, StatusReason.OTHER),
 }
 # The common reasons, as staff and the services wrote them before the codes: their code.

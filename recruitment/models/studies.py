@@ -201,6 +201,26 @@ class Study(models.Model):
             "many working days (Monday to Friday). The call list counts the days left."
         ),
     )
+    run_in_days = models.PositiveSmallIntegerField(
+        _("run-in (days)"),
+        default=0,
+        validators=[MaxValueValidator(365)],
+        help_text=_(
+            "Days of baseline after consent in which the participant completes daily "
+            "symptom reports; enrollment waits until the run-in is complete. 0: no run-in "
+            "(consented participants are enrolled directly)."
+        ),
+    )
+    run_in_min_adherence = models.PositiveSmallIntegerField(
+        _("run-in minimum adherence (%)"),
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text=_(
+            "The least share of the run-in's daily reports a participant must complete to be "
+            "enrolled, in percent (e.g. 80). Only an investigator's override enrolls someone "
+            "under it."
+        ),
+    )
     criteria_version = models.PositiveIntegerField(
         _("criteria version"),
         default=1,

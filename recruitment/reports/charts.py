@@ -148,6 +148,9 @@ def consort_svg(consort: ConsortCounts, *, svg_id: str, title: str) -> SafeStrin
     if c.not_meeting_no_criterion:
         failures.append(LabelledCount(_("no criterion marked not met"), c.not_meeting_no_criterion))
     excluded += _details(failures, more=_("… {n} more criteria"))
+    excluded.append(_n(_("Excluded after lab values"), c.excluded_after_labs, 1))
+    excluded += _details(c.excluded_after_labs_by_criterion, more=_("… {n} more criteria"))
+    excluded.append(_n(_("Excluded after the run-in"), c.excluded_after_run_in, 1))
     excluded.append(_n(_("Declined"), c.declined, 1))
     excluded += _details(c.declined_by_reason, more=_("… {n} more reasons"))
     excluded.append(_n(_("Other reasons"), c.other, 1))
@@ -187,12 +190,15 @@ def consort_svg(consort: ConsortCounts, *, svg_id: str, title: str) -> SafeStrin
     ]
     desc = _(
         "{assessed} assessed for eligibility; {excluded} excluded ({not_meeting} not meeting "
-        "criteria, {declined} declined, {other} for other reasons); {in_progress} still in "
-        "screening; {enrolled} enrolled."
+        "criteria, {after_labs} after lab values, {after_run_in} after the run-in, {declined} "
+        "declined, {other} for other reasons); {in_progress} still in screening; {enrolled} "
+        "enrolled."
     ).format(
         assessed=c.assessed,
         excluded=c.excluded,
         not_meeting=c.not_meeting_criteria,
+        after_labs=c.excluded_after_labs,
+        after_run_in=c.excluded_after_run_in,
         declined=c.declined,
         other=c.other,
         in_progress=c.in_progress,

@@ -1,16 +1,19 @@
-"""The CONSORT enrolment box: assessed for eligibility, excluded (not meeting criteria by
-criterion, declined by reason, other), enrolled; every participant in exactly one box. One
-aggregate query over all the studies asked for, whatever their size."""
+"""The CONSORT enrolment box: assessed for eligibility, excluded (not meeting criteria at
+screening by criterion, excluded after the lab values, excluded after the run-in, declined by
+reason, other), enrolled; every participant in exactly one box. One aggregate query over all
+the studies asked for, whatever their size."""
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.models import (
+    AnsweredBy,
     CriterionVerdict,
+    EligibilityCriterion,
     Participant,
     Status,
     StatusChange,
@@ -41,7 +44,7 @@ class LabelledCount:
 @dataclass
 class StatusTally:
     """A study's participants per status, and how many ineligible ones have at least one
-    criterion marked not met."""
+    criterion the patient answers marked not met."""
 
     by_status: Counter = field(default_factory=Counter)
     ineligible_failing_a_criterion: int = 0
@@ -54,7 +57,9 @@ def status_tallies(*, study_ids: Sequence[int]) -> dict[int, StatusTally]:
     The participants who failed a criterion are an uncorrelated `IN` (PostgreSQL hashes it
     once, from the partial index of not-met verdicts), not an `EXISTS` per participant, which
     probed the verdicts once per ineligible person: 0.9 s at 100,000 participants."""
-    failed = CriterionVerdict.objects.filter(verdict=Verdict.NOT_MET).values("participant_id")
+    failed = CriterionVerdict.objects.filter(
+        verdict=Verdict.NOT_MET, criterion__answered_by=AnsweredBy.PATIENT
+    ).values("participant_id")
     rows = (
         Participant.objects.filter(study_id__in=study_ids)
         .order_by()
@@ -78,18 +83,25 @@ def status_tallies(*, study_ids: Sequence[int]) -> dict[int, StatusTally]:
 @dataclass(frozen=True)
 class ConsortCounts:
     """The CONSORT 2010 enrolment box, live. Every participant is in exactly one top-level
-    bucket: `assessed == excluded + enrolled + in_progress`, where
-    `excluded == not_meeting_criteria + declined + other`.
+    bucket: `assessed == excluded + enrolled + in_progress`, where `excluded ==
+    not_meeting_criteria + excluded_after_labs + excluded_after_run_in + declined + other`.
 
-    The by-criterion breakdown counts participants per criterion they failed; one participant
-    may fail several, so it can add up to more than `not_meeting_criteria`.
+    Ineligible participants are split by the reason they were closed with: "did not complete
+    the run-in" (after the run-in), "fails a criterion" naming a staff-assessed criterion
+    (after the lab values, by criterion), anything else (not meeting criteria at screening).
+    The screening box's by-criterion breakdown counts participants per criterion the patient
+    answers that their verdicts mark not met; one participant may fail several, so it can add
+    up to more than `not_meeting_criteria`.
     """
 
     assessed: int
     not_meeting_criteria: int
     not_meeting_by_criterion: tuple[LabelledCount, ...]
-    # Ineligible participants whose stored verdicts mark no criterion "not met".
+    # Not meeting criteria at screening, with no patient-answered criterion marked "not met".
     not_meeting_no_criterion: int
+    excluded_after_labs: int
+    excluded_after_labs_by_criterion: tuple[LabelledCount, ...]
+    excluded_after_run_in: int
     declined: int
     declined_by_reason: tuple[LabelledCount, ...]
     other: int
@@ -99,19 +111,27 @@ class ConsortCounts:
     on_study: int
     completed: int
     withdrawn: int
-    # Not yet at a terminal outcome (new, screening, eligible, waitlisted, consented).
+    # Not yet at a terminal outcome (new, screening, eligible, waitlisted, consented, run-in).
     in_progress: int
     in_progress_by_status: tuple[LabelledCount, ...]
 
     @property
     def excluded(self) -> int:
-        return self.not_meeting_criteria + self.declined + self.other
+        return (
+            self.not_meeting_criteria
+            + self.excluded_after_labs
+            + self.excluded_after_run_in
+            + self.declined
+            + self.other
+        )
 
     @property
     def adds_up(self) -> bool:
         return (
             self.assessed == self.excluded + self.enrolled + self.in_progress
             and self.declined == sum(item.count for item in self.declined_by_reason)
+            and self.excluded_after_labs
+            == sum(item.count for item in self.excluded_after_labs_by_criterion)
             and self.other == sum(item.count for item in self.other_by_reason)
             and self.enrolled == self.on_study + self.completed + self.withdrawn
             and self.in_progress == sum(item.count for item in self.in_progress_by_status)
@@ -129,27 +149,25 @@ def consort_counts_by_study(
     """The CONSORT box of each study (3 queries, 2 when the status tallies are given)."""
     if tallies is None:
         tallies = status_tallies(study_ids=study_ids)
-    decline_reasons = _decline_reasons(study_ids)
+    exits = _exit_reasons(study_ids)
     failures = _failures_by_criterion(study_ids)
     return {
         study_id: _consort(
             tallies.get(study_id, StatusTally()),
-            decline_reasons.get(study_id, []),
+            exits.get(study_id, Exits()),
             failures.get(study_id, []),
         )
         for study_id in study_ids
     }
 
 
-def _consort(
-    tally: StatusTally, reasons: list[tuple[str | None, int]], failures: list[LabelledCount]
-) -> ConsortCounts:
+def _consort(tally: StatusTally, exits: "Exits", failures: list[LabelledCount]) -> ConsortCounts:
     counts = tally.by_status
     declined_by: Counter = Counter()
     other_by: Counter = Counter()
     labels: dict[str, str] = {}
     recorded = 0
-    for code, n in reasons:
+    for code, n in exits.declined:
         key = code or ""
         recorded += n
         if key == DUPLICATE_REASON:
@@ -175,12 +193,18 @@ def _consort(
             other_by[status] += n
             labels[status] = status.replace("_", " ").capitalize()
 
-    ineligible = counts[Status.INELIGIBLE]
+    after_labs = sum(exits.after_labs.values())
+    at_screening = counts[Status.INELIGIBLE] - after_labs - exits.after_run_in
     return ConsortCounts(
         assessed=sum(counts.values()),
-        not_meeting_criteria=ineligible,
+        not_meeting_criteria=at_screening,
         not_meeting_by_criterion=tuple(failures),
-        not_meeting_no_criterion=ineligible - tally.ineligible_failing_a_criterion,
+        not_meeting_no_criterion=max(0, at_screening - tally.ineligible_failing_a_criterion),
+        excluded_after_labs=after_labs,
+        excluded_after_labs_by_criterion=_ranked(
+            exits.after_labs, {key: key for key in exits.after_labs}
+        ),
+        excluded_after_run_in=exits.after_run_in,
         declined=sum(declined_by.values()),
         declined_by_reason=_ranked(declined_by, labels),
         other=sum(other_by.values()),
@@ -209,37 +233,65 @@ def _ranked(counter: Counter, labels: dict[str, str]) -> tuple[LabelledCount, ..
     return tuple(sorted(items, key=lambda item: (-item.count, item.label)))
 
 
-def _decline_reasons(study_ids: Sequence[int]) -> dict[int, list[tuple[str | None, int]]]:
-    """Declined participants per study and the reason code of their move to `declined` (1
+@dataclass
+class Exits:
+    """How one study's closed participants left, from their move into a final status:
+    declined ones by reason code, ineligible ones after the lab values (by the staff-assessed
+    criterion's title) and after the run-in."""
+
+    declined: list[tuple[str | None, int]] = field(default_factory=list)
+    after_labs: Counter = field(default_factory=Counter)
+    after_run_in: int = 0
+
+
+def _exit_reasons(study_ids: Sequence[int]) -> dict[int, Exits]:
+    """Declined and ineligible participants per study and the reason of their move there (1
     query).
 
-    One join of the moves to `declined` with the declined participants, grouped on the code:
-    `declined` is final, so the status machine writes that move once per participant (a
-    subquery per declined participant cost 0.3 s at 100,000 participants)."""
+    One join of the moves into `declined` and `ineligible` with the participants still there,
+    grouped on the code: both are final, so the status machine writes that move once per
+    participant (a subquery per declined participant cost 0.3 s at 100,000 participants).
+    A "fails a criterion" reason is looked up among the study's staff-assessed criteria."""
+    staff_criterion = EligibilityCriterion.objects.filter(
+        study_id=OuterRef("participant__study_id"),
+        code=OuterRef("reason_criterion"),
+        answered_by=AnsweredBy.STAFF,
+    )
     rows = (
         StatusChange.objects.filter(
-            to_status=Status.DECLINED,
-            participant__status=Status.DECLINED,
+            to_status__in=(Status.DECLINED, Status.INELIGIBLE),
+            participant__status=F("to_status"),
             participant__study_id__in=study_ids,
         )
         .order_by()
-        .values("participant__study_id", "reason_code")
-        .annotate(n=Count("participant_id"))
+        .values("participant__study_id", "to_status", "reason_code", "reason_criterion")
+        .annotate(
+            staff_title=Subquery(staff_criterion.values("title")[:1]),
+            staff=Exists(staff_criterion),
+            n=Count("participant_id"),
+        )
     )
-    reasons: dict[int, list] = defaultdict(list)
+    exits: dict[int, Exits] = defaultdict(Exits)
     for row in rows:
-        reasons[row["participant__study_id"]].append((row["reason_code"], row["n"]))
-    return reasons
+        study_exits = exits[row["participant__study_id"]]
+        if row["to_status"] == Status.DECLINED:
+            study_exits.declined.append((row["reason_code"], row["n"]))
+        elif row["reason_code"] == StatusReason.RUN_IN_FAILED:
+            study_exits.after_run_in += row["n"]
+        elif row["reason_code"] == StatusReason.FAILS_CRITERION and row["staff"]:
+            study_exits.after_labs[row["staff_title"]] += row["n"]
+    return exits
 
 
 def _failures_by_criterion(study_ids: Sequence[int]) -> dict[int, list[LabelledCount]]:
-    """Ineligible participants per criterion their stored verdicts mark not met, most
-    frequent first (1 query)."""
+    """Ineligible participants per criterion the patient answers that their stored verdicts
+    mark not met, most frequent first (1 query)."""
     rows = (
         CriterionVerdict.objects.filter(
             participant__study_id__in=study_ids,
             participant__status=Status.INELIGIBLE,
             verdict=Verdict.NOT_MET,
+            criterion__answered_by=AnsweredBy.PATIENT,
         )
         .order_by()
         .values("participant__study_id", "criterion_id", "criterion__title", "criterion__order")

@@ -433,13 +433,16 @@ def _subject_identifiers(participant: Participant, systems: FhirSystems) -> list
 
 def _subject_period(participant: Participant) -> dict[str, str]:
     """Participation runs from informed consent (or, without a consent record, enrolment) to
-    completion, withdrawal, or a decline after consent."""
+    completion, withdrawal, a decline after consent or a failed run-in."""
     consent = getattr(participant, "consent", None)
     started = consent.consented_on if consent else _local_date(participant.enrolled_at)
     if started is None:
         return {}
     period = {"start": started.isoformat()}
-    ended = participant.status in (Status.COMPLETED, Status.WITHDRAWN, Status.DECLINED)
+    ended = participant.status in (
+        *(Status.COMPLETED, Status.WITHDRAWN, Status.DECLINED),
+        Status.INELIGIBLE,  # a failed run-in, after consent
+    )
     if ended and participant.status_changed_at is not None:
         period["end"] = _local_date(participant.status_changed_at).isoformat()
     return period

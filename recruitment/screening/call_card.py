@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 
 from recruitment.contact import format_phone
 from recruitment.identification import NOTE_HIDDEN, can_identify, text_shown
-from recruitment.models import ContactAttempt, Participant, Status
+from recruitment.models import ContactAttempt, Participant, RunIn, Status
 from recruitment.people.selectors import OtherApplication, person_application_list
 from recruitment.screening.steps import Gates, Step, participant_steps
 from recruitment.texts.services import text_opt_out_get
@@ -62,6 +62,8 @@ class CallCard:
     # Consented or further on, on the participant page: their visits, each with its window
     # (recruitment.visits).
     visits: list[VisitRow] = field(default_factory=list)
+    # The run-in, for a participant in it: "21 of 28 days, 75%".
+    run_in: RunIn | None = None
     # Identifying details: empty for staff who may not see them.
     name: str = ""
     phone: str = ""
@@ -105,6 +107,9 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
         for attempt in latest[:ATTEMPTS_SHOWN]
     ]
     open_ = participant.status in Status.open()
+    run_in = None
+    if participant.status == Status.RUN_IN:
+        run_in = RunIn.objects.filter(participant=participant).first()
     steps = []
     if can_change and participant.erased_at is None:
         steps = participant_steps(
@@ -112,7 +117,7 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
             user=user,
             can_change=True,
             has_staff_criteria=participant.study.criteria.active().for_staff().exists(),
-            gates=Gates(participant, verdicts=verdicts, overridden=overridden),
+            gates=Gates(participant, verdicts=verdicts, overridden=overridden, run_in=run_in),
         )
     details = {}
     if identify:
@@ -143,6 +148,7 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
         and participant.next_follow_up_on <= today,
         steps=steps,
         other_applications=person_application_list(participant=participant, user=user),
+        run_in=run_in,
         **details,
     )
 

@@ -92,7 +92,12 @@ class StatusChangeForm(WorkflowForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        targets = [status for status in Status if self.participant.can_transition_to(status)]
+        # The run-in starts on its own page, with its start date (`RunInStartView`).
+        targets = [
+            status
+            for status in Status
+            if self.participant.can_transition_to(status) and status != Status.RUN_IN
+        ]
         if self.participant.status == Status.NEW and not rule_out_criteria(
             participant=self.participant, today=timezone.localdate()
         ):

@@ -44,6 +44,7 @@ from recruitment.screening.gate import (
     study_has_free_slot,
     waitlist_first_ahead,
 )
+from recruitment.screening.run_in_gate import run_in_or_refuse
 
 TRANSITION_NOT_ALLOWED = _("{number} cannot move from “{current}” to “{target}”.")
 REASON_NEEDED = _("Give a reason to mark {number} as “{target}”.")
@@ -121,6 +122,7 @@ def participant_transition(
         reason_code, reason_criterion = _reason_coded(
             locked, to, reason=reason, code=reason_code, criterion=reason_criterion
         )
+        run_in_or_refuse(study=study, participant=locked, to=to, reason_code=reason_code)
         if locked.status == Status.NEW and to == Status.INELIGIBLE:
             rule_out_or_refuse(locked, code=reason_code, criterion=reason_criterion)
 

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.models import ALLOWED_TRANSITIONS, DuplicateReview, Participant, Status
 from recruitment.screening import gate
+from recruitment.screening.run_in_gate import run_in_get, run_in_refusal, study_has_run_in
 from recruitment.screening.waitlist import waitlist_place
 from recruitment.visits.services import visit_bookable_statuses
 
@@ -26,12 +28,16 @@ STEP_LABELS = {
     "override": _("Record an eligibility override"),
     "duplicate_confirm": _("Confirm duplicate"),
     "duplicate_dismiss": _("Not a duplicate"),
+    "run_in_adherence": _("Record adherence"),
+    "run_in_fail": _("Run-in failed"),
+    "run_in_override": _("Override the run-in"),
     "status": _("Change status"),
     "visits": _("Book or manage visits"),
     Status.SCREENING: _("Move to screening"),
     Status.ELIGIBLE: _("Mark eligible"),
     Status.WAITLISTED: _("Add to the waitlist"),
     Status.CONSENTED: _("Record informed consent"),
+    Status.RUN_IN: _("Start run-in"),
     Status.ENROLLED: _("Enroll"),
     Status.INELIGIBLE: _("Mark ineligible"),
     Status.DECLINED: _("Close as declined"),
@@ -44,6 +50,7 @@ MOVE_WORDS = {
     Status.ELIGIBLE: _("mark eligible"),
     Status.WAITLISTED: _("add to the waitlist"),
     Status.CONSENTED: _("record informed consent"),
+    Status.RUN_IN: _("start the run-in"),
     Status.ENROLLED: _("enroll"),
     Status.INELIGIBLE: _("mark ineligible"),
     Status.DECLINED: _("close as declined"),
@@ -56,10 +63,18 @@ MOVE_PAGES = {
     Status.ELIGIBLE: "status",
     Status.WAITLISTED: "status",
     Status.CONSENTED: "consent",
+    Status.RUN_IN: "run_in_start",
     Status.ENROLLED: "enrol",
 }
 # The way forward, in order: each is offered, or explained, when the status machine allows it.
-FORWARD = (Status.SCREENING, Status.ELIGIBLE, Status.WAITLISTED, Status.CONSENTED, Status.ENROLLED)
+FORWARD = (
+    Status.SCREENING,
+    Status.ELIGIBLE,
+    Status.WAITLISTED,
+    Status.CONSENTED,
+    Status.RUN_IN,
+    Status.ENROLLED,
+)
 
 WHY_CRITERIA = _(
     "the pre-screen has a criterion not met or not yet known ({criteria}); record the lab "
@@ -72,6 +87,7 @@ WHY_FULL_WAITING = _(
 WHY_SLOT_FREE = _("the study has a free slot; record consent and enroll instead.")
 WHY_SLOT_FREE_CONSENTED = _("the study has a free slot; enroll instead.")
 WHY_CONSENT_FIRST = _("record informed consent first.")
+WHY_RUN_IN_FIRST = _("the study has a run-in: start the run-in first.")
 WHY_ROUTE = _("{moves} first.")
 WHY_NO_ROUTE = _("not possible from “{status}”.")
 WHY_ALREADY = _("already “{status}”.")
@@ -109,13 +125,39 @@ class Step:
         return f"{self.label}: {self.why_not}" if self.why_not else str(self.label)
 
 
+NOT_READ = object()  # a Gates argument not given: the gate reads it when asked
+
+
 class Gates:
     """The gates' answers for one participant, each asked once and only when needed. A page
     that has read the verdicts and overrides already passes them (no second read)."""
 
-    def __init__(self, participant: Participant, *, verdicts=None, overridden=None):
+    def __init__(
+        self, participant: Participant, *, verdicts=None, overridden=None, run_in=NOT_READ
+    ):
         self.participant = participant
         self.read = (verdicts, overridden) if verdicts is not None else None
+        if run_in is not NOT_READ:
+            self.run_in = run_in
+
+    @cached_property
+    def run_in(self):
+        """The participant's run-in record (read only for someone in the run-in)."""
+        if self.participant.status != Status.RUN_IN:
+            return None
+        return run_in_get(self.participant)
+
+    @cached_property
+    def run_in_refusal(self) -> str:
+        """Why enrollment waits for the run-in, or empty (`run_in_gate.run_in_or_refuse`)."""
+        participant = self.participant
+        if participant.status == Status.RUN_IN:
+            return run_in_refusal(
+                self.run_in, number=participant.screening_number, today=timezone.localdate()
+            )
+        if study_has_run_in(participant.study):
+            return str(WHY_RUN_IN_FIRST)
+        return ""
 
     @cached_property
     def blocking(self):
@@ -187,6 +229,8 @@ def move_refusal(participant: Participant, to: Status, gates: Gates | None = Non
         if not moves:
             return WHY_NO_ROUTE.format(status=status.label)
         return WHY_ROUTE.format(moves=", then ".join(str(MOVE_WORDS[m]) for m in moves[:-1]))
+    if to == Status.ENROLLED and gates.run_in_refusal:
+        return gates.run_in_refusal
     if to in (Status.ELIGIBLE, Status.CONSENTED, Status.ENROLLED) and gates.blocking:
         return WHY_CRITERIA.format(criteria=gate.criteria_titles(gates.blocking))
     if to == Status.WAITLISTED and gates.free_slot:
@@ -251,6 +295,8 @@ def participant_steps(
         waiting_with_consent = status == Status.WAITLISTED and gates.consent
         if to == Status.CONSENTED and waiting_with_consent:
             continue  # consent is on record; enrollment is the step
+        if to == Status.RUN_IN and not study_has_run_in(participant.study):
+            continue  # a study without a run-in enrolls straight after consent
         if not (
             participant.can_transition_to(to)
             or (to == Status.ENROLLED and status == Status.WAITLISTED)
@@ -269,6 +315,13 @@ def participant_steps(
         else:
             steps.append(Step(str(to), label, url=workflow_url(page, participant), note=note))
     may_override = user.has_perm("recruitment.override_eligibility")
+    if status == Status.RUN_IN:
+        for key in ("run_in_adherence", "run_in_fail"):
+            steps.append(Step(key, STEP_LABELS[key], workflow_url(key, participant)))
+        run_in = gates.run_in
+        if may_override and run_in is not None and not (run_in.passed or run_in.overridden):
+            url = workflow_url("run_in_override", participant)
+            steps.append(Step("run_in_override", STEP_LABELS["run_in_override"], url))
     if may_override and status in Status.in_progress() and gates.blocking:
         steps.append(
             Step("override", STEP_LABELS["override"], workflow_url("override", participant))

@@ -61,6 +61,8 @@ STUDY_FIELDS = {
     "not_reached_after",
     "call_script",
     "call_within_working_days",
+    "run_in_days",
+    "run_in_min_adherence",
 }
 CRITERION_FIELDS = {
     "code",

@@ -1621,7 +1621,10 @@ def test_the_withdrawal_rule_can_change_while_nobody_has_withdrawn(client, inves
     assert Study.objects.get(pk=ldn_study.pk).withdrawal_frees_slot is True
 
 
-def test_the_study_file_cannot_change_the_withdrawal_rule_once_someone_has_withdrawn(ldn_study):
+def test_the_study_file_cannot_change_the_withdrawal_rule_once_someone_has_withdrawn(
+    ldn_study_with_run_in,
+):
+    ldn_study = ldn_study_with_run_in  # the study exactly as its file loads it
     participants_bulk(ldn_study, 1, status=Status.WITHDRAWN)
     data = tomllib.loads(LDN_FILE.read_text(encoding="utf-8"))
 

@@ -368,4 +368,47 @@ def test_the_visits_page_and_a_participants_visits_have_no_axe_violation(
 
     page.goto(f"{live_server.url}/admin/recruitment/participant/{visits[0].participant_id}/visits/")
     expect(page.get_by_role("heading", name="Book a visit")).to_be_visible()
+
+
+@pytest.fixture
+def run_in_investigator(ldn_study_with_run_in):
+    """Ira, an investigator of the LDN study with its run-in, who may override it; one
+    participant consented and one in the run-in."""
+    study = ldn_study_with_run_in
+    user = StaffFactory(username="ira", first_name="Ira")
+    user.groups.add(roles_ensure()[roles.INVESTIGATOR])
+    study.members.add(user)
+    consented = walk(applicant(study, answers=LDN_ELIGIBLE_ANSWERS), Status.CONSENTED, by=user)
+    in_run_in = walk(applicant(study, answers=LDN_ELIGIBLE_ANSWERS), Status.RUN_IN, by=user)
+    return user, consented, in_run_in
+
+
+@pytest.mark.parametrize("color_scheme", COLOR_SCHEMES)
+def test_the_run_in_pages_and_the_dashboards_run_in_list_have_no_axe_violation(
+    open_page, live_server, run_in_investigator, color_scheme
+):
+    _user, consented, in_run_in = run_in_investigator
+    page = open_page(color_scheme=color_scheme, viewport={"width": 1280, "height": 900})
+    page.goto(live_server.url + "/admin/login/?next=/staff/")
+    page.get_by_label("Username").fill("ira")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="In the run-in")).to_be_visible()
+    assert_accessible(page)
+
+    base = f"{live_server.url}/admin/recruitment/participant"
+    for url in (
+        f"{base}/{consented.pk}/run-in/start/",
+        f"{base}/{in_run_in.pk}/change/",
+        f"{base}/{in_run_in.pk}/run-in/failed/",
+        f"{base}/{in_run_in.pk}/run-in/override/",
+        f"{base}/{in_run_in.pk}/run-in/adherence/",
+    ):
+        page.goto(url)
+        assert_accessible(page)
+
+    # The adherence page with an error next to its field.
+    page.get_by_label("Days with a completed daily report").fill("9")
+    page.get_by_role("button", name="Record adherence").click()
+    expect(page.locator(".errornote")).to_be_visible()
     assert_accessible(page)

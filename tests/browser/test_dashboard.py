@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from accounts import roles
 from accounts.services import roles_ensure
-from recruitment.models import Status
+from recruitment.models import Status, Study
 from recruitment.screening.services import contact_attempt_record, participant_transition
 from recruitment.studies.services import study_load_file
 from tests.conftest import LDN_FILE
@@ -112,6 +112,7 @@ def test_a_coordinator_sees_the_progress_the_consort_box_and_the_weekly_chart(
     page, live_server, requested_urls
 ):
     study = study_load_file(path=LDN_FILE).study
+    Study.objects.filter(pk=study.pk).update(run_in_days=0)  # enrolled straight after consent
     coordinator = StaffFactory(username="casey", first_name="Casey")
     coordinator.groups.add(roles_ensure()[roles.COORDINATOR])
     study.members.add(coordinator)

@@ -14,6 +14,7 @@ def test_every_status_has_its_fhir_research_subject_code():
         "ineligible": "ineligible",
         "waitlisted": "eligible",
         "consented": "pending-on-study",
+        "run_in": "pending-on-study",
         "enrolled": "on-study",
         "completed": "off-study",
         "withdrawn": "off-study",

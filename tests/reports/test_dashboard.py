@@ -14,16 +14,25 @@ from recruitment.evaluation import criterion_version_ids, participant_evaluate
 from recruitment.models import (
     CriterionVerdict,
     Participant,
+    RunIn,
     Status,
     StatusChange,
+    StatusReason,
     Verdict,
 )
 from recruitment.reports import consort, dashboard
 from recruitment.reports.consort import ConsortCounts, consort_counts
 from recruitment.reports.dashboard import dashboard_list, project
 from recruitment.screening.duplicates import duplicate_confirm
+from recruitment.screening.run_in import (
+    run_in_adherence_record,
+    run_in_fail,
+    run_in_override_record,
+    run_in_start,
+)
 from recruitment.screening.services import (
     contact_attempt_record,
+    lab_values_record,
     participant_transition,
 )
 from recruitment.studies.services import study_criteria_changed
@@ -37,6 +46,7 @@ from tests.factories import (
     participants_bulk,
     walk,
 )
+from tests.factories import investigator as investigator_of
 from tests.html_reading import without_random_tokens
 
 pytestmark = pytest.mark.django_db
@@ -154,8 +164,10 @@ def test_the_consort_box_adds_up_for_participants_walked_through_the_services(me
     study = StudyFactory(target_enrolment=3)
     for status in (Status.ENROLLED, Status.COMPLETED, Status.WITHDRAWN):
         walk(applicant(study), status, by=member)
+    # Not the run-in: this study has none (test_every_exit_has_its_own_box walks one).
     for status in (*Status.in_progress(), Status.INELIGIBLE):
-        walk(applicant(study), status, by=member)
+        if status != Status.RUN_IN:
+            walk(applicant(study), status, by=member)
     for reason in ("not reached", "Not reached ", "no longer interested", "Moved to Ohio"):
         participant_transition(
             participant=applicant(study), to=Status.DECLINED, by=member, reason=reason
@@ -189,7 +201,56 @@ def test_the_consort_box_adds_up_for_participants_walked_through_the_services(me
         "Eligible": 1,
         "Waitlisted": 1,
         "Consented": 1,
+        "Run-in": 0,
     }
+    assert (consort.excluded_after_labs, consort.excluded_after_run_in) == (0, 0)
+
+
+def test_every_exit_has_its_own_box_and_the_box_adds_up(ldn_study_with_run_in, member, now):
+    """Excluded at screening (a criterion the patient answers), after the lab values (a
+    staff-assessed criterion), after the run-in, declined in the run-in; one still in the
+    run-in and one enrolled after it: each participant has exactly one terminal outcome."""
+    study = ldn_study_with_run_in
+    investigator = investigator_of(study)
+
+    at_screening = applicant(study, answers={**LDN_ELIGIBLE_ANSWERS, "allergy": "yes"})
+    walk(at_screening, Status.INELIGIBLE, by=member)
+    after_labs = walk(applicant(study, answers=LDN_ELIGIBLE_ANSWERS), Status.SCREENING, by=member)
+    lab_values_record(participant=after_labs, values={"hs-crp": 7.5}, by=member)
+    participant_transition(
+        participant=after_labs,
+        to=Status.INELIGIBLE,
+        by=member,
+        reason_code=StatusReason.FAILS_CRITERION,
+        reason_criterion="hs-crp",
+    )
+    failed, declined, running, enrolled = (
+        walk(applicant(study, answers=LDN_ELIGIBLE_ANSWERS), Status.RUN_IN, by=member)
+        for _ in range(4)
+    )
+    run_in_fail(participant=failed, by=member)
+    participant_transition(
+        participant=declined, to=Status.DECLINED, by=member, reason="no longer interested"
+    )
+    run_in_override_record(participant=enrolled, reason="Paper diary", by=investigator)
+    participant_transition(participant=enrolled, to=Status.ENROLLED, by=member)
+
+    consort = consort_counts(study=study)
+
+    assert consort.adds_up
+    assert consort.assessed == 6
+    assert consort.not_meeting_criteria == 1
+    assert counts_of(consort.not_meeting_by_criterion) == {
+        "No allergy to naltrexone or naloxone": 1
+    }
+    assert consort.excluded_after_labs == 1
+    assert counts_of(consort.excluded_after_labs_by_criterion) == {"hs-CRP under 3 mg/L": 1}
+    assert consort.excluded_after_run_in == 1
+    assert counts_of(consort.declined_by_reason) == {"No longer interested": 1}
+    assert consort.excluded == 4
+    assert consort.enrolled == 1
+    assert consort.in_progress == 1
+    assert counts_of(consort.in_progress_by_status)["Run-in"] == 1
 
 
 def test_declined_participants_without_a_recorded_reason_are_counted_as_such(study):
@@ -260,6 +321,7 @@ def test_the_funnel_counts_every_status_in_the_status_machines_order(study, memb
         ("ineligible", 3),
         ("waitlisted", 0),
         ("consented", 0),
+        ("run_in", 0),
         ("enrolled", 5),
         ("completed", 0),
         ("withdrawn", 0),
@@ -490,6 +552,46 @@ def test_the_waitlist_is_in_eligibility_order_and_the_next_is_named_when_a_slot_
     assert re.search(rf"Next:\s*<a href=\"[^\"]+\">{earlier.screening_number}</a>", page)
 
 
+def test_the_run_in_lists_each_participant_with_their_day_and_adherence_below_minimum_flagged(
+    member, client, time_machine
+):
+    study = StudyFactory(run_in_days=28, run_in_min_adherence=80)
+    study.members.add(member)
+    started = NOW - dt.timedelta(days=10)
+    time_machine.move_to(started, tick=False)
+    on_track, behind, uncounted = (
+        run_in_start(
+            participant=walk(applicant(study), Status.CONSENTED, by=member),
+            by=member,
+        )
+        for _ in range(3)
+    )
+    time_machine.move_to(NOW, tick=False)
+    yesterday = TODAY - dt.timedelta(days=1)
+    run_in_adherence_record(participant=on_track, days_completed=9, as_of=yesterday, by=member)
+    run_in_adherence_record(participant=behind, days_completed=6, as_of=yesterday, by=member)
+    client.force_login(member)
+
+    board = the_dashboard(member)
+    page = client.get(URL).content.decode()
+
+    lines = {line.screening_number: line for line in board.run_in}
+    assert board.run_in_total == 3
+    assert (lines[on_track.screening_number].day, lines[on_track.screening_number].days) == (11, 28)
+    assert (lines[on_track.screening_number].percent, lines[behind.screening_number].percent) == (
+        90,
+        60,
+    )
+    assert not lines[on_track.screening_number].below_minimum
+    assert lines[behind.screening_number].below_minimum
+    assert lines[uncounted.screening_number].percent is None
+    assert not lines[uncounted.screening_number].below_minimum
+    assert "Day 11 of 28" in page
+    assert "6 of 10 days, 60%" in page
+    assert "below the minimum of 80%" in page
+    assert page.count("below the minimum of 80%") == 1
+
+
 # ---------------------------------------------------------------------------------------------
 # The page: who may see it, what it shows
 # ---------------------------------------------------------------------------------------------
@@ -631,6 +733,9 @@ def test_the_identification_list_is_offered_only_to_staff_who_may_see_identities
 # ---------------------------------------------------------------------------------------------
 # Session, user, the user's permissions (2), and the fifteen report queries (five of them
 # the call list's groups, "To do today"; one the visits this week).
+# Session, user, the user's permissions (2), and the fourteen report queries (five of them
+# the call list's groups, "To do today").
+# Plus the run-in's adherence list.
 DASHBOARD_QUERIES = 19
 
 
@@ -661,6 +766,10 @@ def a_worked_study(study, member, size: int) -> None:
     per_status[Status.NEW] += rest - sum(per_status.values())
     for status, count in per_status.items():
         participants_bulk(study, count, status=status, by=member)
+    RunIn.objects.bulk_create(
+        RunIn(participant=p, started_on=TODAY, started_by=member, days=28, min_adherence=80)
+        for p in Participant.objects.filter(study=study, status=Status.RUN_IN)
+    )
     CriterionVerdict.objects.bulk_create(
         CriterionVerdict(
             participant=p,
@@ -732,7 +841,7 @@ def test_the_consort_counts_are_one_dataclass_usable_by_exports(study):
 # ---------------------------------------------------------------------------------------------
 # The counts over every participant, cached while the data they count is unchanged
 # ---------------------------------------------------------------------------------------------
-COUNTING_QUERIES = 5  # status tallies, decline reasons, failures by criterion, 2 weekly series
+COUNTING_QUERIES = 5  # status tallies, exit reasons, failures by criterion, 2 weekly series
 
 
 def queries_of(client) -> tuple[int, str]:

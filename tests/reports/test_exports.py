@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.researchstudy import ResearchStudy
@@ -22,10 +23,12 @@ from recruitment.models import (
     DeclineReason,
     Participant,
     Status,
+    Study,
     Verdict,
 )
 from recruitment.reports import exports
 from recruitment.screening.retention import participants_erase_expired
+from recruitment.screening.run_in import run_in_fail
 from recruitment.screening.services import participant_transition
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
@@ -80,6 +83,7 @@ EXPECTED_FHIR_STATUS = {
     "ineligible": "ineligible",
     "waitlisted": "eligible",
     "consented": "pending-on-study",
+    "run_in": "pending-on-study",
     "enrolled": "on-study",
     "completed": "off-study",
     "withdrawn": "off-study",
@@ -405,9 +409,11 @@ def test_every_status_maps_to_the_fhir_research_subject_code_product_md_gives(cl
     order = ["enrolled", "completed", "withdrawn"] + [
         s for s in Status.values if s not in ("enrolled", "completed", "withdrawn")
     ]
-    numbers = {
-        walk(applicant(small_study), status, by=by).screening_number: status for status in order
-    }
+    numbers = {}
+    for status in order:
+        if status == Status.RUN_IN:  # once the places are taken, the study gets a run-in
+            Study.objects.filter(pk=small_study.pk).update(run_in_days=28)
+        numbers[walk(applicant(small_study), status, by=by).screening_number] = status
 
     bundle = bundle_json(client, by, small_study)
 
@@ -462,6 +468,25 @@ def test_the_research_study_names_the_study_its_irb_number_status_and_target(
     assert (
         "closed-to-accrual" in ResearchStudy.model_fields["status"].json_schema_extra["enum_values"]
     )
+
+
+def test_a_failed_run_in_ends_the_participation_period_the_day_it_failed(
+    client, small_study, time_machine
+):
+    by = staff("coordinator", roles.COORDINATOR, small_study)
+    Study.objects.filter(pk=small_study.pk).update(run_in_days=28, run_in_min_adherence=80)
+    person = walk(applicant(small_study), Status.RUN_IN, by=by)
+    started = timezone.localdate()
+    time_machine.move_to(timezone.now() + dt.timedelta(days=5), tick=False)
+    run_in_fail(participant=person, by=by)
+
+    subject = subjects_by_number(bundle_json(client, by, small_study))[person.screening_number]
+
+    assert subject["status"] == "ineligible"
+    assert subject["period"] == {
+        "start": started.isoformat(),
+        "end": (started + dt.timedelta(days=5)).isoformat(),
+    }
 
 
 def test_subjects_refer_to_the_study_and_carry_their_numbers_and_participation_period(

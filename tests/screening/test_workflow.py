@@ -25,6 +25,7 @@ from recruitment.models import (
     ContactAttempt,
     EnrolmentSlot,
     Participant,
+    RunIn,
     Status,
     StatusChange,
     Study,
@@ -120,7 +121,8 @@ EXPECTED_TRANSITIONS = {
     "screening": {"eligible", "ineligible", "declined"},
     "eligible": {"consented", "waitlisted", "ineligible", "declined"},
     "waitlisted": {"consented", "ineligible", "declined"},
-    "consented": {"enrolled", "waitlisted", "declined"},
+    "consented": {"run_in", "enrolled", "waitlisted", "declined"},
+    "run_in": {"enrolled", "ineligible", "declined"},
     "enrolled": {"completed", "withdrawn"},
     "ineligible": set(),
     "completed": set(),
@@ -144,7 +146,7 @@ def test_the_transition_table_is_the_one_product_md_describes():
     assert {status: set(targets) for status, targets in ALLOWED_TRANSITIONS.items()} == (
         EXPECTED_TRANSITIONS
     )
-    assert (len(ALLOWED_PAIRS), len(REFUSED_PAIRS)) == (18, 82)
+    assert (len(ALLOWED_PAIRS), len(REFUSED_PAIRS)) == (22, 99)
 
 
 def test_can_transition_to_answers_every_pair_without_touching_the_database(
@@ -159,7 +161,11 @@ def test_can_transition_to_answers_every_pair_without_touching_the_database(
 
 
 def fill(study, *, by):
-    """Enrol other participants, through the services, until no slot is free."""
+    """Enrol other participants, through the services, until no slot is free (in a study with
+    a run-in, straight into `enrolled`: the run-in's own tests walk it)."""
+    if study.run_in_days:
+        participants_bulk(study, free_slot_count(study), status=Status.ENROLLED, by=by)
+        return
     while free_slot_count(study):
         walk(applicant(study), Status.ENROLLED, by=by)
 
@@ -173,10 +179,22 @@ def participant_ready_for(current, target, *, study, by):
     - `waitlisted` needs a full study: other participants are enrolled through the services
       (before the subject is waitlisted, or after it reached `current`).
     - `enrolled` needs a free slot and nobody ahead on the waitlist: true in a fresh study.
+    - `run_in` needs a study with a run-in (given to it for these moves only) and the run-in's
+      record (`run_in_start` would itself make the move, so it is created directly); enrolling from
+      the run-in needs it passed (its record is set to 28 days, all completed).
     """
+    if current == Status.RUN_IN or (current, target) == (Status.CONSENTED, Status.RUN_IN):
+        Study.objects.filter(pk=study.pk).update(run_in_days=28, run_in_min_adherence=80)
+        study.refresh_from_db()
     if current == Status.WAITLISTED:
         fill(study, by=by)
     subject = walk(applicant(study), current, by=by)
+    if current == Status.RUN_IN and target == Status.ENROLLED:
+        RunIn.objects.filter(participant=subject).update(
+            started_on=TODAY - dt.timedelta(days=28),
+            days_completed=28,
+            adherence_as_of=TODAY - dt.timedelta(days=1),
+        )
     if target == Status.WAITLISTED:
         fill(study, by=by)
     if target == Status.CONSENTED and not hasattr(subject, "consent"):
@@ -186,6 +204,10 @@ def participant_ready_for(current, target, *, study, by):
             form_version="ICF v2.0",
             obtained_by=by,
             recorded_by=by,
+        )
+    if target == Status.RUN_IN and current == Status.CONSENTED:
+        RunIn.objects.create(
+            participant=subject, started_on=TODAY, started_by=by, days=28, min_adherence=80
         )
     return subject
 

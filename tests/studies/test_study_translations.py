@@ -148,7 +148,10 @@ def test_the_loader_stores_the_translations_of_the_study_and_of_each_criterion(l
         assert core.text.items["cognitive"].startswith("Niebla mental")
 
 
-def test_loading_the_file_again_changes_nothing_and_a_new_translation_is_taken(ldn_study):
+def test_loading_the_file_again_changes_nothing_and_a_new_translation_is_taken(
+    ldn_study_with_run_in,
+):
+    ldn_study = ldn_study_with_run_in  # the study exactly as its file loads it
     again = study_load(data=ldn_data())
     assert again.changes == ()
 

@@ -2,6 +2,8 @@
 eligibility override, contact attempt, duplicate review, rule out, verify answers, staff note,
 visits), each with its form and template; one module per kind of step (status, answers,
 contacts, visits), what they share in `base`.
+the run-in's steps), each with its form and template; one module per kind of step (status,
+answers, contacts, run_in), what they share in `base`.
 
 The participant admin registers them under its own URLs (`ParticipantAdmin.get_urls`, with
 `as_view(model_admin=...)`), so they run behind the admin's sign-in, in its look, scoped to the
@@ -27,6 +29,12 @@ from recruitment.screening.views.contacts import (
     DuplicateConfirmView,
     DuplicateDismissView,
     StaffNoteView,
+)
+from recruitment.screening.views.run_in import (
+    RunInAdherenceView,
+    RunInFailView,
+    RunInOverrideView,
+    RunInStartView,
 )
 from recruitment.screening.views.status import (
     ConsentView,
@@ -71,4 +79,8 @@ WORKFLOW_PAGES = {
     "visit_cancel": ("visits/cancel/", VisitCancelView),
     "visit_outcome": ("visits/outcome/", VisitOutcomeView),
     "texts_stop": ("texts/stop/", TextsStopView),
+    "run_in_start": ("run-in/start/", RunInStartView),
+    "run_in_adherence": ("run-in/adherence/", RunInAdherenceView),
+    "run_in_fail": ("run-in/failed/", RunInFailView),
+    "run_in_override": ("run-in/override/", RunInOverrideView),
 }
