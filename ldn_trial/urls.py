@@ -27,6 +27,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Staff two-factor sign-in; before "staff/" (see accounts/security.py).
     path("staff/2fa/", include((otp_views.urlpatterns, otp_views.app_name))),
+    path("staff/allocation/", include("recruitment.allocation.urls")),
     path("staff/", include("recruitment.reports.urls")),
     # Language switch (POST, no JavaScript): django.views.i18n.set_language.
     path("i18n/", include("django.conf.urls.i18n")),

@@ -59,6 +59,7 @@ HIGHER = {
     "recruitment.unicode_text": ("django", "recruitment", "accounts", "ldn_trial"),
     "recruitment.calls.working_days": ("django", "recruitment", "accounts", "ldn_trial"),
     "recruitment.models": (
+        "recruitment.allocation",
         "recruitment.notifications",
         "recruitment.studies",
         "recruitment.screening",
@@ -68,6 +69,7 @@ HIGHER = {
         "accounts",
     ),
     "recruitment.notifications": (
+        "recruitment.allocation",
         "recruitment.studies",
         "recruitment.screening",
         "recruitment.intake",
@@ -76,6 +78,7 @@ HIGHER = {
         "accounts",
     ),
     "recruitment.studies": (
+        "recruitment.allocation",
         "recruitment.screening",
         "recruitment.intake",
         "recruitment.reports",
@@ -85,11 +88,20 @@ HIGHER = {
     "recruitment.intake": ("recruitment.reports", "recruitment.admin"),
     "recruitment.reports": ("recruitment.intake", "recruitment.admin"),
     "recruitment.calls": ("recruitment.intake", "recruitment.admin", "recruitment.reports"),
+    # Enrollment (screening) takes an allocation row; the dashboard and exports read counts.
+    "recruitment.allocation": (
+        "recruitment.screening",
+        "recruitment.intake",
+        "recruitment.reports",
+        "recruitment.admin",
+        "recruitment.calls",
+    ),
     "accounts": (
         "recruitment.admin",
         "recruitment.reports",
         "recruitment.intake",
         "recruitment.calls",
+        "recruitment.allocation",
     ),
 }
 

@@ -7,6 +7,13 @@ studies, status, participants, verdicts, workflow, drafts); every model and choi
 importable from `recruitment.models`, where the migrations and the rest of the app find them.
 """
 
+from recruitment.models.allocation import (  # noqa: F401
+    AllocationList,
+    AllocationRow,
+    AllocationRowQuerySet,
+    ParticipantStratum,
+    Unblinding,
+)
 from recruitment.models.common import (  # noqa: F401
     PREFIX_VALIDATOR,
     ZIP_VALIDATOR,

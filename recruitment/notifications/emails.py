@@ -4,13 +4,15 @@ notices are in the site's language and carry a screening number and a staff link
 name, an address or a health answer."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from recruitment.links import withdraw_path
-from recruitment.models import Draft, Participant, Study
+from recruitment.models import Draft, Participant, Study, Unblinding
 
 
 def _site(site_url: str) -> str:
@@ -108,3 +110,51 @@ def draft_link(draft: Draft, *, token: str, site_url: str) -> EmailMessage:
         subject = render_to_string("recruitment/email/draft_link_subject.txt", context)
         body = render_to_string("recruitment/email/draft_link.txt", context)
     return EmailMessage(" ".join(subject.split()), body, None, [draft.email])
+
+
+# Who hears of an emergency unblinding: the study's members who may see arms or unblind.
+UNBLINDING_READERS = ("manage_allocation", "unblind_participant")
+
+
+def unblinding_recipients(unblinding: Unblinding) -> list[str]:
+    """The addresses of the study's unblinded statisticians and investigators, but the one who
+    unblinded, read when the email is sent (1 query)."""
+    user_model = get_user_model()
+    holders = Q(
+        groups__permissions__codename__in=UNBLINDING_READERS,
+        groups__permissions__content_type__app_label="recruitment",
+    ) | Q(
+        user_permissions__codename__in=UNBLINDING_READERS,
+        user_permissions__content_type__app_label="recruitment",
+    )
+    return sorted(
+        set(
+            user_model.objects.filter(holders, studies=unblinding.participant.study_id)
+            .filter(is_active=True, is_staff=True)
+            .exclude(pk=unblinding.by_id)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+    )
+
+
+def unblinding_notice(unblinding: Unblinding, *, site_url: str) -> EmailMessage | None:
+    """The notice of an emergency unblinding, in the site's language; None when nobody is to
+    be told. No arm, no name: the screening number, the participant ID, who, when, a link."""
+    recipients = unblinding_recipients(unblinding)
+    if not recipients:
+        return None
+    study = unblinding.participant.study
+    path = reverse("allocation:unblindings", kwargs={"slug": study.slug})
+    context = {
+        "unblinding": unblinding,
+        "participant": unblinding.participant,
+        "study": study,
+        "by": unblinding.by.get_username(),
+        "at": timezone.localtime(unblinding.at),
+        "report_url": f"{_site(site_url)}{path}",
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string("recruitment/email/unblinding_subject.txt", context)
+        body = render_to_string("recruitment/email/unblinding.txt", context)
+    return EmailMessage(" ".join(subject.split()), body, None, recipients)
