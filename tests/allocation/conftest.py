@@ -39,7 +39,7 @@ def upload(study, by, content=FOUR_ROWS, *, arms=ARMS, strata=(), filename="list
 
 @pytest.fixture
 def study():
-    return StudyFactory(target_enrolment=10)
+    return StudyFactory(target_enrolment=40)
 
 
 @pytest.fixture

@@ -95,12 +95,12 @@ def test_sequences_must_run_from_one_with_no_gap_in_each_stratum(study, statisti
 
     errors = errors_of(study, statistician, content, strata=["men", "women"])
 
-    assert errors == ["Stratum “men”: sequence numbers must run from 1 to 3 with no gap; missing: 2."]
+    assert errors == [
+        "Stratum “men”: sequence numbers must run from 1 to 3 with no gap; missing: 2."
+    ]
 
 
-def test_strata_must_be_declared_and_every_row_of_a_stratified_list_names_one(
-    study, statistician
-):
+def test_strata_must_be_declared_and_every_row_of_a_stratified_list_names_one(study, statistician):
     content = csv_bytes(f"1,men,{ARM_A},M1", f"2,,{ARM_B},M2", f"1,kids,{ARM_B},K1")
 
     errors = errors_of(study, statistician, content, strata=["men", "women"])
@@ -146,9 +146,10 @@ def test_a_new_upload_replaces_a_list_nobody_has_used_yet(study, statistician):
 
     upload(study, statistician, csv_bytes(f"1,,{ARM_B},N-1", f"2,,{ARM_A},N-2"))
 
-    assert list(
-        AllocationRow.objects.filter(study=study).values_list("pack_code", flat=True)
-    ) == ["N-1", "N-2"]
+    assert list(AllocationRow.objects.filter(study=study).values_list("pack_code", flat=True)) == [
+        "N-1",
+        "N-2",
+    ]
     assert AllocationList.objects.filter(study=study).count() == 1
 
 
@@ -254,9 +255,7 @@ def test_a_stratified_list_gives_the_next_row_of_the_participant_s_stratum(
     assert codes == ["W-1", "M-1", "W-2"]
 
 
-def test_a_stratum_used_up_refuses_enrollment_naming_the_stratum(
-    study, statistician, coordinator
-):
+def test_a_stratum_used_up_refuses_enrollment_naming_the_stratum(study, statistician, coordinator):
     stratified(study, statistician)
     first, second = participants_bulk(study, 2, status=Status.CONSENTED, by=coordinator)
     for participant in (first, second):
