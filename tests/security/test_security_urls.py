@@ -141,6 +141,11 @@ PROTECTED = {
     "staff/studies/<slug:slug>/screening-log.csv",
     "staff/studies/<slug:slug>/identification-list.csv",
     "staff/studies/<slug:slug>/fhir-bundle.json",
+    # Concealed allocation: the statistician's list, strata, unblinding and its report.
+    "staff/allocation/<slug:slug>/",
+    "staff/allocation/<slug:slug>/unblindings/",
+    "staff/allocation/<slug:slug>/participants/<int:pk>/stratum/",
+    "staff/allocation/<slug:slug>/participants/<int:pk>/unblind/",
 }
 
 # Patterns written as regular expressions, filled by hand ({...} from `objects`).
