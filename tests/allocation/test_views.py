@@ -306,3 +306,27 @@ def test_the_stratum_is_required_on_its_form(coord_client, study, statistician, 
     response = coord_client.post(url, {"stratum": ""})
 
     assert "This field is required." in response.content.decode()
+
+
+def test_the_participant_page_offers_unblinding_to_investigators_only(
+    client, study, sealed, consented, coordinator, investigator
+):
+    participant = enrolled(consented, coordinator)
+    change = reverse("admin:recruitment_participant_change", args=[participant.pk])
+    client.force_login(investigator)
+    assert unblind_url(participant) in client.get(change).content.decode()
+
+    client.force_login(coordinator)
+    assert unblind_url(participant) not in client.get(change).content.decode()
+
+
+def test_the_participant_page_offers_the_stratum_while_awaiting_enrollment(
+    coord_client, study, statistician, coordinator
+):
+    upload(study, statistician, csv_bytes(f"1,men,{ARM_A},M-1"), strata=["men"])
+    (participant,) = participants_bulk(study, 1, status=Status.CONSENTED, by=coordinator)
+    change = reverse("admin:recruitment_participant_change", args=[participant.pk])
+
+    page = coord_client.get(change).content.decode()
+
+    assert reverse("allocation:stratum", args=[study.slug, participant.pk]) in page
