@@ -330,3 +330,16 @@ def test_the_participant_page_offers_the_stratum_while_awaiting_enrollment(
     page = coord_client.get(change).content.decode()
 
     assert reverse("allocation:stratum", args=[study.slug, participant.pk]) in page
+
+
+def test_the_migration_creates_the_unblinded_statistician_role_with_its_permissions():
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.get(name=roles.UNBLINDED_STATISTICIAN)  # no roles_ensure() called
+
+    assert sorted(group.permissions.values_list("codename", flat=True)) == sorted(
+        roles.ROLE_PERMISSIONS[roles.UNBLINDED_STATISTICIAN]
+    )
+    investigators = Group.objects.get(name=roles.INVESTIGATOR).permissions
+    assert investigators.filter(codename="unblind_participant").exists()
+    assert not investigators.filter(codename="manage_allocation").exists()
