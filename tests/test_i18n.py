@@ -64,6 +64,8 @@ STAFF_SOURCES = (
     "recruitment/reports/*.py",
     "recruitment/reports/views.py",
     "recruitment/calls/*.py",
+    "recruitment/allocation/*.py",  # the statistician's and investigators' pages
+    "templates/recruitment/email/unblinding*",  # to the statistician and investigators
     # Refusals shown to staff; the public views show pages instead.
     "recruitment/errors.py",
     "recruitment/evaluation.py",
