@@ -11,7 +11,10 @@ from recruitment.models import AllocationList, Participant, Status
 
 
 def pack_code_shown(participant: Participant) -> str:
-    """ "K-0042" once enrolled from an allocation list; "—" otherwise (1 query)."""
+    """The pack code ("K-0042") once enrolled from an allocation list, "—" otherwise (1 query
+    once enrolled, none before: only enrollment gives a participant ID and a pack)."""
+    if not participant.participant_id:
+        return "—"
     return allocation_selectors.pack_code_get(participant=participant) or "—"
 
 
