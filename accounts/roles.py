@@ -7,6 +7,7 @@ Review any change here with the investigator: it decides who sees patients' iden
 COORDINATOR = "Coordinator"
 INVESTIGATOR = "Investigator"
 MONITOR = "Monitor"
+UNBLINDED_STATISTICIAN = "Unblinded statistician"
 
 _VIEW_ALL = [
     "view_study",
@@ -59,7 +60,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # The visit plan, amended with the protocol like the criteria.
     + ["change_plannedvisit", "add_plannedvisit"]
     # Lets a participant go on although a criterion is not met, naming it and why.
-    + ["override_eligibility"],
+    + ["override_eligibility"]
+    # Emergency unblinding of one participant (with a reason, audited), and its report.
+    + ["unblind_participant", "view_unblinding"],
     # Read-only, without identification data.
     MONITOR: list(_VIEW_ALL),
+    # Not involved in data collection: uploads the sealed allocation list and alone sees arms
+    # (superusers included: the check ignores the superuser flag); sees no participant data
+    # beyond screening numbers, participant IDs and pack codes on the allocation pages.
+    UNBLINDED_STATISTICIAN: ["view_study", "manage_allocation", "view_unblinding"],
 }

@@ -27,6 +27,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Staff two-factor sign-in; before "staff/" (see accounts/security.py).
     path("staff/2fa/", include((otp_views.urlpatterns, otp_views.app_name))),
+    path("staff/allocation/", include("recruitment.allocation.urls")),
     path("staff/", include("recruitment.reports.urls")),
     # Replies to our texts, posted by the text provider (STOP, START).
     path("texts/", include("recruitment.texts.urls")),

@@ -60,6 +60,7 @@ HIGHER = {
     "recruitment.calls.working_days": ("django", "recruitment", "accounts", "ldn_trial"),
     "recruitment.models": (
         "recruitment.visits",
+        "recruitment.allocation",
         "recruitment.notifications",
         "recruitment.registry",
         "recruitment.studies",
@@ -71,6 +72,7 @@ HIGHER = {
     ),
     "recruitment.notifications": (
         "recruitment.visits",
+        "recruitment.allocation",
         "recruitment.studies",
         "recruitment.screening",
         "recruitment.intake",
@@ -91,6 +93,7 @@ HIGHER = {
     ),
     "recruitment.studies": (
         "recruitment.visits",
+        "recruitment.allocation",
         "recruitment.screening",
         "recruitment.intake",
         "recruitment.reports",
@@ -132,11 +135,20 @@ HIGHER = {
         "recruitment.admin",
         "recruitment.calls",
     ),
+    # Enrollment (screening) takes an allocation row; the dashboard and exports read counts.
+    "recruitment.allocation": (
+        "recruitment.screening",
+        "recruitment.intake",
+        "recruitment.reports",
+        "recruitment.admin",
+        "recruitment.calls",
+    ),
     "accounts": (
         "recruitment.admin",
         "recruitment.reports",
         "recruitment.intake",
         "recruitment.calls",
+        "recruitment.allocation",
     ),
 }
 

@@ -67,6 +67,8 @@ STAFF_SOURCES = (
     "recruitment/calls/*.py",
     "recruitment/invitations/*.py",  # the registry matches and the "Invite" button
     "recruitment/amendments/*.py",  # drafts of criteria and their what-if, for investigators
+    "recruitment/allocation/*.py",  # the statistician's and investigators' pages
+    "templates/recruitment/email/unblinding*",  # to the statistician and investigators
     # Refusals shown to staff; the public views show pages instead.
     "recruitment/errors.py",
     "recruitment/evaluation.py",

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from recruitment import selectors
+from recruitment.admin.allocation import allocation_links, pack_code_shown
 from recruitment.admin.common import (
     EditUndone,
     ServiceEditsMixin,
@@ -144,7 +145,7 @@ class ParticipantAdmin(
 
     summary_fields = [
         ("screening_number", "study"),
-        ("status", "participant_id"),
+        ("status", "participant_id", "pack_code_shown"),
         ("outcome", "eligible_from"),
         ("criteria_version", "evaluated_at"),
         ("eligible_at", "attempts_shown", "next_follow_up_on"),
@@ -270,6 +271,10 @@ class ParticipantAdmin(
                 _("not reached"),
             )
         return obj.unanswered_attempts
+
+    @admin.display(description=_("pack code"))
+    def pack_code_shown(self, obj):
+        return pack_code_shown(obj)
 
     @admin.display(description=_("duplicate of"), ordering="duplicate_of__screening_seq")
     def duplicate_link(self, obj):
@@ -479,4 +484,4 @@ class ParticipantAdmin(
         if obj.duplicate_review == DuplicateReview.PENDING:
             links.append((gettext("Confirm duplicate"), url("duplicate_confirm")))
             links.append((gettext("Not a duplicate"), url("duplicate_dismiss")))
-        return links + screening_step_links(request, obj, url)
+        return links + screening_step_links(request, obj, url) + allocation_links(request, obj)

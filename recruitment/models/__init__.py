@@ -8,6 +8,13 @@ choice is importable from `recruitment.models`, where the migrations and the res
 find them.
 """
 
+from recruitment.models.allocation import (  # noqa: F401
+    AllocationList,
+    AllocationRow,
+    AllocationRowQuerySet,
+    ParticipantStratum,
+    Unblinding,
+)
 from recruitment.models.amendments import (  # noqa: F401
     CriteriaDraft,
     CriteriaDraftQuerySet,

@@ -4,7 +4,9 @@ notices are in the site's language and carry a screening number and a staff link
 name, an address or a health answer."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -22,6 +24,7 @@ from recruitment.models import (
     Person,
     RegistryInvitation,
     Study,
+    Unblinding,
     Visit,
     VisitStatus,
 )
@@ -202,3 +205,51 @@ def visit_booking(visit: Visit) -> EmailMessage | None:
     ics = visit_calendar(visit, summary=" ".join(summary.split()), description=description.strip())
     message.attach(visit_calendar_part(ics, method=method))
     return message
+
+
+# Who hears of an emergency unblinding: the study's members who may see arms or unblind.
+UNBLINDING_READERS = ("manage_allocation", "unblind_participant")
+
+
+def unblinding_recipients(unblinding: Unblinding) -> list[str]:
+    """The addresses of the study's unblinded statisticians and investigators, but the one who
+    unblinded, read when the email is sent (1 query)."""
+    user_model = get_user_model()
+    holders = Q(
+        groups__permissions__codename__in=UNBLINDING_READERS,
+        groups__permissions__content_type__app_label="recruitment",
+    ) | Q(
+        user_permissions__codename__in=UNBLINDING_READERS,
+        user_permissions__content_type__app_label="recruitment",
+    )
+    return sorted(
+        set(
+            user_model.objects.filter(holders, studies=unblinding.participant.study_id)
+            .filter(is_active=True, is_staff=True)
+            .exclude(pk=unblinding.by_id)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+    )
+
+
+def unblinding_notice(unblinding: Unblinding, *, site_url: str) -> EmailMessage | None:
+    """The notice of an emergency unblinding, in the site's language; None when nobody is to
+    be told. No arm, no name: the screening number, the participant ID, who, when, a link."""
+    recipients = unblinding_recipients(unblinding)
+    if not recipients:
+        return None
+    study = unblinding.participant.study
+    path = reverse("allocation:unblindings", kwargs={"slug": study.slug})
+    context = {
+        "unblinding": unblinding,
+        "participant": unblinding.participant,
+        "study": study,
+        "by": unblinding.by.get_username(),
+        "at": timezone.localtime(unblinding.at),
+        "report_url": f"{_site(site_url)}{path}",
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string("recruitment/email/unblinding_subject.txt", context)
+        body = render_to_string("recruitment/email/unblinding.txt", context)
+    return EmailMessage(" ".join(subject.split()), body, None, recipients)

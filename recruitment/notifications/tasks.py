@@ -10,7 +10,15 @@ from django_tasks import task
 from django_tasks_db import DatabaseBackend
 
 from recruitment.links import token_hash, token_new
-from recruitment.models import Draft, Participant, Person, RegistryInvitation, Study, Visit
+from recruitment.models import (
+    Draft,
+    Participant,
+    Person,
+    RegistryInvitation,
+    Study,
+    Unblinding,
+    Visit,
+)
 from recruitment.notifications import emails
 from recruitment.notifications.delivery import deliver
 
@@ -172,4 +180,29 @@ def visit_email_send(*, visit_id: int, sequence: int, attempt: int = 1) -> str:
         messages={"visit": (f"Visit email about {visit.participant.screening_number}", message)},
         attempt=attempt,
         ids={"visit_id": visit_id, "sequence": sequence},
+    )
+
+
+@task()
+def unblinding_notice_send(*, unblinding_id: int, site_url: str, attempt: int = 1) -> str:
+    """The notice of an emergency unblinding to the study's unblinded statisticians and its
+    other investigators: no arm and no name (the participant's numbers, who, when, a link)."""
+    unblinding = (
+        Unblinding.objects.select_related("participant__study", "by")
+        .filter(pk=unblinding_id)
+        .first()
+    )
+    message = unblinding and emails.unblinding_notice(unblinding, site_url=site_url)
+    if not message:
+        return NOBODY
+    return deliver(
+        task=unblinding_notice_send,
+        messages={
+            "notice": (
+                f"Unblinding email about {unblinding.participant.screening_number}",
+                message,
+            )
+        },
+        attempt=attempt,
+        ids={"unblinding_id": unblinding_id, "site_url": site_url},
     )

@@ -23,6 +23,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import selectors
+from recruitment.allocation import access as allocation_access
+from recruitment.allocation.selectors import Remaining, remaining_by_study, unblinding_counts
 from recruitment.calls.selectors import FOLLOW_UP, NOT_REACHED, StudyCalls, calls_by_study
 from recruitment.models import (
     CriterionVerdict,
@@ -337,6 +339,15 @@ class StudyDashboard:
     visits_this_week: int = 0  # booked or held Monday to Sunday, cancelled ones aside
     run_in: tuple[RunInLine, ...] = ()
     run_in_total: int = 0
+    # Concealed allocation: the list's rows per stratum (per arm only for the unblinded role),
+    # empty without a list; the emergency unblindings, None for staff who may not see them.
+    allocation: tuple[Remaining, ...] = ()
+    allocation_by_arm: bool = False
+    unblindings: int | None = None
+
+    @property
+    def allocation_unused(self) -> int:
+        return sum(row.unused for row in self.allocation)
 
     @property
     def target(self) -> int:
@@ -364,8 +375,9 @@ class StudyDashboard:
 
 
 def dashboard_list(*, user, today: date) -> list[StudyDashboard]:
-    """The dashboard of every study the user may see, in a fixed number of queries (15, or 10
-    when the counts over every participant come from the cache: see `_counted`)."""
+    """The dashboard of every study the user may see, in a fixed number of queries (17, or 12
+    when the counts over every participant come from the cache: see `_counted`; one more
+    for the unblindings' count, for staff who may see them)."""
     progress = selectors.study_progress_list(user=user)
     ids = [p.study.pk for p in progress]
     if not ids:
@@ -379,6 +391,10 @@ def dashboard_list(*, user, today: date) -> list[StudyDashboard]:
     waiting, waiting_totals = waitlist_by_study(study_ids=ids)
     visits = visits_this_week_by_study(study_ids=ids, today=today)
     in_run_in, run_in_totals = run_in_by_study(study_ids=ids, today=today)
+    by_arm = allocation_access.may_see_arms(user)
+    allocation = remaining_by_study(study_ids=ids, by_arm=by_arm)
+    may_see_unblindings = allocation_access.holds(user, allocation_access.VIEW_UNBLINDING)
+    unblindings = unblinding_counts(study_ids=ids) if may_see_unblindings else {}
     return [
         StudyDashboard(
             study=p.study,
@@ -400,6 +416,9 @@ def dashboard_list(*, user, today: date) -> list[StudyDashboard]:
             visits_this_week=visits.get(p.study.pk, 0),
             run_in=tuple(in_run_in.get(p.study.pk, ())),
             run_in_total=run_in_totals.get(p.study.pk, 0),
+            allocation=tuple(allocation.get(p.study.pk, ())),
+            allocation_by_arm=by_arm,
+            unblindings=unblindings.get(p.study.pk, 0) if may_see_unblindings else None,
         )
         for p in progress
     ]

@@ -2,7 +2,8 @@
 
 The screening log and the FHIR bundle need `recruitment.view_participant` (the bundle holds
 Patient resources only for users who also have `recruitment.view_identification`); the
-identification list needs `recruitment.view_identification`.
+identification list needs `recruitment.view_identification`. Arms are in no export but the
+FHIR bundle of the study's unblinded statistician (`ResearchSubject.assignedArm`).
 """
 
 import json
@@ -12,6 +13,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from accounts.access import staff_required, study_for_staff
+from recruitment.allocation import access as allocation_access
 from recruitment.reports import exports
 
 VIEW_PARTICIPANT = "recruitment.view_participant"
@@ -60,12 +62,16 @@ def identification_list_csv(request, slug):
 @staff_required
 def fhir_bundle(request, slug):
     study = study_for_staff(request, slug)
-    _require(request, VIEW_PARTICIPANT)
+    # The unblinded statistician (no participant pages) gets the bundle with its arms.
+    include_arm = allocation_access.may_manage_allocation(request.user, study)
+    if not include_arm:
+        _require(request, VIEW_PARTICIPANT)
     now = timezone.now()
     bundle = exports.fhir_bundle(
         study=study,
         base_url=request.build_absolute_uri("/"),
         include_identification=request.user.has_perm(VIEW_IDENTIFICATION),
+        include_arm=include_arm,
         now=now,
     )
     response = HttpResponse(

@@ -19,6 +19,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from recruitment.allocation import selectors as allocation_selectors
 from recruitment.identification import status_reason_shown
 from recruitment.models import (
     CriterionVerdict,
@@ -319,17 +320,31 @@ def fhir_full_url(resource_type: str, key: str) -> str:
 
 
 def fhir_bundle(
-    *, study: Study, base_url: str, include_identification: bool, now: datetime | None = None
+    *,
+    study: Study,
+    base_url: str,
+    include_identification: bool,
+    include_arm: bool = False,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The study as a FHIR R4 Bundle of type collection (one query; the study is given).
 
     Without `include_identification` the bundle holds no Patient and no personal data: each
     ResearchSubject's required `individual` is a logical reference (a Patient identified by
-    the screening number, with no resource behind it)."""
+    the screening number, with no resource behind it). `include_arm` (the unblinded
+    statistician's export only: `recruitment.allocation.access.may_see_arms`) names the
+    study's arms and fills each allocated subject's `assignedArm` (2 queries more)."""
     now = now or timezone.now()
     systems = FhirSystems.for_study(study=study, base_url=base_url)
     study_url = fhir_full_url("ResearchStudy", study.slug)
-    entries = [{"fullUrl": study_url, "resource": _research_study(study, systems, study_url)}]
+    research_study = _research_study(study, systems, study_url)
+    arms: dict[int, str] = {}
+    if include_arm:
+        arms = allocation_selectors.arm_by_participant(study=study)
+        declared = allocation_selectors.arms_declared(study=study)
+        if declared:
+            research_study["arm"] = [{"name": name} for name in declared]
+    entries = [{"fullUrl": study_url, "resource": research_study}]
     fields = [
         "pk",
         "screening_number",
@@ -365,6 +380,8 @@ def fhir_bundle(
         period = _subject_period(participant)
         if period:
             subject["period"] = period
+        if participant.pk in arms:
+            subject["assignedArm"] = arms[participant.pk]
         entries.append({"fullUrl": subject_url, "resource": subject})
     return {
         "resourceType": "Bundle",

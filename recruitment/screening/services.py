@@ -10,7 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import selectors
-from recruitment.contact import normalise_email, normalise_name, normalise_phone, phone_e164
+from recruitment.allocation.services import allocation_take
+from recruitment.contact import (
+    normalise_email,
+    normalise_name,
+    normalise_phone,
+    phone_e164,
+)
 from recruitment.errors import (
     AlreadyEnrolled,
     InvalidTransition,
@@ -273,6 +279,8 @@ def _enrol(study: Study, participant: Participant, reason: str) -> None:
     study.save(update_fields=["last_participant_seq"])
     participant.participant_id = study.participant_id(study.last_participant_seq)
     participant.slot = slot
+    # Concealed allocation: the next unused row of the sealed list, if the study has one.
+    allocation_take(study=study, participant=participant)
 
 
 def consent_record(

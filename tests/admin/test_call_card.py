@@ -266,8 +266,8 @@ def test_the_participant_and_contact_pages_run_a_fixed_number_of_queries(
     # The page, its inlines and the call card (the person's other applications included), the
     # staff notes, the count of answers to verify and whether a duplicate is unreviewed; a
     # waitlisted participant's steps also ask the waitlist. The card also asks whether texts
-    # to the number are stopped.
-    with django_assert_max_num_queries(23):
+    # to the number are stopped; before enrollment, whether the allocation list has strata.
+    with django_assert_max_num_queries(24):
         page = coord_client.get(change_url(person))
     with django_assert_max_num_queries(10):
         contact = coord_client.get(contact_url(person))

@@ -411,4 +411,67 @@ def test_the_run_in_pages_and_the_dashboards_run_in_list_have_no_axe_violation(
     page.get_by_label("Days with a completed daily report").fill("9")
     page.get_by_role("button", name="Record adherence").click()
     expect(page.locator(".errornote")).to_be_visible()
+
+
+def sign_in(page: Page, base_url: str, username: str) -> None:
+    page.goto(base_url + "/admin/login/?next=/staff/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Recruitment dashboard")
+
+
+@pytest.fixture
+def unblinding_team(ldn_study):
+    """Sam, the LDN study's unblinded statistician, with a sealed list; Ivy, its investigator;
+    one participant enrolled from the list (pack K-0001)."""
+    from recruitment.allocation.services import allocation_list_upload
+
+    sam = StaffFactory(username="sam")
+    sam.groups.add(roles_ensure()[roles.UNBLINDED_STATISTICIAN])
+    ivy = StaffFactory(username="ivy")
+    ivy.groups.add(roles_ensure()[roles.INVESTIGATOR])
+    ldn_study.members.add(sam, ivy)
+    allocation_list_upload(
+        study=ldn_study,
+        content=b"sequence,stratum,arm,pack_code\n1,,AB,K-0001\n2,,BA,K-0002\n",
+        filename="list.csv",
+        arms=["AB", "BA"],
+        strata=[],
+        by=sam,
+    )
+    enrolled = walk(applicant(ldn_study, answers=LDN_ELIGIBLE_ANSWERS), Status.ENROLLED, by=ivy)
+    return sam, ivy, enrolled
+
+
+@pytest.mark.parametrize("color_scheme", COLOR_SCHEMES)
+def test_the_allocation_pages_have_no_axe_violation(
+    open_page, live_server, unblinding_team, color_scheme
+):
+    _sam, _ivy, enrolled = unblinding_team
+    page = open_page(color_scheme=color_scheme, viewport={"width": 1280, "height": 900})
+    sign_in(page, live_server.url, "sam")
+    page.goto(live_server.url + "/staff/allocation/ldn-mecfs/")
+    expect(page.locator("#remaining")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Allocation list (CSV)").set_input_files(
+        files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"sequence,arm\n1,AB\n"}]
+    )
+    page.get_by_role("button", name="Check and store the list").click()
+    expect(page.locator("#file-errors")).to_be_visible()
+    assert_accessible(page)
+
+    page = open_page(color_scheme=color_scheme, viewport={"width": 1280, "height": 900})
+    sign_in(page, live_server.url, "ivy")
+    assert_accessible(page)  # the dashboard, with its packs left and unblindings
+    page.goto(f"{live_server.url}/staff/allocation/ldn-mecfs/participants/{enrolled.pk}/unblind/")
+    page.get_by_role("button", name="Unblind this participant").click()
+    expect(page.locator("#id_reason_errors")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Medical reason for unblinding").fill("Serious adverse event")
+    page.get_by_role("button", name="Unblind this participant").click()
+    expect(page.locator("#arm")).to_have_text("Arm: AB")
+    assert_accessible(page)
+    page.get_by_role("link", name="Emergency unblindings").click()
+    expect(page.locator("#unblindings")).to_be_visible()
     assert_accessible(page)

@@ -736,6 +736,7 @@ def test_the_identification_list_is_offered_only_to_staff_who_may_see_identities
 # Session, user, the user's permissions (2), and the fourteen report queries (five of them
 # the call list's groups, "To do today").
 # Plus the run-in's adherence list.
+# the call list's groups, "To do today"; one the allocation list's packs left).
 DASHBOARD_QUERIES = 19
 
 

@@ -151,6 +151,11 @@ PROTECTED = {
     "admin/recruitment/registryinvitation/<path:object_id>/delete/",
     "admin/recruitment/registryinvitation/<path:object_id>/change/",
     "admin/recruitment/registryinvitation/<path:object_id>/",
+    # Concealed allocation: the statistician's list, strata, unblinding and its report.
+    "staff/allocation/<slug:slug>/",
+    "staff/allocation/<slug:slug>/unblindings/",
+    "staff/allocation/<slug:slug>/participants/<int:pk>/stratum/",
+    "staff/allocation/<slug:slug>/participants/<int:pk>/unblind/",
 }
 
 # Patterns written as regular expressions, filled by hand ({...} from `objects`).

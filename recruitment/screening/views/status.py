@@ -7,6 +7,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import selectors
+from recruitment.allocation import selectors as allocation_selectors
 from recruitment.models import Status, StatusReason
 from recruitment.screening import services as screening
 from recruitment.screening.forms import (
@@ -113,10 +114,15 @@ class EnrolView(DuplicateWarningMixin, WorkflowView):
             reason=form.cleaned_data["reason"],
         )
         self.log(participant, status_log_message(Status.ENROLLED))
-        return gettext("%(number)s is enrolled as %(id)s.") % {
+        enrolled = gettext("%(number)s is enrolled as %(id)s.") % {
             "number": participant.screening_number,
             "id": participant.participant_id,
         }
+        # The pack to hand out, never its arm (concealed allocation).
+        pack_code = allocation_selectors.pack_code_get(participant=participant)
+        if pack_code:
+            enrolled += " " + gettext("Pack code: %(code)s") % {"code": pack_code}
+        return enrolled
 
 
 class RuleOutView(WorkflowView):
