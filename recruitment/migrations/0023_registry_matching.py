@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('recruitment', '0021_person'),
+        ("recruitment", "0022_people_and_applications"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

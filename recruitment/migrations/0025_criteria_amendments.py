@@ -9,8 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('recruitment', '0021_matching'),
-        ('recruitment', '0021_person'),
+        ("recruitment", "0024_registry_invitations"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -29,7 +29,7 @@ def roles_reapply(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recruitment", "0021_matching"),
+        ("recruitment", "0023_registry_matching"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -31,7 +31,7 @@ def roles_reapply(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recruitment", "0020_us_english_labels"),
+        ("recruitment", "0025_criteria_amendments"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

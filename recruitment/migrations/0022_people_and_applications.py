@@ -174,7 +174,7 @@ def _person_from(Person, latest, applications, now):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('recruitment', '0020_us_english_labels'),
+        ("recruitment", "0021_lighter_reads_and_writes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

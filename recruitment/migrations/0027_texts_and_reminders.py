@@ -33,7 +33,7 @@ def phones_to_e164(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recruitment", "0021_visits"),
+        ("recruitment", "0026_visits"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
