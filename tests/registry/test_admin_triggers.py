@@ -65,3 +65,26 @@ def test_naming_a_shared_question_in_the_admin_is_a_criteria_change_that_queues_
     assert response.status_code == 302
     assert len(callbacks) == 1
     assert ldn_study.criteria.get(code="can-attend").version == 2
+
+
+def test_the_study_page_reads_the_shared_questions_once_whatever_the_number_of_criteria(
+    client, investigator, ldn_study
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import CriterionFactory
+
+    client.force_login(investigator)
+    client.get(study_url(ldn_study))
+    with CaptureQueriesContext(connection) as before:
+        client.get(study_url(ldn_study))
+    for _ in range(5):
+        CriterionFactory(study=ldn_study)
+    with CaptureQueriesContext(connection) as after:
+        response = client.get(study_url(ldn_study))
+
+    assert response.status_code == 200
+    assert len(after.captured_queries) == len(before.captured_queries)
+    shared = [q for q in after.captured_queries if "recruitment_sharedquestion" in q["sql"]]
+    assert len(shared) == 1
