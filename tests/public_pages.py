@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from recruitment.intake import withdraw as withdraw_link
+from recruitment.links import registry_leave_path
 from recruitment.models import Participant, Status
 from tests.factories import StaffFactory, ldn_form_data, walk
 
@@ -21,14 +22,14 @@ LINK = re.compile(r"https?://testserver(/withdraw/[^/\s]+/)")
 DRAFT_LINK = re.compile(r"https?://testserver(/studies/[\w-]+/interest/resume/[^/\s]+/)")
 
 
-def _withdraw_path(client, study, capture) -> tuple[str, Participant]:
+def _withdraw_path(client, study, capture, **data) -> tuple[str, Participant]:
     """A fresh participant sent through the form, and the withdraw link in their email."""
     email = f"pat-{uuid.uuid4().hex[:8]}@example.com"
     mail.outbox.clear()
     with capture(execute=True):
         response = client.post(
             reverse("recruitment:interest", args=[study.slug]),
-            ldn_form_data(token=str(uuid.uuid4()), email=email, first_name=email[:8]),
+            ldn_form_data(token=str(uuid.uuid4()), email=email, first_name=email[:8], **data),
         )
     assert response.status_code == 302, response.content.decode()[:2000]
     (confirmation,) = [m for m in mail.outbox if m.to == [email]]
@@ -97,6 +98,17 @@ def render_public_pages(study, *, language: str, capture, settings) -> dict[str,
     with mock.patch.object(withdraw_link, "withdraw_link_check", side_effect=RuntimeError):
         pages["withdraw error"] = client.get(withdraw)
 
+    # The registry: a member's withdraw page (its second button) and the page after it; the
+    # link in the footer of their emails, its pages, and one that does not work.
+    member_withdraw, member = _withdraw_path(client, study, capture, registry_consent="on")
+    pages["withdraw confirm (registry member)"] = client.get(member_withdraw)
+    pages["registry left (withdraw page)"] = client.post(member_withdraw, {"leave_registry": "1"})
+    _again, member = _withdraw_path(client, study, capture, registry_consent="on")
+    leave = registry_leave_path(person=member.person)
+    pages["registry leave confirm"] = client.get(leave)
+    pages["registry left"] = client.post(leave)
+    pages["registry leave invalid"] = client.get(leave)
+
     settings.RATELIMIT_ENABLE = True
     settings.INTEREST_RATE_LIMIT = "1/h"
     cache.clear()
@@ -118,6 +130,7 @@ def render_public_pages(study, *, language: str, capture, settings) -> dict[str,
         "withdraw error": 503,
         "too many forms (429)": 429,
         "draft link invalid": 404,
+        "registry leave invalid": 404,
     }
     for name, response in pages.items():
         assert response.status_code == expected.get(name, 200), (name, response.status_code)

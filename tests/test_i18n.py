@@ -87,6 +87,8 @@ PATIENT_SOURCES = (
     "recruitment/intake/views.py",
     "recruitment/intake/withdraw_views.py",
     "recruitment/intake/draft_views.py",
+    "recruitment/intake/registry_views.py",
+    "recruitment/people/consent.py",  # the registry's box on the interest form
     "recruitment/intake/invitation*.py",  # the pages behind a registry invitation's links
 )
 

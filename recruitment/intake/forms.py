@@ -161,7 +161,7 @@ class InterestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     contact_consent = forms.BooleanField(label="", error_messages={"required": CONSENT_NEEDED})
-    # The trial centre's registry: optional, separate, never ticked for the person.
+    # The trial center's registry: optional, separate, never ticked for the person.
     registry_consent = forms.BooleanField(
         label=REGISTRY_CONSENT_TEXT, required=False, help_text=REGISTRY_CONSENT_HELP
     )

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 # keeps the version they agreed to (tests/people/test_consent.py pins the pair).
 REGISTRY_CONSENT_VERSION = "2026-12"
 REGISTRY_CONSENT_TEXT = _(
-    "The trial centre may contact me about other studies I may be able to join"
+    "The trial center may contact me about other studies I may be able to join"
 )
 REGISTRY_CONSENT_HELP = _(
     "Optional. We keep your name and contact details to tell you about other studies. "

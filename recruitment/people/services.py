@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -76,6 +77,70 @@ def person_attach(
             person._history_user = history_user
         person.save()
     return person_id
+
+
+# What erasure writes on a person row and on its history rows. Kept: the language, the
+# registry consent's version and times (when they agreed and left), the dates.
+PERSON_ERASED_VALUES: dict[str, Any] = {
+    "first_name": "",
+    "last_name": "",
+    "name_normalised": "",
+    "email": "",
+    "email_normalised": "",
+    "phone": "",
+    "phone_normalised": "",
+    "date_of_birth": None,
+    "zip_code": "",
+}
+JOINED_REASON = "Joined to person {person}: duplicate {number} confirmed"
+
+
+def persons_erase(*, pks: list[int], now, reason: str) -> None:
+    """Erase these people's details (`PERSON_ERASED_VALUES`) and the link to leave the
+    registry, in their history too, and add one version each saying when and why, with no
+    user. A fixed number of queries; callers batch `pks` (at most a few hundred)."""
+    Person.objects.filter(pk__in=pks).update(
+        **PERSON_ERASED_VALUES, registry_nonce="", erased_at=now, updated_at=now
+    )
+    Person.history.filter(id__in=pks).update(**PERSON_ERASED_VALUES, history_change_reason=None)
+    erased = list(Person.objects.filter(pk__in=pks).order_by("pk"))
+    for person in erased:
+        person._history_user = None
+    Person.history.bulk_history_create(
+        erased, update=True, default_date=now, default_change_reason=reason
+    )
+
+
+def application_person_join(*, participant: Participant, person_id: int, by) -> Participant:
+    """Move a confirmed duplicate to the person of the record it duplicates (they were two
+    people only because the match was on a phone number, say). Audited on the application.
+    The person it leaves, when left with no application, gives its consent to be contacted
+    about other studies to the kept person (if that one has none) and is erased: its details
+    live on in the application and the kept person. Call inside the confirmation's
+    transaction."""
+    if participant.person_id == person_id:
+        return participant
+    old_id = participant.person_id
+    reason = JOINED_REASON.format(person=person_id, number=participant.screening_number)
+    participant.person_id = person_id
+    participant._change_reason = reason
+    participant._history_user = by
+    participant.save(update_fields=["person", "updated_at"])
+    if Participant.objects.filter(person_id=old_id).exists():
+        return participant
+    old = Person.objects.select_for_update().get(pk=old_id)
+    kept = Person.objects.select_for_update().get(pk=person_id)
+    if old.in_registry and not kept.in_registry and kept.erased_at is None:
+        kept.registry_consent = True
+        kept.registry_consent_version = old.registry_consent_version
+        kept.registry_consent_at = old.registry_consent_at
+        kept.registry_left_at = None
+        kept.registry_nonce = kept.registry_nonce or secrets.token_urlsafe(16)
+        kept._change_reason = reason
+        kept._history_user = by
+        kept.save()
+    persons_erase(pks=[old_id], now=timezone.now(), reason=reason)
+    return participant
 
 
 def person_registry_leave(*, person: Person, by=None, now=None) -> Person:

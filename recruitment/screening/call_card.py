@@ -12,6 +12,7 @@ from datetime import date
 
 from recruitment.identification import NOTE_HIDDEN, can_identify, text_shown
 from recruitment.models import ContactAttempt, Participant, Status
+from recruitment.people.selectors import OtherApplication, person_application_list
 from recruitment.screening.steps import Gates, Step, participant_steps
 from recruitment.verdict_words import prescreen_summary
 
@@ -48,6 +49,8 @@ class CallCard:
     not_reached: bool
     follow_up_due: bool
     steps: list[Step] = field(default_factory=list)
+    # The same person's applications in the studies the user is a member of.
+    other_applications: list[OtherApplication] = field(default_factory=list)
     # Identifying details: empty for staff who may not see them.
     name: str = ""
     phone: str = ""
@@ -120,6 +123,7 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
         and participant.next_follow_up_on is not None
         and participant.next_follow_up_on <= today,
         steps=steps,
+        other_applications=person_application_list(participant=participant, user=user),
         **details,
     )
 

@@ -17,6 +17,7 @@ from recruitment.models import (
     Status,
     Study,
 )
+from recruitment.people import application_person_join
 from recruitment.screening.services import (
     EDITABLE_FIELDS,
     participant_transition,
@@ -33,7 +34,8 @@ COPIED_FROM_DUPLICATE = "Copied from duplicate {number}"
 def duplicate_confirm(
     *, participant: Participant, by, copy_fields: Sequence[str] = ()
 ) -> Participant:
-    """Confirm a possible duplicate: it is closed as declined, reason "duplicate". The details
+    """Confirm a possible duplicate: it is closed as declined, reason "duplicate", and joins
+    the person of the kept record (`application_person_join`). The details
     named in `copy_fields` (a newer phone number, say) are copied to the kept record through
     `participant_update`, audited with the reason "Copied from duplicate <number>"; all in one
     transaction, so a refused copy leaves the duplicate unconfirmed."""
@@ -53,6 +55,13 @@ def duplicate_confirm(
         locked._change_reason = "Duplicate confirmed"
         locked._history_user = by
         locked.save(update_fields=["duplicate_review", "updated_at"])
+        if locked.duplicate_of_id is not None:
+            kept_person = (
+                Participant.objects.filter(pk=locked.duplicate_of_id)
+                .values_list("person_id", flat=True)
+                .get()
+            )
+            locked = application_person_join(participant=locked, person_id=kept_person, by=by)
         if copy_fields and locked.duplicate_of_id is not None:
             refuse_if_erased(locked)
             participant_update(

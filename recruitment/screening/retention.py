@@ -23,6 +23,7 @@ from recruitment.models import (
     StatusChange,
     Study,
 )
+from recruitment.people import persons_erase
 
 logger = logging.getLogger(__name__)
 
@@ -123,19 +124,6 @@ def participants_erase_expired(*, now=None, dry_run: bool = False) -> ErasureRes
 # People: their details go once no application needs them
 # ---------------------------------------------------------------------------------------------
 PERSON_ERASED_REASON = "Personal data erased: every application of this person was erased."
-# What erasure writes on a person row and on its history rows. Kept: the language, the
-# registry consent's version and times (when they agreed and left), the dates.
-PERSON_ERASED_VALUES: dict[str, Any] = {
-    "first_name": "",
-    "last_name": "",
-    "name_normalised": "",
-    "email": "",
-    "email_normalised": "",
-    "phone": "",
-    "phone_normalised": "",
-    "date_of_birth": None,
-    "zip_code": "",
-}
 
 
 def person_list_expired(*, also_erased=()):
@@ -169,21 +157,10 @@ def persons_erase_expired(*, now=None, dry_run: bool = False, also_erased=()) ->
         pks = list(expired.values_list("pk", flat=True))
         if not dry_run:
             for start in range(0, len(pks), ERASE_BATCH):
-                _person_erase(pks[start : start + ERASE_BATCH], now=now)
+                persons_erase(
+                    pks=pks[start : start + ERASE_BATCH], now=now, reason=PERSON_ERASED_REASON
+                )
     return len(pks)
-
-
-def _person_erase(pks: list[int], *, now) -> None:
-    Person.objects.filter(pk__in=pks).update(
-        **PERSON_ERASED_VALUES, registry_nonce="", erased_at=now, updated_at=now
-    )
-    Person.history.filter(id__in=pks).update(**PERSON_ERASED_VALUES, history_change_reason=None)
-    erased = list(Person.objects.filter(pk__in=pks).order_by("pk"))
-    for person in erased:
-        person._history_user = None
-    Person.history.bulk_history_create(
-        erased, update=True, default_date=now, default_change_reason=PERSON_ERASED_REASON
-    )
 
 
 def sessions_erase_expired(*, dry_run: bool = False) -> None:

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.intake.withdraw import withdraw_token_make
+from recruitment.links import registry_leave_path
 from recruitment.invitations.services import registry_invitation_send
 from recruitment.links import INVITATION_NO, INVITATION_YES, invitation_path
 from recruitment.models import Status
@@ -109,6 +110,28 @@ def test_the_page_after_withdrawing_has_no_axe_violation(patient_page, live_serv
     expect(patient_page.get_by_role("heading", level=1)).to_have_text(
         "You have withdrawn your interest", timeout=2_000
     )
+    assert_accessible(patient_page)
+
+
+def test_the_registry_pages_have_no_axe_violation(patient_page, live_server, ldn_study):
+    member = applicant(ldn_study, answers=LDN_ELIGIBLE_ANSWERS, registry_consent=True)
+    patient_page.goto(f"{live_server.url}/withdraw/{withdraw_token_make(participant=member)}/")
+    second = patient_page.get_by_role("button", name="Stop contacting me about other studies")
+    expect(second).to_be_visible()
+    assert_accessible(patient_page)
+
+    patient_page.goto(f"{live_server.url}{registry_leave_path(person=member.person)}")
+    expect(second).to_be_visible()
+    assert_accessible(patient_page)
+
+    second.click()
+    expect(patient_page.get_by_role("heading", level=1)).to_have_text(
+        "We will not contact you about other studies", timeout=2_000
+    )
+    assert_accessible(patient_page)
+
+    patient_page.goto(f"{live_server.url}/registry/leave/not-a-real-link/")
+    expect(patient_page.get_by_role("heading", level=1)).to_have_text("This link does not work")
     assert_accessible(patient_page)
 
 

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from recruitment.models import DuplicateReview, Person
+from recruitment.models import DuplicateReview, Participant, Person
 from recruitment.people import REGISTRY_CONSENT_VERSION
+from recruitment.screening.duplicates import duplicate_confirm
 from tests.factories import StudyFactory, submit
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +120,36 @@ def test_ticking_the_box_on_a_later_application_adds_an_existing_person_to_the_r
     assert person.history.first().history_change_reason.startswith(
         "Agreed to be contacted about other studies"
     )
+
+
+def test_confirming_a_duplicate_matched_by_phone_joins_the_kept_persons_record(
+    ldn_study, coordinator
+):
+    kept = submit(ldn_study, email="dan@example.com", first_name="Dan")
+    again = submit(ldn_study, email="dan.w@example.com", first_name="Daniel", registry_consent=True)
+    left = again.person_id
+    assert left != kept.person_id
+
+    duplicate_confirm(participant=again, by=coordinator)
+
+    moved = Participant.objects.get(pk=again.pk)
+    assert moved.person_id == kept.person_id
+    version = moved.history.first()
+    assert (version.history_user, version.person_id) == (coordinator, kept.person_id)
+    assert version.history_change_reason.startswith(f"Joined to person {kept.person_id}")
+    gone = Person.objects.get(pk=left)
+    assert gone.erased_at is not None and gone.email == ""
+    assert not any(v.email for v in gone.history.all())
+    # The consent to be contacted about other studies went along with the application.
+    assert list(Person.objects.in_registry()) == [Person.objects.get(pk=kept.person_id)]
+
+
+def test_confirming_a_duplicate_of_the_same_person_changes_no_person(ldn_study, coordinator):
+    kept = submit(ldn_study)
+    again = submit(ldn_study)
+
+    duplicate_confirm(participant=again, by=coordinator)
+
+    assert Participant.objects.get(pk=again.pk).person_id == kept.person_id
+    assert Person.objects.count() == 1
+    assert Person.objects.get().erased_at is None
