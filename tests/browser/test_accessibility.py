@@ -11,9 +11,8 @@ from playwright.sync_api import Page, expect
 from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.intake.withdraw import withdraw_token_make
-from recruitment.links import registry_leave_path
 from recruitment.invitations.services import registry_invitation_send
-from recruitment.links import INVITATION_NO, INVITATION_YES, invitation_path
+from recruitment.links import INVITATION_NO, INVITATION_YES, invitation_path, registry_leave_path
 from recruitment.models import Status
 from tests.browser.test_layout import open_thank_you_page, send
 from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, StaffFactory, applicant, walk
