@@ -1,17 +1,17 @@
 """Registry invitations: the audit of who invited which match, when, and the answer. Read-only
-for everyone (rows come from the "Invite" button's service and the person's links); staff
-see their studies' invitations only, each by its match number, never the person."""
+for everyone (rows come from the "Invite" button's service and the person's links; each
+change is in the row's simple-history table); staff see their studies' invitations only,
+each by its match number, never the person."""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from recruitment.admin.common import user_shown
 from recruitment.models import RegistryInvitation, Study
 
 
 @admin.register(RegistryInvitation)
-class RegistryInvitationAdmin(SimpleHistoryAdmin):
+class RegistryInvitationAdmin(admin.ModelAdmin):
     list_display = ["match_shown", "study", "sent_by_shown", "sent_at", "response", "used_at"]
     list_filter = ["response", ("match__study", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "sent_at"

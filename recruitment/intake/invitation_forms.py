@@ -34,7 +34,7 @@ class InvitationApplyForm(InterestForm):
     def __init__(self, *args, study, criteria, **kwargs):
         super().__init__(*args, study=study, criteria=criteria, **kwargs)
         for name in NOT_ASKED:
-            del self.fields[name]
+            self.fields.pop(name, None)
 
     def _build_helper(self) -> FormHelper:
         helper = FormHelper()

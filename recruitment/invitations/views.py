@@ -3,10 +3,10 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required, study_for_staff
 from recruitment.invitations.selectors import (
@@ -44,12 +44,14 @@ def registry_matches(request, slug):
 
 
 @staff_required
-@require_POST
 def registry_match_invite(request, slug, number):
-    """Invite one match's person; a refusal says why, next to the list."""
+    """Invite one match's person (POST); a refusal says why, next to the list. Who may see
+    the study is checked before the method, so staff of another study learn nothing."""
     study = study_for_staff(request, slug)
     if not request.user.has_perm(INVITE):
         raise PermissionDenied
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     match = get_object_or_404(
         RegistryMatch.objects.select_related("study"), study=study, number=number
     )

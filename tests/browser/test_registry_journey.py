@@ -93,7 +93,9 @@ def a_second_study_opens():
 
 
 def sign_in(page: Page, url: str, username: str) -> None:
-    page.goto(url)
+    # The first staff page of the run: the server may still be busy with the patient's
+    # emails on a loaded machine (a 5 s default timed out once on PostgreSQL).
+    page.goto(url, timeout=20_000)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
