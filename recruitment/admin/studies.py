@@ -79,6 +79,16 @@ class CriterionInline(admin.StackedInline):
     def has_delete_permission(self, request, obj=None):
         return False  # answers and verdicts point to it: retire it (untick "active") instead
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        """The shared questions are read once per page, not once per criterion."""
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "shared_question" and field is not None:
+            choices = getattr(request, "shared_question_choices", None)
+            if choices is None:
+                choices = request.shared_question_choices = list(iter(field.choices))
+            field.choices = choices
+        return field
+
 
 class StudyAdminForm(forms.ModelForm):
     class Meta:

@@ -383,7 +383,7 @@ def _participant_write(
     for answer in prepared.answers:
         answer.participant = participant
     Answer.objects.bulk_create(prepared.answers)
-    # Answers to the centre's shared questions are the person's, for every study asking them.
+    # Answers to the center's shared questions are the person's, for every study asking them.
     shared_answers_record(
         participant=participant,
         criteria=[verdict.criterion for verdict in prepared.verdicts],

@@ -1,4 +1,4 @@
-"""The centre's registry: the question bank shared by every study, the answers people gave
+"""The center's registry: the question bank shared by every study, the answers people gave
 to it, and each person's match against each study."""
 
 from typing import Any
@@ -45,7 +45,7 @@ DATE_OF_BIRTH = "date_of_birth"
 
 
 class SharedQuestion(models.Model):
-    """One question of the centre-wide question bank (recruitment/studies/questions.toml).
+    """One question of the center-wide question bank (recruitment/studies/questions.toml).
 
     A criterion names the shared question it asks (`EligibilityCriterion.shared_question`);
     the answer a person gives on any study's form is kept as their `SharedAnswer` and serves
@@ -185,7 +185,7 @@ def options_problem(answer_type: str, options: Any) -> str:
 
 class SharedAnswer(models.Model):
     """The latest answer a person gave to a shared question, with the day they gave it and the
-    application it came from (none: entered on the centre's own form). Audited: every change
+    application it came from (none: entered on the center's own form). Audited: every change
     keeps who, when and the old value in the history."""
 
     person = models.ForeignKey(
@@ -211,7 +211,7 @@ class SharedAnswer(models.Model):
         blank=True,
         related_name="shared_answers_given",
         verbose_name=_("from the application"),
-        help_text=_("The form it came from; empty when entered on the centre's own form."),
+        help_text=_("The form it came from; empty when entered on the center's own form."),
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # The history is read by answer (id) or by person: fewer index entries per submission.
@@ -300,6 +300,13 @@ class RegistryMatch(models.Model):
         _("verdicts"),
         default=list,
         help_text=_('One per criterion: {"criterion": code, "verdict": ..., "reason": ...}.'),
+    )
+    verdicts_digest = models.CharField(
+        _("verdicts digest"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_("A digest of the verdicts: matching again compares it, not the verdicts."),
     )
     criteria_version = models.PositiveIntegerField(_("criteria version used"))
     inputs_fingerprint = models.CharField(

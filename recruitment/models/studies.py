@@ -332,7 +332,7 @@ class EligibilityCriterion(models.Model):
         related_name="criteria",
         verbose_name=_("shared question"),
         help_text=_(
-            "The question of the centre's question bank this criterion asks: a person's answer "
+            "The question of the center's question bank this criterion asks: a person's answer "
             "to it serves every study that asks it, and matches the registry to this study."
         ),
     )

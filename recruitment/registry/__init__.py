@@ -1,2 +1,2 @@
-"""The centre's registry: re-matching the people who agreed to hear about other studies
+"""The center's registry: re-matching the people who agreed to hear about other studies
 against each study, from the answers they already gave (services, selectors, tasks)."""

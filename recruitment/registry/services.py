@@ -1,5 +1,5 @@
 """Re-matching the registry against a study: every person who agreed to hear about other
-studies, judged by the study's criteria from the answers they already gave to the centre's
+studies, judged by the study's criteria from the answers they already gave to the center's
 shared questions, in batches, with one `RegistryMatch` per person and study.
 
 A criterion nobody asked the person (no shared question, or no answer yet) is unknown:
@@ -59,6 +59,7 @@ EVALUATION_FIELDS = (
     "outcome",
     "eligible_from",
     "verdicts",
+    "verdicts_digest",
     "criteria_version",
     "inputs_fingerprint",
     "evaluated_at",
@@ -102,16 +103,6 @@ class _Plan:
     date_of_birth_id: int | None  # the shared question `date_of_birth`, if the bank has it
     digest: str
     seen: dict = field(default_factory=dict)
-    stored: dict = field(default_factory=dict)
-
-    def decoded(self, text: str) -> list:
-        """Stored verdicts, decoded once per distinct text (most people share theirs)."""
-        verdicts = self.stored.get(text)
-        if verdicts is None:
-            if len(self.stored) >= 10_000:  # bounded: a new batch of texts, a new table
-                self.stored.clear()
-            verdicts = self.stored[text] = json.loads(text)
-        return verdicts
 
 
 def study_rematch(
@@ -213,35 +204,30 @@ def _rematch_batch(plan: _Plan, batch: list[tuple[int, date | None, str]]) -> Re
         Study.objects.select_for_update().filter(pk=plan.study.pk).values_list("pk").first()
         existing = {
             row[0]: row[1:]
-            for row in RegistryMatch.objects.filter(study=plan.study, person_id__in=ids)
-            .annotate(verdicts_text=Cast("verdicts", TextField()))
-            .values_list(
+            for row in RegistryMatch.objects.filter(
+                study=plan.study, person_id__in=ids
+            ).values_list(
                 "person_id",
                 "number",
                 "state",
                 "inputs_fingerprint",
                 "outcome",
                 "eligible_from",
-                "verdicts_text",
+                "verdicts_digest",
             )
         }
         next_number = None
         writes = []
         for pk in ids:
-            outcome, eligible_from, verdicts, fingerprint = judged[pk]
+            outcome, eligible_from, verdicts, digest, fingerprint = judged[pk]
             row = existing.get(pk)
             if row is not None:
-                number, state, old_fingerprint, old_outcome, old_from, old_verdicts = row
-                old_verdicts = plan.decoded(old_verdicts)
+                number, state, old_fingerprint, old_outcome, old_from, old_digest = row
                 if state in STATES_KEPT:
                     result.kept += 1
                     continue
-                if (old_fingerprint, old_outcome, old_from, old_verdicts) == (
-                    fingerprint,
-                    outcome,
-                    eligible_from,
-                    verdicts,
-                ):
+                same = (old_fingerprint, old_outcome, old_from, old_digest)
+                if same == (fingerprint, outcome, eligible_from, digest):
                     result.unchanged += 1
                     result.evaluated += 1
                     result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
@@ -264,6 +250,7 @@ def _rematch_batch(plan: _Plan, batch: list[tuple[int, date | None, str]]) -> Re
                     outcome=outcome,
                     eligible_from=eligible_from,
                     verdicts=verdicts,
+                    verdicts_digest=digest,
                     criteria_version=plan.study.criteria_version,
                     inputs_fingerprint=fingerprint,
                     evaluated_at=now,
@@ -286,8 +273,9 @@ def _judge(
     answers: dict[int, tuple[str, date]],
     date_of_birth: date | None,
     zip_code: str,
-) -> tuple[str, date | None, list[dict[str, str]], str]:
-    """One person's outcome, eligible-from date, verdicts and inputs' fingerprint."""
+) -> tuple[str, date | None, list[dict[str, str]], str, str]:
+    """One person's outcome, eligible-from date, verdicts, their digest, and the inputs'
+    fingerprint."""
     if date_of_birth is None and plan.date_of_birth_id in answers:
         date_of_birth = _date_or_none(answers[plan.date_of_birth_id][0])
     seen = plan.seen
@@ -326,7 +314,10 @@ def _judge(
         ]
     )
     fingerprint = hashlib.sha256(inputs.encode()).hexdigest()
-    return str(outcome), eligible_from, [stored for _engine, stored in verdicts], fingerprint
+    stored = [verdict for _engine, verdict in verdicts]
+    said = "|".join(f"{v['criterion']}:{v['verdict']}:{v['reason']}" for v in stored)
+    digest = hashlib.sha256(said.encode()).hexdigest()
+    return str(outcome), eligible_from, stored, digest, fingerprint
 
 
 def _verdict(
@@ -439,3 +430,17 @@ def shared_answers_record(
         answers, default_user=by, default_change_reason=ANSWERED_ON_FORM, default_date=now
     )
     return answers
+
+
+def shared_answers_erase(*, application_ids: list[int]) -> int:
+    """Erase the shared answers that came from these applications (erased after their study's
+    retention period), with their values in the history, unless the person is in the
+    registry: they agreed to be kept and contacted about other studies. Returns how many."""
+    erased = SharedAnswer.objects.filter(source_application_id__in=application_ids).exclude(
+        person__in=Person.objects.in_registry()
+    )
+    pks = list(erased.values_list("pk", flat=True))
+    if pks:
+        SharedAnswer.objects.filter(pk__in=pks).delete()
+        SharedAnswer.history.filter(id__in=pks).update(value=None, history_change_reason=None)
+    return len(pks)

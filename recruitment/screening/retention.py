@@ -24,6 +24,7 @@ from recruitment.models import (
     Study,
 )
 from recruitment.people import persons_erase
+from recruitment.registry.services import shared_answers_erase
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +188,9 @@ def _erase(pks: list[int], *, now, reason: str) -> None:
     Answer.history.filter(participant_id__in=pks).update(
         value=None, verified_note="", history_change_reason=None
     )
+    # The answers they gave to the center's shared questions, unless the person is in the
+    # registry (they agreed to be kept for other studies).
+    shared_answers_erase(application_ids=pks)
     _history_record_erasure(pks, now=now, reason=reason)
 
 

@@ -1,4 +1,4 @@
-"""Loading the centre's question bank (recruitment/studies/questions.toml): the questions
+"""Loading the center's question bank (recruitment/studies/questions.toml): the questions
 several studies ask, asked once (see `SharedQuestion`)."""
 
 import tomllib

@@ -1,5 +1,5 @@
 """Re-matching the registry against a study (`study_rematch`), from the answers people
-already gave to the centre's shared questions."""
+already gave to the center's shared questions."""
 
 import datetime as dt
 import math

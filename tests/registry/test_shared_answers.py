@@ -110,3 +110,40 @@ def test_a_person_of_the_registry_answers_once_for_two_studies(db, bank):
     )
 
     assert SharedAnswer.objects.filter(person=person).count() == 11
+
+
+# ---------------------------------------------------------------------------------------------
+# Erasure after the retention period
+# ---------------------------------------------------------------------------------------------
+def declined_and_expired(ldn_study, coordinator, *, registry: bool):
+    from recruitment.models import Person, Status, StatusChange
+    from recruitment.screening.retention import participants_erase_expired
+    from tests.factories import walk
+
+    participant = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
+    if registry:
+        Person.objects.filter(pk=participant.person_id).update(
+            registry_consent=True, registry_consent_version="r1", registry_consent_at=NOV_25
+        )
+    walk(participant, Status.DECLINED, by=coordinator)
+    declined_at = StatusChange.objects.filter(participant=participant).last().at
+    participants_erase_expired(now=declined_at + dt.timedelta(days=ldn_study.retention_days + 1))
+    return participant
+
+
+def test_erasing_an_application_erases_the_shared_answers_it_gave_and_their_history(
+    ldn_study, coordinator
+):
+    participant = declined_and_expired(ldn_study, coordinator, registry=False)
+
+    assert not SharedAnswer.objects.filter(person_id=participant.person_id).exists()
+    values = SharedAnswer.history.filter(person_id=participant.person_id).values_list(
+        "value", flat=True
+    )
+    assert set(values) == {None}
+
+
+def test_the_shared_answers_of_a_person_in_the_registry_stay(ldn_study, coordinator):
+    participant = declined_and_expired(ldn_study, coordinator, registry=True)
+
+    assert SharedAnswer.objects.filter(person_id=participant.person_id).count() == 11

@@ -1,4 +1,4 @@
-"""The centre's question bank: its file, its loader, and the criteria naming its questions."""
+"""The center's question bank: its file, its loader, and the criteria naming its questions."""
 
 import tomllib
 

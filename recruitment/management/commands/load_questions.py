@@ -8,7 +8,7 @@ from recruitment.studies.questions import QUESTION_BANK_FILE, question_bank_load
 
 class Command(BaseCommand):
     help = (
-        "Create or update the centre's shared questions from the question bank file "
+        "Create or update the center's shared questions from the question bank file "
         "(recruitment/studies/questions.toml); idempotent. load_study runs it first."
     )
 
