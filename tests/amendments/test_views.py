@@ -189,3 +189,16 @@ def test_the_draft_page_reads_a_fixed_number_of_queries_for_3_and_30_applicants(
         opioid_user(ldn_study, "2026-07-20")
     with django_assert_max_num_queries(14):
         assert "30 people judged" in inv_client.get(draft_url(draft)).content.decode()
+
+
+@pytest.mark.parametrize("drafts", [3, 30])
+def test_the_drafts_list_reads_a_fixed_number_of_queries(
+    ldn_study, inv_client, investigator, django_assert_max_num_queries, drafts
+):
+    for n in range(drafts):
+        services.criteria_draft_create(study=ldn_study, by=investigator, note=f"Amendment {n}")
+
+    with django_assert_max_num_queries(8):
+        page = inv_client.get(amendments_url(ldn_study)).content.decode()
+
+    assert page.count("Not published") == drafts
