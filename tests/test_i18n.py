@@ -69,6 +69,7 @@ STAFF_SOURCES = (
     "recruitment/amendments/*.py",  # drafts of criteria and their what-if, for investigators
     "recruitment/allocation/*.py",  # the statistician's and investigators' pages
     "templates/recruitment/email/unblinding*",  # to the statistician and investigators
+    "recruitment/visits/*.py",  # the visits page and the windows in words
     # Refusals shown to staff; the public views show pages instead.
     "recruitment/errors.py",
     "recruitment/evaluation.py",

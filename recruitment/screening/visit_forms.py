@@ -101,7 +101,7 @@ class VisitRebookForm(VisitWhenWhereForm):
 
 
 class VisitCancelForm(WorkflowForm):
-    reason = reason_field(required=True, help_text=_("Why the visit is cancelled. Staff only."))
+    reason = reason_field(required=True, help_text=_("Why the visit is canceled. Staff only."))
 
     def __init__(self, *args, visit: Visit, **kwargs):
         super().__init__(*args, **kwargs)

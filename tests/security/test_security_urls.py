@@ -92,6 +92,10 @@ PROTECTED = {
     "admin/recruitment/participant/<path:object_id>/rule-out/",
     "admin/recruitment/participant/<path:object_id>/verify-answers/",
     "admin/recruitment/participant/<path:object_id>/note/",
+    "admin/recruitment/participant/<path:object_id>/visits/",
+    "admin/recruitment/participant/<path:object_id>/visits/rebook/",
+    "admin/recruitment/participant/<path:object_id>/visits/cancel/",
+    "admin/recruitment/participant/<path:object_id>/visits/outcome/",
     "admin/recruitment/participant/^([^/]+)/history/([^/]+)/$",
     "admin/recruitment/participant/",
     "admin/recruitment/participant/add/",
@@ -140,6 +144,7 @@ PROTECTED = {
     "staff/",
     "staff/calls/",
     "staff/start/",
+    "staff/visits/",
     "staff/studies/<slug:slug>/screening-log.csv",
     "staff/studies/<slug:slug>/identification-list.csv",
     "staff/studies/<slug:slug>/fhir-bundle.json",
@@ -362,7 +367,7 @@ def test_staff_of_another_study_get_none_of_its_participant_or_study_admin_pages
         )
         and ("object_id" in route or "history/([^/]+)" in route)
     ]
-    assert len(routes) == 23
+    assert len(routes) == 27
     for route in routes:
         for url in urls_for(route, objects):
             # Followed: "<id>/" forwards to "<id>/change/", a missing object to the index.

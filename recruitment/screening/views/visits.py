@@ -151,8 +151,8 @@ class VisitCancelView(OneVisitView):
         visit = visits.visit_cancel(
             visit=self.visit, by=self.request.user, reason=form.cleaned_data["reason"]
         )
-        self.log(self.participant, gettext("Cancelled a visit."))
-        return gettext("%(visit)s on %(when)s is cancelled.") % {
+        self.log(self.participant, gettext("Canceled a visit."))
+        return gettext("%(visit)s on %(when)s is canceled.") % {
             "visit": visit.planned_visit.name,
             "when": _when(visit),
         }
