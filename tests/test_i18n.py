@@ -65,6 +65,7 @@ STAFF_SOURCES = (
     "recruitment/reports/*.py",
     "recruitment/reports/views.py",
     "recruitment/calls/*.py",
+    "recruitment/visits/*.py",  # the visits page and the windows in words
     # Refusals shown to staff; the public views show pages instead.
     "recruitment/errors.py",
     "recruitment/evaluation.py",

@@ -11,12 +11,15 @@ Five groups, each person in the first one that fits (the order is the page's ord
    set no follow-up date (with a date, they come back on that day as a follow-up);
 4. follow-ups due: the next follow-up date is today or past (`due_for_follow_up`, the queue's
    "follow-up due" filter), whatever the last attempt's outcome;
-5. not reached: at least the study's number of unanswered attempts, still open (`not_reached`,
+5. missed a visit: their latest visit marked missed, and since then nobody has logged a
+   contact attempt nor booked that visit again (recruitment.visits), soonest missed first;
+6. not reached: at least the study's number of unanswered attempts, still open (`not_reached`,
    the queue's "not reached" filter).
 
 The staff dashboard's "To do today" counts these same groups (`calls_by_study`), so the two
 pages always agree. One query per group over every study the user works on (window functions
-keep the first `limit` rows of each study and count them all), and one for the studies.
+keep the first `limit` rows of each study and count them all; the last two groups share one
+query, partitioned by group too), and one for the studies.
 """
 
 from collections import defaultdict
@@ -24,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.expressions import Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
@@ -41,6 +44,8 @@ from recruitment.models import (
     Outcome,
     Participant,
     Status,
+    Visit,
+    VisitStatus,
 )
 from recruitment.selectors import StudyProgress, study_progress_list
 
@@ -52,12 +57,14 @@ NEW = "new"
 WAITLIST = "waitlist"
 CALL_BACK = "call_back"
 FOLLOW_UP = "follow_up"
+MISSED_VISIT = "missed_visit"
 NOT_REACHED = "not_reached"
 GROUP_TITLES = {
     NEW: _("New, not contacted yet"),
     WAITLIST: _("Waitlisted: a slot is free"),
     CALL_BACK: _("Asked to call back"),
     FOLLOW_UP: _("Follow-ups due"),
+    MISSED_VISIT: _("Missed a visit"),
     NOT_REACHED: _("Not reached"),
 }
 GROUPS = tuple(GROUP_TITLES)
@@ -132,6 +139,8 @@ class CallRow:
     last_attempt_at: datetime | None = None
     last_outcome: str = ""
     promise: Promise | None = None
+    missed_at: datetime | None = None  # when their missed visit was marked missed
+    missed_visit: str = ""  # the planned visit's name
 
     @property
     def tel(self) -> str:
@@ -303,34 +312,85 @@ def calls_by_study(
         [F("next_follow_up_on").asc(), F("screening_seq").asc()],
         extra=last,
     )
-    collect(
-        NOT_REACHED,
-        contacted.not_reached().exclude(asked).exclude(next_follow_up_on__lte=today),
-        [F("last_attempt_at").asc(), F("screening_seq").asc()],
-        extra=last,
+    # 5-6. Missed a visit, then not reached: one query, partitioned by group as well. A
+    # missed visit is followed up by a contact attempt logged since, or by that planned visit
+    # booked again since (and not cancelled).
+    latest_missed = Visit.objects.filter(
+        participant=OuterRef("pk"), status=VisitStatus.MISSED
+    ).order_by("-outcome_at", "-pk")
+    booked_again = Visit.objects.filter(
+        participant=OuterRef("pk"),
+        planned_visit=OuterRef("missed_planned_visit"),
+        booked_at__gt=OuterRef("missed_at"),
+        status__in=(VisitStatus.BOOKED, VisitStatus.ATTENDED),
     )
+    missed = (
+        Q(missed_at__isnull=False)
+        & (Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=F("missed_at")))
+        & Q(booked_again=False)
+    )
+    unreached = Q(unanswered_attempts__gte=F("study__not_reached_after"))
+    ever_missed = Visit.objects.filter(status=VisitStatus.MISSED).values("participant_id")
+    last_two = (
+        contacted.exclude(asked)
+        .exclude(next_follow_up_on__lte=today)
+        .filter(Q(pk__in=ever_missed) | unreached)
+        .annotate(
+            missed_at=Subquery(latest_missed.values("outcome_at")[:1]),
+            missed_planned_visit=Subquery(latest_missed.values("planned_visit_id")[:1]),
+            missed_visit=Subquery(latest_missed.values("planned_visit__name")[:1]),
+        )
+        .annotate(booked_again=Exists(booked_again))
+        .filter(missed | unreached)
+        .annotate(
+            call_group=Case(When(missed, then=Value(MISSED_VISIT)), default=Value(NOT_REACHED))
+        )
+    )
+    for (study_id, key), group in _first_rows(
+        None,
+        last_two,
+        [
+            Case(
+                When(call_group=MISSED_VISIT, then=F("missed_at")),
+                default=F("last_attempt_at"),
+            ).asc(),
+            F("screening_seq").asc(),
+        ],
+        fields + last + ("missed_at", "missed_visit", "call_group"),
+        limit,
+        studies,
+        today,
+        partition="call_group",
+    ).items():
+        groups[study_id][key] = group
     return {pk: StudyCalls(p, dict(groups[pk])) for p in progress for pk in [p.study.pk]}
 
 
-def _first_rows(key, queryset, order_by, fields, limit, studies, today, overdue=None):
+def _first_rows(
+    key, queryset, order_by, fields, limit, studies, today, overdue=None, partition=None
+):
     """The first `limit` rows per study in `order_by` order, each study's total and, given an
-    `overdue` expression (1 or 0 a row), how many are overdue (1 query)."""
+    `overdue` expression (1 or 0 a row), how many are overdue (1 query). With `partition`
+    (an annotation naming each row's group), per study and group, keyed (study, group)."""
+    by = [F("study_id"), *([F(partition)] if partition else [])]
     windows = {
-        "row": Window(RowNumber(), partition_by=[F("study_id")], order_by=order_by),
-        "total": Window(Count("pk"), partition_by=[F("study_id")]),
+        "row": Window(RowNumber(), partition_by=by, order_by=order_by),
+        "total": Window(Count("pk"), partition_by=by),
     }
     if overdue is not None:
-        windows["overdue_total"] = Window(Sum(overdue), partition_by=[F("study_id")])
+        windows["overdue_total"] = Window(Sum(overdue), partition_by=by)
     rows = queryset.order_by().annotate(**windows).filter(row__lte=limit).values(*fields, *windows)
-    listed: dict[int, list[CallRow]] = defaultdict(list)
-    totals: dict[int, tuple[int, int]] = {}
-    for row in sorted(rows, key=lambda r: (r["study_id"], r["row"])):
+    listed: dict = defaultdict(list)
+    totals: dict = {}
+    for row in sorted(rows, key=lambda r: (r["study_id"], r.get(partition or "", ""), r["row"])):
         study = studies[row["study_id"]]
-        listed[row["study_id"]].append(_call_row(row, study=study, key=key, today=today))
-        totals[row["study_id"]] = (row["total"], row.get("overdue_total") or 0)
+        group = (row["study_id"], row[partition]) if partition else row["study_id"]
+        row_key = row[partition] if partition else key
+        listed[group].append(_call_row(row, study=study, key=row_key, today=today))
+        totals[group] = (row["total"], row.get("overdue_total") or 0)
     return {
-        study_id: CallGroup(key, tuple(rows), *totals[study_id])
-        for study_id, rows in listed.items()
+        group: CallGroup(group[1] if partition else key, tuple(rows), *totals[group])
+        for group, rows in listed.items()
     }
 
 
@@ -361,6 +421,8 @@ def _call_row(row: dict, *, study, key: str, today: date) -> CallRow:
         last_attempt_at=row.get("last_attempt_at"),
         last_outcome=row.get("last_outcome") or "",
         promise=promise,
+        missed_at=row.get("missed_at"),
+        missed_visit=row.get("missed_visit") or "",
     )
 
 

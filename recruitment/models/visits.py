@@ -30,7 +30,7 @@ class VisitStatus(models.TextChoices):
     BOOKED = "booked", _("Booked")
     ATTENDED = "attended", _("Attended")
     MISSED = "missed", _("Missed")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", _("Canceled")
 
     @classmethod
     def outcomes(cls) -> tuple["VisitStatus", ...]:
@@ -249,7 +249,7 @@ class Visit(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text=_("When it was marked attended, missed or cancelled."),
+        help_text=_("When it was marked attended, missed or canceled."),
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     history = audit_history()

@@ -3,6 +3,7 @@ from django.urls import path
 from recruitment.calls import views as calls_views
 from recruitment.reports import downloads
 from recruitment.reports import views as staff_views
+from recruitment.visits import views as visits_views
 
 app_name = "staff"
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("", staff_views.dashboard, name="dashboard"),
     path("calls/", calls_views.calls, name="calls"),
     path("start/", calls_views.start, name="start"),
+    path("visits/", visits_views.visits, name="visits"),
     path(
         "studies/<slug:slug>/screening-log.csv",
         downloads.screening_log_csv,

@@ -21,6 +21,7 @@ from recruitment.models import ContactAttempt, Participant, Status
 from recruitment.screening.steps import Gates, Step, participant_steps
 from recruitment.texts.services import text_opt_out_get
 from recruitment.verdict_words import prescreen_summary
+from recruitment.visits.selectors import VisitRow, visit_list_of_participant
 
 # How many of the latest contact attempts the card shows.
 ATTEMPTS_SHOWN = 3
@@ -55,6 +56,9 @@ class CallCard:
     not_reached: bool
     follow_up_due: bool
     steps: list[Step] = field(default_factory=list)
+    # Consented or further on, on the participant page: their visits, each with its window
+    # (recruitment.visits).
+    visits: list[VisitRow] = field(default_factory=list)
     # Identifying details: empty for staff who may not see them.
     name: str = ""
     phone: str = ""
@@ -119,8 +123,12 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
             "note": participant.note,
             **texts_details(participant, can_change=can_change),
         }
+    visits = []
+    if can_change and participant.status in Status.having_consented():
+        visits = visit_list_of_participant(participant=participant)
     return CallCard(
         participant=participant,
+        visits=visits,
         identify=identify,
         summary=prescreen_summary(verdicts, today=today, overridden=overridden),
         attempts=attempts,

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from recruitment.models import ALLOWED_TRANSITIONS, DuplicateReview, Participant, Status
 from recruitment.screening import gate
 from recruitment.screening.waitlist import waitlist_place
+from recruitment.visits.services import visit_bookable_statuses
 
 # The steps on a participant, by key: a workflow page, or a move on the status page.
 STEP_LABELS = {
@@ -26,6 +27,7 @@ STEP_LABELS = {
     "duplicate_confirm": _("Confirm duplicate"),
     "duplicate_dismiss": _("Not a duplicate"),
     "status": _("Change status"),
+    "visits": _("Book or manage visits"),
     Status.SCREENING: _("Move to screening"),
     Status.ELIGIBLE: _("Mark eligible"),
     Status.WAITLISTED: _("Add to the waitlist"),
@@ -274,5 +276,7 @@ def participant_steps(
     if participant.duplicate_review == DuplicateReview.PENDING:
         for key in ("duplicate_confirm", "duplicate_dismiss"):
             steps.append(Step(key, STEP_LABELS[key], workflow_url(key, participant)))
+    if status in visit_bookable_statuses():
+        steps.append(Step("visits", STEP_LABELS["visits"], workflow_url("visits", participant)))
     steps.append(Step("status", STEP_LABELS["status"], workflow_url("status", participant)))
     return steps

@@ -4,16 +4,28 @@ in light and in dark mode (color contrast differs), run in Debian's Chromium.
 A failure lists each violated rule with its impact and the CSS selectors of the elements.
 """
 
+import datetime as dt
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.intake.withdraw import withdraw_token_make
-from recruitment.models import Status
+from recruitment.models import Status, Visit
+from recruitment.studies.services import study_load_file
 from tests.browser.test_layout import open_thank_you_page, send
-from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, StaffFactory, applicant, walk
+from tests.conftest import LDN_FILE
+from tests.factories import (
+    LDN_ELIGIBLE_ANSWERS,
+    PASSWORD,
+    StaffFactory,
+    applicant,
+    participants_bulk,
+    walk,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -134,4 +146,65 @@ def test_the_login_page_and_the_staff_dashboard_have_no_axe_violation(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Recruitment dashboard")
+    assert_accessible(page)
+
+
+# ---------------------------------------------------------------------------------------------
+# The visits page, and a participant's visits
+# ---------------------------------------------------------------------------------------------
+VISITS = "/staff/visits/"
+
+
+def a_week_of_visits(study, coordinator) -> list:
+    """Visits today (one of them outside its window) and on another day of this week."""
+    today = timezone.localdate()
+    other_day = today + dt.timedelta(days=1 if today.weekday() == 0 else -1)
+    plan = {p.code: p for p in study.planned_visits.all()}
+    people = participants_bulk(study, 4, status=Status.CONSENTED, by=coordinator)
+    times = [(today, 9, "screening"), (today, 14, "baseline-start"), (other_day, 10, "screening")]
+    times.append((other_day, 15, "screening"))
+    return [
+        Visit.objects.create(
+            participant=person,
+            planned_visit=plan[code],
+            starts_at=timezone.make_aware(dt.datetime.combine(day, dt.time(hour))),
+            place=plan[code].place,
+            with_whom="Dr. Rivera, research coordinator",
+            booked_by=coordinator,
+        )
+        for person, (day, hour, code) in zip(people, times, strict=True)
+    ]
+
+
+def visits_coordinator(study):
+    """Casey, a coordinator of `study` who signs in with a password."""
+    user = StaffFactory(username="casey", first_name="Casey")
+    user.groups.add(roles_ensure()[roles.COORDINATOR])
+    study.members.add(user)
+    return user
+
+
+def sign_in_to(page: Page, base_url: str, path: str) -> None:
+    page.goto(f"{base_url}/admin/login/?next={path}")
+    page.get_by_label("Username").fill("casey")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(base_url + path)
+    page.wait_for_load_state("load")
+
+
+@pytest.mark.parametrize("scheme", COLOR_SCHEMES)
+def test_the_visits_page_and_a_participants_visits_have_no_axe_violation(
+    open_page, live_server, scheme
+):
+    study = study_load_file(path=LDN_FILE).study
+    visits = a_week_of_visits(study, visits_coordinator(study))
+    page = open_page(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+
+    sign_in_to(page, live_server.url, VISITS)
+    expect(page.locator(".outside-window").first).to_be_visible()
+    assert_accessible(page)
+
+    page.goto(f"{live_server.url}/admin/recruitment/participant/{visits[0].participant_id}/visits/")
+    expect(page.get_by_role("heading", name="Book a visit")).to_be_visible()
     assert_accessible(page)

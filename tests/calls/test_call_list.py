@@ -1,4 +1,4 @@
-"""The call list: who to contact now, in five groups, each person once; the promise's working
+"""The call list: who to contact now, in six groups, each person once; the promise's working
 days; names and phones only for staff who may see identities; the page's query count; the
 dashboard's "To do today" counting the same groups; signing in landing on it."""
 
@@ -16,6 +16,7 @@ from recruitment.calls.selectors import (
     CALL_BACK,
     FOLLOW_UP,
     GROUPS,
+    MISSED_VISIT,
     NEW,
     NOT_REACHED,
     WAITLIST,
@@ -24,7 +25,7 @@ from recruitment.calls.selectors import (
     promise_for,
 )
 from recruitment.calls.working_days import working_days_after, working_days_between
-from recruitment.models import ContactAttempt, Participant, Status
+from recruitment.models import ContactAttempt, Participant, Status, Visit
 from recruitment.reports.dashboard import dashboard_list
 from recruitment.screening.services import contact_attempt_record
 from tests.factories import PASSWORD, StudyFactory, applicant, participants_bulk, staff
@@ -59,6 +60,21 @@ def attempt(participant, by, outcome, *, follow_up_on=None, days_ago=1):
         outcome=outcome,
         at=timezone.now() - dt.timedelta(days=days_ago),
         follow_up_on=follow_up_on,
+    )
+
+
+def missed_visit(participant, by, *, days_ago):
+    """A visit of the study's plan, marked missed `days_ago` days ago."""
+    when = timezone.now() - dt.timedelta(days=days_ago)
+    return Visit.objects.create(
+        participant=participant,
+        planned_visit=participant.study.planned_visits.get(code="screening"),
+        starts_at=when,
+        place="The lab",
+        with_whom="Dr. Rivera",
+        booked_by=by,
+        status="missed",
+        outcome_at=when,
     )
 
 
@@ -164,6 +180,16 @@ def test_each_person_is_listed_once_in_the_first_group_that_fits(coordinator, ld
     attempt(reached, coordinator, "reached")
     scheduled = applicant(ldn_study)
     attempt(scheduled, coordinator, "reached", follow_up_on=TODAY + dt.timedelta(days=1))
+    missed = applicant(ldn_study)  # missed a visit after the last call
+    attempt(missed, coordinator, "reached", days_ago=3)
+    missed_visit(missed, coordinator, days_ago=1)
+    missed_called = applicant(ldn_study)  # called since: nobody to call
+    missed_visit(missed_called, coordinator, days_ago=2)
+    attempt(missed_called, coordinator, "reached")
+    missed_unreached = applicant(ldn_study)  # not reached too: the missed visit comes first
+    attempt(missed_unreached, coordinator, "no_answer", days_ago=3)
+    attempt(missed_unreached, coordinator, "wrong_number", days_ago=2)
+    missed_visit(missed_unreached, coordinator, days_ago=1)
 
     groups = groups_of(coordinator)
 
@@ -176,6 +202,7 @@ def test_each_person_is_listed_once_in_the_first_group_that_fits(coordinator, ld
             call_back_due.screening_number,
             unreached_due.screening_number,
         ],
+        MISSED_VISIT: [missed.screening_number, missed_unreached.screening_number],
         NOT_REACHED: [unreached.screening_number],
     }
     listed = [number for numbers in groups.values() for number in numbers]
@@ -325,6 +352,8 @@ def test_the_call_list_takes_the_same_number_of_queries_for_10_and_1000_particip
     Participant.objects.filter(pk__in=quarter[1::3]).update(next_follow_up_on=TODAY)
     Participant.objects.filter(pk__in=quarter[2::3]).update(unanswered_attempts=3)
     participants_bulk(ldn_study, 3, status=Status.WAITLISTED)
+    for person in participants_bulk(ldn_study, 3, status=Status.CONSENTED, by=by):
+        missed_visit(person, by, days_ago=1)
     other = StudyFactory(prefix="OTH")
     other.members.add(coordinator)
     participants_bulk(other, size // 10)
@@ -343,7 +372,7 @@ def test_the_call_list_takes_the_same_number_of_queries_for_10_and_1000_particip
         assert "The first 50 of 750." in response.content.decode()
 
 
-# session, user, the user's permissions (groups), the studies, five groups
+# session, user, the user's permissions (groups), the studies, five queries for six groups
 CALL_LIST_QUERIES = 10
 
 

@@ -629,9 +629,9 @@ def test_the_identification_list_is_offered_only_to_staff_who_may_see_identities
 # ---------------------------------------------------------------------------------------------
 # Query count
 # ---------------------------------------------------------------------------------------------
-# Session, user, the user's permissions (2), and the fourteen report queries (five of them
-# the call list's groups, "To do today").
-DASHBOARD_QUERIES = 18
+# Session, user, the user's permissions (2), and the fifteen report queries (five of them
+# the call list's groups, "To do today"; one the visits this week).
+DASHBOARD_QUERIES = 19
 
 
 def a_worked_study(study, member, size: int) -> None:

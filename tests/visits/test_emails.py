@@ -135,8 +135,8 @@ def test_cancelling_sends_the_cancellation_of_the_calendar_entry(booked, send, c
 
     _cancelled, (email,) = send(visit_cancel, visit=visit, by=coordinator, reason="Has the flu")
 
-    assert email.subject == "Your study visit on Dec 10, 2026 is cancelled"
-    assert "is cancelled" in email.body
+    assert email.subject == "Your study visit on Dec 10, 2026 is canceled"
+    assert "is canceled" in email.body
     assert "Has the flu" not in email.body
     calendar, method = calendar_of(email)
     event = event_of(calendar)

@@ -1,7 +1,7 @@
 """The participant's workflow pages: one view per step (status, consent, enrollment, lab values,
-eligibility override, contact attempt, duplicate review, rule out, verify answers, staff note),
-each with its form and template; one module per kind of step (status, answers, contacts), what
-they share in `base`.
+eligibility override, contact attempt, duplicate review, rule out, verify answers, staff note,
+visits), each with its form and template; one module per kind of step (status, answers,
+contacts, visits), what they share in `base`.
 
 The participant admin registers them under its own URLs (`ParticipantAdmin.get_urls`, with
 `as_view(model_admin=...)`), so they run behind the admin's sign-in, in its look, scoped to the
@@ -35,6 +35,12 @@ from recruitment.screening.views.status import (
     StatusChangeView,
 )
 from recruitment.screening.views.texts import TextsStopView
+from recruitment.screening.views.visits import (
+    VisitCancelView,
+    VisitOutcomeView,
+    VisitRebookView,
+    VisitsView,
+)
 
 __all__ = [
     "WORKFLOW_PAGES",
@@ -60,5 +66,9 @@ WORKFLOW_PAGES = {
     "rule_out": ("rule-out/", RuleOutView),
     "verify": ("verify-answers/", VerifyAnswersView),
     "note": ("note/", StaffNoteView),
+    "visits": ("visits/", VisitsView),
+    "visit_rebook": ("visits/rebook/", VisitRebookView),
+    "visit_cancel": ("visits/cancel/", VisitCancelView),
+    "visit_outcome": ("visits/outcome/", VisitOutcomeView),
     "texts_stop": ("texts/stop/", TextsStopView),
 }
