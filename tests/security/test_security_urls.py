@@ -49,6 +49,7 @@ PUBLIC = {
     "admin/login/": "the staff login page",
     "favicon.ico": "redirects to the app's icon (a static file); reads nothing",
     "i18n/setlang/": "the language switch: sets a cookie, reads nothing",
+    "texts/inbound/": "replies to our texts, posted by the provider: refused unless signed",
 }
 
 # Reviewed: each of these must refuse anonymous and non-staff users.
@@ -96,6 +97,7 @@ PROTECTED = {
     "admin/recruitment/participant/<path:object_id>/visits/rebook/",
     "admin/recruitment/participant/<path:object_id>/visits/cancel/",
     "admin/recruitment/participant/<path:object_id>/visits/outcome/",
+    "admin/recruitment/participant/<path:object_id>/texts/stop/",
     "admin/recruitment/participant/^([^/]+)/history/([^/]+)/$",
     "admin/recruitment/participant/",
     "admin/recruitment/participant/add/",
@@ -367,7 +369,7 @@ def test_staff_of_another_study_get_none_of_its_participant_or_study_admin_pages
         )
         and ("object_id" in route or "history/([^/]+)" in route)
     ]
-    assert len(routes) == 27
+    assert len(routes) == 28
     for route in routes:
         for url in urls_for(route, objects):
             # Followed: "<id>/" forwards to "<id>/change/", a missing object to the index.

@@ -227,7 +227,7 @@ def test_booking_moving_and_cancelling_send_a_short_text_beside_the_email(
     booked, moved, cancelled = (text.body for text in texts.outbox)
     assert "your visit is booked for Dec 8, 2026 at 10 a.m." in booked
     assert "your visit has moved to Dec 9, 2026 at 2 p.m." in moved
-    assert "is cancelled" in cancelled
+    assert "is canceled" in cancelled
     assert len(mail.outbox) == 3  # the emails still go
     assert all(not any(word in body for word in HEALTH_WORDS) for body in (booked, moved))
 
