@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from accounts import roles
 from recruitment.errors import InvalidTransition, RecruitmentError
 from recruitment.models import (
     ALLOWED_TRANSITIONS,
@@ -23,8 +24,9 @@ from recruitment.screening.call_card import call_card_build
 from recruitment.screening.services import participant_transition
 from recruitment.screening.steps import WHY_RUN_IN_FIRST, Gates, move_refusal, participant_steps
 from recruitment.screening.waitlist import participant_enrol
+from tests.admin_posts import form_data
 from tests.dates import NOV_25, TODAY
-from tests.factories import StudyFactory, applicant, walk
+from tests.factories import StudyFactory, applicant, staff, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +81,22 @@ def test_the_ldn_study_file_sets_a_28_day_run_in_at_80_percent(ldn_study_with_ru
         28,
         80,
     )
+
+
+def test_an_investigator_sets_the_run_in_on_the_studys_admin_page(ldn_study_with_run_in, client):
+    study = ldn_study_with_run_in
+    investigator = staff("ira", roles.INVESTIGATOR, study, password=None)
+    client.force_login(investigator)
+    url = reverse("admin:recruitment_study_change", args=[study.pk])
+    page = client.get(url)
+
+    client.post(url, form_data(page, run_in_days=14, run_in_min_adherence=90))
+
+    html = page.content.decode()
+    assert "enrollment waits until the run-in is complete" in html
+    assert "The least share of the run-in" in html
+    study.refresh_from_db()
+    assert (study.run_in_days, study.run_in_min_adherence) == (14, 90)
 
 
 def test_a_study_without_a_run_in_enrolls_straight_after_consent(coordinator):
