@@ -50,11 +50,16 @@ PARTICIPANT_IDENTIFYING_FIELDS = frozenset(
         "run_in",  # an investigator's override reason
         "possible_duplicates",
         "staff_notes",
+        # Concealed allocation: a stratum may be a person's trait; an unblinding's reason is
+        # medical.
+        "stratum",
+        "unblindings",
     }
 )
 # The secret halves of the patient's links and of the form's resubmission guard: nobody filters
 # by them, since a prefix filter would read them out character by character.
-PARTICIPANT_SECRET_FIELDS = frozenset({"submission_token", "withdraw_nonce"})
+# The allocation row holds the arm: a filter or a sort by it would unblind by counts.
+PARTICIPANT_SECRET_FIELDS = frozenset({"submission_token", "withdraw_nonce", "allocation"})
 # Everything else: codes, statuses, counts and timestamps that say nothing of who the person
 # is. Staff without IDENTIFICATION_PERMISSION may filter and sort by these (through
 # `duplicate_of` only to the other participant's fields of this list).

@@ -343,3 +343,12 @@ def test_the_migration_creates_the_unblinded_statistician_role_with_its_permissi
     investigators = Group.objects.get(name=roles.INVESTIGATOR).permissions
     assert investigators.filter(codename="unblind_participant").exists()
     assert not investigators.filter(codename="manage_allocation").exists()
+
+
+@pytest.mark.parametrize("lookup", ["allocation__arm", "allocation__arm__startswith"])
+def test_nobody_filters_the_queue_by_arm_not_even_a_superuser(admin_client, study, sealed, lookup):
+    changelist = reverse("admin:recruitment_participant_changelist")
+
+    response = admin_client.get(f"{changelist}?{lookup}={ARM_A}")
+
+    assert response.status_code == 400
