@@ -1314,12 +1314,13 @@ def test_duplicate_reviews_refuse_a_participant_who_is_not_a_possible_duplicate(
 
 
 # Queries per workflow page (session, user, permissions, the participant, the form's reads).
-# The contact page shows the call card (its verdicts, overrides and latest attempts); the
+# The contact page shows the call card (its verdicts, overrides, latest attempts and the
+# person's other applications in the user's studies); the
 # consent and enroll pages (and the participant's) read whether a possible duplicate is
 # unreviewed: one query.
 WORKFLOW_PAGE_QUERIES = {
     "status": 5,
-    "contact": 8,
+    "contact": 9,
     "enrol": 7,
     "consent": 8,
     "lab_values": 9,
@@ -1486,10 +1487,11 @@ def test_the_participant_page_runs_a_fixed_number_of_queries(
     assert participant.history.count() > rows
     coord_client.get(change_url(participant))  # a worker's first request fills Django's caches
 
-    # 10 for the page and its inlines, 6 for the call card (its verdicts, overrides, latest
-    # attempts, the study's staff criteria, and the gates its steps ask), 2 for the staff notes
-    # and the count of "not sure" answers for "Verify answers", 1 for an unreviewed duplicate.
-    with django_assert_max_num_queries(19):
+    # 10 for the page and its inlines, 7 for the call card (its verdicts, overrides, latest
+    # attempts, the study's staff criteria, the gates its steps ask, and the person's other
+    # applications), 2 for the staff notes and the count of "not sure" answers for "Verify
+    # answers", 1 for an unreviewed duplicate.
+    with django_assert_max_num_queries(20):
         response = coord_client.get(change_url(participant))
 
     assert response.status_code == 200

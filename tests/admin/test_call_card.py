@@ -263,12 +263,12 @@ def test_the_participant_and_contact_pages_run_a_fixed_number_of_queries(
     person = person_to_call(ldn_study, coordinator) if status == "new" else person
     coord_client.get(change_url(person))  # fills Django's caches
 
-    # The page, its inlines and the call card, the staff notes, the count of answers to
-    # verify and whether a duplicate is unreviewed; a waitlisted participant's steps also ask
-    # the waitlist.
-    with django_assert_max_num_queries(21):
+    # The page, its inlines and the call card (the person's other applications included), the
+    # staff notes, the count of answers to verify and whether a duplicate is unreviewed; a
+    # waitlisted participant's steps also ask the waitlist.
+    with django_assert_max_num_queries(22):
         page = coord_client.get(change_url(person))
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         contact = coord_client.get(contact_url(person))
 
     assert page.status_code == contact.status_code == 200

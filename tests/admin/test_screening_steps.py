@@ -13,7 +13,8 @@ pytestmark = pytest.mark.django_db
 ANSWERS = {**LDN_ELIGIBLE_ANSWERS, "allergy": "yes", "liver": "yes", "can-attend": "unsure"}
 # The participant page with the "Rule out" and "Verify answers (1 not sure)" buttons and the
 # staff notes shown.
-PAGE_QUERIES = {"rule_out": 7, "verify": 8, "note": 6, "change": 20}
+# The participant page's call card also lists the person's other applications (one query).
+PAGE_QUERIES = {"rule_out": 7, "verify": 8, "note": 6, "change": 21}
 
 
 @pytest.mark.parametrize("others", [10, 1_000])

@@ -177,10 +177,11 @@ def test_fields_are_in_the_order_of_the_page(ldn_study):
         "best_time",
     ]
     assert names[8:11] == ["q_diagnosis", "q_core-symptoms__pem", "q_core-symptoms__sleep"]
-    assert names[-5:] == [
+    assert names[-6:] == [
         "referral_source",
         "note",
         "contact_consent",
+        "registry_consent",
         "submission_token",
         "website",
     ]

@@ -169,9 +169,10 @@ def test_every_form_control_has_a_visible_label_and_every_radio_group_a_legend(c
             assert legends[0].name == "legend", f"{a['name']} has no legend"
             assert text(legends[0]), f"{a['name']} has an empty legend"
         checked += 1
-    # 17 contact controls (6 boxes, 7 radios, the list, the note, the consent checkbox and the
-    # honeypot), three radios per health question, and the last-dose date.
-    assert checked == 17 + 3 * len(PATIENT_QUESTION_FIELDS) + 1
+    # 18 contact controls (6 boxes, 7 radios, the list, the note, the consent checkbox, the
+    # registry's checkbox and the honeypot), three radios per health question, and the
+    # last-dose date.
+    assert checked == 18 + 3 * len(PATIENT_QUESTION_FIELDS) + 1
 
 
 def test_the_consent_checkbox_says_what_is_stored_and_who_sees_it(client, ldn_study):

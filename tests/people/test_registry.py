@@ -12,12 +12,14 @@ from django.core import mail, signing
 from django.urls import reverse
 
 from accounts.log_filters import RedactSignedLinks
+from recruitment.intake.services import participant_submit
+from recruitment.intake.staff_entry import STAFF_REGISTRY_LABEL
 from recruitment.intake.withdraw import withdraw_path
 from recruitment.links import REGISTRY_LEAVE_SALT, registry_leave_path
 from recruitment.models import Participant, Person, Status
 from recruitment.people import REGISTRY_CONSENT_TEXT, person_registry_leave
 from tests.dates import NOV_25
-from tests.factories import applicant, ldn_form_data
+from tests.factories import applicant, contact_details, ldn_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -220,3 +222,32 @@ def test_the_second_button_leaves_the_registry_and_the_application_as_it_is(clie
     assert kept.status == Status.NEW
     assert kept.withdraw_nonce == member.withdraw_nonce  # the withdraw link still works
     assert client.get(path).status_code == 200
+
+
+def test_a_spanish_registry_member_gets_the_footer_in_spanish(
+    ldn_study, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        participant = participant_submit(
+            study=ldn_study,
+            contact=contact_details(email="es@example.com", phone="", registry_consent=True),
+            answers={},
+            language="es",
+            site_url="http://testserver/",
+        )
+
+    (email,) = [m for m in mail.outbox if m.to == [participant.email]]
+    assert "Otros estudios" in email.body
+    assert "centro de estudios puede comunicarse con usted" in email.body
+    assert "/registry/leave/" in email.body
+
+
+def test_staff_entering_a_phone_call_ask_before_ticking_the_registry_box(coord_client, ldn_study):
+    page = coord_client.get("/admin/recruitment/participant/add/").content.decode()
+    box = re.search(r'<input[^>]*name="registry_consent"[^>]*>', page).group(0)
+
+    assert str(STAFF_REGISTRY_LABEL) in page
+    assert "checked" not in box
+    data = ldn_form_data(entry_source="phone", language="en", registry_consent="on")
+    coord_client.post("/admin/recruitment/participant/add/", data)
+    assert Participant.objects.get().person.in_registry

@@ -44,6 +44,7 @@ PUBLIC = {
     "studies/<slug:slug>/interest/saved/": "says where the link went (from the session only)",
     "studies/<slug:slug>/interest/resume/<str:token>/": "the patient's link to a saved form",
     "withdraw/<str:token>/": "the patient's signed withdraw link",
+    "registry/leave/<str:token>/": "the signed link to leave the registry (email footer)",
     "admin/login/": "the staff login page",
     "favicon.ico": "redirects to the app's icon (a static file); reads nothing",
     "i18n/setlang/": "the language switch: sets a cookie, reads nothing",
