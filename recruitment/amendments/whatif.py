@@ -7,6 +7,7 @@ study, and only counts leave this module: no name, no screening number. The per-
 gives each row a random id, drawn anew at every export, and shuffles the rows of each chunk,
 so a row cannot be tied back to an applicant through its id or its place."""
 
+import json
 import random
 import secrets
 from collections import Counter
@@ -244,6 +245,45 @@ def people_iter(
         yield [(REGISTRY, applicant, before, after) for applicant, before, after in rows]
 
 
+class CriteriaJudge:
+    """The engine's judgement of one set of criteria, each verdict remembered by criterion and
+    answer (and, for the age and distance rules, the date of birth or ZIP code they read):
+    most people give the same answers, so the engine runs once per distinct answer, not once
+    per person. The verdicts are the engine's own (`evaluate_one`), combined as `evaluate`
+    combines them (`evaluation_of`). Bounded: the memory is emptied past `LIMIT` entries."""
+
+    LIMIT = 50_000
+
+    def __init__(self, criteria: list[eligibility.Criterion], today: date):
+        self.criteria = criteria
+        self.today = today
+        self.seen: dict[tuple, eligibility.Verdict] = {}
+
+    def __call__(
+        self, answers: Mapping[str, Any], applicant: eligibility.Applicant
+    ) -> eligibility.Evaluation:
+        return eligibility.evaluation_of(
+            self._verdict(place, criterion, answers.get(criterion.code), applicant)
+            for place, criterion in enumerate(self.criteria)
+        )
+
+    def _verdict(self, place, criterion, answer, applicant) -> eligibility.Verdict:
+        reads = None
+        if criterion.rule_kind == eligibility.RuleKind.AGE_RANGE:
+            reads = applicant.date_of_birth
+        elif criterion.rule_kind == eligibility.RuleKind.ZIP_DISTANCE:
+            reads = applicant.zip_code
+        key = (place, json.dumps(answer, sort_keys=True, default=str), reads)
+        verdict = self.seen.get(key)
+        if verdict is None:
+            if len(self.seen) >= self.LIMIT:
+                self.seen.clear()
+            verdict = self.seen[key] = eligibility.evaluate_one(
+                criterion, answer, applicant=applicant, today=self.today
+            )
+        return verdict
+
+
 def whatif_judge(
     *,
     draft: CriteriaDraft,
@@ -254,15 +294,11 @@ def whatif_judge(
     """Each person judged by the criteria in use (`live`, read when not given) and by the
     draft's, a chunk at a time."""
     live = _live(draft) if live is None else live
-    before = [c.as_rule() for c in live]
-    after = draft_rules(draft.criteria)
+    before = CriteriaJudge([c.as_rule() for c in live], today)
+    after = CriteriaJudge(draft_rules(draft.criteria), today)
     for rows in people_iter(draft=draft, live=live, today=today, chunk=chunk):
         yield [
-            Judged(
-                source=source,
-                before=eligibility.evaluate(before, now, applicant=applicant, today=today),
-                after=eligibility.evaluate(after, then, applicant=applicant, today=today),
-            )
+            Judged(source=source, before=before(now, applicant), after=after(then, applicant))
             for source, applicant, now, then in rows
         ]
 

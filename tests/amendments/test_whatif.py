@@ -190,3 +190,21 @@ def test_registry_members_are_judged_by_their_shared_answers_and_applicants_only
     opioids = next(c for c in result.criteria if c.code == "opioids")
     # The applicant and the member fail it now and would meet it; the stale answer is unknown.
     assert (opioids.now_failing, opioids.newly_met, opioids.now_unsure) == (2, 2, 1)
+
+
+def test_the_what_if_judges_as_the_engine_does_person_by_person(ldn_study, draft, investigator):
+    from recruitment import eligibility
+    from recruitment.amendments.whatif import CriteriaJudge, draft_rules
+
+    for last in ("2026-09-10", "2026-10-20", "2026-11-20", "2026-09-10"):
+        opioid_user(ldn_study, last)
+    clean_applicant(ldn_study)
+    draft = draft_with(draft, investigator, "opioids", days=45)
+    rules = draft_rules(draft.criteria)
+    judge = CriteriaJudge(rules, TODAY)
+    codes = dict(ldn_study.criteria.values_list("pk", "code"))
+
+    for chunk in whatif.applicants_iter(study=ldn_study, codes=codes):
+        for applicant, answers in chunk:
+            expected = eligibility.evaluate(rules, answers, applicant=applicant, today=TODAY)
+            assert judge(answers, applicant) == expected
