@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from accounts import roles
 from accounts.services import roles_ensure
-from recruitment.models import ContactAttempt, Participant, Status, StatusChange
+from recruitment.models import ContactAttempt, Participant, Status, StatusChange, Study
 from recruitment.studies.services import study_load_file
 from tests.browser.pages import card_step, success_message
 from tests.conftest import LDN_FILE
@@ -27,6 +27,9 @@ def test_a_coordinator_takes_an_applicant_from_the_first_call_to_enrollment_from
     open_page, live_server
 ):
     study = study_load_file(path=LDN_FILE).study
+    # The journey before the run-in existed: enrolled straight after consent.
+    Study.objects.filter(pk=study.pk).update(run_in_days=0)
+    study.refresh_from_db()
     coordinator = StaffFactory(username="casey", first_name="Casey")
     coordinator.groups.add(roles_ensure()[roles.COORDINATOR])
     study.members.add(coordinator)

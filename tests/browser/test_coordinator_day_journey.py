@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from accounts import roles
 from accounts.services import roles_ensure
-from recruitment.models import CriterionVerdict, Participant, Provenance, Status
+from recruitment.models import CriterionVerdict, Participant, Provenance, Status, Study
 from recruitment.studies.services import study_load_file
 from tests.browser.pages import card_step, count_page_loads, success_message
 from tests.conftest import LDN_FILE
@@ -30,6 +30,9 @@ NOT_SURE_OF_VISITS = {**LDN_ELIGIBLE_ANSWERS, "can-attend": "unsure"}
 
 def test_a_coordinator_takes_todays_call_from_the_call_list_to_enrollment(open_page, live_server):
     study = study_load_file(path=LDN_FILE).study
+    # The journey before the run-in existed: enrolled straight after consent.
+    Study.objects.filter(pk=study.pk).update(run_in_days=0)
+    study.refresh_from_db()
     coordinator = StaffFactory(username="casey", first_name="Casey")
     coordinator.groups.add(roles_ensure()[roles.COORDINATOR])
     study.members.add(coordinator)

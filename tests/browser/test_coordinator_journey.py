@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from accounts import roles
 from accounts.services import roles_ensure
-from recruitment.models import ContactAttempt, Participant, Status, StatusChange
+from recruitment.models import ContactAttempt, Participant, Status, StatusChange, Study
 from recruitment.studies.services import study_load_file
 from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.pages import success_message
@@ -54,6 +54,9 @@ def test_a_coordinator_works_a_new_applicant_from_the_first_call_to_enrolment(
     page, coordinator_page, live_server
 ):
     study = study_load_file(path=LDN_FILE).study
+    # The journey before the run-in existed: enrolled straight after consent.
+    Study.objects.filter(pk=study.pk).update(run_in_days=0)
+    study.refresh_from_db()
     coordinator = StaffFactory(username="casey", first_name="Casey")
     coordinator.groups.add(roles_ensure()[roles.COORDINATOR])
     study.members.add(coordinator)
