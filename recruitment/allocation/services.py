@@ -62,8 +62,8 @@ STRATUM_NEEDED = _(
     "Set the stratum of {number} before enrolling: the study's allocation list is stratified."
 )
 LIST_USED_UP = _(
-    "The allocation list has no unused row left{for_stratum}: {number} cannot be enrolled "
-    "until the unblinded statistician adds rows."
+    "The allocation list has no unused row left{for_stratum}: {number} cannot be enrolled. "
+    "Tell the unblinded statistician."
 )
 FOR_STRATUM = _(" for stratum “{stratum}”")
 STRATUM_NO_STRATA = _("The study's allocation list has no strata.")

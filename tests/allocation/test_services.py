@@ -222,7 +222,7 @@ def test_enrollment_is_refused_when_the_list_is_used_up_and_nothing_is_written(
 
     assert str(refused.value) == (
         f"The allocation list has no unused row left: {consented[2].screening_number} cannot "
-        "be enrolled until the unblinded statistician adds rows."
+        "be enrolled. Tell the unblinded statistician."
     )
     third = Participant.objects.get(pk=consented[2].pk)
     assert third.status == Status.CONSENTED and third.participant_id is None
