@@ -21,6 +21,10 @@ PLANNED_VISIT_FIELDS = {
 }
 
 
+# What staff may edit of a planned visit (the study file's keys, the order and whether active).
+PLANNED_VISIT_EDITABLE = (*sorted(PLANNED_VISIT_FIELDS), "order", "is_active", "translations")
+
+
 def planned_visit_translations_problems(*, translations: Any, code: str) -> list[str]:
     """What is wrong with a planned visit's translations table, naming where it is."""
     from recruitment.studies.services import translations_problems
@@ -33,10 +37,17 @@ def planned_visit_translations_problems(*, translations: Any, code: str) -> list
 
 
 def planned_visit_save(*, planned: PlannedVisit, by, reason: str) -> PlannedVisit:
-    """Save a planned visit edited by staff (the admin): checked, a new version when it
-    existed, its history naming who and why."""
+    """Save a planned visit edited by staff (the admin): checked, its history naming who and
+    why; a new version when anything but its order or translations changed, as the loader
+    does. Nothing is written when nothing changed (an admin form may call a field changed
+    whose value is the same)."""
     if planned.pk:
-        planned.version += 1
+        before = PlannedVisit.objects.get(pk=planned.pk)
+        changed = {f for f in PLANNED_VISIT_EDITABLE if getattr(before, f) != getattr(planned, f)}
+        if not changed:
+            return planned
+        if changed - {"order", "translations"}:
+            planned.version += 1
     planned.full_clean()
     planned._history_user = by
     planned._change_reason = str(reason)
