@@ -412,17 +412,21 @@ def _participant_write(
     for answer in prepared.answers:
         answer.participant = participant
     Answer.objects.bulk_create(prepared.answers)
-    # Answers to the center's shared questions are the person's, for every study asking them.
-    shared_answers_record(
-        participant=participant,
-        criteria=[verdict.criterion for verdict in prepared.verdicts],
-        values={
-            answer.criterion_id: answer.value
-            for answer in prepared.answers
-            if answer.carried_over_on is None  # kept as given, on the day it was given
-        },
-        by=participant.entered_by,
-    )
+    # Answers to the center's shared questions are the person's, kept for matching them to
+    # other studies: only for people in the registry (who ticked its box now or before).
+    # Nobody else is matched or invited, so nothing of their health is kept beyond the
+    # application (and a submission outside the registry writes two rows fewer).
+    if prepared.registry is not None or found.person_in_registry:
+        shared_answers_record(
+            participant=participant,
+            criteria=[verdict.criterion for verdict in prepared.verdicts],
+            values={
+                answer.criterion_id: answer.value
+                for answer in prepared.answers
+                if answer.carried_over_on is None  # kept as given, on the day it was given
+            },
+            by=participant.entered_by,
+        )
     for verdict in prepared.verdicts:
         verdict.participant = participant
     CriterionVerdict.objects.bulk_create(prepared.verdicts)
@@ -464,6 +468,7 @@ class _Match:
     saved_already: bool
     duplicate_of_id: int | None
     person_id: int | None
+    person_in_registry: bool = False
 
 
 def _first_match(participant: Participant, token: uuid.UUID | None) -> _Match:
@@ -484,11 +489,17 @@ def _first_match(participant: Participant, token: uuid.UUID | None) -> _Match:
         .order_by("by_email", "pk")
         .values("pk")[:1]
     )
+    in_registry = Exists(Person.objects.in_registry().filter(pk=Subquery(person)))
     saved = Exists(in_study.filter(submission_token=token)) if token else Value(False)
     row = (
         Study.objects.filter(pk=participant.study_id)
-        .annotate(saved=saved, first=Subquery(first), person=Subquery(person))
-        .values_list("saved", "first", "person")
+        .annotate(saved=saved, first=Subquery(first), person=Subquery(person), registry=in_registry)
+        .values_list("saved", "first", "person", "registry")
         .get()
     )
-    return _Match(saved_already=bool(row[0]), duplicate_of_id=row[1], person_id=row[2])
+    return _Match(
+        saved_already=bool(row[0]),
+        duplicate_of_id=row[1],
+        person_id=row[2],
+        person_in_registry=bool(row[3]),
+    )

@@ -17,9 +17,10 @@ FORM_URL = reverse("recruitment:interest", args=["ldn-mecfs"])
 
 # Criteria (1), the number (UPDATE, then the row: 2), duplicate, token and person lookup (1),
 # then one INSERT each: person (when new), participant, answers, verdicts, history (4 or 5);
-# the person's shared answers (one upsert) and their history (2); plus the test's savepoint
-# pair. The criterion versions are looked up once per process (the first submission here).
-SUBMIT_QUERIES = 12
+# plus the test's savepoint pair. A person outside the registry keeps no shared answers (a
+# registry member's are two more statements: tests/registry/test_shared_answers.py). The
+# criterion versions are looked up once per process (the first submission here).
+SUBMIT_QUERIES = 10
 
 
 @pytest.mark.parametrize("already", [10, 1000])
@@ -65,11 +66,10 @@ def test_the_study_row_is_locked_only_from_the_numbering_update_on(ldn_study):
 
 
 # The page's share (the study, its criteria: one read for the form and the service) plus the
-# service's (the number: 2, the lookup: 1, the inserts: 4, the person's shared answers and their
-# history: 2, the emails' task: 1, queued in the same transaction), plus the new person's
-# INSERT (someone applying for the first time; their person is found by the same lookup
-# otherwise). No session is read or written.
-FORM_POST_STATEMENTS = 13
+# service's (the number: 2, the lookup: 1, the inserts: 4, the emails' task: 1, queued in the
+# same transaction), plus the new person's INSERT (someone applying for the first time; their
+# person is found by the same lookup otherwise). No session is read or written.
+FORM_POST_STATEMENTS = 11
 TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 
 

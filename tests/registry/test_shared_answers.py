@@ -18,9 +18,14 @@ def kept(person) -> dict[str, object]:
     return dict(person.shared_answers.values_list("question__code", "value"))
 
 
+def apply(study, **fields):
+    """An application whose person ticks the registry's box: their shared answers are kept."""
+    return submit(study, answers=LDN_ELIGIBLE_ANSWERS, registry_consent=True, **fields)
+
+
 @time_machine.travel(NOV_25, tick=False)
 def test_applying_keeps_the_answers_to_shared_questions_as_the_persons(ldn_study):
-    participant = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
+    participant = apply(ldn_study)
 
     answers = kept(participant.person)
     assert answers == {
@@ -40,15 +45,31 @@ def test_applying_keeps_the_answers_to_shared_questions_as_the_persons(ldn_study
     assert (row.answered_on, row.source_application) == (TODAY, participant)
 
 
-def test_the_studys_own_questions_stay_its_own(ldn_study):
+def test_a_person_outside_the_registry_keeps_no_shared_answer(ldn_study):
+    """Only people matched to other studies need them: nothing of anyone else's health is
+    kept beyond their application."""
     participant = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
+
+    assert kept(participant.person) == {}
+    assert participant.answers.count() == len(LDN_ELIGIBLE_ANSWERS)
+
+
+def test_a_person_already_in_the_registry_keeps_the_shared_answers_of_a_later_form(ldn_study):
+    apply(ldn_study)
+    later = submit(ldn_study, answers={**LDN_ELIGIBLE_ANSWERS, "pregnancy": "yes"})
+
+    assert kept(later.person)["pregnancy"] == "yes"
+
+
+def test_the_studys_own_questions_stay_its_own(ldn_study):
+    participant = apply(ldn_study)
 
     assert "can-attend" not in kept(participant.person)
     assert participant.answers.filter(criterion__code="can-attend").exists()
 
 
 def test_a_question_left_blank_keeps_the_answer_given_before(ldn_study):
-    participant = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
+    participant = apply(ldn_study)
     person = participant.person
     criteria = list(ldn_study.criteria.active())
     pregnancy = next(c for c in criteria if c.code == "pregnancy")
@@ -66,7 +87,7 @@ def test_a_question_left_blank_keeps_the_answer_given_before(ldn_study):
 
 
 def test_every_change_of_a_shared_answer_is_in_its_history(ldn_study):
-    participant = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
+    participant = apply(ldn_study)
     criteria = list(ldn_study.criteria.active())
     pregnancy = next(c for c in criteria if c.code == "pregnancy")
 
@@ -82,7 +103,7 @@ def test_every_change_of_a_shared_answer_is_in_its_history(ldn_study):
 def test_recording_costs_the_same_queries_for_one_answer_as_for_eleven(
     ldn_study, django_assert_num_queries
 ):
-    participant = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
+    participant = apply(ldn_study)
     criteria = list(ldn_study.criteria.active())
     pregnancy = next(c for c in criteria if c.code == "pregnancy")
     values = {a.criterion_id: a.value for a in participant.answers.all()}
@@ -120,11 +141,9 @@ def declined_and_expired(ldn_study, coordinator, *, registry: bool):
     from recruitment.screening.retention import participants_erase_expired
     from tests.factories import walk
 
-    participant = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
-    if registry:
-        Person.objects.filter(pk=participant.person_id).update(
-            registry_consent=True, registry_consent_version="r1", registry_consent_at=NOV_25
-        )
+    participant = apply(ldn_study)
+    if not registry:
+        Person.objects.filter(pk=participant.person_id).update(registry_left_at=NOV_25)
     walk(participant, Status.DECLINED, by=coordinator)
     declined_at = StatusChange.objects.filter(participant=participant).last().at
     participants_erase_expired(now=declined_at + dt.timedelta(days=ldn_study.retention_days + 1))
