@@ -11,24 +11,26 @@ def phones_to_e164(apps, schema_editor):
     (+12055550100); leave the ones that cannot as they are, for staff to correct."""
     import phonenumbers
 
-    Participant = apps.get_model("recruitment", "Participant")
-    rows = (
-        Participant.objects.exclude(phone="")
-        .exclude(phone__startswith="+")
-        .values_list("pk", "phone")
-        .iterator(chunk_size=2000)
-    )
-    for pk, phone in rows:
-        try:
-            number = phonenumbers.parse(phone, "US")
-        except phonenumbers.NumberParseException:
-            continue
-        if number.country_code != 1 or not phonenumbers.is_valid_number(number):
-            continue
-        Participant.objects.filter(pk=pk).update(
-            phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-            phone_normalised=str(number.national_number),
+    # Applications and the people behind them (a person's details are copied from theirs).
+    for name in ("Participant", "Person"):
+        model = apps.get_model("recruitment", name)
+        rows = (
+            model.objects.exclude(phone="")
+            .exclude(phone__startswith="+")
+            .values_list("pk", "phone")
+            .iterator(chunk_size=2000)
         )
+        for pk, phone in rows:
+            try:
+                number = phonenumbers.parse(phone, "US")
+            except phonenumbers.NumberParseException:
+                continue
+            if number.country_code != 1 or not phonenumbers.is_valid_number(number):
+                continue
+            model.objects.filter(pk=pk).update(
+                phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+                phone_normalised=str(number.national_number),
+            )
 
 
 class Migration(migrations.Migration):
