@@ -239,10 +239,11 @@ def test_the_registry_matches_page_has_no_axe_violation_and_fits_a_phone(
     study.members.add(user)
     match_of(study, person_in_registry(ldn_study), number=7)
     page = open_page(viewport=viewport)
-    page.goto(f"{live_server.url}/staff/registry/{study.slug}/matches/")
+    # Signing in hashes the password (Argon2): slow on a loaded machine, so a longer wait.
+    page.goto(f"{live_server.url}/staff/registry/{study.slug}/matches/", timeout=20_000)
     page.get_by_label("Username").fill("sam")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in").click(timeout=20_000)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Registry matches")
     page.wait_for_load_state("load")
 

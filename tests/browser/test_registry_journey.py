@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.models import CriterionKind, Outcome, Participant, SharedQuestion
+from recruitment.people.consent import REGISTRY_CONSENT_TEXT
 from recruitment.registry.services import study_rematch
 from recruitment.studies.services import study_load_file
 from tests.browser.test_accessibility import assert_accessible
@@ -31,7 +32,7 @@ from tests.factories import PASSWORD, CriterionFactory, StaffFactory, StudyFacto
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 OPIOIDS = "Have you taken a strong painkiller called an opioid"
-REGISTRY_BOX = "The trial centre may contact me about other studies I may be able to join"
+REGISTRY_BOX = str(REGISTRY_CONSENT_TEXT)
 
 
 def apply_to_ldn_with_a_recent_opioid(page: Page, base_url: str) -> None:
@@ -98,7 +99,7 @@ def sign_in(page: Page, url: str, username: str) -> None:
     page.goto(url, timeout=20_000)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in").click(timeout=20_000)
 
 
 def test_a_registry_member_is_matched_invited_says_yes_and_joins_the_second_study_s_queue(
