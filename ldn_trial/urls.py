@@ -33,8 +33,8 @@ urlpatterns = [
     path("texts/", include("recruitment.texts.urls")),
     # Language switch (POST, no JavaScript): django.views.i18n.set_language.
     path("i18n/", include("django.conf.urls.i18n")),
-    # The trial centre's own form: any study that may fit (the registry).
-    path("centre/", include("recruitment.centre.urls")),
+    # The trial center's own form: any study that may fit (the registry).
+    path("center/", include("recruitment.center.urls")),
     path("", include("recruitment.intake.urls")),
 ]
 

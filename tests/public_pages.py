@@ -119,13 +119,13 @@ def render_public_pages(study, *, language: str, capture, settings) -> dict[str,
     settings.RATELIMIT_ENABLE = False
     cache.clear()
 
-    # The trial centre's own form (any study that may fit): blank, with errors, thank-you.
-    centre_url = reverse("centre:interest")
-    pages["centre interest"] = client.get(centre_url)
-    pages["centre interest with errors"] = client.post(
-        centre_url, {"first_name": "", "email": "not-an-email", "zip_code": "123"}
+    # The trial center's own form (any study that may fit): blank, with errors, thank-you.
+    center_url = reverse("center:interest")
+    pages["center interest"] = client.get(center_url)
+    pages["center interest with errors"] = client.post(
+        center_url, {"first_name": "", "email": "not-an-email", "zip_code": "123"}
     )
-    pages["centre thanks"] = client.get(reverse("centre:thanks"))
+    pages["center thanks"] = client.get(reverse("center:thanks"))
 
     study.is_recruiting = False
     study.save(update_fields=["is_recruiting"])

@@ -114,8 +114,8 @@ HIGHER = {
     "recruitment.invitations": ("recruitment.intake", "recruitment.admin", "recruitment.reports"),
     # Its pages' URLs are in reports/urls.py; the CSV uses the exports' streaming writer.
     "recruitment.amendments": ("recruitment.intake", "recruitment.admin", "recruitment.screening"),
-    # The centre's form builds on the interest form's; its staff page's URL is in reports/urls.py.
-    "recruitment.centre": ("recruitment.admin", "recruitment.reports", "recruitment.screening"),
+    # The center's form builds on the interest form's; its staff page's URL is in reports/urls.py.
+    "recruitment.center": ("recruitment.admin", "recruitment.reports", "recruitment.screening"),
     # Texts deliver and record STOP; what to send and when is decided above them.
     "recruitment.texts": (
         "recruitment.notifications",

@@ -96,7 +96,7 @@ PATIENT_SOURCES = (
     "recruitment/intake/registry_views.py",
     "recruitment/people/consent.py",  # the registry's box on the interest form
     "recruitment/intake/invitation*.py",  # the pages behind a registry invitation's links
-    "recruitment/centre/forms.py",  # the center's own form (any study that may fit)
+    "recruitment/center/forms.py",  # the center's own form (any study that may fit)
 )
 
 # Text that is the same in both languages: names, codes and the word "No".

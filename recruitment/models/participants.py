@@ -446,7 +446,7 @@ class Answer(models.Model):
         help_text=_("Shown only to staff who may see names and contact details."),
     )
     # A registry member who said yes to an invitation: their earlier answer to a question the
-    # centre's studies share, carried over to this application rather than asked again.
+    # center's studies share, carried over to this application rather than asked again.
     carried_over_on = models.DateField(
         _("carried over: answered on"),
         null=True,

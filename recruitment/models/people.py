@@ -1,4 +1,4 @@
-"""People: the trial centre's record of one person across every study they apply to.
+"""People: the trial center's record of one person across every study they apply to.
 
 A `Person` holds the current identity used across studies (name, contact details, date of
 birth, ZIP code, language) and their consent to be contacted about other studies (the
@@ -16,7 +16,7 @@ from recruitment.models.common import ZIP_VALIDATOR, audit_history
 
 class PersonQuerySet(models.QuerySet):
     def in_registry(self):
-        """People the centre may match and invite to other studies: they agreed to be
+        """People the center may match and invite to other studies: they agreed to be
         contacted about other studies, have not taken it back, and are not erased."""
         return self.filter(
             registry_consent=True, registry_left_at__isnull=True, erased_at__isnull=True

@@ -2,7 +2,7 @@ from django.urls import path
 
 from recruitment.amendments import views as amendment_views
 from recruitment.calls import views as calls_views
-from recruitment.centre import views as centre_views
+from recruitment.center import views as center_views
 from recruitment.invitations import views as invitation_views
 from recruitment.reports import downloads
 from recruitment.reports import views as staff_views
@@ -14,7 +14,7 @@ urlpatterns = [
     path("", staff_views.dashboard, name="dashboard"),
     path("calls/", calls_views.calls, name="calls"),
     path("start/", calls_views.start, name="start"),
-    path("registry/", centre_views.registry_queue, name="registry"),
+    path("registry/", center_views.registry_queue, name="registry"),
     path("visits/", visits_views.visits, name="visits"),
     path(
         "studies/<slug:slug>/screening-log.csv",

@@ -132,7 +132,7 @@ def person_list_expired(*, also_erased=()):
     every application erased (after its study's retention period), or in `also_erased` (those
     a dry run would erase). Anyone with an application still open, enrolled, or in its
     retention period keeps their details; so does someone with no application at all (a
-    registry member who came through the centre's own form)."""
+    registry member who came through the center's own form)."""
     needed = Participant.objects.filter(person=OuterRef("pk"), erased_at__isnull=True)
     if also_erased:
         needed = needed.exclude(pk__in=also_erased)

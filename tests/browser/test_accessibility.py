@@ -284,17 +284,17 @@ def test_the_criteria_amendment_pages_have_no_axe_violation(
     assert_accessible(page)
 
 
-def test_the_centre_form_its_errors_and_its_thank_you_page_have_no_axe_violation(
+def test_the_center_form_its_errors_and_its_thank_you_page_have_no_axe_violation(
     patient_page, live_server
 ):
-    patient_page.goto(live_server.url + "/centre/interest/")
+    patient_page.goto(live_server.url + "/center/interest/")
     assert_accessible(patient_page)
 
     patient_page.get_by_role("button", name="Send my interest").click()
     expect(patient_page.locator("#error-summary")).to_be_visible()
     assert_accessible(patient_page)
 
-    patient_page.goto(live_server.url + "/centre/interest/thanks/")
+    patient_page.goto(live_server.url + "/center/interest/thanks/")
     assert_accessible(patient_page)
 
 

@@ -185,12 +185,12 @@ def test_a_patient_completes_the_whole_journey_with_the_keyboard_alone(page, liv
     assert {"link", "button", "input", "radio", "checkbox", "select"} <= keys.kinds_seen
 
 
-def test_a_person_joins_the_registry_through_the_centre_form_with_the_keyboard_alone(
+def test_a_person_joins_the_registry_through_the_center_form_with_the_keyboard_alone(
     page, live_server
 ):
-    from recruitment.centre.forms import REGISTRY_CONSENT_NEEDED
+    from recruitment.center.forms import REGISTRY_CONSENT_NEEDED
     from recruitment.models import Person
-    from tests.centre.test_centre_form import centre_data
+    from tests.center.test_center_form import center_data
 
     study_load_file(path=LDN_FILE)
     keys = Keyboard(page)
@@ -206,7 +206,7 @@ def test_a_person_joins_the_registry_through_the_centre_form_with_the_keyboard_a
     keys.type_into("id_date_of_birth", "03141979")
     keys.type_into("id_zip_code", "35203")
     keys.type_into("id_email", "rosa.diaz@example.com")
-    unanswered = {name: value for name, value in centre_data().items() if name.startswith("q_")}
+    unanswered = {name: value for name, value in center_data().items() if name.startswith("q_")}
     while unanswered:
         element = keys.tab_to(lambda e: e["type"] == "radio" and e["name"] in unanswered)
         values = page.evaluate(

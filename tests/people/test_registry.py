@@ -1,4 +1,4 @@
-"""The trial centre's registry: the box on every interest form, and two ways to take it back
+"""The trial center's registry: the box on every interest form, and two ways to take it back
 (the withdraw page's second button, and the signed link in the footer of patient emails),
 each removing the person from every future match at once and leaving the applications as
 they are."""

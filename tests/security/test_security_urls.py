@@ -50,6 +50,8 @@ PUBLIC = {
     "favicon.ico": "redirects to the app's icon (a static file); reads nothing",
     "i18n/setlang/": "the language switch: sets a cookie, reads nothing",
     "texts/inbound/": "replies to our texts, posted by the provider: refused unless signed",
+    "center/interest/": "the center's form for any study that may fit (rate-limited)",
+    "center/interest/thanks/": "the center form's thank-you page: the same for everyone",
 }
 
 # Reviewed: each of these must refuse anonymous and non-staff users.
@@ -98,6 +100,10 @@ PROTECTED = {
     "admin/recruitment/participant/<path:object_id>/visits/cancel/",
     "admin/recruitment/participant/<path:object_id>/visits/outcome/",
     "admin/recruitment/participant/<path:object_id>/texts/stop/",
+    "admin/recruitment/participant/<path:object_id>/run-in/start/",
+    "admin/recruitment/participant/<path:object_id>/run-in/adherence/",
+    "admin/recruitment/participant/<path:object_id>/run-in/failed/",
+    "admin/recruitment/participant/<path:object_id>/run-in/override/",
     "admin/recruitment/participant/^([^/]+)/history/([^/]+)/$",
     "admin/recruitment/participant/",
     "admin/recruitment/participant/add/",
@@ -150,6 +156,10 @@ PROTECTED = {
     "staff/studies/<slug:slug>/screening-log.csv",
     "staff/studies/<slug:slug>/identification-list.csv",
     "staff/studies/<slug:slug>/fhir-bundle.json",
+    "staff/registry/",
+    "staff/studies/<slug:slug>/amendments/",
+    "staff/studies/<slug:slug>/amendments/<int:pk>/",
+    "staff/studies/<slug:slug>/amendments/<int:pk>/what-if.csv",
     "staff/registry/<slug:slug>/matches/",
     "staff/registry/<slug:slug>/matches/<int:number>/invite/",
     # The registry invitations' audit: read-only, the staff's studies only.
@@ -348,8 +358,8 @@ def test_staff_of_another_study_get_none_of_its_staff_pages_or_exports(
             body = without_random_tokens(response.content.decode())
             if "<slug:slug>" in route:
                 assert response.status_code == 404, url
-            else:  # their own dashboard, their own two-factor pages
-                assert response.status_code in (200, 302), url
+            else:  # their own dashboard, their own two-factor pages (a read-only page: 405)
+                assert response.status_code in (200, 302, 405), url
             assert not [value for value in secrets if value in body], url
 
 
@@ -369,7 +379,7 @@ def test_staff_of_another_study_get_none_of_its_participant_or_study_admin_pages
         )
         and ("object_id" in route or "history/([^/]+)" in route)
     ]
-    assert len(routes) == 28
+    assert len(routes) == 32
     for route in routes:
         for url in urls_for(route, objects):
             # Followed: "<id>/" forwards to "<id>/change/", a missing object to the index.

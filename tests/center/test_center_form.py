@@ -8,7 +8,7 @@ from tests.html_reading import parse, rendered_values, text
 
 pytestmark = pytest.mark.django_db
 
-URL = "/centre/interest/"
+URL = "/center/interest/"
 
 
 @pytest.fixture(autouse=True)
@@ -17,8 +17,8 @@ def _frozen():
         yield
 
 
-def centre_data(**overrides) -> dict:
-    """A valid POST of the centre's form: an adult near Birmingham who meets the LDN study's
+def center_data(**overrides) -> dict:
+    """A valid POST of the center's form: an adult near Birmingham who meets the LDN study's
     shared questions."""
     data = {
         "first_name": "Rosa",
@@ -45,7 +45,7 @@ def centre_data(**overrides) -> dict:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def test_the_home_page_offers_the_centre_form(client, ldn_study):
+def test_the_home_page_offers_the_center_form(client, ldn_study):
     page = client.get("/").content.decode()
 
     assert f'href="{URL}"' in page
@@ -66,9 +66,9 @@ def test_the_form_asks_the_shared_questions_and_the_registry_consent(client, ldn
 def test_sending_the_form_puts_the_person_in_the_registry_with_their_answers_and_no_application(
     client, ldn_study
 ):
-    response = client.post(URL, centre_data())
+    response = client.post(URL, center_data())
 
-    assert response.status_code == 302 and response["Location"] == reverse("centre:thanks")
+    assert response.status_code == 302 and response["Location"] == reverse("center:thanks")
     person = Person.objects.get()
     assert person.in_registry and person.registry_consent_version
     assert person.email == "rosa.diaz@example.com"
@@ -84,14 +84,14 @@ def test_the_new_person_is_matched_against_the_recruiting_studies(
     client, ldn_study, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(URL, centre_data())
+        client.post(URL, center_data())
 
     match = RegistryMatch.objects.get()
     assert match.study == ldn_study and match.person == Person.objects.get()
 
 
 def test_the_thank_you_page_tells_no_verdict(client, ldn_study):
-    page = text(parse(client.get(reverse("centre:thanks"))))
+    page = text(parse(client.get(reverse("center:thanks"))))
 
     assert "Thank you" in page
     assert "does not tell you if you can take part" in page
@@ -100,7 +100,7 @@ def test_the_thank_you_page_tells_no_verdict(client, ldn_study):
 
 
 def test_without_the_registry_consent_nothing_is_saved_and_every_answer_is_kept(client, ldn_study):
-    response = client.post(URL, centre_data(registry_consent=None))
+    response = client.post(URL, center_data(registry_consent=None))
 
     page = response.content.decode()
     assert response.status_code == 200
@@ -114,8 +114,8 @@ def test_without_the_registry_consent_nothing_is_saved_and_every_answer_is_kept(
 
 
 def test_a_person_known_by_email_is_updated_not_duplicated(client, ldn_study):
-    client.post(URL, centre_data())
-    client.post(URL, centre_data(zip_code="35294", q_pregnancy="yes"))
+    client.post(URL, center_data())
+    client.post(URL, center_data(zip_code="35294", q_pregnancy="yes"))
 
     person = Person.objects.get()
     assert person.zip_code == "35294"
@@ -127,7 +127,7 @@ def test_the_form_is_rate_limited_like_the_interest_form(client, ldn_study, sett
     settings.INTEREST_RATE_LIMIT = "2/h"
 
     statuses = [
-        client.post(URL, centre_data(email=f"p{n}@example.com")).status_code for n in range(3)
+        client.post(URL, center_data(email=f"p{n}@example.com")).status_code for n in range(3)
     ]
 
     assert statuses == [302, 302, 429]

@@ -1,4 +1,4 @@
-"""The centre-wide registry queue's reads: who is in the registry, with their matches."""
+"""The center-wide registry queue's reads: who is in the registry, with their matches."""
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch

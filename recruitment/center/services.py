@@ -1,4 +1,4 @@
-"""The centre's form: a person joins the registry with their shared answers (no application to
+"""The center's form: a person joins the registry with their shared answers (no application to
 any study), and re-matching is queued so their matches appear for every recruiting study."""
 
 import secrets
@@ -7,18 +7,18 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from recruitment.centre import tasks
+from recruitment.center import tasks
 from recruitment.contact import MatchKeys
 from recruitment.intake.services import ContactDetails
 from recruitment.models import DATE_OF_BIRTH, Person, SharedAnswer, SharedQuestion
 from recruitment.notifications.tasks import task_enqueue
 from recruitment.people.consent import REGISTRY_CONSENT_VERSION
 
-JOINED_REASON = "Joined the registry on the centre's form (consent {version})"
-ANSWERED_REASON = "Answered on the centre's form"
+JOINED_REASON = "Joined the registry on the center's form (consent {version})"
+ANSWERED_REASON = "Answered on the center's form"
 
 
-def centre_interest_submit(
+def center_interest_submit(
     *, contact: ContactDetails, answers: dict[str, Any], language: str, by=None
 ) -> Person:
     """Record a person who asked to hear of any study that may fit them: in the registry
@@ -63,12 +63,12 @@ def centre_interest_submit(
         if by is not None:
             person._history_user = by
         person.save()
-        shared_answers_from_centre(person=person, answers=answers, now=now, by=by)
+        shared_answers_from_center(person=person, answers=answers, now=now, by=by)
         task_enqueue(tasks.person_rematch_task, person_id=person.pk)
     return person
 
 
-def shared_answers_from_centre(*, person: Person, answers: dict[str, Any], now, by=None) -> None:
+def shared_answers_from_center(*, person: Person, answers: dict[str, Any], now, by=None) -> None:
     """Keep the form's answers as the person's latest shared answers, dated today, from no
     application; a question left blank keeps the answer given before. Two statements."""
     values = dict(answers)

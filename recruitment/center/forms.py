@@ -1,4 +1,4 @@
-"""The centre's interest form: the interest form's contact part and rules, asking the shared
+"""The center's interest form: the interest form's contact part and rules, asking the shared
 question bank instead of one study's criteria, with the registry's consent required."""
 
 from dataclasses import dataclass
@@ -54,17 +54,17 @@ class AskedQuestion:
         return self.question.text
 
 
-class _CentreText:
+class _CenterText:
     """What the interest form reads of a study's text: the consent box's words."""
 
     contact_consent_text = REGISTRY_CONSENT_TEXT
 
 
-class _Centre:
-    text = _CentreText()
+class _Center:
+    text = _CenterText()
 
 
-class CentreInterestForm(InterestForm):
+class CenterInterestForm(InterestForm):
     """Contact details once, the shared questions, and the registry's consent (required: it
     is what the form is for). No study's consent box: the registry's is the one."""
 
@@ -82,7 +82,7 @@ class CentreInterestForm(InterestForm):
 
     def __init__(self, *args, questions: list[SharedQuestion], **kwargs):
         super().__init__(
-            *args, study=_Centre(), criteria=[AskedQuestion(q) for q in questions], **kwargs
+            *args, study=_Center(), criteria=[AskedQuestion(q) for q in questions], **kwargs
         )
         # The registry's box is this form's consent: no study's box (in no layout here).
         for name in self.NOT_ASKED:

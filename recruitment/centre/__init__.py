@@ -1,2 +1,0 @@
-"""The trial centre's front door: one form for "any study that may fit me" (a person in the
-registry with their shared answers, no application), and the centre-wide registry queue."""
