@@ -54,6 +54,12 @@ PARTICIPANT_IDENTIFYING_FIELDS = frozenset(
         # medical.
         "stratum",
         "unblindings",
+        # The registry: the person behind the application (their name and contacts), the
+        # health answers it gave them, its matches' reasons; the visits booked (times, place).
+        "person",
+        "shared_answers_given",
+        "registry_matches",
+        "visits",
     }
 )
 # The secret halves of the patient's links and of the form's resubmission guard: nobody filters

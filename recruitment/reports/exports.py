@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.allocation import selectors as allocation_selectors
+from recruitment.contact import format_phone
 from recruitment.identification import status_reason_shown
 from recruitment.models import (
     CriterionVerdict,
@@ -284,7 +285,9 @@ def identification_list_iter(*, study: Study) -> Iterator[list[str]]:
     for number, pid, first, last, email, phone, born in participants.iterator(
         chunk_size=CHUNK_SIZE
     ):
-        yield [number, pid or "", first, last, email, phone, _iso(born)]
+        # As people read and dial it (205-555-0100), not the stored E.164 form, whose "+"
+        # a spreadsheet would take for a formula.
+        yield [number, pid or "", first, last, email, format_phone(phone), _iso(born)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1490,12 +1490,9 @@ def test_the_participant_page_runs_a_fixed_number_of_queries(
     # 10 for the page and its inlines, 7 for the call card (its verdicts, overrides, latest
     # attempts, the study's staff criteria, the gates its steps ask, and the person's other
     # applications), 2 for the staff notes and the count of "not sure" answers for "Verify
-    # answers", 1 for an unreviewed duplicate.
-    # 10 for the page and its inlines, 6 for the call card (its verdicts, overrides, latest
-    # attempts, the study's staff criteria, and the gates its steps ask), 2 for the staff notes
-    # and the count of "not sure" answers for "Verify answers", 1 for an unreviewed duplicate,
-    # 1 for whether the allocation list has strata ("Set the stratum", before enrollment).
-    with django_assert_max_num_queries(20):
+    # answers", 1 for an unreviewed duplicate, 1 for whether the allocation list has strata
+    # ("Set the stratum", before enrollment), 1 for whether texts to the number are stopped.
+    with django_assert_max_num_queries(22):
         response = coord_client.get(change_url(participant))
 
     assert response.status_code == 200

@@ -113,7 +113,7 @@ def test_the_migration_converts_the_numbers_it_can_read_and_leaves_the_others(ld
     unreadable = submit(ldn_study, email="b@example.com", first_name="B", phone="")
     Participant.objects.filter(pk=readable.pk).update(phone="(205) 555-0199")
     Participant.objects.filter(pk=unreadable.pk).update(phone="555-0199 ext 4")
-    migration = importlib.import_module("recruitment.migrations.0022_reminders")
+    migration = importlib.import_module("recruitment.migrations.0027_texts_and_reminders")
 
     migration.phones_to_e164(apps, None)
 

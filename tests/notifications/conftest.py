@@ -84,3 +84,13 @@ def run_worker() -> None:
     """`manage.py db_worker --batch`: run every due task, retries that fall due included, then
     stop."""
     call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
+
+
+@pytest.fixture
+def ldn_study(ldn_study):
+    """The LDN study, less the registry's re-matching that loading it queued (a task of its
+    own, tested in tests/registry): these tests count the queue's email tasks."""
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(task_path__endswith=".study_rematch_task").delete()
+    return ldn_study

@@ -737,7 +737,7 @@ def test_the_identification_list_is_offered_only_to_staff_who_may_see_identities
 # the call list's groups, "To do today").
 # Plus the run-in's adherence list.
 # the call list's groups, "To do today"; one the allocation list's packs left).
-DASHBOARD_QUERIES = 19
+DASHBOARD_QUERIES = 21
 
 
 def a_worked_study(study, member, size: int) -> None:

@@ -334,7 +334,7 @@ def test_the_identification_list_maps_screening_numbers_to_names_and_contact_det
         "Ivan",
         "Ineligh",
         "ivan@example.com",
-        cohort["ineligible"].phone,
+        "205-555-0199",  # stored as +12055550199: exported as people dial it
         "1975-06-14",
     ]
     assert by_number["LDN-S-0006"][:4] == ["LDN-S-0006", "LDN-001", "Enzo", "Enright"]

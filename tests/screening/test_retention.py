@@ -50,7 +50,7 @@ CANARIES = (
     "Canaryfirst",
     "Canarylast",
     "canary.mail",
-    "205-555-0199",
+    "+12055550199",  # the phone as stored (E.164)
     "2055550199",
     "1971-02-03",
     "35216",

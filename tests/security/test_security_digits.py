@@ -250,7 +250,7 @@ def test_the_interest_form_reads_zip_phone_and_dates_in_any_script_s_digits(
     assert response.status_code == 302, response.context["form"].errors
     participant = Participant.objects.get()
     assert participant.zip_code == "35203"
-    assert (participant.phone, participant.phone_normalised) == ("205-555-0134", "2055550134")
+    assert (participant.phone, participant.phone_normalised) == ("+12055550134", "2055550134")
     assert participant.date_of_birth == dt.date(1980, 4, 28)
     assert participant.verdicts.get(criterion__code="lives-nearby").verdict == "met"
     opioids = Answer.objects.get(participant=participant, criterion__code="opioids")
@@ -328,7 +328,7 @@ def test_a_staff_edit_reads_zip_phone_and_date_in_any_script_s_digits(
     assert response.status_code == 302, response.context["adminform"].form.errors
     participant = fresh(participant)
     assert participant.zip_code == "10001"
-    assert (participant.phone, participant.phone_normalised) == ("205-555-0199", "2055550199")
+    assert (participant.phone, participant.phone_normalised) == ("+12055550199", "2055550199")
     assert participant.date_of_birth == dt.date(1981, 5, 6)
     assert participant.verdicts.get(criterion__code="lives-nearby").verdict == "not_met"
 

@@ -356,8 +356,8 @@ def test_staff_of_another_study_get_none_of_its_staff_pages_or_exports(
         for url in urls_for(route, objects):
             response = getattr(client, method)(url)
             body = without_random_tokens(response.content.decode())
-            if "<slug:slug>" in route:
-                assert response.status_code == 404, url
+            if "<slug:slug>" in route:  # a read-only page refuses a POST first (405)
+                assert response.status_code in (404, 405 if method == "post" else 404), url
             else:  # their own dashboard, their own two-factor pages (a read-only page: 405)
                 assert response.status_code in (200, 302, 405), url
             assert not [value for value in secrets if value in body], url
