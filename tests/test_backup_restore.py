@@ -140,6 +140,9 @@ RECORD_TABLES = {
 def seed() -> dict:
     """A small study with every kind of record, made through the services."""
     study = study_load_file(path=LDN_FILE).study
+    # Straight from consent to enrollment, as the tests' LDN study (tests/conftest.py).
+    study.run_in_days = 0
+    study.save(update_fields=["run_in_days"])
     coordinator = staff("restore-coordinator", roles.COORDINATOR, study)
     TOTPDevice.objects.create(user=coordinator, name="phone", confirmed=True)
     statuses = [

@@ -6,8 +6,7 @@
   (a constraint's check locked every criterion row on each submission);
 - indexes nothing reads are gone: the LIKE-pattern twins of the duplicate lookup's columns and
   single-column indexes that composite ones cover (the screening number's uniqueness is a
-  constraint now, without its LIKE-pattern twin), and the participant ID's index holds only
-  those who have one."""
+  constraint now, without its LIKE-pattern twin)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -190,14 +189,6 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='participant',
             constraint=models.UniqueConstraint(fields=('screening_number',), name='screening_number_unique'),
-        ),
-        migrations.RemoveConstraint(
-            model_name='participant',
-            name='participant_id_unique_in_study',
-        ),
-        migrations.AddConstraint(
-            model_name='participant',
-            constraint=models.UniqueConstraint(condition=models.Q(('participant_id__isnull', False)), fields=('study', 'participant_id'), name='participant_id_unique_in_study'),
         ),
     
     ]

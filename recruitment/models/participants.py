@@ -348,11 +348,8 @@ class Participant(models.Model):
             models.UniqueConstraint(
                 fields=["study", "screening_seq"], name="screening_seq_unique_in_study"
             ),
-            # Only those who have one: applicants (NULL) take no entry in its index.
             models.UniqueConstraint(
-                fields=["study", "participant_id"],
-                condition=Q(participant_id__isnull=False),
-                name="participant_id_unique_in_study",
+                fields=["study", "participant_id"], name="participant_id_unique_in_study"
             ),
             models.UniqueConstraint(
                 fields=["study", "submission_token"], name="submission_token_unique_in_study"
