@@ -20,6 +20,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility, form_fields, selectors
+from recruitment.contact import format_phone
 from recruitment.identification import can_identify
 from recruitment.models import (
     REASON_CODES,
@@ -363,6 +364,8 @@ def _shown(participant: Participant, name: str) -> str:
         return str(display())
     if isinstance(value, date):
         return date_format(value, "DATE_FORMAT")
+    if name == "phone":
+        return format_phone(value)  # as people read it, not the stored +1 form
     return str(value)
 
 

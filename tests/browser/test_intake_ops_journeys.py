@@ -117,17 +117,17 @@ def test_a_coordinator_confirms_a_duplicate_keeping_its_new_phone_in_six_page_lo
     page.locator("#result_list").get_by_role("link", name="LDN-S-0002").click()
     expect(page.locator("#duplicate-warning")).to_contain_text("LDN-S-0001")
     page.locator("ul.object-tools").get_by_role("link", name="Confirm duplicate").click()
-    expect(page.locator("#details-that-differ")).to_contain_text("(205) 555-0199")
+    expect(page.locator("#details-that-differ")).to_contain_text("205-555-0199")
     page.get_by_label("Copy the phone to LDN-S-0001").check()
     page.get_by_role("button", name="Confirm duplicate and close").click()
     expect(success_message(page)).to_contain_text("Copied to LDN-S-0001: phone.")
     page.get_by_role("link", name="LDN-S-0001").first.click()
-    expect(page.get_by_label("Phone")).to_have_value("205-555-0199")
+    expect(page.get_by_label("Phone")).to_have_value("+12055550199")
 
     # Queue, the duplicate, its confirm page, the POST and its redirect, the kept record.
     assert len(page.loads) == 6, page.loads
     kept.refresh_from_db()
-    assert kept.phone == "205-555-0199"
+    assert kept.phone == "+12055550199"  # stored in E.164
     assert kept.history.filter(history_change_reason="Copied from duplicate LDN-S-0002").exists()
 
 
