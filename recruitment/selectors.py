@@ -4,10 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.contrib.postgres.aggregates import StringAgg
-from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, TextField, Value
-from django.db.models.functions import MD5, Cast, Coalesce, Concat
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from recruitment.models import (
@@ -32,49 +29,6 @@ def study_get_public(*, slug: str) -> Study:
     """The study of a public page; its team's contact details are remembered for the server
     error pages, which may not query the database (recruitment/study_contacts.py)."""
     study = get_object_or_404(Study, slug=slug)
-    study_contact_remember(study)
-    return study
-
-
-SEP = Value("\x1f", output_field=TextField())
-EMPTY = Value("", output_field=TextField())
-
-
-def study_get_for_form(*, slug: str) -> Study:
-    """`study_get_public` with, on PostgreSQL, a digest of the study's active criteria read in
-    the same query (`criteria_digest`: every column of every active criterion, in order), so
-    the blank form's cached page is keyed on the criteria as they stand in the database,
-    changes by SQL by hand included, at no extra query. Elsewhere `criteria_digest` is None and
-    the caller digests the criteria it reads (`evaluation.criteria_fingerprint`)."""
-    studies = Study.objects.all()
-    if connection.vendor == "postgresql":
-        columns = [
-            Cast(field.attname, TextField()) for field in EligibilityCriterion._meta.concrete_fields
-        ]
-        rows = (
-            EligibilityCriterion.objects.active()
-            .filter(study=OuterRef("pk"))
-            .order_by()
-            .values("study")
-            .annotate(
-                digest=MD5(
-                    StringAgg(
-                        # Each column and a separator no column holds, NULL as empty.
-                        Concat(
-                            *[p for c in columns for p in (Coalesce(c, EMPTY), SEP)],
-                            output_field=TextField(),
-                        ),
-                        delimiter="\x1e",
-                        ordering=("order", "pk"),
-                    )
-                )
-            )
-            .values("digest")
-        )
-        studies = studies.annotate(criteria_digest=Subquery(rows))
-    study = get_object_or_404(studies, slug=slug)
-    if connection.vendor != "postgresql":
-        study.criteria_digest = None
     study_contact_remember(study)
     return study
 

@@ -59,7 +59,7 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
     A POST with `language` is the header's language switch: it keeps the answers for the
     next GET, in the new language (draft_views.switch_language).
     """
-    study = selectors.study_get_for_form(slug=slug)
+    study = selectors.study_get_public(slug=slug)
     if request.method == "POST" and "language" not in request.POST:
         # A send carries the answers, whatever becomes of it: none stay behind in the session.
         draft_views.forget_kept_answers(request)
@@ -143,10 +143,8 @@ def _blank_form_page(request: HttpRequest, study, context: dict) -> HttpResponse
     values put in. With a query string (its path is in the page), only the form is cached.
     None when the cache is down."""
 
-    # On PostgreSQL the criteria's digest came with the study (one query); the criteria
-    # themselves are read only to render the form when the cache does not hold it.
-    criteria = None if study.criteria_digest else selectors.criterion_list_active(study=study)
-    fingerprint = study.criteria_digest or criteria_fingerprint(criteria)
+    criteria = selectors.criterion_list_active(study=study)
+    fingerprint = criteria_fingerprint(criteria)
     if request.META.get("QUERY_STRING"):
         form_html = form_cache.blank_form_html(
             study=study, criteria=criteria, fingerprint=fingerprint
