@@ -12,15 +12,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Case, Exists, F, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility
-from recruitment.contact import MatchKeys, PersonKeys, phone_e164
+from recruitment.contact import MatchKeys, phone_e164
 from recruitment.errors import ImportRowError, RecruitmentError, StudyNotRecruiting
 from recruitment.evaluation import criterion_versions_forget, evaluation_build
+from recruitment.intake.submission_match import submission_match
 from recruitment.models import (
     Answer,
     AnsweredBy,
@@ -29,7 +29,6 @@ from recruitment.models import (
     EligibilityCriterion,
     EntrySource,
     Participant,
-    Person,
     Study,
 )
 from recruitment.notifications import tasks as notifications
@@ -381,7 +380,7 @@ def _participant_write(
     participant.contact_consent_version = study.contact_consent_version
     participant.criteria_version = study.criteria_version
     participant.clean_fields(exclude=_CLEANED_BEFORE_LOCK)
-    found = _first_match(participant, token)
+    found = submission_match(participant, token)
     if found.saved_already:
         return None
     if found.duplicate_of_id is not None:
@@ -457,49 +456,3 @@ def _history_submitted(participant: Participant, submitted: dict[str, Any], reas
         **values,
     )
     history.objects.bulk_create([as_submitted, as_evaluated])
-
-
-@dataclass(frozen=True)
-class _Match:
-    """What `_first_match` found: whether this form was saved already (the same token), the
-    record a possible duplicate points to (the study's first with a shared key, or the record
-    that one duplicates), and the id of the person the new participant is."""
-
-    saved_already: bool
-    duplicate_of_id: int | None
-    person_id: int | None
-    person_in_registry: bool = False
-
-
-def _first_match(participant: Participant, token: uuid.UUID | None) -> _Match:
-    """One statement for every lookup a new participant needs, each an indexed subquery read
-    with the study's row: the participant saved with the same `token`; the earliest of the
-    study with the same email, phone, or name and date of birth; and the person they are, in
-    any study (`PersonKeys`: the same email first, else the same name and date of birth)."""
-    keys = MatchKeys.of_participant(participant)
-    in_study = Participant.objects.filter(study_id=participant.study_id)
-    first = (
-        in_study.filter(keys.query())
-        .order_by("screening_seq")
-        .values(kept=Coalesce("duplicate_of_id", "pk"))[:1]
-    )
-    person = (
-        Person.objects.filter(PersonKeys.of(keys).query(), erased_at__isnull=True)
-        .annotate(by_email=Case(When(email_normalised=keys.email, then=0), default=1))
-        .order_by("by_email", "pk")
-        .values("pk")[:1]
-    )
-    in_registry = Exists(Person.objects.in_registry().filter(pk=Subquery(person)))
-    saved = Exists(in_study.filter(submission_token=token)) if token else Value(False)
-    row = (
-        Study.objects.filter(pk=participant.study_id)
-        .annotate(saved=saved, first=Subquery(first), person=Subquery(person), registry=in_registry)
-        .values_list("saved", "first", "person", "registry")
-        .get()
-    )
-    return _Match(
-        saved_already=bool(row[0]),
-        duplicate_of_id=row[1],
-        person_id=row[2],
-        person_in_registry=bool(row[3]),
-    )

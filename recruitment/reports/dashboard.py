@@ -33,9 +33,6 @@ from recruitment.models import (
     Status,
     StatusChange,
     Study,
-    adherence_percent,
-    days_counted,
-    on_track,
 )
 from recruitment.reports.consort import (
     ConsortCounts,
@@ -44,6 +41,7 @@ from recruitment.reports.consort import (
     consort_counts_by_study,
     status_tallies,
 )
+from recruitment.reports.run_in_list import RunInLine, run_in_by_study
 from recruitment.visits.selectors import visits_this_week_by_study
 
 # Weeks shown in the applications and enrolments chart (the current week is the last one).
@@ -234,90 +232,6 @@ def waitlist_by_study(*, study_ids: Sequence[int], limit: int = LIST_LIMIT):
 
 
 # ---------------------------------------------------------------------------------------------
-# The run-in: adherence of each participant in it
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RunInLine:
-    """A participant in the run-in as the dashboard lists them: screening number, which day
-    of the run-in today is, and the daily reports recorded so far against the minimum."""
-
-    pk: int
-    screening_number: str
-    day: int
-    days: int
-    days_completed: int
-    counted: int  # the days the last count covers
-    min_adherence: int
-    as_of: date | None
-
-    @property
-    def percent(self) -> int | None:
-        """The share of the days counted that have a report; None before any count."""
-        if not self.counted:
-            return None
-        return adherence_percent(days_completed=self.days_completed, days=self.counted)
-
-    @property
-    def below_minimum(self) -> bool:
-        return bool(self.counted) and not on_track(
-            days_completed=self.days_completed,
-            counted=self.counted,
-            min_adherence=self.min_adherence,
-        )
-
-
-def run_in_by_study(*, study_ids: Sequence[int], today: date, limit: int = LIST_LIMIT):
-    """Each study's participants in the run-in, those who started first first, with their
-    adherence, and each study's total (1 query)."""
-    rows = (
-        Participant.objects.filter(study_id__in=study_ids, status=Status.RUN_IN)
-        .order_by()
-        .annotate(
-            row=Window(
-                RowNumber(),
-                partition_by=[F("study_id")],
-                order_by=[F("run_in__started_on").asc(nulls_first=True), F("screening_seq")],
-            ),
-            total=Window(Count("pk"), partition_by=[F("study_id")]),
-        )
-        .filter(row__lte=limit)
-        .values(
-            "pk",
-            "study_id",
-            "screening_number",
-            "row",
-            "total",
-            "run_in__started_on",
-            "run_in__days",
-            "run_in__days_completed",
-            "run_in__min_adherence",
-            "run_in__adherence_as_of",
-        )
-    )
-    listed: dict[int, list[RunInLine]] = defaultdict(list)
-    totals: dict[int, int] = {}
-    for row in sorted(rows, key=lambda r: (r["study_id"], r["row"])):
-        started_on, days = row["run_in__started_on"], row["run_in__days"] or 0
-        as_of = row["run_in__adherence_as_of"]
-        listed[row["study_id"]].append(
-            RunInLine(
-                pk=row["pk"],
-                screening_number=row["screening_number"],
-                day=max(1, min((today - started_on).days + 1, days)) if started_on else 0,
-                days=days,
-                days_completed=row["run_in__days_completed"] or 0,
-                counted=days_counted(started_on=started_on, days=days, as_of=as_of)
-                if started_on
-                else 0,
-                min_adherence=row["run_in__min_adherence"] or 0,
-                as_of=as_of,
-            )
-        )
-        totals[row["study_id"]] = row["total"]
-    return listed, totals
-
-
-# ---------------------------------------------------------------------------------------------
 # The dashboard
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -390,7 +304,7 @@ def dashboard_list(*, user, today: date) -> list[StudyDashboard]:
     )
     waiting, waiting_totals = waitlist_by_study(study_ids=ids)
     visits = visits_this_week_by_study(study_ids=ids, today=today)
-    in_run_in, run_in_totals = run_in_by_study(study_ids=ids, today=today)
+    in_run_in, run_in_totals = run_in_by_study(study_ids=ids, today=today, limit=LIST_LIMIT)
     by_arm = allocation_access.may_see_arms(user)
     allocation = remaining_by_study(study_ids=ids, by_arm=by_arm)
     may_see_unblindings = allocation_access.holds(user, allocation_access.VIEW_UNBLINDING)
