@@ -12,6 +12,7 @@ from django.db.models.functions import RowNumber
 
 from recruitment.models import Participant, Status, adherence_percent, days_counted, on_track
 
+
 @dataclass(frozen=True)
 class RunInLine:
     """A participant in the run-in as the dashboard lists them: screening number, which day
