@@ -92,9 +92,14 @@ class StatusChange(models.Model):
     @property
     def reason_code_display(self) -> str:
         """The coded reason ("Fails a criterion: opioids"), which anyone may read."""
+        # The member's own label: get_reason_code_display() hashes every choice's lazy label
+        # on each call, which the screening log pays once per row.
+        if not self.reason_code:
+            return ""
+        label = str(StatusReason(self.reason_code).label)
         if self.reason_code == StatusReason.FAILS_CRITERION:
-            return f"{self.get_reason_code_display()}: {self.reason_criterion}"
-        return self.get_reason_code_display() if self.reason_code else ""
+            return f"{label}: {self.reason_criterion}"
+        return label
 
     @property
     def by_display(self) -> str:

@@ -187,20 +187,24 @@ def screening_log_iter(*, study: Study, include_free_text: bool = False) -> Iter
     for participant_id, title in verdicts.iterator(chunk_size=CHUNK_SIZE):
         not_met[participant_id].append(titles.setdefault(title, title))
     overridden = _overrides(study)
+    # Labels in the language being written, looked up once: Django's get_FOO_display()
+    # hashes every choice's lazy label on each call (most of the log's time at 100,000 rows).
+    status_labels = {status.value: str(status.label) for status in Status}
+    judged_eligible = frozenset(Status.judged_eligible())
 
     for participant in participants.iterator(chunk_size=CHUNK_SIZE):
         consent = getattr(participant, "consent", None)
         yield [
             participant.screening_number,
             _iso(_local_date(participant.screened_at)),
-            _eligible(participant),
+            _eligible(participant, judged_eligible),
             _reason_not_eligible(
                 participant, not_met.get(participant.pk, []), include_free_text=include_free_text
             ),
             _iso(consent.consented_on if consent else None),
             consent.form_version if consent else "",
             participant.participant_id or "",
-            participant.get_status_display(),
+            status_labels[participant.status],
             "; ".join(overridden.get(participant.pk, ())),
         ]
 
@@ -220,12 +224,12 @@ def _overrides(study: Study) -> dict[int, list[str]]:
     return overridden
 
 
-def _eligible(participant: Participant) -> str:
+def _eligible(participant: Participant, judged_eligible: frozenset[str]) -> str:
     """Yes once coordinators judged them eligible (even if they declined later), No when
     ineligible, blank while undecided."""
     if participant.status == Status.INELIGIBLE:
         return str(NO)
-    if participant.status in Status.judged_eligible() or participant.eligible_at is not None:
+    if participant.status in judged_eligible or participant.eligible_at is not None:
         return str(YES)
     return ""
 
