@@ -20,7 +20,7 @@ from recruitment import eligibility
 from recruitment.contact import MatchKeys, phone_e164
 from recruitment.errors import ImportRowError, RecruitmentError, StudyNotRecruiting
 from recruitment.evaluation import criterion_versions_forget, evaluation_build
-from recruitment.intake.submission_match import submission_match
+from recruitment.intake.submission_match import NUMBERING, submission_match
 from recruitment.models import (
     Answer,
     AnsweredBy,
@@ -171,15 +171,13 @@ def _participant_submit_once(
         carried_over=carried_over,
     )
     with transaction.atomic():
-        locked = _screening_seq_take(study)
-        if locked is None:
+        if not _screening_seq_claim(study):
             existing = _participant_by_token(study, token)
             if existing is None:
                 raise StudyNotRecruiting(STUDY_NOT_RECRUITING)
             return existing
-        participant = _participant_write(
-            prepared, study=locked, seq=locked.last_screening_seq, token=token
-        )
+        # The number taken is read back with the duplicate lookup, in the same statement.
+        participant = _participant_write(prepared, study=study, seq=None, token=token)
         if participant is None:
             # The same form was saved already: give the number back, return the first one.
             transaction.set_rollback(True)
@@ -196,19 +194,30 @@ def _participant_submit_once(
     return participant
 
 
-def _screening_seq_take(study: Study) -> Study | None:
-    """Take the study's next screening number: an UPDATE that adds one (and locks the study
-    row until the transaction ends), then the row as it now is; None when the study is not
-    recruiting. Returns a copy of `study` with the row's current number, prefix and versions."""
-    taken = Study.objects.filter(pk=study.pk, is_recruiting=True).update(
-        last_screening_seq=F("last_screening_seq") + 1
+def _screening_seq_claim(study: Study) -> bool:
+    """Take the study's next screening number: an UPDATE that adds one and locks the study
+    row until the transaction ends. False when the study is not recruiting."""
+    return bool(
+        Study.objects.filter(pk=study.pk, is_recruiting=True).update(
+            last_screening_seq=F("last_screening_seq") + 1
+        )
     )
-    if not taken:
+
+
+def _screening_seq_take(study: Study) -> Study | None:
+    """`_screening_seq_claim`, then the row as it now is; None when the study is not
+    recruiting. Returns a copy of `study` with the row's current number, prefix and versions
+    (a submission reads these with its duplicate lookup instead)."""
+    if not _screening_seq_claim(study):
         return None
-    returned = ("last_screening_seq", "prefix", "contact_consent_version", "criteria_version")
-    row = Study.objects.filter(pk=study.pk).values_list(*returned).get()
+    row = Study.objects.filter(pk=study.pk).values_list(*NUMBERING).get()
+    return _study_numbered(study, dict(zip(NUMBERING, row, strict=True)))
+
+
+def _study_numbered(study: Study, numbering: dict) -> Study:
+    """A copy of `study` with the numbering columns as read under its lock."""
     locked = copy.copy(study)
-    for name, value in zip(returned, row, strict=True):
+    for name, value in numbering.items():
         setattr(locked, name, value)
     locked.is_recruiting = True
     return locked
@@ -368,21 +377,26 @@ def _participant_prepare(
 
 
 def _participant_write(
-    prepared: _Prepared, *, study: Study, seq: int, token: uuid.UUID | None = None
+    prepared: _Prepared, *, study: Study, seq: int | None, token: uuid.UUID | None = None
 ) -> Participant | None:
     """Number, link and insert a prepared participant with their answers, verdicts and two
     history versions (as submitted, then as evaluated). The caller holds the study row lock
-    and has reserved `seq`. None when `token` was saved already (nothing is written)."""
+    and has reserved `seq` (None: the number the caller's UPDATE just took, read with the
+    duplicate lookup). None when `token` was saved already (nothing is written)."""
     participant = prepared.participant
     participant.study = study
+    found = submission_match(participant, token)
+    if found.saved_already:
+        return None
+    if seq is None:
+        study = _study_numbered(study, found.numbering)
+        participant.study = study
+        seq = study.last_screening_seq
     participant.screening_seq = seq
     participant.screening_number = study.screening_number(seq)
     participant.contact_consent_version = study.contact_consent_version
     participant.criteria_version = study.criteria_version
     participant.clean_fields(exclude=_CLEANED_BEFORE_LOCK)
-    found = submission_match(participant, token)
-    if found.saved_already:
-        return None
     if found.duplicate_of_id is not None:
         participant.duplicate_of_id = found.duplicate_of_id
         participant.duplicate_review = DuplicateReview.PENDING

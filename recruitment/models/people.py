@@ -13,14 +13,15 @@ from django.utils.translation import gettext_lazy as _
 
 from recruitment.models.common import ZIP_VALIDATOR, audit_history
 
+# People the center may match and invite to other studies: they agreed to be contacted about
+# other studies, have not taken it back, and are not erased.
+IN_REGISTRY = Q(registry_consent=True, registry_left_at__isnull=True, erased_at__isnull=True)
+
 
 class PersonQuerySet(models.QuerySet):
     def in_registry(self):
-        """People the center may match and invite to other studies: they agreed to be
-        contacted about other studies, have not taken it back, and are not erased."""
-        return self.filter(
-            registry_consent=True, registry_left_at__isnull=True, erased_at__isnull=True
-        )
+        """People the center may match and invite to other studies (`IN_REGISTRY`)."""
+        return self.filter(IN_REGISTRY)
 
 
 class Person(models.Model):
