@@ -113,8 +113,9 @@ clean:
 	rm -rf $(VENV) staticfiles test-db.sqlite3* *.egg-info
 
 # The benchmark (bench/README.md): a throwaway PostgreSQL database ldn_trial_bench,
-# gunicorn on loopback, wrk; prints the table and writes bench/results/latest.md. 4 to 6
-# minutes. BENCH_ARGS="--participants 10000 --duration 5" for a quick run.
+# gunicorn on loopback, wrk; prints the table and writes bench/results/latest.md. 8 to 12
+# minutes with the registry's re-matching. BENCH_ARGS="--participants 10000 --duration 5" for
+# a quick run.
 .PHONY: bench bench-prerequisites
 bench: $(INSTALLED) messages bench-prerequisites
 	env -u DATABASE_URL $(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -160,10 +160,11 @@ def main() -> int:
             f"{result.unchanged} unchanged; {result.outcomes}"
         )
 
+    size = f"{args.people // 1000}k" if args.people % 1000 == 0 else str(args.people)
     rows = [
         timed("yardstick: read the people and their answers", read_rows),
-        timed("rematch-100k, first run (every match written)", rematch),
-        timed("rematch-100k, again, nothing changed", rematch),
+        timed(f"rematch-{size}, first run (every match written)", rematch),
+        timed(f"rematch-{size}, again, nothing changed", rematch),
     ]
     yardstick = rows[0][1]
     print()

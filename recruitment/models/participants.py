@@ -270,7 +270,8 @@ class Participant(models.Model):
 
     objects = ParticipantQuerySet.as_manager()
     # The history is read by participant (id) and date; the indexes the participant table
-    # needs to find duplicates and numbers would only be written, two entries a submission.
+    # needs to find duplicates, numbers and people would only be written, two entries a
+    # submission each.
     history = audit_history(
         excluded_fields=["submission_token", "withdraw_nonce"],
         no_db_index=[
@@ -281,6 +282,9 @@ class Participant(models.Model):
             "created_at",
             "duplicate_of",
             "slot",
+            "study",
+            "person",
+            "entered_by",
         ],
     )
 

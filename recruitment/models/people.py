@@ -32,7 +32,7 @@ class Person(models.Model):
     # The same normalisation as the participant's (recruitment.contact), so both match alike.
     name_normalised = models.CharField(max_length=201, editable=False, blank=True)
     email = models.EmailField(_("email"), max_length=254, blank=True)
-    email_normalised = models.CharField(max_length=254, editable=False, blank=True, db_index=True)
+    email_normalised = models.CharField(max_length=254, editable=False, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     phone_normalised = models.CharField(max_length=15, editable=False, blank=True)
     # NULL only once erased, or for someone who never gave it.
@@ -88,7 +88,10 @@ class Person(models.Model):
         verbose_name_plural = _("people")
         ordering = ["pk"]
         indexes = [
-            # The duplicate lookup's name key is the name with the date of birth.
+            # The duplicate lookup's keys: the email, or the name with the date of birth (an
+            # index of its own, not db_index, which on PostgreSQL adds a LIKE twin that every
+            # new person would write and no lookup reads).
+            models.Index(fields=["email_normalised"], name="person_email"),
             models.Index(fields=["name_normalised", "date_of_birth"], name="person_name_dob"),
         ]
         constraints = [
