@@ -45,6 +45,7 @@ from recruitment.admin.queue import (
     QueueChangeList,
     ReadableQueueMixin,
     StudyFilter,
+    choice_label,
 )
 from recruitment.admin.screening_steps import (
     StaffNoteInline,
@@ -252,11 +253,10 @@ class ParticipantAdmin(
         """The status, and the warning when new values fail a criterion of someone awaiting
         enrollment."""
         warning = criteria_warning(obj)
+        status = choice_label(Status, obj.status)
         if not warning:
-            return obj.get_status_display()
-        return format_html(
-            '{} <strong class="fails-criterion">{}</strong>', obj.get_status_display(), warning
-        )
+            return status
+        return format_html('{} <strong class="fails-criterion">{}</strong>', status, warning)
 
     @admin.display(description=_("eligibility"))
     def criteria_warning_shown(self, obj):

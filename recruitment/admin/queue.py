@@ -3,6 +3,7 @@
 from datetime import datetime, time, timedelta
 
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import models
@@ -15,9 +16,20 @@ from django.utils.translation import gettext_lazy as _
 from recruitment.identification import can_identify
 from recruitment.models import (
     DuplicateReview,
+    Outcome,
     Status,
     Study,
 )
+
+# Django's words for the row's checkbox (its own translation catalog has them).
+SELECT_FOR_ACTION = _("Select this object for an action - {}")
+
+
+def choice_label(choices, value: str) -> str:
+    """A choice's label in the active language. Django's get_FOO_display() hashes every
+    choice's lazy label on each call: on a page of 100 rows, two such columns cost more than
+    the page's queries."""
+    return str(choices(value).label) if value in choices.values else value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -44,6 +56,16 @@ class ReadableQueueMixin:
         context = {"title": gettext("Participant"), **(extra_context or {})}
         return super().change_view(request, object_id, form_url, context)
 
+    def action_checkbox(self, obj):
+        """The row's checkbox as Django's widget renders it, written directly: rendering the
+        widget's template for each of 100 rows took a quarter of the page's time."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            obj.pk,
+            format_html(str(SELECT_FOR_ACTION), str(obj)),
+        )
+
     @admin.display(description=_("name"), ordering="last_name")
     def name_shown(self, obj):
         return obj.full_name
@@ -52,10 +74,10 @@ class ReadableQueueMixin:
     def outcome_shown(self, obj):
         """The outcome in words, with the date a washout ends when it is still running."""
         if obj.eligible_from is None:
-            return obj.get_outcome_display()
+            return choice_label(Outcome, obj.outcome)
         return format_html(
             "{} <small>({})</small>",
-            obj.get_outcome_display(),
+            choice_label(Outcome, obj.outcome),
             gettext("from %(date)s") % {"date": formats.date_format(obj.eligible_from)},
         )
 
