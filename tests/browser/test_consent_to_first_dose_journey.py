@@ -37,9 +37,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # Arms no page could show by chance (unlike "AB", which is in "UAB study lab").
 ARMS = ("Sequence-X7", "Sequence-Y3")
 SEALED_LIST = (
-    "sequence,stratum,arm,pack_code\n1,,Sequence-X7,K-0001\n2,,Sequence-Y3,K-0002\n"
-    "3,,Sequence-Y3,K-0003\n4,,Sequence-X7,K-0004\n"
-).encode()
+    b"sequence,stratum,arm,pack_code\n1,,Sequence-X7,K-0001\n2,,Sequence-Y3,K-0002\n"
+    b"3,,Sequence-Y3,K-0003\n4,,Sequence-X7,K-0004\n"
+)
 # Signing in hashes the password (Argon2): slow on a loaded machine.
 SIGN_IN_MS = 20_000
 
