@@ -119,7 +119,7 @@ def run_in_override_record(*, participant: Participant, reason: str, by) -> RunI
     """An investigator lets a participant be enrolled although their run-in is incomplete or
     under the study's minimum: who, when and why on the run-in, and a line in the
     participant's history."""
-    if not by.has_perm("recruitment.override_eligibility"):
+    if not by.has_perm("recruitment.override_run_in"):
         raise RecruitmentError(RUN_IN_OVERRIDE_NOT_ALLOWED)
     reason = (reason or "").strip()
     if not reason:

@@ -319,7 +319,8 @@ def participant_steps(
         for key in ("run_in_adherence", "run_in_fail"):
             steps.append(Step(key, STEP_LABELS[key], workflow_url(key, participant)))
         run_in = gates.run_in
-        if may_override and run_in is not None and not (run_in.passed or run_in.overridden):
+        may_override_run_in = user.has_perm("recruitment.override_run_in")
+        if may_override_run_in and run_in is not None and not (run_in.passed or run_in.overridden):
             url = workflow_url("run_in_override", participant)
             steps.append(Step("run_in_override", STEP_LABELS["run_in_override"], url))
     if may_override and status in Status.in_progress() and gates.blocking:

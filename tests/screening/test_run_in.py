@@ -316,6 +316,57 @@ def test_a_coordinator_cannot_override_the_run_in(study, coordinator):
     assert not RunIn.objects.get(participant=person).overridden
 
 
+def test_the_run_in_override_is_a_permission_of_its_own_given_to_investigators_only():
+    """Given by the migration (no roles_ensure() called), not by the eligibility override."""
+    from django.contrib.auth.models import Group
+
+    def holds(role):
+        group = Group.objects.get(name=role)
+        return group.permissions.filter(codename="override_run_in").exists()
+
+    assert holds(roles.INVESTIGATOR)
+    assert not any(
+        holds(role) for role in (roles.COORDINATOR, roles.MONITOR, roles.UNBLINDED_STATISTICIAN)
+    )
+
+
+def with_permission(user, codename):
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(Permission.objects.get(codename=codename))
+    return type(user).objects.get(pk=user.pk)  # no cached permissions
+
+
+def test_the_eligibility_override_alone_does_not_override_the_run_in(study, coordinator):
+    person = in_run_in(study, coordinator)
+    eligibility_only = with_permission(
+        staff("elena", roles.COORDINATOR, study), "override_eligibility"
+    )
+
+    with pytest.raises(RecruitmentError) as refused:
+        run_in_services.run_in_override_record(
+            participant=person, reason="Good reason", by=eligibility_only
+        )
+
+    assert str(refused.value) == run_in_services.RUN_IN_OVERRIDE_NOT_ALLOWED
+    assert "run_in_override" not in steps_of(fresh(person), eligibility_only)
+    with pytest.raises(InvalidTransition):
+        participant_enrol(participant=person, by=coordinator)
+
+
+def test_whoever_holds_the_run_in_override_may_record_it_and_the_enroll_check_honors_it(
+    study, coordinator
+):
+    person = in_run_in(study, coordinator)
+    granted = with_permission(staff("otto", roles.COORDINATOR, study), "override_run_in")
+    assert steps_of(fresh(person), granted)["run_in_override"].possible
+
+    run_in_services.run_in_override_record(participant=person, reason="Paper diary", by=granted)
+    enrolled = participant_enrol(participant=person, by=coordinator)
+
+    assert enrolled.status == Status.ENROLLED
+
+
 def test_an_override_needs_a_reason(study, coordinator, investigator):
     person = in_run_in(study, coordinator)
 
