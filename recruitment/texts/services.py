@@ -99,19 +99,33 @@ def text_opt_out_record(
     )
 
 
-def text_opt_in_record(*, phone: str, at=None) -> TextOptOut | None:
-    """Texts again to `phone` after a START reply; None when it had never stopped them."""
+def text_opt_in_record(
+    *,
+    phone: str,
+    at=None,
+    how: str = OptOutHow.REPLY,
+    by=None,
+    reason: str = "",
+    participant: Participant | None = None,
+) -> TextOptOut | None:
+    """Texts again to `phone`: after a START reply (`how=reply`), or staff who heard the
+    person ask for them again (`how=staff`, `by` and a `reason`; the page allows it only
+    after a stop staff recorded, as a STOP reply is lifted by the person's START alone).
+    None when the number had never stopped them."""
+    if how == OptOutHow.STAFF and not (by and reason.strip()):
+        raise ValueError("A staff opt-in names who recorded it and why.")
     if not TextOptOut.objects.filter(phone=phone).exists():
         return None
     return _opt_out_set(
         phone=phone,
         stopped=False,
-        how=OptOutHow.REPLY,
+        how=how,
         at=at,
-        by=None,
-        reason="",
-        participant=None,
-        change="Texts allowed again (START reply)",
+        by=by,
+        reason=reason.strip(),
+        participant=participant,
+        change="Texts allowed again"
+        + (f": {reason.strip()}" if how == OptOutHow.STAFF else " (START reply)"),
     )
 
 
