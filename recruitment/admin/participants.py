@@ -61,6 +61,7 @@ from recruitment.identification import (
 from recruitment.models import (
     DuplicateReview,
     Participant,
+    RunIn,
     Status,
 )
 from recruitment.screening import services as screening
@@ -397,7 +398,11 @@ class ParticipantAdmin(
             links.append((gettext("Record lab values"), url("lab_values")))
         if obj.status in (Status.ELIGIBLE, Status.WAITLISTED):
             links.append((gettext("Record informed consent"), url("consent")))
-        if obj.status == Status.CONSENTED and obj.study.run_in_days:
+        if (
+            obj.status == Status.CONSENTED
+            and obj.study.run_in_days
+            and not RunIn.objects.filter(participant=obj).exists()  # back from the waitlist
+        ):
             links.append((gettext("Start run-in"), url("run_in_start")))
         elif obj.status in (Status.CONSENTED, Status.RUN_IN):
             links.append((gettext("Enroll"), url("enrol")))

@@ -119,7 +119,14 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
             user=user,
             can_change=True,
             has_staff_criteria=participant.study.criteria.active().for_staff().exists(),
-            gates=Gates(participant, verdicts=verdicts, overridden=overridden, run_in=run_in),
+            gates=Gates(
+                participant,
+                verdicts=verdicts,
+                overridden=overridden,
+                # Read for someone in the run-in; the gate reads it itself for those back
+                # from the waitlist after it.
+                **({"run_in": run_in} if participant.status == Status.RUN_IN else {}),
+            ),
         )
     details = {}
     if identify:
