@@ -100,6 +100,7 @@ PROTECTED = {
     "admin/recruitment/participant/<path:object_id>/visits/cancel/",
     "admin/recruitment/participant/<path:object_id>/visits/outcome/",
     "admin/recruitment/participant/<path:object_id>/texts/stop/",
+    "admin/recruitment/participant/<path:object_id>/texts/start/",
     "admin/recruitment/participant/<path:object_id>/run-in/start/",
     "admin/recruitment/participant/<path:object_id>/run-in/adherence/",
     "admin/recruitment/participant/<path:object_id>/run-in/failed/",
