@@ -254,6 +254,22 @@ def test_a_stop_reply_is_lifted_by_the_person_s_start_alone(client, coord_client
     assert texts_stopped(phone=NUMBER)
 
 
+def test_the_service_refuses_staff_an_opt_in_over_a_stop_reply_and_writes_nothing(
+    client, coordinator
+):
+    from recruitment.errors import RecruitmentError
+    from recruitment.texts.services import STOPPED_BY_REPLY, text_opt_in_record
+
+    reply(client, "STOP")
+
+    with pytest.raises(RecruitmentError) as refused:
+        text_opt_in_record(phone=NUMBER, how=OptOutHow.STAFF, by=coordinator, reason="Asked")
+
+    assert str(refused.value) == str(STOPPED_BY_REPLY)
+    opt_out = TextOptOut.objects.get(phone=NUMBER)
+    assert (opt_out.stopped, opt_out.history.count()) == (True, 1)
+
+
 def test_texts_never_stopped_cannot_be_turned_back_on(coord_client, ldn_study):
     participant = submit(ldn_study, preferred_contact="text")
 

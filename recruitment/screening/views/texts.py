@@ -11,20 +11,10 @@ from recruitment.identification import can_identify
 from recruitment.models import OptOutHow
 from recruitment.screening.forms import WorkflowForm
 from recruitment.screening.views.base import WorkflowView
-from recruitment.texts.services import (
-    text_opt_in_record,
-    text_opt_out_get,
-    text_opt_out_record,
-    texts_stopped,
-)
+from recruitment.texts.services import text_opt_in_record, text_opt_out_record, texts_stopped
 
 NO_NUMBER_TO_STOP = _("This participant has no phone number we could text.")
 ALREADY_STOPPED = _("Texts to this number are already stopped.")
-NOT_STOPPED = _("Texts to this number are not stopped.")
-STOPPED_BY_REPLY = _(
-    "They stopped texts by replying STOP: only their START reply to the study's number turns "
-    "texts back on (the text provider blocks the number until then)."
-)
 
 
 class TextsStopForm(WorkflowForm):
@@ -89,17 +79,6 @@ class TextsStartForm(TextsStopForm):
         )
 
 
-def texts_start_refusal(participant) -> str:
-    """Why texts cannot be turned back on from the page; empty when they can: stopped by
-    staff (a STOP reply is lifted by the person's START alone)."""
-    opt_out = text_opt_out_get(phone=participant.phone) if participant.phone else None
-    if opt_out is None or not opt_out.stopped:
-        return str(NOT_STOPPED)
-    if opt_out.how != OptOutHow.STAFF:
-        return str(STOPPED_BY_REPLY)
-    return ""
-
-
 class TextsStartView(WorkflowView):
     form_class = TextsStartForm
     template_name = "texts_start.html"
@@ -110,9 +89,6 @@ class TextsStartView(WorkflowView):
         return can_identify(request.user)
 
     def perform(self, form) -> str:
-        why_not = texts_start_refusal(self.participant)
-        if why_not:
-            raise RecruitmentError(why_not)
         text_opt_in_record(
             phone=self.participant.phone,
             how=OptOutHow.STAFF,
