@@ -61,6 +61,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + ["change_plannedvisit", "add_plannedvisit"]
     # Lets a participant go on although a criterion is not met, naming it and why.
     + ["override_eligibility"]
+    # Lets a participant be enrolled although their run-in is incomplete or under the minimum.
+    + ["override_run_in"]
     # Emergency unblinding of one participant (with a reason, audited), and its report.
     + ["unblind_participant", "view_unblinding"],
     # Read-only, without identification data.

@@ -1,16 +1,15 @@
-"""The participant queue and page: scope, search, bulk actions, contact edits and the audit
-trail. The workflow pages are views of the screening context (`recruitment.screening.views`),
-registered here under the participant's URL."""
+"""The participant queue and page: scope, search, bulk actions (`participant_actions`),
+contact edits and the audit trail. The workflow pages are views of the screening context
+(`recruitment.screening.views`), registered here under the participant's URL."""
 
 import re
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import F
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -34,6 +33,7 @@ from recruitment.admin.inlines import (
     VerdictInline,
     criteria_warning,
 )
+from recruitment.admin.participant_actions import ParticipantBulkActionsMixin
 from recruitment.admin.queue import (
     DUPLICATE_REVIEW_SHORT,
     AppliedFilter,
@@ -62,19 +62,17 @@ from recruitment.identification import (
 from recruitment.models import (
     DuplicateReview,
     Participant,
+    RunIn,
     Status,
 )
 from recruitment.screening import services as screening
 from recruitment.screening.call_card import call_card_build
-from recruitment.screening.steps import refusal_sentence
 from recruitment.screening.views import (
     WORKFLOW_PAGES,
     duplicate_warning,
     override_allowed,
     participant_change_url,
-    status_log_message,
 )
-from recruitment.screening.waitlist import participant_move
 from recruitment.unicode_text import ascii_digits
 
 
@@ -83,7 +81,11 @@ from recruitment.unicode_text import ascii_digits
 # ---------------------------------------------------------------------------------------------
 @admin.register(Participant)
 class ParticipantAdmin(
-    ServiceEditsMixin, ReadableQueueMixin, ParticipantHistoryMixin, SimpleHistoryAdmin
+    ServiceEditsMixin,
+    ReadableQueueMixin,
+    ParticipantHistoryMixin,
+    ParticipantBulkActionsMixin,
+    SimpleHistoryAdmin,
 ):
     form = ParticipantChangeForm
     action_form = ParticipantActionForm
@@ -287,82 +289,6 @@ class ParticipantAdmin(
             DUPLICATE_REVIEW_SHORT.get(obj.duplicate_review, obj.get_duplicate_review_display()),
         )
 
-    # -- bulk actions -------------------------------------------------------------------------
-    @admin.action(description=_("Move to screening"), permissions=["change"])
-    def move_to_screening(self, request, queryset):
-        self._transition_selected(request, queryset, Status.SCREENING)
-
-    @admin.action(description=_("Mark eligible"), permissions=["change"])
-    def mark_eligible(self, request, queryset):
-        """In a full study, those marked eligible go on the waitlist in the same step."""
-        self._transition_selected(request, queryset, Status.ELIGIBLE)
-
-    @admin.action(description=_("Mark ineligible (reason needed)"), permissions=["change"])
-    def mark_ineligible(self, request, queryset):
-        self._transition_selected(request, queryset, Status.INELIGIBLE)
-
-    @admin.action(description=_("Waitlist (study full)"), permissions=["change"])
-    def waitlist(self, request, queryset):
-        self._transition_selected(request, queryset, Status.WAITLISTED)
-
-    @admin.action(description=_("Close as declined (reason needed)"), permissions=["change"])
-    def close_as_declined(self, request, queryset):
-        self._transition_selected(request, queryset, Status.DECLINED)
-
-    @admin.action(description=_("Withdraw (reason needed)"), permissions=["change"])
-    def withdraw(self, request, queryset):
-        self._transition_selected(request, queryset, Status.WITHDRAWN)
-
-    @admin.action(description=_("Complete"), permissions=["change"])
-    def complete(self, request, queryset):
-        self._transition_selected(request, queryset, Status.COMPLETED)
-
-    @admin.action(description=_("Enroll (consent recorded)"), permissions=["change"])
-    def enrol(self, request, queryset):
-        self._transition_selected(request, queryset, Status.ENROLLED)
-
-    def _transition_selected(self, request, queryset, to: Status) -> None:
-        """Move each selected participant through the service, in waitlist order; report
-        each refusal by screening number and the successes in one message."""
-        reason = (request.POST.get("reason") or "").strip()
-        reason_code = request.POST.get("reason_code") or ""
-        moved, waitlisted = [], []
-        ordered = queryset.order_by(F("eligible_at").asc(nulls_last=True), "screening_seq")
-        for participant in ordered:
-            try:
-                participant = participant_move(
-                    participant=participant,
-                    to=to,
-                    by=request.user,
-                    reason=reason,
-                    reason_code=reason_code,
-                )
-            except RecruitmentError as exc:
-                # Why, and what to do instead, from the gates the service asked.
-                self.message_user(
-                    request, refusal_sentence(participant, to, str(exc)), messages.ERROR
-                )
-                continue
-            landed = Status(participant.status)
-            (waitlisted if landed != to else moved).append(participant.screening_number)
-            self.log_change(request, participant, status_log_message(landed))
-        if waitlisted:
-            message = ngettext(
-                "The study is full: %(count)d participant marked eligible is on the waitlist: "
-                "%(numbers)s.",
-                "The study is full: %(count)d participants marked eligible are on the "
-                "waitlist: %(numbers)s.",
-                len(waitlisted),
-            ) % {"count": len(waitlisted), "numbers": ", ".join(waitlisted)}
-            self.message_user(request, message, messages.WARNING)
-        if moved:
-            message = ngettext(
-                "%(count)d participant is now “%(status)s”: %(numbers)s.",
-                "%(count)d participants are now “%(status)s”: %(numbers)s.",
-                len(moved),
-            ) % {"count": len(moved), "status": to.label, "numbers": ", ".join(moved)}
-            self.message_user(request, message, messages.SUCCESS)
-
     # -- the participant page -----------------------------------------------------------------
     def get_fieldsets(self, request, obj=None):
         summary = list(self.summary_fields)
@@ -472,7 +398,11 @@ class ParticipantAdmin(
             links.append((gettext("Record lab values"), url("lab_values")))
         if obj.status in (Status.ELIGIBLE, Status.WAITLISTED):
             links.append((gettext("Record informed consent"), url("consent")))
-        if obj.status == Status.CONSENTED and obj.study.run_in_days:
+        if (
+            obj.status == Status.CONSENTED
+            and obj.study.run_in_days
+            and not RunIn.objects.filter(participant=obj).exists()  # back from the waitlist
+        ):
             links.append((gettext("Start run-in"), url("run_in_start")))
         elif obj.status in (Status.CONSENTED, Status.RUN_IN):
             links.append((gettext("Enroll"), url("enrol")))

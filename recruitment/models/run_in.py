@@ -100,6 +100,12 @@ class RunIn(models.Model):
     class Meta:
         verbose_name = _("run-in")
         verbose_name_plural = _("run-ins")
+        permissions = [
+            (
+                "override_run_in",
+                _("Can override the run-in, so a participant may be enrolled (investigators only)"),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(days_completed__lte=F("days")), name="run_in_days_completed_in_range"

@@ -119,8 +119,12 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.CONSENTED: frozenset(
         {Status.RUN_IN, Status.ENROLLED, Status.WAITLISTED, Status.DECLINED}
     ),
-    # Run-in to ineligible when the run-in fails (the reason "did not complete the run-in").
-    Status.RUN_IN: frozenset({Status.ENROLLED, Status.INELIGIBLE, Status.DECLINED}),
+    # Run-in to ineligible when the run-in fails (the reason "did not complete the run-in");
+    # to waitlisted when it passed and the study is full (enrolled from the waitlist later,
+    # their run-in kept: `recruitment.screening.run_in_gate`).
+    Status.RUN_IN: frozenset(
+        {Status.ENROLLED, Status.WAITLISTED, Status.INELIGIBLE, Status.DECLINED}
+    ),
     Status.ENROLLED: frozenset({Status.COMPLETED, Status.WITHDRAWN}),
     Status.INELIGIBLE: frozenset(),
     Status.COMPLETED: frozenset(),

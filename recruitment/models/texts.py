@@ -81,8 +81,9 @@ class ReminderKind(models.TextChoices):
 class Reminder(models.Model):
     """A reminder claimed before it is sent: the row is written (INSERT) first, and a second
     scheduler or worker that tries to claim the same one hits the unique constraint and
-    leaves it. So each visit gets its reminder once per channel, and each study's
-    coordinators one follow-up email a day, however many schedulers run."""
+    leaves it. So each visit gets its reminder once per day it is booked for and channel (a
+    visit moved to another day after its reminder gets one for the new day), and each
+    study's coordinators one follow-up email a day, however many schedulers run."""
 
     kind = models.CharField(_("kind"), max_length=12, choices=ReminderKind)
     channel = models.CharField(_("channel"), max_length=10, choices=ContactMethod)
@@ -97,7 +98,10 @@ class Reminder(models.Model):
     study = models.ForeignKey(
         Study, on_delete=models.CASCADE, related_name="+", verbose_name=_("study")
     )
-    day = models.DateField(_("for the day"), help_text=_("The visit's day, or the digest's."))
+    day = models.DateField(
+        _("for the day"),
+        help_text=_("The day the visit was booked for when it was claimed, or the digest's."),
+    )
     claimed_at = models.DateTimeField(_("claimed at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=200, blank=True)
@@ -107,9 +111,9 @@ class Reminder(models.Model):
         verbose_name_plural = _("reminders")
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "visit", "channel"],
+                fields=["kind", "visit", "day", "channel"],
                 condition=Q(visit__isnull=False),
-                name="reminder_once_per_visit_and_channel",
+                name="reminder_once_per_visit_day_and_channel",
             ),
             models.UniqueConstraint(
                 fields=["kind", "study", "day"],

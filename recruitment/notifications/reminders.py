@@ -3,10 +3,14 @@ email, the way they chose) and the coordinators' daily email of the follow-ups d
 
 `reminders_send(now=...)` is what the scheduler runs (`manage.py send_reminders`, every few
 minutes). For each reminder due it first claims a `Reminder` row by INSERT; the unique
-constraints (kind, visit, channel) and (kind, study, day) let only one INSERT win, so a
+constraints (kind, visit, day, channel) and (kind, study, day) let only one INSERT win, so a
 second scheduler, or the same one run twice, finds the row taken (IntegrityError) and leaves
 it. The claim and the task that sends it are written in one transaction (the database
-queue's row commits with the claim); the task renders the message when it runs."""
+queue's row commits with the claim); the task renders the message when it runs.
+
+A visit's claim names the day it is booked for: a visit moved to another day after its
+reminder went gets a reminder for the new day (once, as any other); one moved within the
+same day does not (the email of the move told them)."""
 
 import logging
 from datetime import datetime, time, timedelta
@@ -15,7 +19,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import TruncDate
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django_tasks import task
@@ -39,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 COORDINATOR_GROUP = "Coordinator"
 VISIT_GONE = "visit no longer booked, or already begun"
+VISIT_MOVED = "visit moved to another day: its own reminder goes for that day"
 TEXT_GIVEN_UP = "text given up: sent by email instead"
 TEXT_NOT_ALLOWED = "no text (STOP, texts off or no number): sent by email instead"
 
@@ -140,7 +146,7 @@ def follow_ups_email_send(*, reminder_id: int, attempt: int = 1) -> str:
 def visits_due_for_reminder(*, now):
     """Booked visits on the days from tomorrow to VISIT_REMINDER_DAYS_BEFORE days ahead
     (local dates), from VISIT_REMINDER_FROM_HOUR in the morning (no text at night), without
-    a reminder yet."""
+    a reminder yet for the day they are booked for."""
     local = timezone.localtime(now)
     if local.hour < settings.VISIT_REMINDER_FROM_HOUR:
         return Visit.objects.none()
@@ -150,11 +156,15 @@ def visits_due_for_reminder(*, now):
     end = datetime.combine(
         today + timedelta(days=settings.VISIT_REMINDER_DAYS_BEFORE + 1), time.min, tzinfo=zone
     )
+    reminded = Reminder.objects.filter(
+        kind=ReminderKind.VISIT, visit=OuterRef("pk"), day=OuterRef("local_day")
+    )
     return (
         Visit.objects.booked()
         .between(start, end)
+        .annotate(local_day=TruncDate("starts_at", tzinfo=zone))
         .filter(participant__erased_at__isnull=True)
-        .exclude(reminders__kind=ReminderKind.VISIT)
+        .exclude(Exists(reminded))
         .select_related("participant")
         .order_by("starts_at", "pk")
     )
@@ -206,6 +216,9 @@ def visit_reminder_send(*, reminder_id: int, attempt: int = 1) -> str:
     if visit.status != VisitStatus.BOOKED or visit.starts_at <= timezone.now():
         reminder_done(reminder_id=reminder_id, outcome=VISIT_GONE)
         return VISIT_GONE
+    if timezone.localtime(visit.starts_at).date() != reminder.day:
+        reminder_done(reminder_id=reminder_id, outcome=VISIT_MOVED)
+        return VISIT_MOVED
     participant = visit.participant
     number = participant.screening_number
     if reminder.channel == ContactMethod.TEXT:

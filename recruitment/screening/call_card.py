@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 
 from recruitment.contact import format_phone
 from recruitment.identification import NOTE_HIDDEN, can_identify, text_shown
-from recruitment.models import ContactAttempt, Participant, RunIn, Status
+from recruitment.models import ContactAttempt, OptOutHow, Participant, RunIn, Status
 from recruitment.people.selectors import OtherApplication, person_application_list
 from recruitment.screening.steps import Gates, Step, participant_steps
 from recruitment.texts.services import text_opt_out_get
@@ -72,9 +72,11 @@ class CallCard:
     preferred_contact: str = ""
     best_time: str = ""
     note: str = ""
-    # Texts: whether they were stopped (when and how), and the page that stops them.
+    # Texts: whether they were stopped (when and how), and the page that stops them or,
+    # after a stop staff recorded, turns them back on.
     texts_stopped: str = ""
     texts_stop_url: str = ""
+    texts_start_url: str = ""
 
     @property
     def offered(self) -> list[Step]:
@@ -117,7 +119,14 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
             user=user,
             can_change=True,
             has_staff_criteria=participant.study.criteria.active().for_staff().exists(),
-            gates=Gates(participant, verdicts=verdicts, overridden=overridden, run_in=run_in),
+            gates=Gates(
+                participant,
+                verdicts=verdicts,
+                overridden=overridden,
+                # Read for someone in the run-in; the gate reads it itself for those back
+                # from the waitlist after it.
+                **({"run_in": run_in} if participant.status == Status.RUN_IN else {}),
+            ),
         )
     details = {}
     if identify:
@@ -155,14 +164,20 @@ def call_card_build(*, participant: Participant, user, today: date, can_change: 
 
 def texts_details(participant: Participant, *, can_change: bool) -> dict:
     """Whether texts to the participant's number are stopped ("Texts stopped on <date>
-    (<how>)"), else the link to stop them, for staff who may change the participant."""
+    (<how>)") with, after a stop staff recorded, the link to turn them back on; else the
+    link to stop them; links for staff who may change the participant. A STOP reply is
+    lifted by the person's START alone (the text provider blocks the number until then)."""
     opt_out = text_opt_out_get(phone=participant.phone) if participant.phone else None
     if opt_out is not None and opt_out.stopped:
         line = gettext("Texts stopped on %(date)s (%(how)s)") % {
             "date": date_format(timezone.localtime(opt_out.at), "DATE_FORMAT"),
             "how": opt_out.get_how_display().lower(),
         }
-        return {"texts_stopped": line}
+        details = {"texts_stopped": line}
+        if can_change and opt_out.how == OptOutHow.STAFF and participant.erased_at is None:
+            url = reverse("admin:recruitment_participant_texts_start", args=[participant.pk])
+            details["texts_start_url"] = url
+        return details
     if can_change and participant.phone.startswith("+") and participant.erased_at is None:
         url = reverse("admin:recruitment_participant_texts_stop", args=[participant.pk])
         return {"texts_stop_url": url}

@@ -25,6 +25,7 @@ ADHERENCE_BEFORE_START = _("The date of the count cannot be before the run-in st
 ADHERENCE_TOO_MANY = _(
     "{days_completed} days is more than the days of the run-in up to that date ({most})."
 )
+RUN_IN_ALREADY_DONE = _("{number} has had their run-in already: enroll them.")
 RUN_IN_OVERRIDE_NOT_ALLOWED = _("Only an investigator can override the run-in.")
 RUN_IN_OVERRIDE_NEEDS_REASON = _("Give the reason for overriding the run-in.")
 
@@ -45,6 +46,8 @@ def run_in_start(*, participant: Participant, by, started_on: date | None = None
             raise InvalidTransition(NO_RUN_IN.format(number=locked.screening_number))
         if locked.status != Status.CONSENTED:
             raise InvalidTransition(RUN_IN_START_STATUS)
+        if RunIn.objects.filter(participant=locked).exists():  # back from the waitlist
+            raise InvalidTransition(RUN_IN_ALREADY_DONE.format(number=locked.screening_number))
         consent = getattr(locked, "consent", None)
         if consent is not None and started_on < consent.consented_on:
             raise RecruitmentError(
@@ -119,7 +122,7 @@ def run_in_override_record(*, participant: Participant, reason: str, by) -> RunI
     """An investigator lets a participant be enrolled although their run-in is incomplete or
     under the study's minimum: who, when and why on the run-in, and a line in the
     participant's history."""
-    if not by.has_perm("recruitment.override_eligibility"):
+    if not by.has_perm("recruitment.override_run_in"):
         raise RecruitmentError(RUN_IN_OVERRIDE_NOT_ALLOWED)
     reason = (reason or "").strip()
     if not reason:

@@ -5,6 +5,9 @@ not possible now:
 - a run-in starts only in a study that has one, from `consented`, with its record written;
 - in a study with a run-in, enrollment waits for the run-in: complete (the recorded adherence
   covers its last day) and at the study's minimum adherence, or overridden by an investigator;
+- someone whose run-in passed while the study is full goes on the waitlist (run-in to
+  waitlisted); enrolled from it when a slot frees (waitlisted, consented, enrolled), their
+  run-in counts and is not done again;
 - "did not complete the run-in" closes only someone in the run-in.
 
 A study without a run-in (`run_in_days` 0) keeps the path consented -> enrolled.
@@ -85,6 +88,7 @@ def run_in_or_refuse(
     """The run-in's rules for a move of `participant` (its status still the one it leaves)
     to `to`; raises `InvalidTransition` with a message for the user."""
     number = participant.screening_number
+    today = timezone.localdate()
     if reason_code == StatusReason.RUN_IN_FAILED and participant.status != Status.RUN_IN:
         raise InvalidTransition(RUN_IN_FAILED_ONLY_IN_RUN_IN)
     if to == Status.RUN_IN:
@@ -92,10 +96,20 @@ def run_in_or_refuse(
             raise InvalidTransition(NO_RUN_IN.format(number=number))
         if not RunIn.objects.filter(participant_id=participant.pk).exists():
             raise InvalidTransition(RUN_IN_NOT_RECORDED.format(number=number))
+    elif to == Status.WAITLISTED and participant.status == Status.RUN_IN:
+        why = run_in_refusal(run_in_get(participant), number=number, today=today)
+        if why:
+            raise InvalidTransition(why)
     elif to == Status.ENROLLED:
         if participant.status == Status.RUN_IN:
-            why = run_in_refusal(run_in_get(participant), number=number, today=timezone.localdate())
+            why = run_in_refusal(run_in_get(participant), number=number, today=today)
             if why:
                 raise InvalidTransition(why)
         elif study_has_run_in(study):
-            raise InvalidTransition(RUN_IN_FIRST.format(number=number))
+            # Back from the waitlist after their run-in passed, or not yet through one.
+            run_in = run_in_get(participant)
+            if run_in is None:
+                raise InvalidTransition(RUN_IN_FIRST.format(number=number))
+            why = run_in_refusal(run_in, number=number, today=today)
+            if why:
+                raise InvalidTransition(why)

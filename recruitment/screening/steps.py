@@ -142,16 +142,21 @@ class Gates:
 
     @cached_property
     def run_in(self):
-        """The participant's run-in record (read only for someone in the run-in)."""
-        if self.participant.status != Status.RUN_IN:
-            return None
-        return run_in_get(self.participant)
+        """The participant's run-in record: read for someone in the run-in, or consented or
+        waitlisted in a study with one (back from the waitlist after it)."""
+        participant = self.participant
+        if participant.status == Status.RUN_IN or (
+            participant.status in (Status.CONSENTED, Status.WAITLISTED)
+            and study_has_run_in(participant.study)
+        ):
+            return run_in_get(participant)
+        return None
 
     @cached_property
     def run_in_refusal(self) -> str:
         """Why enrollment waits for the run-in, or empty (`run_in_gate.run_in_or_refuse`)."""
         participant = self.participant
-        if participant.status == Status.RUN_IN:
+        if participant.status == Status.RUN_IN or self.run_in is not None:
             return run_in_refusal(
                 self.run_in, number=participant.screening_number, today=timezone.localdate()
             )
@@ -233,8 +238,11 @@ def move_refusal(participant: Participant, to: Status, gates: Gates | None = Non
         return gates.run_in_refusal
     if to in (Status.ELIGIBLE, Status.CONSENTED, Status.ENROLLED) and gates.blocking:
         return WHY_CRITERIA.format(criteria=gate.criteria_titles(gates.blocking))
+    if to == Status.WAITLISTED and status == Status.RUN_IN and gates.run_in_refusal:
+        return gates.run_in_refusal
     if to == Status.WAITLISTED and gates.free_slot:
-        return WHY_SLOT_FREE_CONSENTED if status == Status.CONSENTED else WHY_SLOT_FREE
+        consented = status in (Status.CONSENTED, Status.RUN_IN)
+        return WHY_SLOT_FREE_CONSENTED if consented else WHY_SLOT_FREE
     if to == Status.ENROLLED and not gates.free_slot:
         if status == Status.WAITLISTED:
             return WHY_FULL_WAITING.format(place=gates.place)
@@ -297,6 +305,8 @@ def participant_steps(
             continue  # consent is on record; enrollment is the step
         if to == Status.RUN_IN and not study_has_run_in(participant.study):
             continue  # a study without a run-in enrolls straight after consent
+        if to == Status.RUN_IN and gates.run_in is not None:
+            continue  # back from the waitlist: their run-in is done
         if not (
             participant.can_transition_to(to)
             or (to == Status.ENROLLED and status == Status.WAITLISTED)
@@ -319,7 +329,8 @@ def participant_steps(
         for key in ("run_in_adherence", "run_in_fail"):
             steps.append(Step(key, STEP_LABELS[key], workflow_url(key, participant)))
         run_in = gates.run_in
-        if may_override and run_in is not None and not (run_in.passed or run_in.overridden):
+        may_override_run_in = user.has_perm("recruitment.override_run_in")
+        if may_override_run_in and run_in is not None and not (run_in.passed or run_in.overridden):
             url = workflow_url("run_in_override", participant)
             steps.append(Step("run_in_override", STEP_LABELS["run_in_override"], url))
     if may_override and status in Status.in_progress() and gates.blocking:

@@ -3,7 +3,9 @@ from a reply to a text or by staff who heard it on a call, each change audited."
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from recruitment.errors import RecruitmentError
 from recruitment.models import (
     START_WORDS,
     STOP_WORDS,
@@ -17,6 +19,12 @@ from recruitment.texts import texts_enabled
 REPLY_STOPPED = "stopped"
 REPLY_STARTED = "started"
 REPLY_OTHER = "other"
+
+NOT_STOPPED = _("Texts to this number are not stopped.")
+STOPPED_BY_REPLY = _(
+    "They stopped texts by replying STOP: only their START reply to the study's number turns "
+    "texts back on (the text provider blocks the number until then)."
+)
 
 
 def text_opt_out_get(*, phone: str) -> TextOptOut | None:
@@ -99,20 +107,41 @@ def text_opt_out_record(
     )
 
 
-def text_opt_in_record(*, phone: str, at=None) -> TextOptOut | None:
-    """Texts again to `phone` after a START reply; None when it had never stopped them."""
-    if not TextOptOut.objects.filter(phone=phone).exists():
-        return None
-    return _opt_out_set(
-        phone=phone,
-        stopped=False,
-        how=OptOutHow.REPLY,
-        at=at,
-        by=None,
-        reason="",
-        participant=None,
-        change="Texts allowed again (START reply)",
-    )
+def text_opt_in_record(
+    *,
+    phone: str,
+    at=None,
+    how: str = OptOutHow.REPLY,
+    by=None,
+    reason: str = "",
+    participant: Participant | None = None,
+) -> TextOptOut | None:
+    """Texts again to `phone`: after a START reply (`how=reply`; None when the number had
+    never stopped them), or staff who heard the person ask for them again (`how=staff`, `by`
+    and a `reason`), only after a stop staff recorded: a STOP reply is lifted by the person's
+    START alone (the provider blocks the number until then). Checked and written holding the
+    number's row, so a STOP arriving meanwhile is never overwritten."""
+    staff = how == OptOutHow.STAFF
+    if staff and not (by and reason.strip()):
+        raise ValueError("A staff opt-in names who recorded it and why.")
+    with transaction.atomic():
+        row = TextOptOut.objects.select_for_update().filter(phone=phone).first()
+        if staff and (row is None or not row.stopped):
+            raise RecruitmentError(str(NOT_STOPPED))
+        if staff and row.how != OptOutHow.STAFF:
+            raise RecruitmentError(str(STOPPED_BY_REPLY))
+        if row is None:
+            return None
+        return _opt_out_write(
+            phone=phone,
+            stopped=False,
+            how=how,
+            at=at,
+            by=by,
+            reason=reason.strip(),
+            participant=participant,
+            change="Texts allowed again" + (f": {reason.strip()}" if staff else " (START reply)"),
+        )
 
 
 def text_reply_record(*, phone: str, body: str, at=None) -> str:

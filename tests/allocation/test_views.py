@@ -6,6 +6,7 @@ import logging
 
 import pytest
 from django.contrib import admin
+from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -144,6 +145,33 @@ def test_enrolling_shows_the_coordinator_the_pack_code_and_never_the_arm(
     page = coord_client.get(change).content.decode()
     assert "K-0001" in page
     assert ARM_A not in page and ARM_B not in page
+
+
+def test_the_bulk_enroll_action_names_each_pack_code_by_screening_number_never_the_arm(
+    coord_client, study, sealed, consented
+):
+    response = coord_client.post(
+        reverse("admin:recruitment_participant_changelist"),
+        {"action": "enrol", "_selected_action": [p.pk for p in consented[:2]], "index": 0},
+    )
+
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    first, second = (p.screening_number for p in consented[:2])
+    assert f"Pack codes to hand out: {first} → K-0001, {second} → K-0002." in texts
+    assert not any(ARM_A in text or ARM_B in text for text in texts)
+
+
+def test_the_bulk_enroll_action_names_no_pack_in_a_study_without_a_list(
+    coord_client, study, consented
+):
+    response = coord_client.post(
+        reverse("admin:recruitment_participant_changelist"),
+        {"action": "enrol", "_selected_action": [consented[0].pk], "index": 0},
+    )
+
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert texts and not any("Pack code" in text for text in texts)
+    assert any("is now “Enrolled”" in text for text in texts)
 
 
 def test_the_history_of_an_allocated_participant_holds_no_arm(

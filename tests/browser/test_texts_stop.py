@@ -1,5 +1,6 @@
-"""A coordinator stops texts from the call card, as asked on a call: the link on the card,
-the page with its reason, and the card afterwards, each with no axe violation."""
+"""A coordinator stops texts from the call card, as asked on a call, then turns them back on
+when the person asks again: the links on the card, the pages with their reason, and the card
+afterwards, each with no axe violation."""
 
 import pytest
 from playwright.sync_api import expect
@@ -50,3 +51,15 @@ def test_stop_texts_from_the_call_card_is_accessible_and_recorded(
     expect(page.locator("#call-card-texts")).to_contain_text("Texts stopped on", timeout=30_000)
     assert_accessible(page)
     assert TextOptOut.objects.get().by == user
+
+    page.get_by_role("link", name="Turn texts back on (asked on the call)").click()
+    expect(page.get_by_label("The person asked for texts again")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("The person asked for texts again").check()
+    page.get_by_label("Reason").fill("Asked on the call for texts again")
+    page.get_by_role("button", name="Turn texts back on").click(no_wait_after=True)
+
+    expect(page.get_by_role("link", name="Stop texts (asked on the call)")).to_be_visible(
+        timeout=30_000
+    )
+    assert not TextOptOut.objects.get().stopped

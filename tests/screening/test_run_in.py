@@ -23,7 +23,7 @@ from recruitment.screening import run_in_gate
 from recruitment.screening.call_card import call_card_build
 from recruitment.screening.services import participant_transition
 from recruitment.screening.steps import WHY_RUN_IN_FIRST, Gates, move_refusal, participant_steps
-from recruitment.screening.waitlist import participant_enrol
+from recruitment.screening.waitlist import participant_enrol, participant_move
 from tests.admin_posts import form_data
 from tests.dates import NOV_25, TODAY
 from tests.factories import StudyFactory, applicant, staff, walk
@@ -116,6 +116,7 @@ def test_run_in_sits_between_consented_and_enrolled_in_the_status_machine():
     assert Status.RUN_IN in ALLOWED_TRANSITIONS[Status.CONSENTED]
     assert ALLOWED_TRANSITIONS[Status.RUN_IN] == {
         Status.ENROLLED,
+        Status.WAITLISTED,
         Status.INELIGIBLE,
         Status.DECLINED,
     }
@@ -314,6 +315,57 @@ def test_a_coordinator_cannot_override_the_run_in(study, coordinator):
 
     assert str(refused.value) == run_in_services.RUN_IN_OVERRIDE_NOT_ALLOWED
     assert not RunIn.objects.get(participant=person).overridden
+
+
+def test_the_run_in_override_is_a_permission_of_its_own_given_to_investigators_only():
+    """Given by the migration (no roles_ensure() called), not by the eligibility override."""
+    from django.contrib.auth.models import Group
+
+    def holds(role):
+        group = Group.objects.get(name=role)
+        return group.permissions.filter(codename="override_run_in").exists()
+
+    assert holds(roles.INVESTIGATOR)
+    assert not any(
+        holds(role) for role in (roles.COORDINATOR, roles.MONITOR, roles.UNBLINDED_STATISTICIAN)
+    )
+
+
+def with_permission(user, codename):
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(Permission.objects.get(codename=codename))
+    return type(user).objects.get(pk=user.pk)  # no cached permissions
+
+
+def test_the_eligibility_override_alone_does_not_override_the_run_in(study, coordinator):
+    person = in_run_in(study, coordinator)
+    eligibility_only = with_permission(
+        staff("elena", roles.COORDINATOR, study), "override_eligibility"
+    )
+
+    with pytest.raises(RecruitmentError) as refused:
+        run_in_services.run_in_override_record(
+            participant=person, reason="Good reason", by=eligibility_only
+        )
+
+    assert str(refused.value) == run_in_services.RUN_IN_OVERRIDE_NOT_ALLOWED
+    assert "run_in_override" not in steps_of(fresh(person), eligibility_only)
+    with pytest.raises(InvalidTransition):
+        participant_enrol(participant=person, by=coordinator)
+
+
+def test_whoever_holds_the_run_in_override_may_record_it_and_the_enroll_check_honors_it(
+    study, coordinator
+):
+    person = in_run_in(study, coordinator)
+    granted = with_permission(staff("otto", roles.COORDINATOR, study), "override_run_in")
+    assert steps_of(fresh(person), granted)["run_in_override"].possible
+
+    run_in_services.run_in_override_record(participant=person, reason="Paper diary", by=granted)
+    enrolled = participant_enrol(participant=person, by=coordinator)
+
+    assert enrolled.status == Status.ENROLLED
 
 
 def test_an_override_needs_a_reason(study, coordinator, investigator):
@@ -573,3 +625,126 @@ def test_only_an_investigator_reaches_the_override_page(
     assert refused.status_code == 403
     assert RunIn.objects.get(participant=person).override_reason == "Paper diary checked"
     assert "Run-in override recorded" in response.content.decode()
+
+
+# ---------------------------------------------------------------------------------------------
+# A full study at the end of the run-in: the waitlist
+# ---------------------------------------------------------------------------------------------
+def passed_run_in(study, coordinator, now):
+    person = in_run_in(study, coordinator)
+    now.move_to(AFTER, tick=False)
+    record(person, 23, as_of=LAST_DAY, by=coordinator)  # 82%
+    return person
+
+
+def study_set(study, **fields):
+    """Change the study's settings without writing back its stale screening counter."""
+    type(study).objects.filter(pk=study.pk).update(**fields)
+    study.refresh_from_db()
+
+
+def fill(study, coordinator):
+    """Enroll as many as the study has slots (two)."""
+    return [
+        participant_enrol(
+            participant=walk(applicant(study), Status.CONSENTED, by=coordinator), by=coordinator
+        )
+        for _ in range(study.target_enrolment)
+    ]
+
+
+def test_a_passed_run_in_in_a_full_study_goes_on_the_waitlist_and_is_audited(
+    study, coordinator, now
+):
+    study_set(study, run_in_days=0)
+    enrolled = fill(study, coordinator)
+    study_set(study, run_in_days=28)
+    person = passed_run_in(study, coordinator, now)
+
+    waiting = participant_move(participant=person, to=Status.WAITLISTED, by=coordinator)
+
+    assert waiting.status == Status.WAITLISTED
+    change = StatusChange.objects.filter(participant=person).latest("pk")
+    assert (change.from_status, change.to_status, change.by) == (
+        Status.RUN_IN,
+        Status.WAITLISTED,
+        coordinator,
+    )
+    assert len(enrolled) == 2
+
+
+def test_from_the_waitlist_they_are_enrolled_when_a_slot_frees_without_a_second_run_in(
+    study, coordinator, now
+):
+    study_set(study, run_in_days=0, withdrawal_frees_slot=True)
+    first, _second = fill(study, coordinator)
+    study_set(study, run_in_days=28)
+    person = participant_move(
+        participant=passed_run_in(study, coordinator, now), to=Status.WAITLISTED, by=coordinator
+    )
+    assert "run_in" not in steps_of(person, coordinator)
+    participant_transition(participant=first, to=Status.WITHDRAWN, by=coordinator, reason="Moved")
+
+    assert steps_of(person, coordinator)["enrolled"].possible
+    enrolled = participant_enrol(participant=person, by=coordinator)
+
+    assert enrolled.status == Status.ENROLLED
+    assert list(
+        StatusChange.objects.filter(participant=person)
+        .order_by("pk")
+        .values_list("to_status", flat=True)
+    )[-4:] == [Status.RUN_IN, Status.WAITLISTED, Status.CONSENTED, Status.ENROLLED]
+    assert RunIn.objects.filter(participant=person).count() == 1
+
+
+def test_a_consented_participant_back_from_the_waitlist_is_offered_enroll_not_a_new_run_in(
+    study, coordinator, now
+):
+    study_set(study, run_in_days=0, withdrawal_frees_slot=True)
+    first, _second = fill(study, coordinator)
+    study_set(study, run_in_days=28)
+    person = participant_move(
+        participant=passed_run_in(study, coordinator, now), to=Status.WAITLISTED, by=coordinator
+    )
+    participant_transition(participant=first, to=Status.WITHDRAWN, by=coordinator, reason="Moved")
+    back = participant_transition(participant=person, to=Status.CONSENTED, by=coordinator)
+
+    steps = steps_of(back, coordinator)
+    assert "run_in" not in steps
+    assert steps["enrolled"].possible
+    with pytest.raises(InvalidTransition) as refused:
+        run_in_services.run_in_start(participant=back, by=coordinator)
+    assert str(refused.value) == run_in_services.RUN_IN_ALREADY_DONE.format(
+        number=back.screening_number
+    )
+    assert participant_enrol(participant=back, by=coordinator).status == Status.ENROLLED
+
+
+def test_the_waitlist_is_refused_while_the_study_has_a_free_slot(study, coordinator, now):
+    person = passed_run_in(study, coordinator, now)
+
+    with pytest.raises(InvalidTransition):
+        participant_move(participant=person, to=Status.WAITLISTED, by=coordinator)
+
+    assert fresh(person).status == Status.RUN_IN
+    assert steps_of(person, coordinator)["waitlisted"].why_not.startswith(
+        "the study has a free slot; enroll instead"
+    )
+
+
+def test_the_waitlist_is_refused_before_the_run_in_passed_and_nothing_is_written(
+    study, coordinator
+):
+    study_set(study, run_in_days=0)
+    fill(study, coordinator)
+    study_set(study, run_in_days=28)
+    person = in_run_in(study, coordinator)
+    changes = StatusChange.objects.filter(participant=person).count()
+
+    with pytest.raises(InvalidTransition) as refused:
+        participant_move(participant=person, to=Status.WAITLISTED, by=coordinator)
+
+    assert "is not complete" in str(refused.value)
+    assert fresh(person).status == Status.RUN_IN
+    assert StatusChange.objects.filter(participant=person).count() == changes
+    assert "is not complete" in steps_of(person, coordinator)["waitlisted"].why_not

@@ -122,7 +122,7 @@ EXPECTED_TRANSITIONS = {
     "eligible": {"consented", "waitlisted", "ineligible", "declined"},
     "waitlisted": {"consented", "ineligible", "declined"},
     "consented": {"run_in", "enrolled", "waitlisted", "declined"},
-    "run_in": {"enrolled", "ineligible", "declined"},
+    "run_in": {"enrolled", "waitlisted", "ineligible", "declined"},
     "enrolled": {"completed", "withdrawn"},
     "ineligible": set(),
     "completed": set(),
@@ -146,7 +146,7 @@ def test_the_transition_table_is_the_one_product_md_describes():
     assert {status: set(targets) for status, targets in ALLOWED_TRANSITIONS.items()} == (
         EXPECTED_TRANSITIONS
     )
-    assert (len(ALLOWED_PAIRS), len(REFUSED_PAIRS)) == (22, 99)
+    assert (len(ALLOWED_PAIRS), len(REFUSED_PAIRS)) == (23, 98)
 
 
 def test_can_transition_to_answers_every_pair_without_touching_the_database(
@@ -180,8 +180,9 @@ def participant_ready_for(current, target, *, study, by):
       (before the subject is waitlisted, or after it reached `current`).
     - `enrolled` needs a free slot and nobody ahead on the waitlist: true in a fresh study.
     - `run_in` needs a study with a run-in (given to it for these moves only) and the run-in's
-      record (`run_in_start` would itself make the move, so it is created directly); enrolling from
-      the run-in needs it passed (its record is set to 28 days, all completed).
+      record (`run_in_start` would itself make the move, so it is created directly); enrolling
+      or waitlisting from the run-in needs it passed (its record is set to 28 days, all
+      completed).
     """
     if current == Status.RUN_IN or (current, target) == (Status.CONSENTED, Status.RUN_IN):
         Study.objects.filter(pk=study.pk).update(run_in_days=28, run_in_min_adherence=80)
@@ -189,7 +190,7 @@ def participant_ready_for(current, target, *, study, by):
     if current == Status.WAITLISTED:
         fill(study, by=by)
     subject = walk(applicant(study), current, by=by)
-    if current == Status.RUN_IN and target == Status.ENROLLED:
+    if current == Status.RUN_IN and target in (Status.ENROLLED, Status.WAITLISTED):
         RunIn.objects.filter(participant=subject).update(
             started_on=TODAY - dt.timedelta(days=28),
             days_completed=28,

@@ -100,6 +100,7 @@ PROTECTED = {
     "admin/recruitment/participant/<path:object_id>/visits/cancel/",
     "admin/recruitment/participant/<path:object_id>/visits/outcome/",
     "admin/recruitment/participant/<path:object_id>/texts/stop/",
+    "admin/recruitment/participant/<path:object_id>/texts/start/",
     "admin/recruitment/participant/<path:object_id>/run-in/start/",
     "admin/recruitment/participant/<path:object_id>/run-in/adherence/",
     "admin/recruitment/participant/<path:object_id>/run-in/failed/",
@@ -379,7 +380,7 @@ def test_staff_of_another_study_get_none_of_its_participant_or_study_admin_pages
         )
         and ("object_id" in route or "history/([^/]+)" in route)
     ]
-    assert len(routes) == 32
+    assert len(routes) == 33
     for route in routes:
         for url in urls_for(route, objects):
             # Followed: "<id>/" forwards to "<id>/change/", a missing object to the index.

@@ -181,3 +181,108 @@ def test_monitors_cannot_stop_texts(client, monitor, ldn_study):
 
     assert client.post(stop_url(participant), {"reason": "x"}).status_code == 403
     assert not TextOptOut.objects.exists()
+
+
+# -- Staff: "Turn texts back on (asked on the call)" --------------------------------------------
+def start_url(participant) -> str:
+    return reverse("admin:recruitment_participant_texts_start", args=[participant.pk])
+
+
+def stopped_by_staff(coord_client, participant):
+    coord_client.post(stop_url(participant), {"reason": "Asked on the call"})
+    assert texts_stopped(phone=participant.phone)
+
+
+def test_texts_stopped_by_staff_go_back_on_from_the_same_card_with_a_reason_and_are_audited(
+    coord_client, coordinator, ldn_study
+):
+    participant = submit(ldn_study, preferred_contact="text")
+    page_url = reverse("admin:recruitment_participant_change", args=[participant.pk])
+    assert start_url(participant) not in coord_client.get(page_url).content.decode()
+    stopped_by_staff(coord_client, participant)
+    assert start_url(participant) in coord_client.get(page_url).content.decode()
+
+    response = coord_client.post(
+        start_url(participant), {"asked": "on", "reason": "Asked for texts again"}, follow=True
+    )
+
+    assert f"Texts to {participant.screening_number} are back on." in response.content.decode()
+    assert text_allowed(participant=participant)
+    opt_out = TextOptOut.objects.get(phone=participant.phone)
+    assert (opt_out.stopped, opt_out.how, opt_out.by, opt_out.reason) == (
+        False,
+        OptOutHow.STAFF,
+        coordinator,
+        "Asked for texts again",
+    )
+    latest = opt_out.history.order_by("-history_date", "-history_id").first()
+    assert (latest.history_user, latest.history_change_reason) == (
+        coordinator,
+        "Texts allowed again: Asked for texts again",
+    )
+    page = coord_client.get(page_url).content.decode()
+    assert stop_url(participant) in page and start_url(participant) not in page
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"reason": "Asked for texts again"}, {"asked": "on", "reason": "  "}],
+    ids=["not confirmed that the person asked", "no reason"],
+)
+def test_texts_go_back_on_only_when_the_person_asked_and_with_a_reason(
+    coord_client, ldn_study, data
+):
+    participant = submit(ldn_study, preferred_contact="text")
+    stopped_by_staff(coord_client, participant)
+
+    response = coord_client.post(start_url(participant), data)
+
+    assert response.status_code == 200
+    assert "errornote" in response.content.decode()
+    assert texts_stopped(phone=participant.phone)
+
+
+def test_a_stop_reply_is_lifted_by_the_person_s_start_alone(client, coord_client, ldn_study):
+    participant = submit(ldn_study, preferred_contact="text", phone=NUMBER)
+    reply(client, "STOP")
+    page_url = reverse("admin:recruitment_participant_change", args=[participant.pk])
+    assert start_url(participant) not in coord_client.get(page_url).content.decode()
+
+    response = coord_client.post(start_url(participant), {"asked": "on", "reason": "Asked"})
+
+    assert "only their START reply" in response.content.decode()
+    assert texts_stopped(phone=NUMBER)
+
+
+def test_the_service_refuses_staff_an_opt_in_over_a_stop_reply_and_writes_nothing(
+    client, coordinator
+):
+    from recruitment.errors import RecruitmentError
+    from recruitment.texts.services import STOPPED_BY_REPLY, text_opt_in_record
+
+    reply(client, "STOP")
+
+    with pytest.raises(RecruitmentError) as refused:
+        text_opt_in_record(phone=NUMBER, how=OptOutHow.STAFF, by=coordinator, reason="Asked")
+
+    assert str(refused.value) == str(STOPPED_BY_REPLY)
+    opt_out = TextOptOut.objects.get(phone=NUMBER)
+    assert (opt_out.stopped, opt_out.history.count()) == (True, 1)
+
+
+def test_texts_never_stopped_cannot_be_turned_back_on(coord_client, ldn_study):
+    participant = submit(ldn_study, preferred_contact="text")
+
+    response = coord_client.post(start_url(participant), {"asked": "on", "reason": "Asked"})
+
+    assert "are not stopped" in response.content.decode()
+    assert not TextOptOut.objects.exists()
+
+
+def test_monitors_cannot_turn_texts_back_on(client, monitor, coord_client, ldn_study):
+    participant = submit(ldn_study, preferred_contact="text")
+    stopped_by_staff(coord_client, participant)
+    client.force_login(monitor)
+
+    assert client.post(start_url(participant), {"asked": "on", "reason": "x"}).status_code == 403
+    assert texts_stopped(phone=participant.phone)

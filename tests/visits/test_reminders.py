@@ -9,13 +9,14 @@ import threading
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import TestCase
 
 from accounts import roles
 from recruitment import texts
 from recruitment.models import OptOutHow, Reminder, ReminderKind, Status
 from recruitment.notifications.reminders import (
+    VISIT_MOVED,
     reminders_send,
     visit_reminder_claim,
 )
@@ -202,6 +203,92 @@ def test_the_command_queues_the_reminders_due(consented, plan, coordinator, caps
 
     assert "visit reminders 1" in capsys.readouterr().out
     assert len(mail.outbox) == 1
+
+
+# -- A visit moved after its reminder -------------------------------------------------------------
+def move(visit, coordinator, starts_at):
+    from recruitment.visits.services import visit_rebook
+
+    return sent_after_booking(
+        lambda: visit_rebook(
+            visit=visit,
+            starts_at=starts_at,
+            place=visit.place,
+            with_whom=visit.with_whom,
+            by=coordinator,
+            reason="Asked to move it",
+        )
+    )
+
+
+def reminders_sent():
+    return [m for m in mail.outbox if m.subject.startswith("Reminder:")]
+
+
+def test_a_visit_moved_to_another_day_after_its_reminder_gets_one_reminder_for_the_new_day(
+    consented, plan, coordinator
+):
+    visit = sent_after_booking(book, consented, plan, coordinator)
+    run(at(7, 9))
+    assert len(reminders_sent()) == 1
+    mail.outbox.clear()
+
+    move(visit, coordinator, at(10, 14))
+    run(at(8, 9))  # two days before the new date: not yet
+    run(at(9, 9))
+    run(at(9, 15))  # the scheduler again, the same day
+
+    (reminder,) = reminders_sent()
+    assert reminder.subject == "Reminder: your study visit on Dec 10, 2026"
+    assert "2 p.m." in reminder.body
+    assert sorted(Reminder.objects.values_list("day", flat=True)) == [
+        dt.date(2026, 12, 8),
+        dt.date(2026, 12, 10),
+    ]
+
+
+def test_a_visit_moved_within_the_same_day_after_its_reminder_gets_no_second_one(
+    consented, plan, coordinator
+):
+    visit = sent_after_booking(book, consented, plan, coordinator)
+    run(at(7, 9))
+    mail.outbox.clear()
+
+    move(visit, coordinator, at(8, 15))  # its own email says the new time
+    run(at(7, 10))
+
+    assert reminders_sent() == []
+    assert Reminder.objects.count() == 1
+
+
+def test_a_reminder_claimed_before_the_visit_moved_day_is_not_sent_the_new_day_s_is(
+    consented, plan, coordinator
+):
+    visit = sent_after_booking(book, consented, plan, coordinator)
+    with TestCase.captureOnCommitCallbacks(execute=False) as queued:
+        visit_reminder_claim(visit=visit, channel="email")
+    move(visit, coordinator, at(10, 14))
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        for callback in queued:
+            callback()
+    assert reminders_sent() == []
+    assert Reminder.objects.get().outcome == VISIT_MOVED
+
+    run(at(9, 9))
+    (reminder,) = reminders_sent()
+    assert reminder.subject == "Reminder: your study visit on Dec 10, 2026"
+
+
+def test_the_database_takes_one_reminder_per_visit_day_and_channel(consented, plan, coordinator):
+    visit = sent_after_booking(book, consented, plan, coordinator)
+    fields = {"kind": ReminderKind.VISIT, "visit": visit, "study": consented.study}
+    Reminder.objects.create(**fields, channel="email", day=dt.date(2026, 12, 8))
+    Reminder.objects.create(**fields, channel="text", day=dt.date(2026, 12, 8))
+    Reminder.objects.create(**fields, channel="email", day=dt.date(2026, 12, 10))
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Reminder.objects.create(**fields, channel="email", day=dt.date(2026, 12, 8))
 
 
 # -- Texts beside the booking emails -------------------------------------------------------------

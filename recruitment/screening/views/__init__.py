@@ -42,7 +42,7 @@ from recruitment.screening.views.status import (
     RuleOutView,
     StatusChangeView,
 )
-from recruitment.screening.views.texts import TextsStopView
+from recruitment.screening.views.texts import TextsStartView, TextsStopView
 from recruitment.screening.views.visits import (
     VisitCancelView,
     VisitOutcomeView,
@@ -79,6 +79,7 @@ WORKFLOW_PAGES = {
     "visit_cancel": ("visits/cancel/", VisitCancelView),
     "visit_outcome": ("visits/outcome/", VisitOutcomeView),
     "texts_stop": ("texts/stop/", TextsStopView),
+    "texts_start": ("texts/start/", TextsStartView),
     "run_in_start": ("run-in/start/", RunInStartView),
     "run_in_adherence": ("run-in/adherence/", RunInAdherenceView),
     "run_in_fail": ("run-in/failed/", RunInFailView),

@@ -92,7 +92,7 @@ class RunInOverrideView(RunInView):
     submit_label = _("Record the override")
 
     def has_permission(self, request) -> bool:
-        return request.user.has_perm("recruitment.override_eligibility")
+        return request.user.has_perm("recruitment.override_run_in")
 
     def perform(self, form) -> str:
         run_in_services.run_in_override_record(
