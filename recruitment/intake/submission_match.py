@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 
 from recruitment.contact import MatchKeys, PersonKeys
 from recruitment.models import Participant, Person, Study
+from recruitment.people.services import REFRESHED_FIELDS
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,9 @@ class SubmissionMatch:
     duplicate_of_id: int | None
     person_id: int | None
     person_in_registry: bool = False
+    # The person's details differ from those the new form gives (a later application
+    # refreshes them); False when no person was found.
+    person_details_differ: bool = False
 
 
 def submission_match(participant: Participant, token: uuid.UUID | None) -> SubmissionMatch:
@@ -43,11 +47,21 @@ def submission_match(participant: Participant, token: uuid.UUID | None) -> Submi
         .values("pk")[:1]
     )
     in_registry = Exists(Person.objects.in_registry().filter(pk=Subquery(person)))
+    given = {name: getattr(participant, name) for name in REFRESHED_FIELDS}
+    same = Exists(
+        Person.objects.filter(pk=Subquery(person), **{k: v for k, v in given.items() if v})
+    )
     saved = Exists(in_study.filter(submission_token=token)) if token else Value(False)
     row = (
         Study.objects.filter(pk=participant.study_id)
-        .annotate(saved=saved, first=Subquery(first), person=Subquery(person), registry=in_registry)
-        .values_list("saved", "first", "person", "registry")
+        .annotate(
+            saved=saved,
+            first=Subquery(first),
+            person=Subquery(person),
+            registry=in_registry,
+            same=same,
+        )
+        .values_list("saved", "first", "person", "registry", "same")
         .get()
     )
     return SubmissionMatch(
@@ -55,4 +69,5 @@ def submission_match(participant: Participant, token: uuid.UUID | None) -> Submi
         duplicate_of_id=row[1],
         person_id=row[2],
         person_in_registry=bool(row[3]),
+        person_details_differ=row[2] is not None and not row[4],
     )
