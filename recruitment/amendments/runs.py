@@ -5,7 +5,9 @@ per-criterion table and per-person CSV (random ids) in a `WhatIfRun`, and the pa
 when done. A small study's what-if stays on the page itself. Both give the same counts: the
 run calls the same `whatif_summarise`."""
 
+import csv
 import hashlib
+import io
 import json
 from collections import Counter
 from datetime import date
@@ -87,23 +89,27 @@ def whatif_run_csv(*, run: WhatIfRun) -> str:
 
 
 def whatif_run_compute(*, run: WhatIfRun) -> WhatIfRun:
-    """Judge everyone once for the counts and the CSV rows together, and store both."""
+    """Judge everyone once for the counts and the CSV rows together, and store both. Each
+    chunk's rows are written out as CSV text at once: memory holds the text, not the rows."""
     draft = run.draft
-    header = whatif.whatif_header(draft=draft)
-    rows: list[list[str]] = []
+    out = io.StringIO()
+    out.write(exports.UTF8_BOM)
+    writer = csv.writer(out)
+    writer.writerow([exports.cell_neutralise(c) for c in whatif.whatif_header(draft=draft)])
+
+    def write_chunk(chunk, codes):
+        for row in whatif.whatif_chunk_rows(chunk, codes):
+            writer.writerow([exports.cell_neutralise(c) for c in row])
+
     try:
-        result = whatif.whatif_summarise(
-            draft=draft,
-            today=run.today,
-            each_chunk=lambda chunk, codes: rows.extend(whatif.whatif_chunk_rows(chunk, codes)),
-        )
+        result = whatif.whatif_summarise(draft=draft, today=run.today, each_chunk=write_chunk)
     except Exception:
         WhatIfRun.objects.filter(pk=run.pk).update(
             state=WhatIfState.FAILED, finished_at=timezone.now()
         )
         raise
     run.summary = whatif_to_json(result)
-    run.csv = "".join(exports.csv_stream(header, rows))
+    run.csv = out.getvalue()
     run.state = WhatIfState.DONE
     run.finished_at = timezone.now()
     run.save(update_fields=["summary", "csv", "state", "finished_at"])
