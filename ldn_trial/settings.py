@@ -283,6 +283,9 @@ DRAFT_MAX_AGE_DAYS = env.int("DRAFT_MAX_AGE_DAYS", default=7)
 # Registry invitations: a person is invited to a new study at most once in this many days,
 # whatever the study; the links in an invitation (yes / no) work once, for this many days.
 REGISTRY_INVITE_MIN_DAYS = env.int("REGISTRY_INVITE_MIN_DAYS", default=30)
+# A criteria draft's what-if judges every applicant and registry member twice: up to this many
+# people on the page itself, more in a background task whose result the page shows when done.
+AMENDMENT_WHAT_IF_INLINE_MAX = env.int("AMENDMENT_WHAT_IF_INLINE_MAX", default=500)
 REGISTRY_INVITATION_LINK_MAX_AGE_DAYS = env.int("REGISTRY_INVITATION_LINK_MAX_AGE_DAYS", default=30)
 # The longest the dashboard shows counts that changed outside the app (a restore, SQL by
 # hand); changes made in the app show at once (recruitment/reports/dashboard.py). 0: count

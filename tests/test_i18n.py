@@ -66,6 +66,7 @@ STAFF_SOURCES = (
     "recruitment/reports/views.py",
     "recruitment/calls/*.py",
     "recruitment/invitations/*.py",  # the registry matches and the "Invite" button
+    "recruitment/registry/selectors.py",  # the match lists' group headings
     "recruitment/amendments/*.py",  # drafts of criteria and their what-if, for investigators
     "recruitment/allocation/*.py",  # the statistician's and investigators' pages
     "templates/recruitment/email/unblinding*",  # to the statistician and investigators

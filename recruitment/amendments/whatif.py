@@ -11,7 +11,7 @@ import json
 import random
 import secrets
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -100,6 +100,8 @@ class WhatIf:
     outcomes: list[OutcomeCount] = field(default_factory=list)
     moves: list[tuple[str, str, int]] = field(default_factory=list)
     criteria: list[CriterionShift] = field(default_factory=list)
+    # The moves by outcome value (from, to, how many), most first: `moves` in words.
+    move_counts: list[tuple[str, str, int]] = field(default_factory=list)
 
     @property
     def applicants(self) -> int:
@@ -323,9 +325,17 @@ def _shifts(draft: CriteriaDraft, live: list[EligibilityCriterion]) -> list[Crit
     return shifts
 
 
-def whatif_summarise(*, draft: CriteriaDraft, today: date, chunk: int = CHUNK) -> WhatIf:
+def whatif_summarise(
+    *,
+    draft: CriteriaDraft,
+    today: date,
+    chunk: int = CHUNK,
+    each_chunk: Callable[[list[Judged], list[str]], None] | None = None,
+) -> WhatIf:
     """Counts by outcome before and after, the moves between outcomes, and per criterion how
-    many fail it now and would fail it, and how many of those whose outcome moved it moved."""
+    many fail it now and would fail it, and how many of those whose outcome moved it moved.
+    `each_chunk` also gets every chunk judged, with the criteria's codes (the background
+    what-if writes its CSV rows from them: one pass for both)."""
     live = _live(draft)
     shifts = _shifts(draft, live)
     by_code = {s.code: s for s in shifts}
@@ -333,7 +343,10 @@ def whatif_summarise(*, draft: CriteriaDraft, today: date, chunk: int = CHUNK) -
     before_counts: Counter = Counter()
     after_counts: Counter = Counter()
     moves: Counter = Counter()
+    codes = [shift.code for shift in shifts]
     for judged_chunk in whatif_judge(draft=draft, today=today, chunk=chunk, live=live):
+        if each_chunk is not None:
+            each_chunk(judged_chunk, codes)
         for judged in judged_chunk:
             result.people += 1
             result.by_source[judged.source] += 1
@@ -350,13 +363,17 @@ def whatif_summarise(*, draft: CriteriaDraft, today: date, chunk: int = CHUNK) -
         OutcomeCount(value, str(label), before_counts[value], after_counts[value])
         for value, label in Outcome.choices
     ]
-    labels = dict(Outcome.choices)
-    result.moves = [
-        (str(labels[a]), str(labels[b]), n)
-        for (a, b), n in sorted(moves.items(), key=lambda item: -item[1])
+    result.move_counts = [
+        (str(a), str(b), n) for (a, b), n in sorted(moves.items(), key=lambda item: -item[1])
     ]
+    result.moves = move_words(result.move_counts)
     result.criteria = shifts
     return result
+
+
+def move_words(move_counts: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    labels = dict(Outcome.choices)
+    return [(str(labels[a]), str(labels[b]), n) for a, b, n in move_counts]
 
 
 def _tally(shift: CriterionShift, now, then, moved: bool) -> None:
@@ -386,22 +403,26 @@ def whatif_rows(*, draft: CriteriaDraft, today: date, chunk: int = CHUNK) -> Ite
     each criterion's verdict before and after (empty where the criterion does not exist)."""
     live = _live(draft)
     codes = [s.code for s in _shifts(draft, live)]
-    shuffle = random.SystemRandom().shuffle
     for judged_chunk in whatif_judge(draft=draft, today=today, chunk=chunk, live=live):
-        rows = []
-        for judged in judged_chunk:
-            now = {v.code: str(v.status) for v in judged.before.verdicts}
-            then = {v.code: str(v.status) for v in judged.after.verdicts}
-            verdicts = [col for code in codes for col in (now.get(code, ""), then.get(code, ""))]
-            rows.append(
-                [
-                    secrets.token_hex(6),
-                    judged.source,
-                    str(judged.before.outcome),
-                    str(judged.after.outcome),
-                    "yes" if judged.changed else "no",
-                    *verdicts,
-                ]
-            )
-        shuffle(rows)
-        yield from rows
+        yield from whatif_chunk_rows(judged_chunk, codes)
+
+
+def whatif_chunk_rows(judged_chunk: list[Judged], codes: list[str]) -> list[list[str]]:
+    """A chunk's CSV rows, each with a random id, shuffled."""
+    rows = []
+    for judged in judged_chunk:
+        now = {v.code: str(v.status) for v in judged.before.verdicts}
+        then = {v.code: str(v.status) for v in judged.after.verdicts}
+        verdicts = [col for code in codes for col in (now.get(code, ""), then.get(code, ""))]
+        rows.append(
+            [
+                secrets.token_hex(6),
+                judged.source,
+                str(judged.before.outcome),
+                str(judged.after.outcome),
+                "yes" if judged.changed else "no",
+                *verdicts,
+            ]
+        )
+    random.SystemRandom().shuffle(rows)
+    return rows

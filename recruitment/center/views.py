@@ -6,7 +6,7 @@ same rate limit per client IP, and a bot answered like a person with nothing sav
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
@@ -20,7 +20,7 @@ from recruitment.center.services import center_interest_submit
 from recruitment.models import SharedQuestion
 
 VIEW_PARTICIPANT = "recruitment.view_participant"
-VIEW_IDENTIFICATION = "recruitment.view_identification"
+VIEW_MATCHES = "recruitment.view_registrymatch"
 
 
 @sensitive_post_parameters()
@@ -59,21 +59,21 @@ def center_thanks(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_GET
 def registry_queue(request: HttpRequest) -> HttpResponse:
-    """The center's registry at /staff/registry/: every member with their matches to the
-    viewer's recruiting studies (match number, outcome, state). Names and emails only for
-    staff who may see identities; the others see each person's number."""
+    """The center's registry at /staff/registry/: how many people are in it and, for each of
+    the viewer's recruiting studies, its matches in the same groups and order as the study's
+    own page (`recruitment.registry.selectors`), by number, never by name."""
     if not request.user.has_perm(VIEW_PARTICIPANT):
         raise PermissionDenied
     studies = selectors.registry_studies(user=request.user)
     if not studies:
         raise PermissionDenied
-    page = selectors.registry_person_list(studies=studies, page=request.GET.get("page", 1))
     return render(
         request,
         "recruitment/staff/registry.html",
         {
-            "page": page,
-            "studies": studies,
-            "may_see_identities": request.user.has_perm(VIEW_IDENTIFICATION),
+            "members": selectors.registry_member_count(),
+            "studies": selectors.registry_study_matches(studies=studies, now=timezone.now()),
+            "may_see_matches": request.user.has_perm(VIEW_MATCHES),
+            "first_per_study": selectors.FIRST_PER_STUDY,
         },
     )

@@ -401,7 +401,11 @@ def _participant_write(
         participant.duplicate_of_id = found.duplicate_of_id
         participant.duplicate_review = DuplicateReview.PENDING
     participant.person_id = person_attach(
-        person_id=found.person_id, participant=participant, registry=prepared.registry
+        person_id=found.person_id,
+        participant=participant,
+        registry=prepared.registry,
+        details_differ=found.person_details_differ,
+        applied_at=prepared.applied_at,
     )
     evaluation = prepared.evaluation
     submitted = {

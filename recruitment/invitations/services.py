@@ -16,7 +16,6 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.errors import RecruitmentError
-from recruitment.invitations.selectors import match_label
 from recruitment.models import (
     MatchOutcome,
     MatchState,
@@ -25,6 +24,7 @@ from recruitment.models import (
     RegistryMatch,
 )
 from recruitment.notifications import tasks as notifications
+from recruitment.registry.selectors import match_label
 
 INVITE_NOT_IN_REGISTRY = _(
     "%(match)s was not invited: this person has left the registry, or was erased."

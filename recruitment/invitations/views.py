@@ -9,13 +9,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.access import staff_required, study_for_staff
-from recruitment.invitations.selectors import (
-    match_label,
-    registry_match_list_to_invite,
-    registry_match_rows,
-)
 from recruitment.invitations.services import INVITED, InvitationRefused, registry_invitation_send
 from recruitment.models import RegistryMatch
+from recruitment.registry.selectors import (
+    criterion_titles,
+    match_label,
+    registry_match_groups,
+    registry_match_list,
+    registry_match_rows,
+)
 
 VIEW_MATCHES = "recruitment.view_registrymatch"
 INVITE = "recruitment.add_registryinvitation"
@@ -24,12 +26,14 @@ PER_PAGE = 50
 
 @staff_required
 def registry_matches(request, slug):
-    """The study's matches, likely eligible first; identities only once a person applies."""
+    """The study's matches in their groups (`recruitment.registry.selectors`); identities
+    only once a person applies."""
     study = study_for_staff(request, slug)
     if not request.user.has_perm(VIEW_MATCHES):
         raise PermissionDenied
-    page = Paginator(registry_match_list_to_invite(study=study), PER_PAGE).get_page(
-        request.GET.get("page")
+    page = Paginator(registry_match_list(study=study), PER_PAGE).get_page(request.GET.get("page"))
+    rows = registry_match_rows(
+        matches=page.object_list, titles=criterion_titles(studies=[study]), now=timezone.now()
     )
     return render(
         request,
@@ -37,7 +41,7 @@ def registry_matches(request, slug):
         {
             "study": study,
             "page": page,
-            "rows": registry_match_rows(study=study, matches=page.object_list, now=timezone.now()),
+            "groups": registry_match_groups(rows),
             "may_invite": request.user.has_perm(INVITE),
         },
     )

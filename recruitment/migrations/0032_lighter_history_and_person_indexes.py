@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recruitment", "0029_allocation"),
+        ("recruitment", "0031_whatif_run"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -18,6 +18,8 @@ from recruitment.models.allocation import (  # noqa: F401
 from recruitment.models.amendments import (  # noqa: F401
     CriteriaDraft,
     CriteriaDraftQuerySet,
+    WhatIfRun,
+    WhatIfState,
 )
 from recruitment.models.common import (  # noqa: F401
     PREFIX_VALIDATOR,

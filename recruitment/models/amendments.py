@@ -92,3 +92,59 @@ class CriteriaDraft(models.Model):
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+
+class WhatIfState(models.TextChoices):
+    QUEUED = "queued", _("Being computed")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class WhatIfRun(models.Model):
+    """A draft's what-if computed in the background (a study with more people than
+    AMENDMENT_WHAT_IF_INLINE_MAX): counts and the per-criterion table as JSON, and the
+    per-person CSV, each row a random id; no name, no screening number, no answer. One per
+    draft, criteria and day (`inputs_digest`): the same inputs are not judged twice."""
+
+    draft = models.ForeignKey(
+        CriteriaDraft,
+        on_delete=models.CASCADE,
+        related_name="whatif_runs",
+        verbose_name=_("criteria draft"),
+    )
+    inputs_digest = models.CharField(
+        _("inputs digest"),
+        max_length=64,
+        help_text=_("A digest of the draft's criteria, the criteria version in use and the day."),
+    )
+    today = models.DateField(_("judged on"))
+    state = models.CharField(
+        _("state"), max_length=8, choices=WhatIfState, default=WhatIfState.QUEUED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("asked by"),
+    )
+    requested_at = models.DateTimeField(_("asked at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    summary = models.JSONField(_("counts"), null=True, blank=True)
+    csv = models.TextField(_("one row per person (CSV)"), blank=True)
+
+    class Meta:
+        verbose_name = _("what-if run")
+        verbose_name_plural = _("what-if runs")
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["draft", "inputs_digest"], name="one_whatif_run_per_input"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=["queued", "done", "failed"]),
+                name="whatif_run_state_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"What-if {self.pk} of draft {self.draft_id}"

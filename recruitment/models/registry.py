@@ -256,17 +256,6 @@ class MatchVerdict(models.TextChoices):
 
 
 class RegistryMatchQuerySet(models.QuerySet):
-    def shown(self):
-        """The matches a study's team sees: likely eligible, or eligible from a date, and not
-        declined. A person who no longer matches keeps their row (with the new outcome) but
-        is not shown."""
-        return (
-            self.filter(outcome__in=(MatchOutcome.LIKELY_ELIGIBLE, MatchOutcome.ELIGIBLE_FROM))
-            .exclude(state=MatchState.DECLINED)
-            .filter(person__in=Person.objects.in_registry())
-            .exclude(person__applications__study=models.F("study"))
-        )
-
     def due(self, today):
         """Matches that waited for a date (a washout) which has now come."""
         return self.filter(outcome=MatchOutcome.ELIGIBLE_FROM, eligible_from__lte=today)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
+from recruitment.contact import normalise_email, normalise_name, normalise_phone
 from recruitment.errors import RecruitmentError
 from recruitment.links import REGISTRY_LEAVE_SALT
 from recruitment.models import Participant, Person
@@ -40,13 +41,53 @@ PERSON_FIELDS = (
 )
 
 
+# The details a later application or a staff edit refreshes on the person; the date of birth
+# only through a staff edit (a form found by its email may carry a mistyped one).
+REFRESHED_FIELDS = ("first_name", "last_name", "email", "phone", "zip_code", "language")
+LATER_APPLICATION_REASON = "Details from a later application ({number})"
+STAFF_EDIT_REASON = "Staff edit of {number}: {reason}"
+
+
+def person_details_given(participant: Participant) -> dict[str, Any]:
+    """The details an application gives that a person takes: each refreshed field it has a
+    value for (a blank phone says nothing about the person's)."""
+    return {
+        name: getattr(participant, name) for name in REFRESHED_FIELDS if getattr(participant, name)
+    }
+
+
+def _details_set(person: Person, values: dict[str, Any]) -> set[str]:
+    """Set the changed `values` on `person`, their normalised forms with them; the fields
+    changed."""
+    changed = {name for name, value in values.items() if getattr(person, name) != value}
+    for name in changed:
+        setattr(person, name, values[name])
+    if changed & {"first_name", "last_name"}:
+        person.name_normalised = normalise_name(person.first_name, person.last_name)
+    if "email" in changed:
+        person.email_normalised = normalise_email(person.email)
+    if "phone" in changed:
+        person.phone_normalised = normalise_phone(person.phone) if person.phone else ""
+    return changed
+
+
 def person_attach(
-    *, person_id: int | None, participant: Participant, registry: RegistryConsent | None
+    *,
+    person_id: int | None,
+    participant: Participant,
+    registry: RegistryConsent | None,
+    details_differ: bool = False,
+    applied_at=None,
 ) -> int:
     """The id of the person a new application belongs to: `person_id` (found by the submission's
     duplicate lookup: the same email, else the same name and date of birth), or a new person
     with the application's details. Ticking the registry's box records its version and time
     on the person (and takes them back into the registry if they had left it).
+
+    A later application that gives other details than the person's (`details_differ`, which
+    the lookup already answered) makes them the person's current ones, audited with the
+    reason "Details from a later application"; not an imported application dated
+    (`applied_at`) before the person's last change.
 
     A new person costs one INSERT and no history row: the application's own first history
     version, written in the same transaction, names the person it created and who submitted
@@ -64,19 +105,58 @@ def person_attach(
         finally:
             del person.skip_history_when_saving
         return person.pk
+    if registry is None and not details_differ:
+        return person_id
+    person = Person.objects.select_for_update().get(pk=person_id)
+    reasons = []
+    later = details_differ and (applied_at is None or applied_at >= person.updated_at)
+    if later and _details_set(person, person_details_given(participant)):
+        reasons.append(LATER_APPLICATION_REASON.format(number=participant.screening_number))
     if registry is not None:
-        person = Person.objects.select_for_update().get(pk=person_id)
         person.registry_consent = True
         person.registry_consent_version = registry.version
         person.registry_consent_at = registry.at
         person.registry_left_at = None
         person.registry_nonce = person.registry_nonce or secrets.token_urlsafe(16)
-        person._change_reason = REGISTRY_JOINED_REASON.format(version=registry.version)
-        history_user = getattr(participant, "_history_user", None)
-        if history_user is not None:
-            person._history_user = history_user
-        person.save()
+        reasons.append(REGISTRY_JOINED_REASON.format(version=registry.version))
+    if not reasons:
+        return person_id
+    person._change_reason = "; ".join(reasons)
+    history_user = getattr(participant, "_history_user", None)
+    if history_user is not None:
+        person._history_user = history_user
+    person.save()
     return person_id
+
+
+def person_details_correct(
+    *, participant: Participant, before: dict[str, Any], by, reason: str
+) -> Person | None:
+    """A staff edit of an application's contact details, carried to its person: each field
+    the edit changed whose old value (`before`) is still the person's, so a correction of the
+    details the person holds reaches them, and newer details from a later application are
+    not overwritten by an edit of an older one. Audited on the person with who and why. Call
+    inside the edit's transaction. The person, or None when nothing changed."""
+    if participant.person_id is None:
+        return None
+    person = Person.objects.select_for_update().get(pk=participant.person_id)
+    if person.erased_at is not None:
+        return None
+    values = {
+        name: getattr(participant, name)
+        for name in (*REFRESHED_FIELDS, "date_of_birth")
+        if name in before
+        and before[name] != getattr(participant, name)
+        and getattr(person, name) == before[name]
+    }
+    if not _details_set(person, values):
+        return None
+    person._change_reason = STAFF_EDIT_REASON.format(
+        number=participant.screening_number, reason=reason
+    )
+    person._history_user = by
+    person.save()
+    return person
 
 
 # What erasure writes on a person row and on its history rows. Kept: the language, the

@@ -43,6 +43,7 @@ from recruitment.models import (
     Study,
 )
 from recruitment.notifications import tasks as notifications
+from recruitment.people.services import person_details_correct
 from recruitment.screening.gate import (
     consent_on_record,
     criteria_met_or_refuse,
@@ -433,7 +434,8 @@ def participant_update(
     *, participant: Participant, data: dict[str, Any], by, reason: str
 ) -> Participant:
     """A staff edit of contact details, audited with who, when, old and new values and why.
-    A new date of birth or ZIP code re-runs the pre-screen.
+    A new date of birth or ZIP code re-runs the pre-screen. A changed detail that was also
+    the person's current one is changed on the person too (`person_details_correct`).
 
     The edit is applied to the participant's current row, locked, never to the caller's copy:
     a copy read before a status change or a contact attempt must not write it back. Returns
@@ -452,6 +454,7 @@ def participant_update(
         }
         if not changed:
             return locked
+        before = {field: getattr(locked, field) for field in EDITABLE_FIELDS}
         for field, value in changed.items():
             setattr(locked, field, value)
         locked.email_normalised = normalise_email(locked.email)
@@ -463,6 +466,8 @@ def participant_update(
         locked._change_reason = reason
         locked._history_user = by
         locked.save()
+        # The person holds the current details across studies: a correction reaches them.
+        person_details_correct(participant=locked, before=before, by=by, reason=reason)
         if {"date_of_birth", "zip_code"} & set(changed):
             participant_evaluate(participant=locked, by=by, cause=EvaluationCause.CONTACT_DETAILS)
     return locked

@@ -254,6 +254,14 @@ def test_the_registry_matches_page_has_no_axe_violation_and_fits_a_phone(
     page.get_by_role("button", name="Invite M-0007").click()
     expect(page.get_by_role("status")).to_contain_text("M-0007 is invited")
 
+    # The center's queue lists the same matches in the same groups.
+    page.goto(f"{live_server.url}/staff/registry/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("The center's registry")
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    expect(page.get_by_role("rowheader", name="M-0007")).to_be_visible()
+    assert_accessible(page)
+
 
 @pytest.mark.parametrize("color_scheme", COLOR_SCHEMES)
 def test_the_criteria_amendment_pages_have_no_axe_violation(

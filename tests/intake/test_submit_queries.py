@@ -9,7 +9,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from recruitment.models import Participant, Study
-from tests.factories import LDN_ELIGIBLE_ANSWERS, ldn_form_data, participants_bulk, submit
+from tests.factories import (
+    LDN_ELIGIBLE_ANSWERS,
+    StudyFactory,
+    ldn_form_data,
+    participants_bulk,
+    submit,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +26,9 @@ FORM_URL = reverse("recruitment:interest", args=["ldn-mecfs"])
 # history (4 or 5); plus the test's savepoint pair. A person outside the registry keeps no
 # shared answers (a registry member's are two more statements:
 # tests/registry/test_shared_answers.py). The criterion versions are looked up once per
-# process (the first submission here).
+# process (the first submission here). A known person whose form gives other details (a new
+# email, phone, name or language) costs three more: the person locked, updated and its
+# history row (tests/people/test_person_details.py).
 SUBMIT_QUERIES = 9
 
 
@@ -29,13 +37,15 @@ def test_a_submission_takes_the_same_few_queries_at_10_and_1000_participants(
     ldn_study, already, django_assert_max_num_queries
 ):
     participants_bulk(ldn_study, already)
-    submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS, email="first@example.com")
+    submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS, email="first@example.com", first_name="Bo")
+    # The same person applied to another study with the same details: found, not changed.
+    submit(StudyFactory(), email="new@example.com")
 
     with django_assert_max_num_queries(SUBMIT_QUERIES):
         participant = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS, email="new@example.com")
 
     assert participant.screening_seq == already + 2
-    assert Participant.objects.count() == already + 2
+    assert Participant.objects.filter(study=ldn_study).count() == already + 2
 
 
 def test_a_duplicate_costs_no_extra_query(ldn_study, django_assert_max_num_queries):

@@ -219,7 +219,7 @@ def test_a_person_no_longer_matching_keeps_the_row_with_the_new_outcome_but_is_n
     assert list(registry_match_list(study=small_study)) == []
 
 
-def test_the_list_shows_the_likely_eligible_first_then_those_eligible_from_a_date(
+def test_the_list_shows_the_likely_eligible_then_those_with_unknowns_then_later_dates(
     small_study, bank
 ):
     waiting, ready, unknown = registry_person(), registry_person(), registry_person()
@@ -230,7 +230,7 @@ def test_the_list_shows_the_likely_eligible_first_then_those_eligible_from_a_dat
     study_rematch(study=small_study, today=TODAY)
 
     shown = [m.person_id for m in registry_match_list(study=small_study)]
-    assert shown == [ready.pk, waiting.pk]
+    assert shown == [ready.pk, unknown.pk, waiting.pk]
     assert match_of(unknown, small_study).outcome == MatchOutcome.NEEDS_ANSWERS
 
 
