@@ -46,6 +46,7 @@ from recruitment.admin.queue import (
     ReadableQueueMixin,
     StudyFilter,
     choice_label,
+    participants_visible,
 )
 from recruitment.admin.screening_steps import (
     StaffNoteInline,
@@ -165,12 +166,8 @@ class ParticipantAdmin(
 
     # -- scope and permissions ----------------------------------------------------------------
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .visible_to(request.user)
-            .select_related("study", "duplicate_of")
-        )
+        rows = super().get_queryset(request).select_related("study", "duplicate_of")
+        return participants_visible(rows, request)
 
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
@@ -244,10 +241,9 @@ class ParticipantAdmin(
         return path_is_non_identifying(order.removeprefix("-"))
 
     def changelist_view(self, request, extra_context=None):
-        context = {
-            "study_progress": selectors.study_progress_list(user=request.user),
-            "title": gettext("Participants"),
-        }
+        progress = selectors.study_progress_list(user=request.user)
+        request.queue_study_ids = [p.study.pk for p in progress]  # participants_visible
+        context = {"study_progress": progress, "title": gettext("Participants")}
         return super().changelist_view(request, {**context, **(extra_context or {})})
 
     @admin.display(description=_("status"), ordering="status")

@@ -25,6 +25,19 @@ from recruitment.models import (
 SELECT_FOR_ACTION = _("Select this object for an action - {}")
 
 
+def participants_visible(queryset, request):
+    """The participants of the studies the user is a member of (every study for a
+    superuser). On the queue's page the studies are known already (`queue_study_ids`, set by
+    the changelist from the studies its header shows): a list of ids lets the planner read a
+    page in index order, where filtering through the membership table hid which studies it
+    would meet, and at 100,000 participants it sorted every matching row before taking a
+    page of 100 (over 100 ms in PostgreSQL for a filtered queue)."""
+    ids = getattr(request, "queue_study_ids", None)
+    if ids is None or request.user.is_superuser:
+        return queryset.visible_to(request.user)
+    return queryset.filter(study_id__in=ids)
+
+
 def choice_label(choices, value: str) -> str:
     """A choice's label in the active language. Django's get_FOO_display() hashes every
     choice's lazy label on each call: on a page of 100 rows, two such columns cost more than
