@@ -5,10 +5,10 @@ import pytest
 from django.db import transaction
 
 from accounts import roles
-from ldn_trial import settings as settings_module
 from recruitment.models import SharedQuestion, Study
 from recruitment.registry.tasks import study_rematch_enqueue
 from recruitment.studies.services import study_load_file
+from tests import settings as project_settings
 from tests.factories import staff
 from tests.written_rows import WrittenRows, rows_written_by
 
@@ -91,7 +91,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         test["NAME"] = f"{name}_{os.getpid()}"
 
 
-PRODUCTION_PASSWORD_HASHERS = list(settings_module.PASSWORD_HASHERS)
+PRODUCTION_PASSWORD_HASHERS = list(project_settings.PASSWORD_HASHERS)
 FAST_PASSWORD_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 
 IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
