@@ -2,16 +2,22 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import transaction
 
 from accounts import roles
+from recruitment.models import SharedQuestion, Study
+from recruitment.registry.tasks import study_rematch_enqueue
 from recruitment.studies.services import study_load_file
+from tests import settings as project_settings
 from tests.factories import staff
+from tests.written_rows import WrittenRows, rows_written_by
 
 # Playwright's sync API keeps an event loop in the main thread; Django would refuse its
 # synchronous database calls in the live-server tests. Tests only, never in settings.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 LDN_FILE = Path(__file__).resolve().parent.parent / "recruitment" / "studies" / "ldn-mecfs.toml"
+LDN_SLUG = "ldn-mecfs"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -85,6 +91,9 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         test["NAME"] = f"{name}_{os.getpid()}"
 
 
+PRODUCTION_PASSWORD_HASHERS = list(project_settings.PASSWORD_HASHERS)
+FAST_PASSWORD_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+
 IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
@@ -111,6 +120,11 @@ def _test_settings(settings, tmp_path):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Argon2 is slow on purpose (about a quarter of a second of CPU a hash here): tests hash
+    # and check passwords with a fast hasher, and the production list still reads Argon2
+    # hashes. tests/accounts/test_security_auth.py restores PRODUCTION_PASSWORD_HASHERS to
+    # prove new passwords are hashed with Argon2.
+    settings.PASSWORD_HASHERS = [FAST_PASSWORD_HASHER, *PRODUCTION_PASSWORD_HASHERS]
 
 
 @pytest.fixture(autouse=True)
@@ -148,9 +162,33 @@ def ldn_study(ldn_study_with_run_in):
 
 
 @pytest.fixture
-def ldn_study_with_run_in(db):
-    """The real LDN ME/CFS study, loaded from its reviewed file, its 28-day run-in included."""
-    return study_load_file(path=LDN_FILE).study
+def ldn_study_with_run_in(db, ldn_rows):
+    """The real LDN ME/CFS study, loaded from its reviewed file, its 28-day run-in included.
+
+    The file is loaded once per test process (`ldn_rows`); each test inserts the rows that
+    load wrote (tests/studies/test_ldn_fixture.py proves they are the same rows)."""
+    return ldn_study_from(ldn_rows)
+
+
+def ldn_study_from(rows: WrittenRows) -> Study:
+    """Insert the rows loading the LDN file wrote, and queue what it queues besides (the
+    queue's rows are not recorded); load the file itself when the study or any shared question
+    is already there, as then what loading writes depends on what it finds."""
+    if Study.objects.filter(slug=LDN_SLUG).exists() or SharedQuestion.objects.exists():
+        return study_load_file(path=LDN_FILE).study
+    with transaction.atomic():
+        study = rows.insert()
+        if study.is_recruiting:
+            study_rematch_enqueue(study=study)
+    return study
+
+
+@pytest.fixture(scope="session")
+def ldn_rows(django_db_setup, django_db_blocker) -> WrittenRows:
+    """The rows `study_load_file` writes for the LDN file into an empty database, recorded once
+    per test process in a transaction that is rolled back."""
+    with django_db_blocker.unblock():
+        return rows_written_by(lambda: study_load_file(path=LDN_FILE).study)
 
 
 @pytest.fixture(autouse=True)

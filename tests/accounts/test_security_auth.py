@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.security import StaffAdminSite
 from recruitment.models import Participant
+from tests.conftest import PRODUCTION_PASSWORD_HASHERS
 from tests.factories import PASSWORD, UserFactory, applicant
 
 pytestmark = pytest.mark.django_db
@@ -376,7 +377,8 @@ def test_a_long_uncommon_password_is_accepted():
     validate_password("violet-harbour-tractor-91", user=get_user_model()(username="casey"))
 
 
-def test_a_new_users_password_is_hashed_with_argon2():
+def test_a_new_users_password_is_hashed_with_argon2(settings):
+    settings.PASSWORD_HASHERS = PRODUCTION_PASSWORD_HASHERS
     user = get_user_model().objects.create_user("casey", password="violet-harbour-tractor-91")
     assert user.password.startswith("argon2$")
     assert user.check_password("violet-harbour-tractor-91")
