@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -144,6 +145,10 @@ def seed() -> dict:
     study.run_in_days = 0
     study.save(update_fields=["run_in_days"])
     coordinator = staff("restore-coordinator", roles.COORDINATOR, study)
+    # Signed in below by a process with the production settings, whose hashers do not read
+    # the tests' fast one (tests/conftest.py): hashed as production hashes it.
+    coordinator.password = make_password(PASSWORD, hasher="argon2")
+    coordinator.save(update_fields=["password"])
     TOTPDevice.objects.create(user=coordinator, name="phone", confirmed=True)
     statuses = [
         Status.ENROLLED,
