@@ -8,6 +8,7 @@ COORDINATOR = "Coordinator"
 INVESTIGATOR = "Investigator"
 MONITOR = "Monitor"
 UNBLINDED_STATISTICIAN = "Unblinded statistician"
+CENTER_COORDINATOR = "Center coordinator"
 
 _VIEW_ALL = [
     "view_study",
@@ -71,4 +72,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # (superusers included: the check ignores the superuser flag); sees no participant data
     # beyond screening numbers, participant IDs and pack codes on the allocation pages.
     UNBLINDED_STATISTICIAN: ["view_study", "manage_allocation", "view_unblinding"],
+    # The center's own staff: who signed up at the center's front door or ticked the registry
+    # box, with their match numbers per recruiting study. No study's applicants: a study team
+    # learns who a match is only once the person says yes and applies.
+    CENTER_COORDINATOR: ["view_study", "view_registrymatch", "view_registry_people"],
 }

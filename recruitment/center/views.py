@@ -17,10 +17,11 @@ from accounts.client_ip import interest_rate, ratelimit_key
 from recruitment.center import selectors
 from recruitment.center.forms import CenterInterestForm
 from recruitment.center.services import center_interest_submit
-from recruitment.models import SharedQuestion
+from recruitment.models import SharedQuestion, Study
 
 VIEW_PARTICIPANT = "recruitment.view_participant"
 VIEW_MATCHES = "recruitment.view_registrymatch"
+VIEW_REGISTRY_PEOPLE = "recruitment.view_registry_people"
 
 
 @sensitive_post_parameters()
@@ -61,19 +62,32 @@ def center_thanks(request: HttpRequest) -> HttpResponse:
 def registry_queue(request: HttpRequest) -> HttpResponse:
     """The center's registry at /staff/registry/: how many people are in it and, for each of
     the viewer's recruiting studies, its matches in the same groups and order as the study's
-    own page (`recruitment.registry.selectors`), by number, never by name."""
-    if not request.user.has_perm(VIEW_PARTICIPANT):
+    own page (`recruitment.registry.selectors`), by number, never by name.
+
+    The center's coordinators (`view_registry_people`) also see who the members are, with
+    their matches to every recruiting study: they answer the people who signed up at the
+    center's front door. A study's team never sees a name here."""
+    people_allowed = request.user.has_perm(VIEW_REGISTRY_PEOPLE)
+    if not (people_allowed or request.user.has_perm(VIEW_PARTICIPANT)):
         raise PermissionDenied
-    studies = selectors.registry_studies(user=request.user)
-    if not studies:
-        raise PermissionDenied
+    if people_allowed:
+        studies = list(Study.objects.recruiting().order_by("title"))
+    else:
+        studies = selectors.registry_studies(user=request.user)
+        if not studies:
+            raise PermissionDenied
+    people = None
+    if people_allowed:
+        people = selectors.registry_people_page(studies=studies, page=request.GET.get("page", 1))
     return render(
         request,
         "recruitment/staff/registry.html",
         {
             "members": selectors.registry_member_count(),
             "studies": selectors.registry_study_matches(studies=studies, now=timezone.now()),
-            "may_see_matches": request.user.has_perm(VIEW_MATCHES),
+            # The study's page (to invite) is its team's; the center's staff answer people.
+            "may_see_matches": request.user.has_perm(VIEW_MATCHES) and not people_allowed,
             "first_per_study": selectors.FIRST_PER_STUDY,
+            "people": people,
         },
     )

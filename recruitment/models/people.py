@@ -87,6 +87,12 @@ class Person(models.Model):
         verbose_name = _("person")
         verbose_name_plural = _("people")
         ordering = ["pk"]
+        permissions = [
+            (
+                "view_registry_people",
+                _("Can see who is in the registry: names and contact details"),
+            )
+        ]
         indexes = [
             # The duplicate lookup's keys: the email, or the name with the date of birth (an
             # index of its own, not db_index, which on PostgreSQL adds a LIKE twin that every

@@ -155,3 +155,63 @@ def test_the_staff_menu_links_to_the_registry(client, coordinator, ldn_study):
     client.force_login(coordinator)
 
     assert f'href="{URL}"' in client.get(reverse("staff:calls")).content.decode()
+
+
+def center_coordinator(username="cleo"):
+    """A center coordinator: a member of no study."""
+    return staff(username, roles.CENTER_COORDINATOR, password=None)
+
+
+def test_a_center_coordinator_sees_who_is_in_the_registry_with_their_match_numbers(
+    client, ldn_study
+):
+    signed_up = member(7, study=ldn_study)
+    member(8)  # a member with no match yet
+    client.force_login(center_coordinator())
+
+    response = client.get(URL)
+    page = response.content.decode()
+
+    assert response.status_code == 200
+    assert "Who is in the registry" in page
+    assert "Mara7" in page and signed_up.email in page
+    assert f"{ldn_study.short_title or ldn_study.title} #7 (Likely eligible)" in page
+    assert "Mara8" in page and "No match yet" in page
+    assert "2 people agreed to hear of studies" in page
+    assert reverse("staff:registry_matches", args=[ldn_study.slug]) not in page
+
+
+def test_a_study_s_team_never_sees_the_registry_s_people(client, coordinator, monitor, ldn_study):
+    member(7, study=ldn_study)
+    for user in (coordinator, monitor):
+        client.force_login(user)
+
+        page = client.get(URL).content.decode()
+
+        assert "Who is in the registry" not in page and "Mara7" not in page
+
+
+def test_a_center_coordinator_sees_no_study_s_applicants(client, ldn_study):
+    """The role holds registry members only: no participant list, export or admin page."""
+    client.force_login(center_coordinator())
+
+    assert not client.get(URL).wsgi_request.user.has_perm("recruitment.view_participant")
+    assert client.get(reverse("admin:recruitment_participant_changelist")).status_code in (
+        302,
+        403,
+    )
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_the_registry_s_people_read_a_fixed_number_of_queries(
+    client, ldn_study, django_assert_max_num_queries, rows
+):
+    for n in range(1, rows + 1):
+        member(n, study=ldn_study)
+    client.force_login(center_coordinator())
+
+    # The study queue's reads, then the people's count, the page of people, their matches.
+    with django_assert_max_num_queries(12):
+        response = client.get(URL)
+
+    assert response.content.decode().count("(Likely eligible)") >= min(rows, 10)
