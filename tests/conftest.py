@@ -120,7 +120,7 @@ def _test_settings(settings, tmp_path):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    # Argon2 is slow on purpose (about a quarter of a second of CPU a hash here): tests hash
+    # Argon2 is slow on purpose (bench/README.md, "The test suite's time"): tests hash
     # and check passwords with a fast hasher, and the production list still reads Argon2
     # hashes. tests/accounts/test_security_auth.py restores PRODUCTION_PASSWORD_HASHERS to
     # prove new passwords are hashed with Argon2.

@@ -30,8 +30,8 @@ def participants_visible(queryset, request):
     superuser). On the queue's page the studies are known already (`queue_study_ids`, set by
     the changelist from the studies its header shows): a list of ids lets the planner read a
     page in index order, where filtering through the membership table hid which studies it
-    would meet, and at 100,000 participants it sorted every matching row before taking a
-    page of 100 (over 100 ms in PostgreSQL for a filtered queue)."""
+    would meet, and it sorted every matching row before taking a page of 100 (bench/README.md
+    has the figures)."""
     ids = getattr(request, "queue_study_ids", None)
     if ids is None or request.user.is_superuser:
         return queryset.visible_to(request.user)
@@ -70,8 +70,8 @@ class ReadableQueueMixin:
         return super().change_view(request, object_id, form_url, context)
 
     def action_checkbox(self, obj):
-        """The row's checkbox as Django's widget renders it, written directly: rendering the
-        widget's template for each of 100 rows took a quarter of the page's time."""
+        """The row's checkbox as Django's widget renders it, written directly: Django renders
+        the widget's template for each row, a large share of a queue page's time."""
         return format_html(
             '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
             ACTION_CHECKBOX_NAME,

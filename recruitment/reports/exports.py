@@ -188,7 +188,7 @@ def screening_log_iter(*, study: Study, include_free_text: bool = False) -> Iter
         not_met[participant_id].append(titles.setdefault(title, title))
     overridden = _overrides(study)
     # Labels in the language being written, looked up once: Django's get_FOO_display()
-    # hashes every choice's lazy label on each call (most of the log's time at 100,000 rows).
+    # hashes every choice's lazy label on each call (most of a long log's time).
     status_labels = {status.value: str(status.label) for status in Status}
     judged_eligible = frozenset(Status.judged_eligible())
 

@@ -150,7 +150,7 @@ def test_the_participant_pages_say_what_they_are(coord_client, client, monitor, 
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_each_row_s_checkbox_is_the_one_django_s_widget_renders(coord_client, ldn_study, language):
     """The queue writes each row's checkbox directly (rendering the widget's template for
-    every row cost a quarter of the page): the markup must stay Django's, in each language."""
+    every row is a large share of the page): the markup must stay Django's, in each language."""
     from django.contrib import admin
     from django.utils import translation
 
