@@ -187,8 +187,7 @@ def screening_log_iter(*, study: Study, include_free_text: bool = False) -> Iter
     for participant_id, title in verdicts.iterator(chunk_size=CHUNK_SIZE):
         not_met[participant_id].append(titles.setdefault(title, title))
     overridden = _overrides(study)
-    # Labels in the language being written, looked up once: Django's get_FOO_display()
-    # hashes every choice's lazy label on each call (most of a long log's time).
+    # Labels looked up once: get_FOO_display() hashes every choice's lazy label per call.
     status_labels = {status.value: str(status.label) for status in Status}
     judged_eligible = frozenset(Status.judged_eligible())
 
