@@ -379,8 +379,8 @@ def _participant_prepare(
 def _participant_write(
     prepared: _Prepared, *, study: Study, seq: int | None, token: uuid.UUID | None = None
 ) -> Participant | None:
-    """Number, link and insert a prepared participant with their answers, verdicts and two
-    history versions (as submitted, then as evaluated). The caller holds the study row lock
+    """Number, link and insert a prepared participant with their answers, verdicts and
+    history version. The caller holds the study row lock
     and has reserved `seq` (None: the number the caller's UPDATE just took, read with the
     duplicate lookup). None when `token` was saved already (nothing is written)."""
     participant = prepared.participant
@@ -408,15 +408,11 @@ def _participant_write(
         applied_at=prepared.applied_at,
     )
     evaluation = prepared.evaluation
-    submitted = {
-        "outcome": participant.outcome,
-        "eligible_from": participant.eligible_from,
-        "evaluated_at": participant.evaluated_at,
-    }
     participant.outcome = evaluation.outcome
     participant.eligible_from = evaluation.eligible_from
     participant.evaluated_at = timezone.now()
-    # One insert, already evaluated; its two history versions are written below, together.
+    # One insert, already evaluated; its history version is written below, after the import's
+    # own date of application is set.
     participant.skip_history_when_saving = True
     try:
         participant.save(force_insert=True)
@@ -447,30 +443,22 @@ def _participant_write(
     for verdict in prepared.verdicts:
         verdict.participant = participant
     CriterionVerdict.objects.bulk_create(prepared.verdicts)
-    _history_submitted(participant, submitted, prepared.change_reason)
+    _history_created(participant, prepared.change_reason)
     return participant
 
 
-def _history_submitted(participant: Participant, submitted: dict[str, Any], reason: str) -> None:
-    """The two versions a submission has always recorded, in one INSERT: "+" as submitted
-    (`reason`, awaiting the pre-screen), then "~" "Pre-screen evaluated"."""
+def _history_created(participant: Participant, reason: str) -> None:
+    """The participant's first version ("+", `reason`), as written: submitted and evaluated
+    in the same transaction, so one version records both (the answers and the verdicts,
+    each pointing at the criterion version it was judged by, are rows of their own)."""
     history = Participant.history.model
-    user = history.get_default_history_user(participant)
     values = {
         field.attname: getattr(participant, field.attname) for field in history.tracked_fields
     }
-    as_submitted = history(
+    history.objects.create(
         history_date=timezone.now(),
-        history_user=user,
+        history_user=history.get_default_history_user(participant),
         history_change_reason=reason,
         history_type="+",
-        **{**values, **submitted},
-    )
-    as_evaluated = history(
-        history_date=timezone.now(),
-        history_user=user,
-        history_change_reason="Pre-screen evaluated",
-        history_type="~",
         **values,
     )
-    history.objects.bulk_create([as_submitted, as_evaluated])

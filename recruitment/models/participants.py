@@ -149,6 +149,7 @@ class Participant(models.Model):
         related_name="+",
         verbose_name=_("entered by (staff)"),
         editable=False,
+        db_index=False,  # a partial index: `participant_entered_by`
         help_text=_("The staff member who entered the interest form on the person's behalf."),
     )
 
@@ -179,6 +180,7 @@ class Participant(models.Model):
         related_name="possible_duplicates",
         verbose_name=_("possible duplicate of"),
         editable=False,
+        db_index=False,  # a partial index: `participant_duplicate_of`
         help_text=_(
             "Matched on email, phone, or name and date of birth. Staff confirm or dismiss."
         ),
@@ -306,7 +308,7 @@ class Participant(models.Model):
             models.Index(fields=["email_normalised"], name="participant_email_match"),
             models.Index(fields=["name_normalised"], name="participant_name_match"),
             models.Index(fields=["phone_normalised"], name="participant_phone_match"),
-            models.Index(fields=["study", "status"]),
+            # By study and status: `participant_tally` below (its first two columns).
             models.Index(fields=["study", "outcome"]),
             # The queue's default order (newest first, ties by pk), and filtered by status.
             models.Index(fields=["-created_at", "-id"], name="participant_queue_order"),
@@ -319,10 +321,24 @@ class Participant(models.Model):
             ),
             # Not reached: each study's people with at least its number of attempts.
             models.Index(fields=["study", "unanswered_attempts"], name="participant_attempts"),
-            # The waitlist in order (the queue's and the dashboard's "next on the waitlist").
+            # The waitlist in order (the queue's and the dashboard's "next on the waitlist"):
+            # only the people on it.
             models.Index(
-                fields=["study", "status", "eligible_at", "screening_seq"],
+                fields=["study", "eligible_at", "screening_seq"],
                 name="participant_waitlist",
+                condition=Q(status=Status.WAITLISTED),
+            ),
+            # The few rows that point somewhere: only those are indexed, so an application
+            # (no duplicate, not entered by staff) writes no entry here.
+            models.Index(
+                fields=["duplicate_of"],
+                name="participant_duplicate_of",
+                condition=Q(duplicate_of__isnull=False),
+            ),
+            models.Index(
+                fields=["entered_by"],
+                name="participant_entered_by",
+                condition=Q(entered_by__isnull=False),
             ),
             # Applications per week: the last weeks' dates read from the index alone.
             models.Index(fields=["study", "created_at"], name="participant_applied"),
@@ -352,8 +368,11 @@ class Participant(models.Model):
             models.UniqueConstraint(
                 fields=["study", "screening_seq"], name="screening_seq_unique_in_study"
             ),
+            # Only enrolled participants hold an ID: nobody else writes an entry.
             models.UniqueConstraint(
-                fields=["study", "participant_id"], name="participant_id_unique_in_study"
+                fields=["study", "participant_id"],
+                name="participant_id_unique_in_study",
+                condition=Q(participant_id__isnull=False),
             ),
             models.UniqueConstraint(
                 fields=["study", "submission_token"], name="submission_token_unique_in_study"

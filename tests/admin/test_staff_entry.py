@@ -50,12 +50,12 @@ def test_an_entry_goes_through_the_submission_service_audited_as_the_coordinator
     assert participant.screening_number == "LDN-S-0001"
     assert participant.outcome == "likely_eligible"
     assert participant.verdicts.count() == ldn_study.criteria.count()
-    first, evaluated = participant.history.order_by("history_date", "history_id")
-    assert first.history_type == "+"
-    assert first.history_user == coordinator
-    assert first.history_change_reason == "Entered by staff (Walk-in (entered by staff))"
-    assert first.entry_source == EntrySource.WALK_IN
-    assert evaluated.history_user == coordinator
+    (created,) = participant.history.all()
+    assert created.history_type == "+"
+    assert created.history_user == coordinator
+    assert created.history_change_reason == "Entered by staff (Walk-in (entered by staff))"
+    assert created.entry_source == EntrySource.WALK_IN
+    assert created.outcome == "likely_eligible"
 
 
 def test_no_email_to_the_person_unless_the_box_is_ticked(

@@ -135,19 +135,19 @@ def test_a_closed_study_refuses_even_when_the_caller_s_copy_says_open(ldn_study)
     assert Participant.objects.count() == 0
 
 
-def test_a_submission_is_audited_as_submitted_then_as_evaluated(ldn_study):
+def test_a_submission_is_audited_once_as_submitted_and_evaluated(ldn_study):
     participant = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
 
     versions = list(participant.history.order_by("history_date", "history_id"))
     assert [(v.history_type, v.history_change_reason) for v in versions] == [
         ("+", "Submitted the interest form"),
-        ("~", "Pre-screen evaluated"),
     ]
-    assert [v.outcome for v in versions] == ["needs_review", "likely_eligible"]
-    assert all(v.history_user is None for v in versions)
-    assert all(v.screening_number == "LDN-S-0001" for v in versions)
-    assert versions[1].evaluated_at == participant.evaluated_at
-    assert participant.history.latest().outcome == participant.outcome
+    (created,) = versions
+    assert created.outcome == participant.outcome == "likely_eligible"
+    assert created.history_user is None
+    assert created.screening_number == "LDN-S-0001"
+    assert created.evaluated_at == participant.evaluated_at
+    assert created.created_at == participant.created_at
 
 
 def test_the_evaluation_judges_the_answers_as_stored(ldn_study):
