@@ -273,13 +273,17 @@ class Participant(models.Model):
     objects = ParticipantQuerySet.as_manager()
     # The history is read by participant (id) and date; the indexes the participant table
     # needs to find duplicates, numbers and people would only be written, two entries a
-    # submission each.
+    # submission each. The match keys are not kept: each is derived from a field the history
+    # keeps (name, email, phone), and says nothing of its own.
     history = audit_history(
-        excluded_fields=["submission_token", "withdraw_nonce"],
-        no_db_index=[
+        excluded_fields=[
+            "submission_token",
+            "withdraw_nonce",
             "email_normalised",
             "phone_normalised",
             "name_normalised",
+        ],
+        no_db_index=[
             "screening_number",
             "created_at",
             "duplicate_of",

@@ -184,7 +184,9 @@ def _erase(pks: list[int], *, now, reason: str) -> None:
     StaffNote.objects.filter(participant_id__in=pks).update(text="")
     # The history holds every earlier version: the same fields, and staff's reasons for
     # edits, which may quote what they changed. Who changed what kind of thing, and when, stays.
-    Participant.history.filter(id__in=pks).update(**ERASED_VALUES, history_change_reason=None)
+    Participant.history.filter(id__in=pks).update(
+        **_erased_in_history(Participant), history_change_reason=None
+    )
     Answer.history.filter(participant_id__in=pks).update(
         value=None, verified_note="", history_change_reason=None
     )
@@ -192,6 +194,12 @@ def _erase(pks: list[int], *, now, reason: str) -> None:
     # registry (they agreed to be kept for other studies).
     shared_answers_erase(application_ids=pks)
     _history_record_erasure(pks, now=now, reason=reason)
+
+
+def _erased_in_history(model) -> dict[str, Any]:
+    """ERASED_VALUES for the fields `model`'s history keeps."""
+    kept = {field.attname for field in model.history.model.tracked_fields}
+    return {name: value for name, value in ERASED_VALUES.items() if name in kept}
 
 
 def _history_record_erasure(pks: list[int], *, now, reason: str) -> None:
