@@ -1,8 +1,12 @@
 """The interest form built once: its fields, per criteria and language, kept in this process to
 validate posts; the blank form's HTML, per study text, criteria and language, kept in Django's
-cache, each page getting its own fresh hidden values put in. Both are keyed by the criteria's
-fingerprint (recruitment.evaluation.criteria_fingerprint), which any change of a criterion
-changes, whether made in the admin, by `load_study` or by SQL by hand."""
+cache; and the blank form's whole page, per study text, criteria change stamp and language,
+kept in this process. Each page gets its own fresh hidden values put in.
+
+The fields and the form's HTML are keyed by the criteria's fingerprint
+(recruitment.evaluation.criteria_fingerprint), the page by the change stamp the database
+rewrites itself on any change of a criterion (recruitment.models.CriteriaStamp): either
+changes with a change made in the admin, by `load_study` or by SQL by hand."""
 
 import functools
 import hashlib
@@ -138,6 +142,48 @@ def interest_form_to_validate(data, *, study: Study, criteria: list, fingerprint
     post only; to show it again (errors), build `InterestForm(data, ...)` itself."""
     fields = validation_fields(study=study, criteria=criteria, fingerprint=fingerprint)
     return InterestForm(data, study=study, criteria=criteria, fields=fields)
+
+
+# -- The whole page, kept in this process ---------------------------------------------------
+# The blank form's page (base template, study text, form) is the same for everyone but its
+# per-page values. It is kept in each worker's memory, not in Django's cache: with the default
+# cache (a database table) a cache read is a query of its own, while the key is read with the
+# study in one query (selectors.study_get_public_stamped). Memory: one page (about 26 KB) per
+# study, language and version of the study text and criteria; the oldest go when full.
+_PAGES_KEPT = 32
+_pages: dict[tuple, str] = {}
+_pages_lock = threading.Lock()
+
+
+def page_key(*, study: Study) -> tuple | None:
+    """The key of the study's blank form page in the active language: its study text version
+    (`updated_at`) and the criteria's change stamp. None without a stamp (a database without
+    the stamp's triggers, or its row not written again since a flush): not kept then."""
+    stamp = getattr(study, "criteria_stamp", None)
+    if stamp is None:
+        return None
+    return (study.pk, study.updated_at, stamp, get_language(), _settings_generation)
+
+
+def page_get(key: tuple) -> str | None:
+    return _pages.get(key)
+
+
+def page_keep(key: tuple, html: str) -> None:
+    with _pages_lock:
+        while len(_pages) >= _PAGES_KEPT:
+            del _pages[next(iter(_pages))]
+        _pages[key] = html
+
+
+def pages_kept() -> int:
+    return len(_pages)
+
+
+def pages_forget() -> None:
+    """Forget every kept page (tests: a rolled-back test frees its ids for the next one)."""
+    with _pages_lock:
+        _pages.clear()
 
 
 CACHE_DOWN = object()

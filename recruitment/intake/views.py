@@ -59,7 +59,7 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
     A POST with `language` is the header's language switch: it keeps the answers for the
     next GET, in the new language (draft_views.switch_language).
     """
-    study = selectors.study_get_public(slug=slug)
+    study = selectors.study_get_public_stamped(slug=slug)
     if request.method == "POST" and "language" not in request.POST:
         # A send carries the answers, whatever becomes of it: none stay behind in the session.
         draft_views.forget_kept_answers(request)
@@ -138,20 +138,36 @@ def thanks_redirect(study, *, participant_pk: int | None) -> HttpResponse:
 
 def _blank_form_page(request: HttpRequest, study, context: dict) -> HttpResponse | None:
     """The page of the blank form (no data, no errors, no draft), the same for everyone
-    but its CSRF token, signed time and submission token: kept whole in the cache per study
-    text, criteria and language (see form_cache.blank_form_cache_key), each page getting its own
-    values put in. With a query string (its path is in the page), only the form is cached.
-    None when the cache is down."""
-
-    criteria = selectors.criterion_list_active(study=study)
-    fingerprint = criteria_fingerprint(criteria)
+    but its CSRF token, signed time and submission token: kept whole in this process per study
+    text, criteria change stamp and language (form_cache.page_key), else in Django's cache per
+    study text, criteria fingerprint and language (form_cache.blank_form_cache_key); each page
+    gets its own values put in. With a query string (its path is in the page), only the form is
+    cached. None when the cache is down."""
     if request.META.get("QUERY_STRING"):
+        criteria = selectors.criterion_list_active(study=study)
         form_html = form_cache.blank_form_html(
-            study=study, criteria=criteria, fingerprint=fingerprint
+            study=study, criteria=criteria, fingerprint=criteria_fingerprint(criteria)
         )
         if form_html is None:
             return None
         return render(request, "recruitment/interest.html", {**context, "form_html": form_html})
+    kept = form_cache.page_key(study=study)
+    page = form_cache.page_get(kept) if kept is not None else None
+    if page is None:
+        page = _blank_form_page_cached(request, study, context)
+        if page is None:
+            return None
+        if kept is not None:
+            form_cache.page_keep(kept, page)
+    return HttpResponse(form_cache.fill_per_page_values(page, csrf_token=get_token(request)))
+
+
+def _blank_form_page_cached(request: HttpRequest, study, context: dict) -> str | None:
+    """The blank form's page with stand-ins for its per-page values, from Django's cache or
+    rendered and stored there; the criteria are read for their fingerprint. None when the
+    cache is down."""
+    criteria = selectors.criterion_list_active(study=study)
+    fingerprint = criteria_fingerprint(criteria)
     key = f"{form_cache.blank_form_cache_key(study=study, fingerprint=fingerprint)}:page"
     page = form_cache.cache_get(key)
     if page is None or page is form_cache.CACHE_DOWN:
@@ -167,7 +183,7 @@ def _blank_form_page(request: HttpRequest, study, context: dict) -> HttpResponse
         }
         page = render_to_string("recruitment/interest.html", page_context, request=request)
         form_cache.cache_set(key, page)
-    return HttpResponse(form_cache.fill_per_page_values(page, csrf_token=get_token(request)))
+    return page
 
 
 @never_cache
