@@ -8,10 +8,8 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from recruitment.models import (
-    CRITERIA_STAMP_ID,
     Answer,
     ConsentRecord,
-    CriteriaStamp,
     CriterionVerdict,
     DuplicateReview,
     EligibilityCriterion,
@@ -31,16 +29,6 @@ def study_get_public(*, slug: str) -> Study:
     """The study of a public page; its team's contact details are remembered for the server
     error pages, which may not query the database (recruitment/study_contacts.py)."""
     study = get_object_or_404(Study, slug=slug)
-    study_contact_remember(study)
-    return study
-
-
-def study_get_public_stamped(*, slug: str) -> Study:
-    """study_get_public, with the criteria's change stamp (`criteria_stamp`: see
-    CriteriaStamp; None where the database keeps none) read in the same query, so the interest
-    form's page can tell whether any criterion changed without reading them."""
-    stamp = CriteriaStamp.objects.filter(pk=CRITERIA_STAMP_ID).values("value")[:1]
-    study = get_object_or_404(Study.objects.annotate(criteria_stamp=Subquery(stamp)), slug=slug)
     study_contact_remember(study)
     return study
 

@@ -110,3 +110,34 @@ def test_a_form_from_the_kept_page_can_be_sent_with_its_csrf_token(ldn_study):
 
     assert response.status_code == 302
     assert str(ldn_study.participants.get().submission_token) == page["submission_token"][0]
+
+
+def test_a_study_closed_by_sql_by_hand_shows_its_closed_page_at_once(client, ldn_study):
+    assert OLD in client.get(FORM_URL).content.decode()  # kept
+
+    sql("UPDATE recruitment_study SET is_recruiting = %s WHERE id = %s", [False, ldn_study.pk])
+
+    html = client.get(FORM_URL).content.decode()
+    assert OLD not in html and 'id="interest-form"' not in html
+
+
+def test_an_unknown_study_is_not_found_on_the_kept_path(client, ldn_study):
+    client.get(FORM_URL)
+
+    assert client.get("/studies/no-such-study/interest/").status_code == 404
+
+
+def test_a_draft_in_the_session_is_shown_instead_of_the_kept_page(client, ldn_study):
+    from recruitment.intake import draft_views
+
+    client.get(FORM_URL)  # the blank page, kept
+    session = client.session
+    session[draft_views.KEPT_SESSION_KEY] = {
+        "study": ldn_study.pk,
+        "data": {"first_name": ["Ann"], "note": ["Tired after walking."]},
+    }
+    session.save()
+
+    html = client.get(FORM_URL).content.decode()
+
+    assert 'value="Ann"' in html and "Tired after walking." in html
