@@ -28,6 +28,8 @@ def sql(statement: str, params=()) -> None:
 
 
 def test_every_kind_of_change_of_a_criterion_rewrites_the_stamp(ldn_study):
+    """Fails too if a later migration lost the triggers (on SQLite, altering the criteria's
+    table rebuilds it without them): that migration must create them again."""
     seen = [stamp()]
     criterion = CriterionFactory(study=ldn_study, code="new-one")
     seen.append(stamp())
