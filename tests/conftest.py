@@ -196,10 +196,14 @@ def _empty_cache():
     """Each test starts with an empty cache: no rate-limit counter or cached form page from
     the test before, and a rolled-back test frees its ids, and the next test's rows may take
     them again (SQLite), so a count cached under one test's ids must not answer another's
-    (recruitment.reports.dashboard keys its counts on ids)."""
+    (recruitment.reports.dashboard keys its counts on ids). The same for the interest form's
+    pages each process keeps."""
     from django.core.cache import cache
 
+    from recruitment.intake import form_cache
+
     cache.clear()
+    form_cache.pages_forget()
 
 
 # -- one user per role, for tests that act as each -------------------------------------------

@@ -79,6 +79,12 @@ def form_page_context(study: Study) -> dict:
     return {**draft_context(study), "language_keeps_answers": True}
 
 
+def answers_in_session(request: HttpRequest) -> bool:
+    """Whether the session holds answers the form may show again (a draft, or answers kept by
+    a switch of language), for any study: then the form's page is not the blank one."""
+    return bool(request.session.get(DRAFT_SESSION_KEY) or request.session.get(KEPT_SESSION_KEY))
+
+
 def session_draft_pk(request: HttpRequest, study: Study) -> int | None:
     held = request.session.get(DRAFT_SESSION_KEY)
     if held and held.get("study") == study.pk:

@@ -1,14 +1,20 @@
 """The interest form built once: its fields, per criteria and language, kept in this process to
 validate posts; the blank form's HTML, per study text, criteria and language, kept in Django's
-cache, each page getting its own fresh hidden values put in. Both are keyed by the criteria's
-fingerprint (recruitment.evaluation.criteria_fingerprint), which any change of a criterion
-changes, whether made in the admin, by `load_study` or by SQL by hand."""
+cache; and the blank form's whole page, per study text, criteria change stamp and language,
+kept in this process. Each page gets its own fresh hidden values put in.
+
+The fields and the form's HTML are keyed by the criteria's fingerprint
+(recruitment.evaluation.criteria_fingerprint), the page by the study's `updated_at` and the
+change stamp the database rewrites itself (recruitment.models.CriteriaStamp): the fingerprint
+and the stamp both change with any change of a criterion, whether made in the admin, by
+`load_study` or by SQL by hand."""
 
 import functools
 import hashlib
 import logging
 import threading
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -17,6 +23,7 @@ from crispy_forms.utils import render_crispy_form
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.dispatch import receiver
 from django.test.signals import setting_changed
 from django.utils import timezone
@@ -138,6 +145,79 @@ def interest_form_to_validate(data, *, study: Study, criteria: list, fingerprint
     post only; to show it again (errors), build `InterestForm(data, ...)` itself."""
     fields = validation_fields(study=study, criteria=criteria, fingerprint=fingerprint)
     return InterestForm(data, study=study, criteria=criteria, fields=fields)
+
+
+# -- The whole page, kept in this process ---------------------------------------------------
+# The blank form's page (base template, study text, form) is the same for everyone but its
+# per-page values. It is kept in each worker's memory, not in Django's cache: with the default
+# cache (a database table) a cache read is a query of its own, while what the page depends on
+# is read in one small query (page_state_get). Memory: one page (about 26 KB) per study,
+# language and version of the study text and criteria; the oldest go when full.
+_PAGES_KEPT = 32
+_pages: dict[tuple, str] = {}
+_pages_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What a study's blank form page depends on, and its team's contact details (for
+    study_contact_remember, as every public page of a study leaves them)."""
+
+    study_pk: int
+    slug: str
+    is_recruiting: bool
+    updated_at: object  # as the database driver gives it: only compared
+    contact_email: str
+    contact_phone: str
+    stamp: int | None  # the criteria's change stamp; None where the database keeps none
+
+    def key(self) -> tuple | None:
+        """The key of the page in the active language: the study text's version
+        (`updated_at`, new at every save of the study) and the criteria's change stamp. None
+        without a stamp (a database without the stamp's triggers, or its row not written again
+        since a flush): no page is kept then."""
+        if self.stamp is None:
+            return None
+        return (self.study_pk, self.updated_at, self.stamp, get_language(), _settings_generation)
+
+
+# Written in SQL: the ORM would compile this query anew on every GET, which costs the worker
+# several times what running it costs. The stamp's row is CRITERIA_STAMP_ID.
+PAGE_STATE_SQL = (
+    "SELECT id, slug, is_recruiting, updated_at, contact_email, contact_phone,"
+    " (SELECT value FROM recruitment_criteriastamp WHERE id = 1)"
+    " FROM recruitment_study WHERE slug = %s"
+)
+
+
+def page_state_get(*, slug: str) -> PageState | None:
+    """The study's PageState, the stamp read in the same query; None when no study has this
+    slug."""
+    with connection.cursor() as cursor:
+        cursor.execute(PAGE_STATE_SQL, [slug])
+        row = cursor.fetchone()
+    return PageState(*row) if row is not None else None
+
+
+def page_get(key: tuple) -> str | None:
+    return _pages.get(key)
+
+
+def page_keep(key: tuple, html: str) -> None:
+    with _pages_lock:
+        while len(_pages) >= _PAGES_KEPT:
+            del _pages[next(iter(_pages))]
+        _pages[key] = html
+
+
+def pages_kept() -> int:
+    return len(_pages)
+
+
+def pages_forget() -> None:
+    """Forget every kept page (tests: a rolled-back test frees its ids for the next one)."""
+    with _pages_lock:
+        _pages.clear()
 
 
 CACHE_DOWN = object()

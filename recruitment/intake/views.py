@@ -23,6 +23,7 @@ from recruitment.evaluation import criteria_fingerprint
 from recruitment.intake import draft_views, form_cache
 from recruitment.intake.forms import InterestForm
 from recruitment.intake.services import participant_submit
+from recruitment.study_contacts import study_contact_remember
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,17 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
     A POST with `language` is the header's language switch: it keeps the answers for the
     next GET, in the new language (draft_views.switch_language).
     """
+    kept = None
+    if (
+        request.method == "GET"
+        and not request.META.get("QUERY_STRING")
+        and not draft_views.answers_in_session(request)
+    ):
+        # The blank form's page kept in this process: one small query, no criteria read.
+        kept = form_cache.page_state_get(slug=slug)
+        response = _kept_page(request, kept)
+        if response is not None:
+            return response
     study = selectors.study_get_public(slug=slug)
     if request.method == "POST" and "language" not in request.POST:
         # A send carries the answers, whatever becomes of it: none stay behind in the session.
@@ -82,7 +94,9 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
             return render(request, "recruitment/interest.html", context)
         # The blank form: from the cache, with this page's own tokens (the form itself is
         # rendered below only when the cache is down).
-        response = _blank_form_page(request, study, context)
+        response = _blank_form_page(
+            request, study, context, key=kept.key() if kept is not None else None
+        )
         if response is not None:
             return response
     criteria = selectors.criterion_list_active(study=study)
@@ -136,22 +150,52 @@ def thanks_redirect(study, *, participant_pk: int | None) -> HttpResponse:
     return response
 
 
-def _blank_form_page(request: HttpRequest, study, context: dict) -> HttpResponse | None:
-    """The page of the blank form (no data, no errors, no draft), the same for everyone
-    but its CSRF token, signed time and submission token: kept whole in the cache per study
-    text, criteria and language (see form_cache.blank_form_cache_key), each page getting its own
-    values put in. With a query string (its path is in the page), only the form is cached.
-    None when the cache is down."""
+def _kept_page(request: HttpRequest, state: form_cache.PageState | None) -> HttpResponse | None:
+    """The blank form's page kept in this process, with this page's own values put in; None
+    (the page is built below) for no such study, a closed one, or no page kept under this key.
+    """
+    key = state.key() if state is not None and state.is_recruiting else None
+    page = form_cache.page_get(key) if key is not None else None
+    if page is None:
+        return None
+    study_contact_remember(state)
+    return HttpResponse(form_cache.fill_per_page_values(page, csrf_token=get_token(request)))
 
-    criteria = selectors.criterion_list_active(study=study)
-    fingerprint = criteria_fingerprint(criteria)
+
+def _blank_form_page(
+    request: HttpRequest, study, context: dict, *, key: tuple | None
+) -> HttpResponse | None:
+    """The page of the blank form (no data, no errors, no draft), the same for everyone
+    but its CSRF token, signed time and submission token: kept whole in this process under
+    `key` (form_cache.PageState.key, None: not kept), and in Django's cache per study text,
+    criteria fingerprint and language (form_cache.blank_form_cache_key); each page gets its own
+    values put in. With a query string (its path is in the page), only the form is cached.
+    None when the cache is down.
+
+    `key` was read before the study and its criteria here, so the page kept under it is never
+    older than the key says."""
     if request.META.get("QUERY_STRING"):
+        criteria = selectors.criterion_list_active(study=study)
         form_html = form_cache.blank_form_html(
-            study=study, criteria=criteria, fingerprint=fingerprint
+            study=study, criteria=criteria, fingerprint=criteria_fingerprint(criteria)
         )
         if form_html is None:
             return None
         return render(request, "recruitment/interest.html", {**context, "form_html": form_html})
+    page = _blank_form_page_cached(request, study, context)
+    if page is None:
+        return None
+    if key is not None:
+        form_cache.page_keep(key, page)
+    return HttpResponse(form_cache.fill_per_page_values(page, csrf_token=get_token(request)))
+
+
+def _blank_form_page_cached(request: HttpRequest, study, context: dict) -> str | None:
+    """The blank form's page with stand-ins for its per-page values, from Django's cache or
+    rendered and stored there; the criteria are read for their fingerprint. None when the
+    cache is down."""
+    criteria = selectors.criterion_list_active(study=study)
+    fingerprint = criteria_fingerprint(criteria)
     key = f"{form_cache.blank_form_cache_key(study=study, fingerprint=fingerprint)}:page"
     page = form_cache.cache_get(key)
     if page is None or page is form_cache.CACHE_DOWN:
@@ -167,7 +211,7 @@ def _blank_form_page(request: HttpRequest, study, context: dict) -> HttpResponse
         }
         page = render_to_string("recruitment/interest.html", page_context, request=request)
         form_cache.cache_set(key, page)
-    return HttpResponse(form_cache.fill_per_page_values(page, csrf_token=get_token(request)))
+    return page
 
 
 @never_cache

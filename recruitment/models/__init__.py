@@ -59,6 +59,7 @@ from recruitment.models.run_in import (  # noqa: F401
     days_counted,
     on_track,
 )
+from recruitment.models.stamps import CRITERIA_STAMP_ID, CriteriaStamp  # noqa: F401
 from recruitment.models.status import (  # noqa: F401
     ALLOWED_TRANSITIONS,
     DECLINE_REASON_CODES,
