@@ -33,7 +33,8 @@ from django.utils.translation import get_language
 from recruitment.intake import forms as interest_forms
 from recruitment.intake.form_timing import form_issued_token
 from recruitment.intake.forms import InterestForm
-from recruitment.models import Study
+from recruitment.models import CriteriaStamp, Study
+from recruitment.models.stamps import CRITERIA_STAMP_ID
 from recruitment.selectors import criterion_list_active
 
 logger = logging.getLogger(__name__)
@@ -181,20 +182,31 @@ class PageState:
         return (self.study_pk, self.updated_at, self.stamp, get_language(), _settings_generation)
 
 
-# Written in SQL: the ORM would compile this query anew on every GET, which costs the worker
-# several times what running it costs. The stamp's row is CRITERIA_STAMP_ID.
-PAGE_STATE_SQL = (
-    "SELECT id, slug, is_recruiting, updated_at, contact_email, contact_phone,"
-    " (SELECT value FROM recruitment_criteriastamp WHERE id = 1)"
-    " FROM recruitment_study WHERE slug = %s"
-)
+@functools.cache
+def _page_state_sql() -> str:
+    """The one query a kept page needs, in SQL: the ORM would compile it anew on every GET,
+    which costs the worker several times what running it costs. Tables and columns are named
+    from the models, so a rename cannot leave this query behind."""
+    study, stamp = Study._meta, CriteriaStamp._meta
+    quote = connection.ops.quote_name
+
+    def column(meta, name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    fields = ["id", "slug", "is_recruiting", "updated_at", "contact_email", "contact_phone"]
+    return (
+        f"SELECT {', '.join(column(study, name) for name in fields)},"  # noqa: S608 - names from models; the slug is a parameter
+        f" (SELECT {column(stamp, 'value')} FROM {quote(stamp.db_table)}"
+        f" WHERE {column(stamp, 'id')} = {int(CRITERIA_STAMP_ID)})"
+        f" FROM {quote(study.db_table)} WHERE {column(study, 'slug')} = %s"
+    )
 
 
 def page_state_get(*, slug: str) -> PageState | None:
     """The study's PageState, the stamp read in the same query; None when no study has this
     slug."""
     with connection.cursor() as cursor:
-        cursor.execute(PAGE_STATE_SQL, [slug])
+        cursor.execute(_page_state_sql(), [slug])
         row = cursor.fetchone()
     return PageState(*row) if row is not None else None
 

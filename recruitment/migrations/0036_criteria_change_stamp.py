@@ -70,7 +70,7 @@ def triggers_drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recruitment", "0033_center_coordinator"),
+        ("recruitment", "0035_history_without_match_keys"),
     ]
 
     operations = [
