@@ -253,6 +253,28 @@ def test_every_exit_has_its_own_box_and_the_box_adds_up(ldn_study_with_run_in, m
     assert counts_of(consort.in_progress_by_status)["Run-in"] == 1
 
 
+def test_failing_a_criterion_the_patient_answers_is_an_exclusion_at_screening(
+    ldn_study_with_run_in, member
+):
+    """Only a staff-assessed criterion named as the reason makes an exclusion after the lab
+    values; naming one the patient answers keeps it in the screening box."""
+    study = ldn_study_with_run_in
+    person = walk(applicant(study, answers=LDN_ELIGIBLE_ANSWERS), Status.SCREENING, by=member)
+    participant_transition(
+        participant=person,
+        to=Status.INELIGIBLE,
+        by=member,
+        reason_code=StatusReason.FAILS_CRITERION,
+        reason_criterion="allergy",
+    )
+
+    consort = consort_counts(study=study)
+
+    assert (consort.not_meeting_criteria, consort.excluded_after_labs) == (1, 0)
+    assert consort.excluded_after_labs_by_criterion == ()
+    assert consort.adds_up
+
+
 def test_declined_participants_without_a_recorded_reason_are_counted_as_such(study):
     participants_bulk(study, 3, status=Status.DECLINED)
 
