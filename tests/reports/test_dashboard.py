@@ -23,6 +23,7 @@ from recruitment.models import (
 from recruitment.reports import consort, dashboard
 from recruitment.reports.consort import ConsortCounts, consort_counts
 from recruitment.reports.dashboard import dashboard_list, project
+from recruitment.reports.tasks import dashboard_counts_task
 from recruitment.screening.duplicates import duplicate_confirm
 from recruitment.screening.run_in import (
     run_in_adherence_record,
@@ -889,28 +890,39 @@ def test_a_second_view_with_nothing_changed_counts_nothing_again(study, member, 
     assert second == first
 
 
-def test_every_kind_of_change_shows_on_the_next_view(ldn_study, member):
+def recounted(user) -> dashboard.StudyDashboard:
+    """The dashboard after a change: the first view shows the latest counts kept, marked
+    stale, and queues a recount (run at once by the tests' immediate task backend); the next
+    view shows the recount."""
+    assert the_dashboard(user).counts_stale
+    board = the_dashboard(user)
+    assert not board.counts_stale
+    return board
+
+
+def test_every_kind_of_change_is_recounted_after_the_next_view(ldn_study, member):
     ldn_study.members.add(member)
     failing = applicant(ldn_study, answers={**LDN_ELIGIBLE_ANSWERS, "allergy": "yes"})
     failing = walk(failing, Status.INELIGIBLE, by=member)
     before = the_dashboard(member)
+    assert not before.counts_stale  # nothing kept yet: counted in the request
     assert counts_of(before.screen_failures) == {"No allergy to naltrexone or naloxone": 1}
 
     # A submission: a participant and its history rows.
     applicant(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
-    board = the_dashboard(member)
+    board = recounted(member)
     assert board.consort.assessed == 2
     assert board.weeks[-1].applications == 2
 
     # A status change (with its reason).
     walk(applicant(ldn_study), Status.DECLINED, by=member)
-    assert the_dashboard(member).consort.declined == 1
+    assert recounted(member).consort.declined == 1
 
     # A re-evaluation: new verdicts for changed answers.
     failing.answers.filter(criterion__code="allergy").update(value="no")
     failing.answers.filter(criterion__code="liver").update(value="yes")
     participant_evaluate(participant=failing, by=member)
-    board = the_dashboard(member)
+    board = recounted(member)
     assert counts_of(board.screen_failures) == {"No liver disease or hepatitis": 1}
 
     # A criterion's text, through the study admin's service.
@@ -918,15 +930,64 @@ def test_every_kind_of_change_shows_on_the_next_view(ldn_study, member):
     liver.title = "No liver disease"
     liver.save()
     study_criteria_changed(study=ldn_study, criteria=[liver])
-    assert counts_of(the_dashboard(member).screen_failures) == {"No liver disease": 1}
+    assert counts_of(recounted(member).screen_failures) == {"No liver disease": 1}
+
+
+def test_the_first_view_after_a_change_shows_the_latest_counts_and_queues_one_recount(
+    study, member, client, settings
+):
+    applicant(study)
+    client.force_login(member)
+    assert "counts-updating" not in client.get(URL).content.decode()
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    queue = dashboard_counts_task.get_backend()
+    walk(applicant(study), Status.SCREENING, by=member)
+
+    pages = [client.get(URL).content.decode() for _ in range(2)]
+
+    board = the_dashboard(member)
+    assert board.counts_stale
+    assert (counts_of(board.funnel)["New"], counts_of(board.funnel)["Screening"]) == (1, 0)
+    assert all('id="counts-updating"' in page for page in pages)
+    assert "were counted at noon and are being updated" in " ".join(pages[0].split())
+    (queued,) = queue.results  # once, however many views see the change before it runs
+    queued.task.call(*queued.args, **queued.kwargs)
+    board = the_dashboard(member)
+    assert not board.counts_stale
+    assert (counts_of(board.funnel)["New"], counts_of(board.funnel)["Screening"]) == (1, 1)
+    assert "counts-updating" not in client.get(URL).content.decode()
+
+
+def test_the_recount_labels_the_counts_in_the_language_it_was_queued_in(study, member, settings):
+    from django.utils import translation
+
+    applicant(study, referral_source="support_group")
+    with translation.override("es"):
+        the_dashboard(member)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    queue = dashboard_counts_task.get_backend()
+    applicant(study, referral_source="support_group")
+    with translation.override("es"):
+        assert the_dashboard(member).counts_stale
+    (queued,) = queue.results
+
+    queued.task.call(*queued.args, **queued.kwargs)
+
+    with translation.override("es"):
+        board = the_dashboard(member)
+    assert not board.counts_stale
+    assert counts_of(board.referral_sources) == {"Un grupo de apoyo": 2}
 
 
 def test_a_new_day_counts_again(study, member):
     applicant(study)
     assert the_dashboard(member).weeks[-1].applications == 1
 
-    (board,) = dashboard_list(user=member, today=TODAY + dt.timedelta(weeks=1))
+    next_week = TODAY + dt.timedelta(weeks=1)
+    (stale,) = dashboard_list(user=member, today=next_week)
+    (board,) = dashboard_list(user=member, today=next_week)
 
+    assert stale.counts_stale and not board.counts_stale
     weeks = board.weeks
     assert (weeks[-2].applications, weeks[-1].applications) == (1, 0)
 
@@ -942,7 +1003,7 @@ def test_a_change_made_outside_the_app_shows_within_the_time_limit(
 
     assert counts_of(the_dashboard(member).funnel)["New"] == 1
     time_machine.move_to(NOW + dt.timedelta(seconds=61))
-    assert counts_of(the_dashboard(member).funnel)["Screening"] == 1
+    assert counts_of(recounted(member).funnel)["Screening"] == 1
 
 
 def test_with_no_time_limit_every_view_counts(study, member, client, settings):
