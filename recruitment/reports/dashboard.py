@@ -431,13 +431,21 @@ def counts_keep(*, studies: Sequence[Study], today: date, key: str, latest_key: 
     return counted
 
 
-def dashboard_counts_recount(*, study_ids: Sequence[int], today: date) -> Counted:
+def dashboard_counts_recount(
+    *, study_ids: Sequence[int], today: date, queued_at: datetime | None = None
+) -> Counted | None:
     """Count the dashboard of these studies now and keep it (the background task's work): the
-    data version is read first, so the counts are at least as new as their key."""
+    data version is read first, so the counts are at least as new as their key. None, and
+    nothing counted, when the latest counts kept were begun after `queued_at` (a recount
+    queued for an earlier change of a burst: the one before it counted them all)."""
     studies = list(Study.objects.filter(pk__in=study_ids).order_by("title"))
     if not studies:
-        return Counted({}, {}, {}, {})
+        return None
     ids = [study.pk for study in studies]
+    if queued_at is not None:
+        latest = cache.get(_latest_key(ids))
+        if latest is not None and latest.counted_at is not None and latest.counted_at > queued_at:
+            return None
     key = counts_key(studies=studies, today=today, version=data_version(ids[0]))
     return counts_keep(studies=studies, today=today, key=key, latest_key=_latest_key(ids))
 
@@ -447,15 +455,20 @@ def dashboard_counts_enqueue(*, study_ids: Sequence[int], today: date) -> None:
     from recruitment.reports.tasks import dashboard_counts_task  # it imports this module
 
     dashboard_counts_task.enqueue(
-        study_ids=list(study_ids), today=today.isoformat(), language=get_language() or ""
+        study_ids=list(study_ids),
+        today=today.isoformat(),
+        language=get_language() or "",
+        queued_at=timezone.now().isoformat(),
     )
 
 
 def count_participants(*, study_ids: Sequence[int], today: date) -> Counted:
-    """The funnel, CONSORT box, referral sources and weekly series, counted (5 queries)."""
+    """The funnel, CONSORT box, referral sources and weekly series, counted (5 queries);
+    `counted_at` is when the counting began: every change committed before is counted."""
+    started = timezone.now()
     tallies = status_tallies(study_ids=study_ids)
     return Counted(
-        counted_at=timezone.now(),
+        counted_at=started,
         funnels={
             study_id: funnel(tallies.get(study_id, StatusTally()).by_status)
             for study_id in study_ids

@@ -958,6 +958,40 @@ def test_the_first_view_after_a_change_shows_the_latest_counts_and_queues_one_re
     assert "counts-updating" not in client.get(URL).content.decode()
 
 
+def test_a_burst_of_changes_is_counted_once(study, member, settings, time_machine):
+    applicant(study)
+    the_dashboard(member)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    queue = dashboard_counts_task.get_backend()
+    for _ in range(2):  # two changes, each seen by a view: two recounts queued
+        applicant(study)
+        assert the_dashboard(member).counts_stale
+    first, second = queue.results
+    time_machine.move_to(NOW + dt.timedelta(seconds=5))
+
+    results = [task.task.call(*task.args, **task.kwargs) for task in (first, second)]
+
+    assert results == ["3 participants counted", "already counted"]
+    board = the_dashboard(member)
+    assert (board.counts_stale, board.consort.assessed) == (False, 3)
+
+
+@pytest.mark.parametrize("size", [3, 300])
+def test_the_first_view_after_a_change_takes_as_few_queries_for_3_and_300_participants(
+    study, member, client, django_assert_max_num_queries, settings, size
+):
+    a_worked_study(study, member, size)
+    client.force_login(member)
+    client.get(URL)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    applicant(study)
+
+    with django_assert_max_num_queries(DASHBOARD_QUERIES - COUNTING_QUERIES):
+        response = client.get(URL)
+
+    assert 'id="counts-updating"' in response.content.decode()
+
+
 def test_the_recount_labels_the_counts_in_the_language_it_was_queued_in(study, member, settings):
     from django.utils import translation
 
