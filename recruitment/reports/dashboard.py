@@ -410,15 +410,15 @@ def _counted(*, studies: Sequence[Study], today: date) -> Counted:
     if seconds <= 0:
         return count_participants(study_ids=ids, today=today)
     key = counts_key(studies=studies, today=today, version=data_version(ids[0]))
-    latest_key = _latest_key(ids)
-    kept = cache.get_many([key, latest_key])
+    latest_key, queued_key = _latest_key(ids), f"{key}:queued"
+    kept = cache.get_many([key, latest_key, queued_key])
     if key in kept:
         return kept[key]
     latest = kept.get(latest_key)
     if latest is None:
         return counts_keep(studies=studies, today=today, key=key, latest_key=latest_key)
-    # Queued once per key, whichever worker or view sees the change first.
-    if cache.add(f"{key}:queued", True, seconds):
+    # Queued once per key, whichever gunicorn worker or view sees the change first.
+    if queued_key not in kept and cache.add(queued_key, True, seconds):
         dashboard_counts_enqueue(study_ids=ids, today=today)
     return replace(latest, stale=True)
 
