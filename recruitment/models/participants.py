@@ -320,8 +320,12 @@ class Participant(models.Model):
             # Not reached: each study's people with at least its number of attempts.
             models.Index(fields=["study", "unanswered_attempts"], name="participant_attempts"),
             # The waitlist in order (the queue's and the dashboard's "next on the waitlist").
+            # With the id and screening number, the dashboard's list of the first waiting
+            # and their total (a window over every waitlisted row) reads the index alone
+            # (PostgreSQL; SQLite has no INCLUDE and ignores it).
             models.Index(
                 fields=["study", "status", "eligible_at", "screening_seq"],
+                include=["id", "screening_number"],
                 name="participant_waitlist",
             ),
             # Applications per week: the last weeks' dates read from the index alone.
