@@ -870,10 +870,11 @@ Written by `bench/run.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; the whole r
   rows, 100 a page, full counts on): what the goal's "60 ms" stands for, measured here.
 - queue-filtered is the changelist filtered on status "new" and sorted by date applied, newest
   first; dashboard is `/staff/`; export is the screening-log CSV, downloaded whole.
-- The dashboard keeps its counts over every participant while nothing they count changed
-  (docs/coordinators.md, "Dashboard"): dashboard rows measure repeated views of unchanged
-  data. "(counted)" is a second gunicorn with `DASHBOARD_COUNTS_CACHE_SECONDS=0`: the first
-  view after a change.
+- The dashboard keeps its counts over every participant while nothing they count changed,
+  and after a change shows the latest ones while the task worker recounts (docs/coordinators.md,
+  "Dashboard"; the bench runs no worker): dashboard rows measure views that read the counts
+  from the cache. "(counted)" is a second gunicorn with `DASHBOARD_COUNTS_CACHE_SECONDS=0`:
+  every view counts in the request, as the very first view does before any counts are kept.
 """
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(body)

@@ -290,9 +290,11 @@ REGISTRY_INVITE_MIN_DAYS = env.int("REGISTRY_INVITE_MIN_DAYS", default=30)
 # people on the page itself, more in a background task whose result the page shows when done.
 AMENDMENT_WHAT_IF_INLINE_MAX = env.int("AMENDMENT_WHAT_IF_INLINE_MAX", default=500)
 REGISTRY_INVITATION_LINK_MAX_AGE_DAYS = env.int("REGISTRY_INVITATION_LINK_MAX_AGE_DAYS", default=30)
-# The longest the dashboard shows counts that changed outside the app (a restore, SQL by
-# hand); changes made in the app show at once (recruitment/reports/dashboard.py). 0: count
-# every participant on every view.
+# The longest the dashboard reuses its counts while nothing the app wrote changed (a change
+# made outside the app, a restore or SQL by hand, is recounted after this); changes made in
+# the app are recounted by the task worker, queued by the next view, which shows the latest
+# counts until then (recruitment/reports/dashboard.py). 0: count every participant on every
+# view, in the request.
 DASHBOARD_COUNTS_CACHE_SECONDS = env.int("DASHBOARD_COUNTS_CACHE_SECONDS", default=60)
 
 # Security. With DEBUG off these pass `manage.py check --deploy` without a warning.

@@ -323,11 +323,23 @@ def calls_by_study(
         & Q(booked_again=False)
     )
     unreached = Q(unanswered_attempts__gte=F("study__not_reached_after"))
-    ever_missed = Visit.objects.filter(status=VisitStatus.MISSED).values("participant_id")
+    # The candidates, as one uncorrelated set of ids: those who ever missed a visit, and
+    # each study's participants with its number of unanswered attempts or more (a range of
+    # the (study, attempts) index). Written as an OR on the participant, the test ran on
+    # every open participant (a scan of the table).
+    ever_missed = (
+        Visit.objects.filter(status=VisitStatus.MISSED).order_by().values("participant_id")
+    )
+    attempts = Q()
+    for pk, study in studies.items():
+        attempts |= Q(study_id=pk, unanswered_attempts__gte=study.not_reached_after)
+    candidates = ever_missed.union(
+        Participant.objects.filter(attempts).order_by().values("pk"), all=True
+    )
     last_two = (
         contacted.exclude(asked)
         .exclude(next_follow_up_on__lte=today)
-        .filter(Q(pk__in=ever_missed) | unreached)
+        .filter(pk__in=candidates)
         .annotate(
             missed_at=Subquery(latest_missed.values("outcome_at")[:1]),
             missed_planned_visit=Subquery(latest_missed.values("planned_visit_id")[:1]),

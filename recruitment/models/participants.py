@@ -326,9 +326,12 @@ class Participant(models.Model):
             # Not reached: each study's people with at least its number of attempts.
             models.Index(fields=["study", "unanswered_attempts"], name="participant_attempts"),
             # The waitlist in order (the queue's and the dashboard's "next on the waitlist"):
-            # only the people on it.
-            models.Index(
+            # only the people on it. With the id and screening number, the dashboard's list of
+            # the first waiting and their total (a window over every waitlisted row) reads the
+            # index alone (PostgreSQL; SQLite has no covering indexes).
+            CoveringIndex(
                 fields=["study", "eligible_at", "screening_seq"],
+                covering=["id", "screening_number"],
                 name="participant_waitlist",
                 condition=Q(status=Status.WAITLISTED),
             ),

@@ -10,7 +10,7 @@ The CONSORT box is in `recruitment.reports.consort`.
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
@@ -258,6 +258,10 @@ class StudyDashboard:
     allocation: tuple[Remaining, ...] = ()
     allocation_by_arm: bool = False
     unblindings: int | None = None
+    # When the funnel, CONSORT box, chart and referral sources were counted, and whether a
+    # recount is under way (they predate the latest change).
+    counted_at: datetime | None = None
+    counts_stale: bool = False
 
     @property
     def allocation_unused(self) -> int:
@@ -289,9 +293,10 @@ class StudyDashboard:
 
 
 def dashboard_list(*, user, today: date) -> list[StudyDashboard]:
-    """The dashboard of every study the user may see, in a fixed number of queries (17, or 12
-    when the counts over every participant come from the cache: see `_counted`; one more
-    for the unblindings' count, for staff who may see them)."""
+    """The dashboard of every study the user may see, in a fixed number of queries (12 when
+    the counts over every participant come from the cache, a few more when they are counted
+    or a recount is queued: see `_counted`; one more for the unblindings' count, for staff
+    who may see them)."""
     progress = selectors.study_progress_list(user=user)
     ids = [p.study.pk for p in progress]
     if not ids:
@@ -333,26 +338,36 @@ def dashboard_list(*, user, today: date) -> list[StudyDashboard]:
             allocation=tuple(allocation.get(p.study.pk, ())),
             allocation_by_arm=by_arm,
             unblindings=unblindings.get(p.study.pk, 0) if may_see_unblindings else None,
+            counted_at=counted.counted_at,
+            counts_stale=counted.stale,
         )
         for p in progress
     ]
 
 
 # ---------------------------------------------------------------------------------------------
-# The counts over every participant, cached while the data they count is unchanged
+# The counts over every participant, kept in the cache and recounted in the background
 # ---------------------------------------------------------------------------------------------
 # At 100,000 participants the funnel, CONSORT box, referral sources and weekly chart are five
-# aggregate queries over every row (about 90 ms on PostgreSQL); the rest of the dashboard is
-# index lookups. Those counts are kept in the cache under a key made of what they are counted
-# from, so a change shows on the next page view and nothing needs to be invalidated:
+# aggregate queries over every row (their cost is in bench/README.md); the rest of the
+# dashboard is index lookups. Those counts are kept in the cache under a key made of what they
+# are counted from, so nothing needs to be invalidated:
 # - the newest participant history row, status change and verdict (one query of three index
 #   lookups): every change to a participant is saved through the audit history, a status
 #   change writes a StatusChange, and a re-evaluation writes new verdicts;
 # - each study's criteria version (criterion titles label the screen failures);
 # - today (the weekly chart) and the language (the labels).
+# When the key has changed (something was counted since), the page shows the latest counts
+# kept for the same studies and language, says when they were counted, and queues one
+# recount (`dashboard_counts_task`, run by the task worker): no page view waits for the
+# counting, except the first one, when nothing is kept yet.
 # A write whose id was taken before, but committed after, a newer one the dashboard already
 # counted would not change the key: settings.DASHBOARD_COUNTS_CACHE_SECONDS (60) bounds that
-# case, and any change made outside the app (a restore, SQL by hand); 0 counts every view.
+# case, and any change made outside the app (a restore, SQL by hand); 0 counts every view in
+# the request, nothing kept.
+COUNTS_KEY_VERSION = "4"  # 4: the latest counts kept beside each key
+# How long the latest counts of a set of studies are kept for the next change's views: a day.
+LATEST_COUNTS_SECONDS = 24 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -361,35 +376,99 @@ class Counted:
     consort: dict[int, ConsortCounts]
     weeks: dict[int, tuple[WeekCount, ...]]
     referrals: dict[int, tuple[LabelledCount, ...]]
+    counted_at: datetime | None = None
+    # Shown while a recount is queued: counts from before the latest change (or day).
+    stale: bool = False
+
+
+def counts_key(*, studies: Sequence[Study], today: date, version: str) -> str:
+    """The cache key of the counts of `studies` on `today`, in the active language, at the
+    data version `version` (`data_version`)."""
+    return ":".join(
+        [
+            f"dashboard-counts:{COUNTS_KEY_VERSION}",
+            get_language() or "",
+            today.isoformat(),
+            ",".join(f"{study.pk}.{study.criteria_version}" for study in studies),
+            version,
+        ]
+    )
+
+
+def _latest_key(study_ids: Sequence[int]) -> str:
+    """Where the latest counts of these studies in the active language are kept."""
+    ids = ",".join(str(pk) for pk in sorted(study_ids))
+    return f"dashboard-counts-latest:{COUNTS_KEY_VERSION}:{get_language() or ''}:{ids}"
 
 
 def _counted(*, studies: Sequence[Study], today: date) -> Counted:
-    """The counts over every participant of `studies`: from the cache (1 query) or counted
-    (6 queries)."""
+    """The counts over every participant of `studies`: from the cache (2 queries), the latest
+    ones kept with a recount queued (2 queries, and the queue's on the first view after a
+    change), or counted when nothing is kept (8 queries: the counting's 5 and the cache's)."""
     ids = [study.pk for study in studies]
     seconds = settings.DASHBOARD_COUNTS_CACHE_SECONDS
     if seconds <= 0:
         return count_participants(study_ids=ids, today=today)
-    key = ":".join(
-        [
-            "dashboard-counts:3",  # 3: exclusions after the lab values and the run-in
-            get_language() or "",
-            today.isoformat(),
-            ",".join(f"{study.pk}.{study.criteria_version}" for study in studies),
-            _data_version(ids[0]),
-        ]
-    )
-    counted = cache.get(key)
-    if counted is None:
-        counted = count_participants(study_ids=ids, today=today)
-        cache.set(key, counted, seconds)
+    key = counts_key(studies=studies, today=today, version=data_version(ids[0]))
+    latest_key, queued_key = _latest_key(ids), f"{key}:queued"
+    kept = cache.get_many([key, latest_key, queued_key])
+    if key in kept:
+        return kept[key]
+    latest = kept.get(latest_key)
+    if latest is None:
+        return counts_keep(studies=studies, today=today, key=key, latest_key=latest_key)
+    # Queued once per key, whichever gunicorn worker or view sees the change first.
+    if queued_key not in kept and cache.add(queued_key, True, seconds):
+        dashboard_counts_enqueue(study_ids=ids, today=today)
+    return replace(latest, stale=True)
+
+
+def counts_keep(*, studies: Sequence[Study], today: date, key: str, latest_key: str) -> Counted:
+    """Count, and keep the counts under `key` and as the latest of these studies."""
+    counted = count_participants(study_ids=[study.pk for study in studies], today=today)
+    cache.set(key, counted, settings.DASHBOARD_COUNTS_CACHE_SECONDS)
+    cache.set(latest_key, counted, LATEST_COUNTS_SECONDS)
     return counted
 
 
+def dashboard_counts_recount(
+    *, study_ids: Sequence[int], today: date, queued_at: datetime | None = None
+) -> Counted | None:
+    """Count the dashboard of these studies now and keep it (the background task's work): the
+    data version is read first, so the counts are at least as new as their key. None, and
+    nothing counted, when the latest counts kept were begun after `queued_at` (a recount
+    queued for an earlier change of a burst: the one before it counted them all)."""
+    studies = list(Study.objects.filter(pk__in=study_ids).order_by("title"))
+    if not studies:
+        return None
+    ids = [study.pk for study in studies]
+    if queued_at is not None:
+        latest = cache.get(_latest_key(ids))
+        if latest is not None and latest.counted_at is not None and latest.counted_at > queued_at:
+            return None
+    key = counts_key(studies=studies, today=today, version=data_version(ids[0]))
+    return counts_keep(studies=studies, today=today, key=key, latest_key=_latest_key(ids))
+
+
+def dashboard_counts_enqueue(*, study_ids: Sequence[int], today: date) -> None:
+    """Queue a recount of these studies' dashboard in the active language."""
+    from recruitment.reports.tasks import dashboard_counts_task  # it imports this module
+
+    dashboard_counts_task.enqueue(
+        study_ids=list(study_ids),
+        today=today.isoformat(),
+        language=get_language() or "",
+        queued_at=timezone.now().isoformat(),
+    )
+
+
 def count_participants(*, study_ids: Sequence[int], today: date) -> Counted:
-    """The funnel, CONSORT box, referral sources and weekly series, counted (5 queries)."""
+    """The funnel, CONSORT box, referral sources and weekly series, counted (5 queries);
+    `counted_at` is when the counting began: every change committed before is counted."""
+    started = timezone.now()
     tallies = status_tallies(study_ids=study_ids)
     return Counted(
+        counted_at=started,
         funnels={
             study_id: funnel(tallies.get(study_id, StatusTally()).by_status)
             for study_id in study_ids
@@ -400,7 +479,7 @@ def count_participants(*, study_ids: Sequence[int], today: date) -> Counted:
     )
 
 
-def _data_version(study_id: int) -> str:
+def data_version(study_id: int) -> str:
     """The newest participant history row, status change and verdict ids (1 query, one
     backward index step each; `study_id` only anchors the query's single row)."""
 

@@ -13,13 +13,17 @@ from recruitment.reports.dashboard import StudyDashboard, dashboard_list
 def dashboard(request):
     """Progress, funnel, CONSORT box, weekly chart and work lists of the user's studies."""
     today = timezone.localdate()
-    studies = [_study_context(d) for d in dashboard_list(user=request.user, today=today)]
+    boards = dashboard_list(user=request.user, today=today)
+    studies = [_study_context(d) for d in boards]
+    # The counts over every participant are counted for all the studies at once.
+    stale = next((d for d in boards if d.counts_stale), None)
     return render(
         request,
         "recruitment/staff/dashboard.html",
         {
             "today": today,
             "studies": studies,
+            "counts_stale_since": stale.counted_at if stale else None,
             "may_see_identities": request.user.has_perm("recruitment.view_identification"),
         },
     )

@@ -209,6 +209,27 @@ def test_each_person_is_listed_once_in_the_first_group_that_fits(coordinator, ld
     assert len(listed) == len(set(listed))
 
 
+def test_each_study_counts_not_reached_after_its_own_number_of_attempts(coordinator, ldn_study):
+    ldn_study.not_reached_after = 2
+    ldn_study.save()
+    other = StudyFactory(prefix="OTH", not_reached_after=3)
+    other.members.add(coordinator)
+    outsider = StudyFactory(prefix="OUT", not_reached_after=1)  # not the coordinator's
+    twice = {study: applicant(study) for study in (ldn_study, other, outsider)}
+    thrice = applicant(other)
+    for person in [*twice.values(), thrice]:
+        attempt(person, coordinator, "no_answer", days_ago=3)
+        attempt(person, coordinator, "wrong_number", days_ago=2)
+    attempt(thrice, coordinator, "voicemail")
+
+    assert groups_of(coordinator, study=ldn_study)[NOT_REACHED] == [
+        twice[ldn_study].screening_number
+    ]
+    assert groups_of(coordinator, study=other)[NOT_REACHED] == [thrice.screening_number]
+    listed = {c.study for c in call_list(user=coordinator, today=TODAY, identify=False)}
+    assert listed == {ldn_study, other}
+
+
 def test_a_later_attempt_takes_a_person_off_the_call_backs(coordinator, ldn_study):
     person = applicant(ldn_study)
     attempt(person, coordinator, "call_back", days_ago=2)

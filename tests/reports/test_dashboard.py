@@ -23,6 +23,7 @@ from recruitment.models import (
 from recruitment.reports import consort, dashboard
 from recruitment.reports.consort import ConsortCounts, consort_counts
 from recruitment.reports.dashboard import dashboard_list, project
+from recruitment.reports.tasks import dashboard_counts_task
 from recruitment.screening.duplicates import duplicate_confirm
 from recruitment.screening.run_in import (
     run_in_adherence_record,
@@ -251,6 +252,28 @@ def test_every_exit_has_its_own_box_and_the_box_adds_up(ldn_study_with_run_in, m
     assert consort.enrolled == 1
     assert consort.in_progress == 1
     assert counts_of(consort.in_progress_by_status)["Run-in"] == 1
+
+
+def test_failing_a_criterion_the_patient_answers_is_an_exclusion_at_screening(
+    ldn_study_with_run_in, member
+):
+    """Only a staff-assessed criterion named as the reason makes an exclusion after the lab
+    values; naming one the patient answers keeps it in the screening box."""
+    study = ldn_study_with_run_in
+    person = walk(applicant(study, answers=LDN_ELIGIBLE_ANSWERS), Status.SCREENING, by=member)
+    participant_transition(
+        participant=person,
+        to=Status.INELIGIBLE,
+        by=member,
+        reason_code=StatusReason.FAILS_CRITERION,
+        reason_criterion="allergy",
+    )
+
+    consort = consort_counts(study=study)
+
+    assert (consort.not_meeting_criteria, consort.excluded_after_labs) == (1, 0)
+    assert consort.excluded_after_labs_by_criterion == ()
+    assert consort.adds_up
 
 
 def test_declined_participants_without_a_recorded_reason_are_counted_as_such(study):
@@ -867,28 +890,39 @@ def test_a_second_view_with_nothing_changed_counts_nothing_again(study, member, 
     assert second == first
 
 
-def test_every_kind_of_change_shows_on_the_next_view(ldn_study, member):
+def recounted(user) -> dashboard.StudyDashboard:
+    """The dashboard after a change: the first view shows the latest counts kept, marked
+    stale, and queues a recount (run at once by the tests' immediate task backend); the next
+    view shows the recount."""
+    assert the_dashboard(user).counts_stale
+    board = the_dashboard(user)
+    assert not board.counts_stale
+    return board
+
+
+def test_every_kind_of_change_is_recounted_after_the_next_view(ldn_study, member):
     ldn_study.members.add(member)
     failing = applicant(ldn_study, answers={**LDN_ELIGIBLE_ANSWERS, "allergy": "yes"})
     failing = walk(failing, Status.INELIGIBLE, by=member)
     before = the_dashboard(member)
+    assert not before.counts_stale  # nothing kept yet: counted in the request
     assert counts_of(before.screen_failures) == {"No allergy to naltrexone or naloxone": 1}
 
     # A submission: a participant and its history rows.
     applicant(ldn_study, answers=LDN_ELIGIBLE_ANSWERS)
-    board = the_dashboard(member)
+    board = recounted(member)
     assert board.consort.assessed == 2
     assert board.weeks[-1].applications == 2
 
     # A status change (with its reason).
     walk(applicant(ldn_study), Status.DECLINED, by=member)
-    assert the_dashboard(member).consort.declined == 1
+    assert recounted(member).consort.declined == 1
 
     # A re-evaluation: new verdicts for changed answers.
     failing.answers.filter(criterion__code="allergy").update(value="no")
     failing.answers.filter(criterion__code="liver").update(value="yes")
     participant_evaluate(participant=failing, by=member)
-    board = the_dashboard(member)
+    board = recounted(member)
     assert counts_of(board.screen_failures) == {"No liver disease or hepatitis": 1}
 
     # A criterion's text, through the study admin's service.
@@ -896,15 +930,98 @@ def test_every_kind_of_change_shows_on_the_next_view(ldn_study, member):
     liver.title = "No liver disease"
     liver.save()
     study_criteria_changed(study=ldn_study, criteria=[liver])
-    assert counts_of(the_dashboard(member).screen_failures) == {"No liver disease": 1}
+    assert counts_of(recounted(member).screen_failures) == {"No liver disease": 1}
+
+
+def test_the_first_view_after_a_change_shows_the_latest_counts_and_queues_one_recount(
+    study, member, client, settings
+):
+    applicant(study)
+    client.force_login(member)
+    assert "counts-updating" not in client.get(URL).content.decode()
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    queue = dashboard_counts_task.get_backend()
+    walk(applicant(study), Status.SCREENING, by=member)
+
+    pages = [client.get(URL).content.decode() for _ in range(2)]
+
+    board = the_dashboard(member)
+    assert board.counts_stale
+    assert (counts_of(board.funnel)["New"], counts_of(board.funnel)["Screening"]) == (1, 0)
+    assert all('id="counts-updating"' in page for page in pages)
+    assert "were counted at noon and are being updated" in " ".join(pages[0].split())
+    (queued,) = queue.results  # once, however many views see the change before it runs
+    queued.task.call(*queued.args, **queued.kwargs)
+    board = the_dashboard(member)
+    assert not board.counts_stale
+    assert (counts_of(board.funnel)["New"], counts_of(board.funnel)["Screening"]) == (1, 1)
+    assert "counts-updating" not in client.get(URL).content.decode()
+
+
+def test_a_burst_of_changes_is_counted_once(study, member, settings, time_machine):
+    applicant(study)
+    the_dashboard(member)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    queue = dashboard_counts_task.get_backend()
+    for _ in range(2):  # two changes, each seen by a view: two recounts queued
+        applicant(study)
+        assert the_dashboard(member).counts_stale
+    first, second = queue.results
+    time_machine.move_to(NOW + dt.timedelta(seconds=5))
+
+    results = [task.task.call(*task.args, **task.kwargs) for task in (first, second)]
+
+    assert results == ["3 participants counted", "already counted"]
+    board = the_dashboard(member)
+    assert (board.counts_stale, board.consort.assessed) == (False, 3)
+
+
+@pytest.mark.parametrize("size", [3, 300])
+def test_the_first_view_after_a_change_takes_as_few_queries_for_3_and_300_participants(
+    study, member, client, django_assert_max_num_queries, settings, size
+):
+    a_worked_study(study, member, size)
+    client.force_login(member)
+    client.get(URL)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    applicant(study)
+
+    with django_assert_max_num_queries(DASHBOARD_QUERIES - COUNTING_QUERIES):
+        response = client.get(URL)
+
+    assert 'id="counts-updating"' in response.content.decode()
+
+
+def test_the_recount_labels_the_counts_in_the_language_it_was_queued_in(study, member, settings):
+    from django.utils import translation
+
+    applicant(study, referral_source="support_group")
+    with translation.override("es"):
+        the_dashboard(member)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    queue = dashboard_counts_task.get_backend()
+    applicant(study, referral_source="support_group")
+    with translation.override("es"):
+        assert the_dashboard(member).counts_stale
+    (queued,) = queue.results
+
+    queued.task.call(*queued.args, **queued.kwargs)
+
+    with translation.override("es"):
+        board = the_dashboard(member)
+    assert not board.counts_stale
+    assert counts_of(board.referral_sources) == {"Un grupo de apoyo": 2}
 
 
 def test_a_new_day_counts_again(study, member):
     applicant(study)
     assert the_dashboard(member).weeks[-1].applications == 1
 
-    (board,) = dashboard_list(user=member, today=TODAY + dt.timedelta(weeks=1))
+    next_week = TODAY + dt.timedelta(weeks=1)
+    (stale,) = dashboard_list(user=member, today=next_week)
+    (board,) = dashboard_list(user=member, today=next_week)
 
+    assert stale.counts_stale and not board.counts_stale
     weeks = board.weeks
     assert (weeks[-2].applications, weeks[-1].applications) == (1, 0)
 
@@ -920,7 +1037,7 @@ def test_a_change_made_outside_the_app_shows_within_the_time_limit(
 
     assert counts_of(the_dashboard(member).funnel)["New"] == 1
     time_machine.move_to(NOW + dt.timedelta(seconds=61))
-    assert counts_of(the_dashboard(member).funnel)["Screening"] == 1
+    assert counts_of(recounted(member).funnel)["Screening"] == 1
 
 
 def test_with_no_time_limit_every_view_counts(study, member, client, settings):
