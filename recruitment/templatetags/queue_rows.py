@@ -27,7 +27,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -70,7 +70,9 @@ class _Column:
         self.query = None  # the preserved filters' query string, from the first row
         self.url_pattern = _change_url_pattern(cl) if link else None
 
-    def cell(self, result) -> SafeString:
+    def cell(self, result) -> str:
+        """The cell's HTML, escaped as `format_html` would (a plain string: the caller marks
+        the row safe once)."""
         row_class = self.row_class
         field = self.field
         try:
@@ -102,9 +104,9 @@ class _Column:
             else:
                 result_repr = display_for_field(value, field, empty, avoid_link=self.link)
         if not self.link:
-            return format_html("<td{}>{}</td>", row_class, result_repr)
+            return f"<td{row_class}>{conditional_escape(result_repr)}</td>"
         linked = self._linked(result, result_repr)
-        return format_html("<{}{}>{}</{}>", self.tag, row_class, linked, self.tag)
+        return f"<{self.tag}{row_class}>{linked}</{self.tag}>"
 
     def _linked(self, result, result_repr):
         cl = self.cl
@@ -209,18 +211,39 @@ def queue_results(cl: ChangeList) -> list:
     if cl.formset:
         return list(admin_list.results(cl))
     columns = _columns(cl)
-    return [admin_list.ResultList(None, [c.cell(row) for c in columns]) for row in cl.result_list]
+    return [
+        admin_list.ResultList(None, [mark_safe(c.cell(row)) for c in columns])  # noqa: S308
+        for row in cl.result_list
+    ]
+
+
+def queue_tbody(cl: ChangeList) -> SafeString:
+    """The table's rows as Django's `change_list_results.html` writes them (its loop's line
+    breaks included), built as one string: the template's loop over 100 rows of 10 cells
+    resolved each cell as a variable, a sixth of the page's time."""
+    columns = _columns(cl)
+    rows = [
+        "\n\n<tr>" + "".join([c.cell(row) for c in columns]) + "</tr>\n" for row in cl.result_list
+    ]
+    return mark_safe("".join(rows))  # noqa: S308 - every cell escaped by _Column.cell
 
 
 def queue_result_list(cl: ChangeList) -> dict:
-    """Django's `result_list(cl)` with `queue_results`."""
+    """Django's `result_list(cl)` with the rows drawn by `queue_tbody` (or, on a page with
+    `list_editable` forms, by Django)."""
     headers = list(admin_list.result_headers(cl))
+    if cl.formset:
+        results, tbody = list(admin_list.results(cl)), None
+    else:
+        tbody = queue_tbody(cl)
+        results = bool(cl.result_list)
     return {
         "cl": cl,
         "result_hidden_fields": list(admin_list.result_hidden_fields(cl)),
         "result_headers": headers,
         "num_sorted_fields": sum(1 for h in headers if h["sortable"] and h["sorted"]),
-        "results": queue_results(cl),
+        "results": results,
+        "tbody": tbody,
     }
 
 
@@ -230,6 +253,6 @@ def queue_result_list_tag(parser, token):
         parser,
         token,
         func=queue_result_list,
-        template_name="change_list_results.html",
+        template_name="queue_results.html",
         takes_context=False,
     )
