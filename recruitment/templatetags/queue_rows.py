@@ -27,8 +27,9 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils import formats
+from django.utils.html import conditional_escape, escape, format_html
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 register = template.Library()
 
@@ -107,6 +108,82 @@ class _Column:
             return f"<td{row_class}>{conditional_escape(result_repr)}</td>"
         linked = self._linked(result, result_repr)
         return f"<{self.tag}{row_class}>{linked}</{self.tag}>"
+
+    def writer(self):
+        """A function drawing this column's cell for one row. The kinds of column the queue
+        shows (an admin method's text or number, a foreign key, a linked text field) get a
+        short path decided here, once for the page; anything else goes through `cell`. Each
+        gives `cell`'s output (the tests compare both with Django's)."""
+        field, method = self.field, self.method
+        blank = f"<td{self.row_class}>{conditional_escape(self.empty)}</td>"
+        if (
+            method is not None
+            and not self.link
+            and not getattr(method, "boolean", False)
+            and not hasattr(method, "empty_value_display")
+        ):
+            return self._method_writer(method, f"<td{self.row_class}>", blank)
+        if field is None or field.auto_created or self.choices is not None:
+            return self.cell
+        if isinstance(field.remote_field, models.ManyToOneRel) and not self.link:
+            return self._foreign_key_writer(field, f"<td{self.row_class}>", blank)
+        if (
+            type(field) in (models.CharField, models.SlugField)
+            and self.link
+            and self.url_pattern is not None
+            and not self.cl.is_popup
+        ):
+            return self._linked_text_writer(field)
+        return self.cell
+
+    def _method_writer(self, method, start: str, blank: str):
+        cell = self.cell
+
+        def write(result) -> str:
+            try:
+                value = method(result)
+            except ObjectDoesNotExist:
+                return blank
+            if isinstance(value, str):
+                if not value.strip():
+                    return blank
+                html = value if isinstance(value, SafeData) else escape(value)
+                return f"{start}{html}</td>"
+            if type(value) is int:
+                return f"{start}{escape(formats.number_format(value))}</td>"
+            return cell(result)  # dates, booleans, lists: Django's rules
+
+        return write
+
+    def _foreign_key_writer(self, field, start: str, blank: str):
+        """The related object's text, escaped once per object on the page."""
+        name, attname, shown = field.name, field.attname, {}
+
+        def write(result) -> str:
+            key = getattr(result, attname)
+            if key is None:
+                return blank
+            html = shown.get(key)
+            if html is None:
+                html = shown[key] = f"{start}{conditional_escape(getattr(result, name))}</td>"
+            return html
+
+        return write
+
+    def _linked_text_writer(self, field):
+        name, empty, tag = self.name, self.empty, self.tag
+        start = f"<{tag}{self.row_class}>"
+        end = f"</{tag}>"
+
+        def write(result) -> str:
+            value = getattr(result, name)
+            if value is None or not value.strip():
+                shown = conditional_escape(empty)
+            else:
+                shown = escape(value)
+            return f'{start}<a href="{escape(self._url(result))}">{shown}</a>{end}'
+
+        return write
 
     def _linked(self, result, result_repr):
         cl = self.cl
@@ -210,9 +287,9 @@ def queue_results(cl: ChangeList) -> list:
     """Django's `results(cl)`: one list of cells per row."""
     if cl.formset:
         return list(admin_list.results(cl))
-    columns = _columns(cl)
+    writers = [column.writer() for column in _columns(cl)]
     return [
-        admin_list.ResultList(None, [mark_safe(c.cell(row)) for c in columns])  # noqa: S308
+        admin_list.ResultList(None, [mark_safe(w(row)) for w in writers])  # noqa: S308
         for row in cl.result_list
     ]
 
@@ -221,10 +298,8 @@ def queue_tbody(cl: ChangeList) -> SafeString:
     """The table's rows as Django's `change_list_results.html` writes them (its loop's line
     breaks included), built as one string: the template's loop over 100 rows of 10 cells
     resolved each cell as a variable, a sixth of the page's time."""
-    columns = _columns(cl)
-    rows = [
-        "\n\n<tr>" + "".join([c.cell(row) for c in columns]) + "</tr>\n" for row in cl.result_list
-    ]
+    writers = [column.writer() for column in _columns(cl)]
+    rows = ["\n\n<tr>" + "".join([w(row) for w in writers]) + "</tr>\n" for row in cl.result_list]
     return mark_safe("".join(rows))  # noqa: S308 - every cell escaped by _Column.cell
 
 

@@ -12,7 +12,7 @@ from django.contrib.messages import get_messages
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString
 
 from accounts import roles
@@ -446,6 +446,10 @@ def test_the_queue_rows_are_djangos_rows(
     djangos = [list(row) for row in admin_list.results(cl)]
     assert ours == djangos
     assert all(isinstance(cell, SafeString) for row in ours for cell in row)
+    with translation.override("es"):  # labels and days kept per language
+        spanish = [list(row) for row in queue_results(cl)]
+        assert spanish == [list(row) for row in admin_list.results(cl)]
+    assert spanish != ours
     assert all(cell in body for row in ours for cell in row)  # the page draws these rows
     # The whole table as drawn (headers, hidden fields, rows written in one string) is
     # Django's table, and the page draws it.
