@@ -20,6 +20,7 @@ from recruitment.identification import can_identify
 from recruitment.models import (
     DuplicateReview,
     Outcome,
+    Participant,
     Status,
     Study,
 )
@@ -32,15 +33,15 @@ _SELECT_FOR_ACTION: dict[str | None, str] = {}
 
 def participants_visible(queryset, request):
     """The participants of the studies the user is a member of (every study for a
-    superuser). On the queue's page the studies are known already (`queue_study_ids`, set by
+    superuser). On the queue's page the studies are known already (`queue_studies`, set by
     the changelist from the studies its header shows): a list of ids lets the planner read a
     page in index order, where filtering through the membership table hid which studies it
     would meet, and it sorted every matching row before taking a page of 100 (bench/README.md
     has the figures)."""
-    ids = getattr(request, "queue_study_ids", None)
-    if ids is None or request.user.is_superuser:
+    studies = getattr(request, "queue_studies", None)
+    if studies is None or request.user.is_superuser:
         return queryset.visible_to(request.user)
-    return queryset.filter(study_id__in=ids)
+    return queryset.filter(study_id__in=list(studies))
 
 
 def choice_label(choices, value: str) -> str:
@@ -273,7 +274,8 @@ class CappedCountPaginator(Paginator):
 # What the queue's columns read, and nothing else: a row of the page had carried every column
 # of the participant, of their study (but its long texts) and of the participant they may
 # duplicate, about 110 values turned into Python objects for a row that shows 10. A column
-# that reads a field left out here costs a query per row (the query-count tests fail).
+# that reads a field left out here costs a query per row (the query-count tests fail). The
+# study is not joined: each row gets the study the page's header read already.
 QUEUE_ROW_FIELDS = (
     "id",
     "screening_number",
@@ -288,10 +290,7 @@ QUEUE_ROW_FIELDS = (
     "criteria_failed_at",
     "criteria_failed_by",
     "created_at",
-    "study__id",
-    "study__title",
-    "study__short_title",
-    "study__not_reached_after",
+    "study",
     "duplicate_of__id",
     "duplicate_of__screening_number",
 )
@@ -312,8 +311,17 @@ class QueueChangeList(ChangeList):
 
     def get_results(self, request):
         full = self.queryset
-        self.queryset = full.only(*QUEUE_ROW_FIELDS)
+        self.queryset = full.select_related(None).select_related("duplicate_of")
+        self.queryset = self.queryset.only(*QUEUE_ROW_FIELDS)
         try:
             super().get_results(request)
         finally:
             self.queryset = full
+        self.result_list = rows = list(self.result_list)
+        studies = getattr(request, "queue_studies", {})
+        missing = {row.study_id for row in rows} - studies.keys()
+        if missing:  # a page not drawn by the changelist view (no header)
+            studies = {**studies, **Study.objects.in_bulk(missing)}
+        study_field = Participant._meta.get_field("study")
+        for row in rows:
+            study_field.set_cached_value(row, studies[row.study_id])
