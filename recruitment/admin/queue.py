@@ -148,7 +148,12 @@ class StudyFilter(admin.SimpleListFilter):
     parameter_name = "study"
 
     def lookups(self, request, model_admin):
-        return [(str(s.pk), str(s)) for s in Study.objects.visible_to(request.user)]
+        """The studies the page's header read (`queue_studies`, in the same order), or
+        read here for a list drawn without it."""
+        studies = getattr(request, "queue_studies", None)
+        if studies is None:
+            studies = {s.pk: s for s in Study.objects.visible_to(request.user)}
+        return [(str(pk), str(s)) for pk, s in studies.items()]
 
     def queryset(self, request, queryset):
         if self.value():

@@ -184,6 +184,22 @@ def test_the_study_filter_lists_only_the_users_studies(coord_client, ldn_study):
     assert f"?study={other.pk}" not in html
 
 
+def test_the_study_filter_lists_the_header_s_studies_in_title_order(
+    coord_client, coordinator, admin_client, ldn_study
+):
+    """The filter reuses the studies the progress header read (no query of its own)."""
+    mine = StudyFactory(title="A first study", short_title="First")
+    mine.members.add(coordinator)
+    StudyFactory(title="Another study", short_title="Not mine")
+
+    html = coord_client.get(reverse(CHANGELIST)).content.decode()
+    everything = admin_client.get(reverse(CHANGELIST)).content.decode()
+
+    assert html.index(f"?study={mine.pk}") < html.index(f"?study={ldn_study.pk}")
+    assert ">Not mine</a>" not in html
+    assert ">Not mine</a>" in everything and f"?study={ldn_study.pk}" in everything
+
+
 def test_coordinators_search_by_screening_number_name_email_or_phone(coord_client, ldn_study):
     submit(ldn_study)
     submit(ldn_study, email="bo@example.com", phone="(205) 555-0177", first_name="Bo")
