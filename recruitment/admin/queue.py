@@ -2,6 +2,7 @@
 
 import functools
 from datetime import date, datetime, time, timedelta
+from html import escape as text_escape  # Django's escape() without its lazy-text check
 
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -11,7 +12,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
@@ -107,9 +108,10 @@ class ReadableQueueMixin:
         label = _SELECT_FOR_ACTION.get(get_language())
         if label is None:
             label = _SELECT_FOR_ACTION[get_language()] = str(SELECT_FOR_ACTION)
-        return mark_safe(  # noqa: S308 - the key is an integer, the text escaped
-            f'<input type="checkbox" name="{ACTION_CHECKBOX_NAME}" value="{escape(obj.pk)}" '
-            f'class="action-select" aria-label="{label.format(escape(str(obj)))}">'
+        value, text = text_escape(str(obj.pk)), text_escape(str(obj))
+        return mark_safe(  # noqa: S308 - the key and the row's text escaped
+            f'<input type="checkbox" name="{ACTION_CHECKBOX_NAME}" value="{value}" '
+            f'class="action-select" aria-label="{label.format(text)}">'
         )
 
     @admin.display(description=_("name"), ordering="last_name")

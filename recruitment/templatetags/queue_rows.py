@@ -13,6 +13,7 @@ Django's own path.
 """
 
 import datetime
+from html import escape as text_escape  # Django's escape() without its lazy-text check
 
 from django import template
 from django.contrib.admin.templatetags import admin_list
@@ -28,7 +29,7 @@ from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats
-from django.utils.html import conditional_escape, escape, format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeData, SafeString, mark_safe
 
 register = template.Library()
@@ -147,10 +148,10 @@ class _Column:
             if isinstance(value, str):
                 if not value.strip():
                     return blank
-                html = value if isinstance(value, SafeData) else escape(value)
+                html = value if isinstance(value, SafeData) else text_escape(value)
                 return f"{start}{html}</td>"
             if type(value) is int:
-                return f"{start}{escape(formats.number_format(value))}</td>"
+                return f"{start}{text_escape(formats.number_format(value))}</td>"
             return cell(result)  # dates, booleans, lists: Django's rules
 
         return write
@@ -180,8 +181,8 @@ class _Column:
             if value is None or not value.strip():
                 shown = conditional_escape(empty)
             else:
-                shown = escape(value)
-            return f'{start}<a href="{escape(self._url(result))}">{shown}</a>{end}'
+                shown = text_escape(value)
+            return f'{start}<a href="{text_escape(self._url(result))}">{shown}</a>{end}'
 
         return write
 

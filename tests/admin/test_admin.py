@@ -440,6 +440,7 @@ def test_the_queue_rows_are_djangos_rows(
         Status.INELIGIBLE,
         by=coordinator,
     )
+    applicant(ldn_study, first_name='Ann <b>"&', last_name="O'Neil")  # escaped as Django does
     failing = walk(eligible_applicant(ldn_study), Status.ELIGIBLE, by=coordinator)
     Participant.objects.filter(pk=failing.pk).update(  # as new lab values leave it
         criteria_failed_at=timezone.now(), criteria_failed_by="lab values"
@@ -457,6 +458,7 @@ def test_the_queue_rows_are_djangos_rows(
     with django_assert_num_queries(0):
         ours = [list(row) for row in queue_results(cl)]
     assert "fails-criterion" in str(ours) or query
+    assert "<b>" not in str(ours) and "O'Neil" not in str(ours)
     djangos = [list(row) for row in admin_list.results(cl)]
     assert ours == djangos
     assert all(isinstance(cell, SafeString) for row in ours for cell in row)
