@@ -8,8 +8,10 @@ up once, with Django's public helpers (`Options.get_field`, `lookup_field`,
 `display_for_field`, `display_for_value`) and two small rules of the admin's written out below
 (`_css_name`, `_model_field`), and each cell only reads its value and formats it the way
 Django does. The output is Django's, byte for byte: `test_the_queue_rows_are_djangos_rows`
-compares the two on participants of every kind. Pages with `list_editable` forms take
-Django's own path.
+compares the two on participants of every kind. Each column also picks, once per page, the
+short way its kind of cell is drawn (`_Column.writer`), and the rows are handed to the
+template as one string (`queue_tbody`, printed by `admin/queue_results.html`) rather than as
+1,000 cells for its loop. Pages with `list_editable` forms take Django's own path.
 """
 
 import datetime
