@@ -242,7 +242,8 @@ class ParticipantAdmin(
 
     def changelist_view(self, request, extra_context=None):
         progress = selectors.study_progress_list(user=request.user)
-        request.queue_study_ids = [p.study.pk for p in progress]  # participants_visible
+        # participants_visible and the rows' studies (QueueChangeList)
+        request.queue_studies = {p.study.pk: p.study for p in progress}
         context = {"study_progress": progress, "title": gettext("Participants")}
         return super().changelist_view(request, {**context, **(extra_context or {})})
 

@@ -1,48 +1,80 @@
 """The participant queue's filters, its capped count and the rows it fetches."""
 
-from datetime import datetime, time, timedelta
+import functools
+from datetime import date, datetime, time, timedelta
+from html import escape as text_escape  # Django's escape() without its lazy-text check
 
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
-from django.db import models
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.identification import can_identify
 from recruitment.models import (
     DuplicateReview,
     Outcome,
+    Participant,
     Status,
     Study,
 )
 
-# Django's words for the row's checkbox (its own translation catalog has them).
+# Django's words for the row's checkbox (its own translation catalog has them), translated
+# once per language.
 SELECT_FOR_ACTION = _("Select this object for an action - {}")
+_SELECT_FOR_ACTION: dict[str | None, str] = {}
 
 
 def participants_visible(queryset, request):
     """The participants of the studies the user is a member of (every study for a
-    superuser). On the queue's page the studies are known already (`queue_study_ids`, set by
+    superuser). On the queue's page the studies are known already (`queue_studies`, set by
     the changelist from the studies its header shows): a list of ids lets the planner read a
     page in index order, where filtering through the membership table hid which studies it
     would meet, and it sorted every matching row before taking a page of 100 (bench/README.md
     has the figures)."""
-    ids = getattr(request, "queue_study_ids", None)
-    if ids is None or request.user.is_superuser:
+    studies = getattr(request, "queue_studies", None)
+    if studies is None or request.user.is_superuser:
         return queryset.visible_to(request.user)
-    return queryset.filter(study_id__in=ids)
+    return queryset.filter(study_id__in=list(studies))
 
 
 def choice_label(choices, value: str) -> str:
     """A choice's label in the active language. Django's get_FOO_display() hashes every
     choice's lazy label on each call: on a page of 100 rows, two such columns cost more than
-    the page's queries."""
-    return str(choices(value).label) if value in choices.values else value
+    the page's queries. The labels are translated once per language and kept."""
+    key = (choices, get_language())
+    labels = _CHOICE_LABELS.get(key)
+    if labels is None:
+        labels = _CHOICE_LABELS[key] = {c.value: str(c.label) for c in choices}
+    return labels.get(value, value)
+
+
+_CHOICE_LABELS: dict = {}
+
+
+@functools.lru_cache(maxsize=2048)
+def _day_shown(day: date, language: str | None) -> str:
+    return formats.date_format(day)
+
+
+def day_shown(day: date) -> str:
+    """`formats.date_format(day)`, kept per day and language: a page of 100 rows shows a few
+    dozen distinct days, and formatting each is most of what a date column costs."""
+    return _day_shown(day, get_language())
+
+
+@receiver(setting_changed)
+def _formats_changed(*, setting, **kwargs):
+    """Django forgets its own format cache when a format setting changes (tests do that):
+    the days shown go with it."""
+    _day_shown.cache_clear()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,12 +103,15 @@ class ReadableQueueMixin:
 
     def action_checkbox(self, obj):
         """The row's checkbox as Django's widget renders it, written directly: Django renders
-        the widget's template for each row, a large share of a queue page's time."""
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            ACTION_CHECKBOX_NAME,
-            obj.pk,
-            format_html(str(SELECT_FOR_ACTION), str(obj)),
+        the widget's template for each row, a large share of a queue page's time. Escaped as
+        Django's `format_html` escapes it: the row's text, not the (translated) label."""
+        label = _SELECT_FOR_ACTION.get(get_language())
+        if label is None:
+            label = _SELECT_FOR_ACTION[get_language()] = str(SELECT_FOR_ACTION)
+        value, text = text_escape(str(obj.pk)), text_escape(str(obj))
+        return mark_safe(  # noqa: S308 - the key and the row's text escaped
+            f'<input type="checkbox" name="{ACTION_CHECKBOX_NAME}" value="{value}" '
+            f'class="action-select" aria-label="{label.format(text)}">'
         )
 
     @admin.display(description=_("name"), ordering="last_name")
@@ -91,18 +126,18 @@ class ReadableQueueMixin:
         return format_html(
             "{} <small>({})</small>",
             choice_label(Outcome, obj.outcome),
-            gettext("from %(date)s") % {"date": formats.date_format(obj.eligible_from)},
+            gettext("from %(date)s") % {"date": day_shown(obj.eligible_from)},
         )
 
     @admin.display(description=_("follow-up"), ordering="next_follow_up_on")
     def follow_up_shown(self, obj):
         if obj.next_follow_up_on is None:
             return "-"
-        return formats.date_format(obj.next_follow_up_on)
+        return day_shown(obj.next_follow_up_on)
 
     @admin.display(description=_("applied"), ordering="created_at")
     def applied_shown(self, obj):
-        return formats.date_format(timezone.localtime(obj.created_at))
+        return day_shown(timezone.localtime(obj.created_at).date())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,7 +150,12 @@ class StudyFilter(admin.SimpleListFilter):
     parameter_name = "study"
 
     def lookups(self, request, model_admin):
-        return [(str(s.pk), str(s)) for s in Study.objects.visible_to(request.user)]
+        """The studies the page's header read (`queue_studies`, in the same order), or
+        read here for a list drawn without it."""
+        studies = getattr(request, "queue_studies", None)
+        if studies is None:
+            studies = {s.pk: s for s in Study.objects.visible_to(request.user)}
+        return [(str(pk), str(s)) for pk, s in studies.items()]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -238,19 +278,35 @@ class CappedCountPaginator(Paginator):
         return self.count > self.cap
 
 
-# The study's long texts and translations: each row of the queue carried a copy of them (about
-# 1 KB a row, and the translations decoded once a row), a fifth of the time to fetch and build
-# a page of 100 rows (make bench, queue-100k). The queue shows only the study's name.
-QUEUE_DEFERRED = tuple(
-    f"study__{field.name}"
-    for field in Study._meta.concrete_fields
-    if isinstance(field, models.TextField | models.JSONField)
+# What the queue's columns read, and nothing else: a row of the page had carried every column
+# of the participant, of their study (but its long texts) and of the participant they may
+# duplicate, about 110 values turned into Python objects for a row that shows 10. A column
+# that reads a field left out here costs a query per row (the query-count tests fail). The
+# study is not joined: each row gets the study the page's header read already.
+QUEUE_ROW_FIELDS = (
+    "id",
+    "screening_number",
+    "first_name",
+    "last_name",
+    "status",
+    "outcome",
+    "eligible_from",
+    "unanswered_attempts",
+    "next_follow_up_on",
+    "duplicate_review",
+    "criteria_failed_at",
+    "criteria_failed_by",
+    "created_at",
+    "study",
+    "duplicate_of__id",
+    "duplicate_of__screening_number",
 )
 
 
 class QueueChangeList(ChangeList):
-    """The participant list, with the rows of a page fetched without the study's long texts.
-    Only the page drawn is trimmed: the actions get the list's full query."""
+    """The participant list, with the rows of a page fetched with only what its columns read
+    (`QUEUE_ROW_FIELDS`). Only the page drawn is trimmed: the actions get the list's full
+    query."""
 
     def get_ordering_field(self, field_name):
         """No order by a column the user may not sort by: Django's `sortable_by` only hides
@@ -262,8 +318,17 @@ class QueueChangeList(ChangeList):
 
     def get_results(self, request):
         full = self.queryset
-        self.queryset = full.defer(*QUEUE_DEFERRED)
+        self.queryset = full.select_related(None).select_related("duplicate_of")
+        self.queryset = self.queryset.only(*QUEUE_ROW_FIELDS)
         try:
             super().get_results(request)
         finally:
             self.queryset = full
+        self.result_list = rows = list(self.result_list)
+        studies = getattr(request, "queue_studies", {})
+        missing = {row.study_id for row in rows} - studies.keys()
+        if missing:  # a page not drawn by the changelist view (no header)
+            studies = {**studies, **Study.objects.in_bulk(missing)}
+        study_field = Participant._meta.get_field("study")
+        for row in rows:
+            study_field.set_cached_value(row, studies[row.study_id])

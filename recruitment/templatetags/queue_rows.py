@@ -8,11 +8,14 @@ up once, with Django's public helpers (`Options.get_field`, `lookup_field`,
 `display_for_field`, `display_for_value`) and two small rules of the admin's written out below
 (`_css_name`, `_model_field`), and each cell only reads its value and formats it the way
 Django does. The output is Django's, byte for byte: `test_the_queue_rows_are_djangos_rows`
-compares the two on participants of every kind. Pages with `list_editable` forms take
-Django's own path.
+compares the two on participants of every kind. Each column also picks, once per page, the
+short way its kind of cell is drawn (`_Column.writer`), and the rows are handed to the
+template as one string (`queue_tbody`, printed by `admin/queue_results.html`) rather than as
+1,000 cells for its loop. Pages with `list_editable` forms take Django's own path.
 """
 
 import datetime
+from html import escape as text_escape  # Django's escape() without its lazy-text check
 
 from django import template
 from django.contrib.admin.templatetags import admin_list
@@ -27,8 +30,9 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils import formats
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 register = template.Library()
 
@@ -70,7 +74,9 @@ class _Column:
         self.query = None  # the preserved filters' query string, from the first row
         self.url_pattern = _change_url_pattern(cl) if link else None
 
-    def cell(self, result) -> SafeString:
+    def cell(self, result) -> str:
+        """The cell's HTML, escaped as `format_html` would (a plain string: the caller marks
+        the row safe once)."""
         row_class = self.row_class
         field = self.field
         try:
@@ -102,9 +108,85 @@ class _Column:
             else:
                 result_repr = display_for_field(value, field, empty, avoid_link=self.link)
         if not self.link:
-            return format_html("<td{}>{}</td>", row_class, result_repr)
+            return f"<td{row_class}>{conditional_escape(result_repr)}</td>"
         linked = self._linked(result, result_repr)
-        return format_html("<{}{}>{}</{}>", self.tag, row_class, linked, self.tag)
+        return f"<{self.tag}{row_class}>{linked}</{self.tag}>"
+
+    def writer(self):
+        """A function drawing this column's cell for one row. The kinds of column the queue
+        shows (an admin method's text or number, a foreign key, a linked text field) get a
+        short path decided here, once for the page; anything else goes through `cell`. Each
+        gives `cell`'s output (the tests compare both with Django's)."""
+        field, method = self.field, self.method
+        blank = f"<td{self.row_class}>{conditional_escape(self.empty)}</td>"
+        if (
+            method is not None
+            and not self.link
+            and not getattr(method, "boolean", False)
+            and not hasattr(method, "empty_value_display")
+        ):
+            return self._method_writer(method, f"<td{self.row_class}>", blank)
+        if field is None or field.auto_created or self.choices is not None:
+            return self.cell
+        if isinstance(field.remote_field, models.ManyToOneRel) and not self.link:
+            return self._foreign_key_writer(field, f"<td{self.row_class}>", blank)
+        if (
+            type(field) in (models.CharField, models.SlugField)
+            and self.link
+            and self.url_pattern is not None
+            and not self.cl.is_popup
+        ):
+            return self._linked_text_writer(field)
+        return self.cell
+
+    def _method_writer(self, method, start: str, blank: str):
+        cell = self.cell
+
+        def write(result) -> str:
+            try:
+                value = method(result)
+            except ObjectDoesNotExist:
+                return blank
+            if isinstance(value, str):
+                if not value.strip():
+                    return blank
+                html = value if isinstance(value, SafeData) else text_escape(value)
+                return f"{start}{html}</td>"
+            if type(value) is int:
+                return f"{start}{text_escape(formats.number_format(value))}</td>"
+            return cell(result)  # dates, booleans, lists: Django's rules
+
+        return write
+
+    def _foreign_key_writer(self, field, start: str, blank: str):
+        """The related object's text, escaped once per object on the page."""
+        name, attname, shown = field.name, field.attname, {}
+
+        def write(result) -> str:
+            key = getattr(result, attname)
+            if key is None:
+                return blank
+            html = shown.get(key)
+            if html is None:
+                html = shown[key] = f"{start}{conditional_escape(getattr(result, name))}</td>"
+            return html
+
+        return write
+
+    def _linked_text_writer(self, field):
+        name, empty, tag = self.name, self.empty, self.tag
+        start = f"<{tag}{self.row_class}>"
+        end = f"</{tag}>"
+
+        def write(result) -> str:
+            value = getattr(result, name)
+            if value is None or not value.strip():
+                shown = conditional_escape(empty)
+            else:
+                shown = text_escape(value)
+            return f'{start}<a href="{text_escape(self._url(result))}">{shown}</a>{end}'
+
+        return write
 
     def _linked(self, result, result_repr):
         cl = self.cl
@@ -208,19 +290,38 @@ def queue_results(cl: ChangeList) -> list:
     """Django's `results(cl)`: one list of cells per row."""
     if cl.formset:
         return list(admin_list.results(cl))
-    columns = _columns(cl)
-    return [admin_list.ResultList(None, [c.cell(row) for c in columns]) for row in cl.result_list]
+    writers = [column.writer() for column in _columns(cl)]
+    return [
+        admin_list.ResultList(None, [mark_safe(w(row)) for w in writers])  # noqa: S308
+        for row in cl.result_list
+    ]
+
+
+def queue_tbody(cl: ChangeList) -> SafeString:
+    """The table's rows as Django's `change_list_results.html` writes them (its loop's line
+    breaks included), built as one string: the template's loop over 100 rows of 10 cells
+    resolved each cell as a variable, a sixth of the page's time."""
+    writers = [column.writer() for column in _columns(cl)]
+    rows = ["\n\n<tr>" + "".join([w(row) for w in writers]) + "</tr>\n" for row in cl.result_list]
+    return mark_safe("".join(rows))  # noqa: S308 - every cell escaped by _Column.cell
 
 
 def queue_result_list(cl: ChangeList) -> dict:
-    """Django's `result_list(cl)` with `queue_results`."""
+    """Django's `result_list(cl)` with the rows drawn by `queue_tbody` (or, on a page with
+    `list_editable` forms, by Django)."""
     headers = list(admin_list.result_headers(cl))
+    if cl.formset:
+        results, tbody = list(admin_list.results(cl)), None
+    else:
+        tbody = queue_tbody(cl)
+        results = bool(cl.result_list)
     return {
         "cl": cl,
         "result_hidden_fields": list(admin_list.result_hidden_fields(cl)),
         "result_headers": headers,
         "num_sorted_fields": sum(1 for h in headers if h["sortable"] and h["sorted"]),
-        "results": queue_results(cl),
+        "results": results,
+        "tbody": tbody,
     }
 
 
@@ -230,6 +331,6 @@ def queue_result_list_tag(parser, token):
         parser,
         token,
         func=queue_result_list,
-        template_name="change_list_results.html",
+        template_name="queue_results.html",
         takes_context=False,
     )

@@ -12,7 +12,7 @@ from django.contrib.messages import get_messages
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString
 
 from accounts import roles
@@ -184,6 +184,22 @@ def test_the_study_filter_lists_only_the_users_studies(coord_client, ldn_study):
     assert f"?study={other.pk}" not in html
 
 
+def test_the_study_filter_lists_the_header_s_studies_in_title_order(
+    coord_client, coordinator, admin_client, ldn_study
+):
+    """The filter reuses the studies the progress header read (no query of its own)."""
+    mine = StudyFactory(title="A first study", short_title="First")
+    mine.members.add(coordinator)
+    StudyFactory(title="Another study", short_title="Not mine")
+
+    html = coord_client.get(reverse(CHANGELIST)).content.decode()
+    everything = admin_client.get(reverse(CHANGELIST)).content.decode()
+
+    assert html.index(f"?study={mine.pk}") < html.index(f"?study={ldn_study.pk}")
+    assert ">Not mine</a>" not in html
+    assert ">Not mine</a>" in everything and f"?study={ldn_study.pk}" in everything
+
+
 def test_coordinators_search_by_screening_number_name_email_or_phone(coord_client, ldn_study):
     submit(ldn_study)
     submit(ldn_study, email="bo@example.com", phone="(205) 555-0177", first_name="Bo")
@@ -294,36 +310,38 @@ def test_the_queue_takes_the_same_queries_at_10_and_300_participants(
     ]
     assert len(counts) == 1  # the filtered count the pages need, not also the whole table's
     assert "LIMIT" in counts[0]  # capped: see the tests below
-    # The rows come without the study's long texts (the same copy on every row).
+    # The rows come without their study (the header read it) or contact details.
     (rows,) = [
         q["sql"]
         for q in captured.captured_queries
         if q["sql"].startswith('SELECT "recruitment_participant"."id"')
-        and '"recruitment_study"."title"' in q["sql"]
+        and '"recruitment_participant"."screening_number"' in q["sql"]
+        and "COUNT" not in q["sql"]
     ]
-    for column in ("description", "summary", "what_it_involves", "translations"):
-        assert f'"recruitment_study"."{column}"' not in rows
+    assert '"recruitment_study".' not in rows.split(" FROM ")[0]
+    assert '"recruitment_participant"."email"' not in rows
 
 
-def test_only_the_page_drawn_leaves_out_the_study_texts_the_actions_get_whole_rows(
+def test_only_the_page_drawn_reads_only_what_its_columns_show_the_actions_get_whole_rows(
     coord_client, ldn_study
 ):
+    from recruitment.admin.queue import QUEUE_ROW_FIELDS
+
     participants_bulk(ldn_study, 3, status=Status.NEW)
 
     response = coord_client.get(reverse(CHANGELIST))
 
     cl = response.context["cl"]
-    drawn = cl.result_list[0].study.get_deferred_fields()
-    assert drawn == {
-        "summary",
-        "description",
-        "what_it_involves",
-        "contact_consent_text",
-        "translations",
-        "call_script",
-    }
+    drawn = cl.result_list[0]
+    loaded = {f.attname for f in Participant._meta.concrete_fields} - drawn.get_deferred_fields()
+    listed = {Participant._meta.get_field(name.split("__")[0]).attname for name in QUEUE_ROW_FIELDS}
+    assert loaded == listed
+    assert {"study_id", "duplicate_of_id", "status", "created_at"} <= loaded
+    assert drawn.study == ldn_study  # the header's, not a copy joined to each row
+    assert "email" in drawn.get_deferred_fields() and "note" in drawn.get_deferred_fields()
     for_actions = cl.get_queryset(response.wsgi_request)
     assert [p.study.get_deferred_fields() for p in for_actions] == [set()] * 3
+    assert [p.get_deferred_fields() for p in for_actions] == [set()] * 3
 
 
 # The count stops at the cap (1,000; 3 here, with pages of 2): past it the queue says "more
@@ -393,7 +411,9 @@ def test_a_queue_within_the_cap_shows_its_count_and_select_all(coord_client, ldn
         {"_popup": "1", "_to_field": "id"},
     ],
 )
-def test_the_queue_rows_are_djangos_rows(coord_client, coordinator, ldn_study, query):
+def test_the_queue_rows_are_djangos_rows(
+    coord_client, coordinator, ldn_study, query, django_assert_num_queries
+):
     from django.contrib.admin.templatetags import admin_list
 
     from recruitment.templatetags.queue_rows import queue_result_list, queue_results
@@ -420,23 +440,38 @@ def test_the_queue_rows_are_djangos_rows(coord_client, coordinator, ldn_study, q
         Status.INELIGIBLE,
         by=coordinator,
     )
+    applicant(ldn_study, first_name='Ann <b>"&', last_name="O'Neil")  # escaped as Django does
+    failing = walk(eligible_applicant(ldn_study), Status.ELIGIBLE, by=coordinator)
+    Participant.objects.filter(pk=failing.pk).update(  # as new lab values leave it
+        criteria_failed_at=timezone.now(), criteria_failed_by="lab values"
+    )
 
     response = coord_client.get(reverse(CHANGELIST), query)
 
     assert response.status_code == 200
     cl = response.context["cl"]
     assert len(cl.result_list) >= 1
-    ours = [list(row) for row in queue_results(cl)]
+    body = response.content.decode()
+    # Every column reads only what the page fetched: no query for rows fetched afresh (the
+    # page's own rendering has filled in whatever its rows lacked).
+    cl.get_results(response.wsgi_request)
+    with django_assert_num_queries(0):
+        ours = [list(row) for row in queue_results(cl)]
+    assert "fails-criterion" in str(ours) or query
+    assert "<b>" not in str(ours) and "O'Neil" not in str(ours)
     djangos = [list(row) for row in admin_list.results(cl)]
     assert ours == djangos
     assert all(isinstance(cell, SafeString) for row in ours for cell in row)
-    body = response.content.decode()
+    with translation.override("es"):  # labels and days kept per language
+        spanish = [list(row) for row in queue_results(cl)]
+        assert spanish == [list(row) for row in admin_list.results(cl)]
+    assert spanish != ours
     assert all(cell in body for row in ours for cell in row)  # the page draws these rows
-    # The whole table as drawn (headers, hidden fields, rows) is Django's table.
-    table = "admin/change_list_results.html"
-    assert render_to_string(table, queue_result_list(cl)) == render_to_string(
-        table, admin_list.result_list(cl)
-    )
+    # The whole table as drawn (headers, hidden fields, rows written in one string) is
+    # Django's table, and the page draws it.
+    ours = render_to_string("admin/queue_results.html", queue_result_list(cl))
+    assert ours == render_to_string("admin/change_list_results.html", admin_list.result_list(cl))
+    assert ours.strip() in body
 
 
 def test_the_row_plan_draws_other_changelists_as_django_does(admin_client, ldn_study):
