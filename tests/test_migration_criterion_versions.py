@@ -33,7 +33,7 @@ def test_every_verdict_keeps_its_criterion_as_judged_through_the_migrations(ldn_
     study_criteria_changed(study=ldn_study, criteria=[liver])
     second = submit(ldn_study, answers=LDN_ELIGIBLE_ANSWERS, email="b@example.com")
     judged = {
-        v.pk: v.criterion_snapshot
+        (v.participant_id, v.criterion_id): v.criterion_snapshot
         for v in CriterionVerdict.objects.select_related("criterion_version")
     }
     assert len({str(s) for s in judged.values()}) == CriterionVersion.objects.count()
@@ -45,7 +45,12 @@ def test_every_verdict_keeps_its_criterion_as_judged_through_the_migrations(ldn_
         old = executor.loader.project_state(BEFORE[0]).apps.get_model(
             "recruitment", "CriterionVerdict"
         )
-        copies = dict(old.objects.values_list("pk", "criterion_snapshot"))
+        copies = {
+            (participant, criterion): snapshot
+            for participant, criterion, snapshot in old.objects.values_list(
+                "participant_id", "criterion_id", "criterion_snapshot"
+            )
+        }
         assert copies == judged
     finally:
         migrate(head())
@@ -55,7 +60,7 @@ def test_every_verdict_keeps_its_criterion_as_judged_through_the_migrations(ldn_
 
     criterion_versions_forget()
     after = {
-        v.pk: v.criterion_snapshot
+        (v.participant_id, v.criterion_id): v.criterion_snapshot
         for v in CriterionVerdict.objects.select_related("criterion_version")
     }
     assert after == judged

@@ -3,6 +3,7 @@ log, consent."""
 
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery
+from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -45,11 +46,28 @@ from recruitment.verdict_words import (
 CARRIED_OVER = _("carried over from the registry: answered on {date}, not asked again")
 
 
+class ReadOnlyInlineFormSet(BaseInlineFormSet):
+    """The rows as they are, whatever a POST of the page carries: never bound to its data, so
+    nothing posted is read (no row key, no field) and nothing is saved. The page's own form
+    saves as usual."""
+
+    def __init__(self, data=None, files=None, **kwargs):
+        super().__init__(None, None, **kwargs)
+
+    def is_valid(self):
+        return True
+
+    def save(self, commit=True):
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+        return []
+
+
 class ReadOnlyInline(admin.TabularInline):
     """Rows nobody changes or deletes here, superusers included; new ones come from services."""
 
     extra = 0
     can_delete = False
+    formset = ReadOnlyInlineFormSet
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -35,7 +35,10 @@ class CriterionVerdict(models.Model):
     criterion text and rule it was judged by (a `CriterionVersion`, shared by every verdict
     judged by the same text and rule), so later protocol amendments do not rewrite history."""
 
-    # Indexes: the unique (participant, criterion) one finds a participant's verdicts, and
+    # The primary key is (participant, criterion): one verdict per criterion, and the index
+    # that finds a participant's verdicts, with no id column and no second index to write.
+    pk = models.CompositePrimaryKey("participant", "criterion")
+    # Indexes: the primary key finds a participant's verdicts, and
     # the partial not-met one serves the reports; none on the criterion or its version alone
     # (never deleted), so a submission writes fewer index entries.
     participant = models.ForeignKey(
@@ -89,9 +92,6 @@ class CriterionVerdict(models.Model):
             ),
         ]
         constraints = [
-            models.UniqueConstraint(
-                fields=["participant", "criterion"], name="one_verdict_per_criterion"
-            ),
             models.CheckConstraint(condition=Q(verdict__in=Verdict.values), name="verdict_valid"),
         ]
 

@@ -27,7 +27,6 @@ from recruitment.allocation import access as allocation_access
 from recruitment.allocation.selectors import Remaining, remaining_by_study, unblinding_counts
 from recruitment.calls.selectors import FOLLOW_UP, NOT_REACHED, StudyCalls, calls_by_study
 from recruitment.models import (
-    CriterionVerdict,
     Participant,
     ReferralSource,
     Status,
@@ -480,8 +479,10 @@ def count_participants(*, study_ids: Sequence[int], today: date) -> Counted:
 
 
 def data_version(study_id: int) -> str:
-    """The newest participant history row, status change and verdict ids (1 query, one
-    backward index step each; `study_id` only anchors the query's single row)."""
+    """The newest participant history row and status change ids (1 query, one backward index
+    step each; `study_id` only anchors the query's single row). Verdicts need no id of their
+    own here: every service that writes them (a submission, a re-evaluation, an erasure)
+    writes the participant's history in the same transaction."""
 
     def newest(model) -> Subquery:
         return Subquery(model.objects.order_by("-pk").values("pk")[:1])
@@ -491,9 +492,8 @@ def data_version(study_id: int) -> str:
         .annotate(
             history=newest(Participant.history.model),
             change=newest(StatusChange),
-            verdict=newest(CriterionVerdict),
         )
-        .values_list("history", "change", "verdict")
+        .values_list("history", "change")
     )
     return ".".join(str(value or 0) for value in row.get())
 

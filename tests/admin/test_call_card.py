@@ -194,8 +194,9 @@ def test_the_verdicts_open_with_not_met_then_not_sure_in_words(coord_client, ldn
     assert "Exclusion · asked of the patient · criteria version 1" in first_row
     assert "answered by the patient" in first_row
     assert "liver: not_met" not in html and "v1 ·" not in html and "Provenance" not in html
-    # Read-only, but the page still posts its management form and keys back.
-    assert 'name="verdicts-TOTAL_FORMS"' in html and 'name="verdicts-0-id"' in html
+    # Read-only: the page carries the formset's management form, and nothing posted back for
+    # these rows is read (recruitment.admin.inlines.ReadOnlyInlineFormSet).
+    assert 'name="verdicts-TOTAL_FORMS"' in html
 
 
 # ---------------------------------------------------------------------------------------------

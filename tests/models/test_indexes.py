@@ -2,9 +2,10 @@
 indexed only where it holds something, and nothing is indexed that no read uses."""
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
-from recruitment.models import Participant
+from recruitment.models import CriterionVerdict, Participant
+from tests.factories import submit
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +54,27 @@ def test_no_history_table_indexes_its_dates():
     history = Participant.history.model._meta.db_table
 
     assert not any("history_date" in d for d in index_definitions(history).values())
+
+
+def test_a_verdict_is_keyed_by_its_participant_and_criterion_alone():
+    table = CriterionVerdict._meta.db_table
+    with connection.cursor() as cursor:
+        columns = {c.name for c in connection.introspection.get_table_description(cursor, table)}
+    definitions = index_definitions(table)
+
+    assert "id" not in columns
+    # One index a verdict writes besides the few not-met ones: the key (PostgreSQL's primary
+    # key; SQLite's unique index on the same columns).
+    assert sorted(definitions) == [f"{table}_pkey", "verdict_not_met"]
+    if connection.vendor != "postgresql":
+        assert "unique" in definitions[f"{table}_pkey"]
+        assert "(participant_id, criterion_id)" in definitions[f"{table}_pkey"]
+
+
+def test_a_second_verdict_on_the_same_criterion_is_refused(ldn_study):
+    participant = submit(ldn_study)
+    verdict = participant.verdicts.first()
+    verdict.reason = "a second verdict"
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CriterionVerdict.objects.bulk_create([verdict])
