@@ -22,3 +22,7 @@ if _default["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _options = _default.setdefault("OPTIONS", {})
     _options["options"] = f"{_options.get('options', '')} -c synchronous_commit=off".strip()
+
+# Empties PostgreSQL's tables after each transactional test with DELETE, not TRUNCATE
+# (tests/database/management/commands/flush.py).
+INSTALLED_APPS = ["tests.database", *INSTALLED_APPS]  # noqa: F405
