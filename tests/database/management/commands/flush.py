@@ -1,11 +1,11 @@
 """`flush` as the test runner calls it after each transactional test (the live-server and
 race tests), emptying PostgreSQL's tables with DELETE rather than TRUNCATE.
 
-TRUNCATE gives every table, index and TOAST table a new file and drops the old ones, which
-costs PostgreSQL seconds for this schema's tables, most of them empty or nearly; DELETE of
-the few rows a test wrote costs milliseconds. The foreign keys Django makes are deferred, so
-deleting in any order inside one transaction leaves nothing dangling. Sequences go on as
-TRUNCATE without RESTART IDENTITY leaves them; a test that asks for them to be reset
+TRUNCATE gives every table, index and TOAST table a new file and drops the old ones, far
+dearer for this schema's tables, most of them empty or nearly, than a DELETE of the few rows
+a test wrote (bench/README.md, "The test suite's time"). The foreign keys Django makes are
+deferred, so deleting in any order inside one transaction leaves nothing dangling. Sequences
+go on as TRUNCATE without RESTART IDENTITY leaves them; a test that asks for them to be reset
 (`reset_sequences`), SQLite (which already deletes) and an interactive flush get Django's own
 command unchanged. Only tests/settings.py installs this app.
 """
