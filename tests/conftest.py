@@ -1,4 +1,5 @@
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from recruitment.registry.tasks import study_rematch_enqueue
 from recruitment.studies.services import study_load_file
 from tests import settings as project_settings
 from tests.factories import staff
+from tests.fresh_sqlite import FreshFiles, fresh_files
 from tests.written_rows import WrittenRows, rows_written_by
 
 # Playwright's sync API keeps an event loop in the main thread; Django would refuse its
@@ -65,6 +67,27 @@ def collected_static(tmp_path_factory) -> Path:
     with override_settings(STATIC_ROOT=root, STORAGES=PRODUCTION_STORAGES):
         call_command("collectstatic", "--noinput", verbosity=0)
     return root
+
+
+@pytest.fixture(scope="session")
+def fresh_sqlite_files(tmp_path_factory) -> FreshFiles:
+    """The SQLite files `manage.py migrate` and `load_study` made in processes of their own,
+    once for the whole run: the xdist workers share one directory of the run's temporary
+    directory (tests/fresh_sqlite.py)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return fresh_files(shared / "fresh-sqlite")
+
+
+@pytest.fixture
+def sqlite_with_ldn_study(fresh_sqlite_files, tmp_path) -> Path:
+    """This test's own SQLite file as `make serve` leaves a new one: migrated, with the LDN
+    study loaded; for the app served or worked on by other processes."""
+    for run in (fresh_sqlite_files.migrate, fresh_sqlite_files.load_study):
+        assert run.returncode == 0, f"manage.py {' '.join(run.args)}: {run.stderr}"
+    path = tmp_path / "db.sqlite3"
+    shutil.copyfile(fresh_sqlite_files.with_ldn_study, path)
+    return path
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -165,10 +165,11 @@ class Browser:
         return self.open(FORM_PATH, data)[0]
 
 
-def served_database(tmp_path: Path) -> tuple[str, Callable[[], int]]:
+def served_database(request) -> tuple[str, Callable[[], int]]:
     """The database the served app uses, migrated (so with the cache table) and with the
     LDN study, and a function counting its participants. On PostgreSQL this run's test
-    database (the test is transactional: emptied after); else a new SQLite file."""
+    database (the test is transactional: emptied after); else the test's own SQLite file
+    (`sqlite_with_ldn_study`, tests/conftest.py)."""
     if connection.vendor == "postgresql":
         db = connection.settings_dict
         password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
@@ -184,26 +185,8 @@ def served_database(tmp_path: Path) -> tuple[str, Callable[[], int]]:
 
         return url, participants
 
-    path = tmp_path / "db.sqlite3"
+    path = request.getfixturevalue("sqlite_with_ldn_study")
     url = f"sqlite:///{path}"
-    setup = subprocess.run(  # noqa: S603 (our own interpreter)
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=production_env(DATABASE_URL=url),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert setup.returncode == 0, setup.stderr
-    load = subprocess.run(  # noqa: S603 (our own interpreter)
-        [sys.executable, "manage.py", "load_study", "--create-only", LDN_STUDY_FILE],
-        cwd=ROOT,
-        env=production_env(DATABASE_URL=url),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert load.returncode == 0, load.stderr
 
     def participants() -> int:
         with sqlite3.connect(path) as db:
@@ -261,9 +244,9 @@ def assert_the_limit_held_in_every_worker(statuses, posts, log) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_eleventh_post_from_one_address_is_refused_by_every_worker_with_the_default_cache(
-    tmp_path, collected_static
+    request, collected_static
 ):
-    database_url, participants = served_database(tmp_path)
+    database_url, participants = served_database(request)
     env = served_env(database_url, collected_static)
     env.pop("CACHE_URL", None)  # the default: the database's cache table
 
@@ -294,9 +277,9 @@ def redis_db():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_eleventh_post_from_one_address_is_refused_by_every_worker_with_redis(
-    tmp_path, collected_static, redis_db
+    request, collected_static, redis_db
 ):
-    database_url, participants = served_database(tmp_path)
+    database_url, participants = served_database(request)
     env = served_env(database_url, collected_static, CACHE_URL=redis_db)
 
     statuses, posts, log = send_past_the_limit(env)
@@ -402,18 +385,12 @@ def test_manage_check_deploy_is_silent_with_the_default_or_a_redis_cache(cache_u
 
 
 # -- the cache table exists once migrate has run ----------------------------------------------
-def test_migrate_creates_the_cache_table(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    result = subprocess.run(  # noqa: S603 (our own interpreter)
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=production_env(DATABASE_URL=f"sqlite:///{path}"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def test_migrate_creates_the_cache_table(fresh_sqlite_files):
+    """`manage.py migrate` on a new SQLite file, in a process of its own with the production
+    settings: made once for the run (tests/fresh_sqlite.py), read here without writing."""
+    migrate = fresh_sqlite_files.migrate
 
-    assert result.returncode == 0, result.stderr
-    with sqlite3.connect(path) as db:
+    assert migrate.returncode == 0, migrate.stderr
+    with sqlite3.connect(f"file:{fresh_sqlite_files.migrated}?mode=ro", uri=True) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     assert "ldn_trial_cache" in tables

@@ -325,33 +325,16 @@ class Server:
         return self.process.returncode, stderr
 
 
-def database_prepare(env: dict) -> None:
-    """Migrate the server's database and load the LDN study, as `make serve` does."""
-    setup = subprocess.run(  # noqa: S603 (our own interpreter)
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.core.management import call_command; "
-            "call_command('migrate', verbosity=0); "
-            "call_command('load_study', '--create-only', 'recruitment/studies/ldn-mecfs.toml')",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert setup.returncode == 0, setup.stderr
-
-
-def test_gunicorn_with_the_production_configuration_serves_the_app(tmp_path, collected_static):
+def test_gunicorn_with_the_production_configuration_serves_the_app(
+    sqlite_with_ldn_study, collected_static
+):
+    """On a database as `make serve` leaves a new one: migrated, the LDN study loaded."""
     env = production_env(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DATABASE_URL=f"sqlite:///{sqlite_with_ldn_study}",
         STATIC_ROOT=str(collected_static),
         SECURE_SSL_REDIRECT="0",  # no TLS on loopback: what `make serve` sets
         GUNICORN_WORKERS="2",
     )
-    database_prepare(env)
 
     server = Server(env)
     try:

@@ -274,24 +274,12 @@ def test_a_covering_index_includes_its_columns_only_where_the_database_can(db):
     assert into.covering == ("at", "reason", "reason_code")
 
 
-def test_migrate_on_a_fresh_sqlite_file_prints_no_w040(tmp_path):
-    import os
-    import subprocess
-    import sys
+def test_migrate_on_a_fresh_sqlite_file_prints_no_w040(fresh_sqlite_files):
+    """`manage.py migrate` on a new SQLite file, in a process of its own: made once for the
+    run (tests/fresh_sqlite.py), its output read here."""
+    migrate = fresh_sqlite_files.migrate
 
-    env = {
-        **os.environ,
-        "DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "ldn_trial.settings",
-    }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "W040" not in result.stdout + result.stderr
+    assert migrate.args == ["migrate", "--noinput"]
+    assert migrate.returncode == 0, migrate.stderr
+    assert "Applying recruitment.0001_initial... OK" in migrate.stdout
+    assert "W040" not in migrate.stdout + migrate.stderr

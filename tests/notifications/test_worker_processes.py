@@ -1,17 +1,18 @@
 """The workers as an operator runs them, each in its own process with the production settings
 from the environment: `manage.py db_worker` on the database queue (the default), and RQ's
 worker on Redis (TASKS_BACKEND=rq). Each sends a real email to the SMTP server on loopback,
-which refuses the first attempt. The database is a SQLite file of the test's own."""
+which refuses the first attempt. The database is a SQLite file of the test's own, migrated and
+with the LDN study (`sqlite_with_ldn_study`, tests/conftest.py)."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import redis
 
 from tests.test_serving import ROOT, production_env
 
-LDN_STUDY_FILE = "recruitment/studies/ldn-mecfs.toml"
 COORDINATORS = "coordinators@example.edu"
 # Loading the study queued the registry's re-matching (tests/registry): out of the count here.
 ENQUEUE = (
@@ -35,10 +36,10 @@ def manage(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.Co
     )
 
 
-def worker_env(tmp_path, smtp_server, **variables: str) -> dict[str, str]:
-    """A migrated SQLite file with the LDN study, and email to the loopback server."""
-    env = production_env(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+def worker_env(database: Path, smtp_server, **variables: str) -> dict[str, str]:
+    """The SQLite file, and email to the loopback server."""
+    return production_env(
+        DATABASE_URL=f"sqlite:///{database}",
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=str(smtp_server.port),
@@ -47,10 +48,6 @@ def worker_env(tmp_path, smtp_server, **variables: str) -> dict[str, str]:
         EMAIL_RETRY_DELAYS="0",
         **variables,
     )
-    for args in (("migrate", "--noinput", "-v", "0"), ("load_study", LDN_STUDY_FILE)):
-        done = manage(*args, env=env)
-        assert done.returncode == 0, done.stderr
-    return env
 
 
 @pytest.fixture
@@ -60,8 +57,10 @@ def smtp_server(smtp_server, settings):
     return smtp_server
 
 
-def test_the_database_worker_process_delivers_a_refused_email_once(tmp_path, smtp_server):
-    env = worker_env(tmp_path, smtp_server)
+def test_the_database_worker_process_delivers_a_refused_email_once(
+    sqlite_with_ldn_study, smtp_server
+):
+    env = worker_env(sqlite_with_ldn_study, smtp_server)
     queued = manage("shell", "-c", ENQUEUE, env=env)
     assert queued.returncode == 0, queued.stderr
     waiting = manage("check_tasks", "--max-wait-minutes", "0", env=env)
@@ -105,8 +104,10 @@ def empty_redis_queue():
 
 
 @pytest.mark.usefixtures("empty_redis_queue")
-def test_the_rq_worker_process_delivers_a_refused_email_once(tmp_path, smtp_server):
-    env = worker_env(tmp_path, smtp_server, TASKS_BACKEND="rq", TASKS_REDIS_URL=REDIS_URL)
+def test_the_rq_worker_process_delivers_a_refused_email_once(sqlite_with_ldn_study, smtp_server):
+    env = worker_env(
+        sqlite_with_ldn_study, smtp_server, TASKS_BACKEND="rq", TASKS_REDIS_URL=REDIS_URL
+    )
     queued = manage("shell", "-c", ENQUEUE, env=env)
     assert queued.returncode == 0, queued.stderr
     rq_worker = ("rqworker", "--burst", "--with-scheduler", "--job-class", "django_tasks_rq.Job")

@@ -38,7 +38,7 @@ from tests.admin_posts import form_data
 from tests.dates import TODAY
 from tests.factories import LDN_ELIGIBLE_ANSWERS, ldn_form_data, submit, walk
 from tests.intake.test_import import csv_bytes, row
-from tests.test_serving import ROOT, Server, database_prepare, get, production_env
+from tests.test_serving import ROOT, Server, get, production_env
 
 FORM_URL = "/studies/ldn-mecfs/interest/"
 
@@ -510,12 +510,12 @@ def _post(url: str, fields: dict, cookie: str) -> int:
 
 
 def test_a_zip_code_in_fullwidth_digits_does_not_take_down_a_gunicorn_worker(
-    tmp_path, collected_static
+    sqlite_with_ldn_study, collected_static
 ):
     """One worker, never recycled: before, the panic ended it with the request (the client saw
     the connection drop) and gunicorn booted another."""
     env = production_env(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DATABASE_URL=f"sqlite:///{sqlite_with_ldn_study}",
         STATIC_ROOT=str(collected_static),
         SECURE_SSL_REDIRECT="0",
         SESSION_COOKIE_SECURE="0",
@@ -525,7 +525,6 @@ def test_a_zip_code_in_fullwidth_digits_does_not_take_down_a_gunicorn_worker(
         GUNICORN_WORKERS="1",
         GUNICORN_MAX_REQUESTS="0",
     )
-    database_prepare(env)
 
     server = Server(env)
     try:
