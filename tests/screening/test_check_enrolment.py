@@ -65,8 +65,8 @@ def free_slot(study: Study) -> EnrolmentSlot:
 def constraints_off():
     """Let the test write rows the database's constraints refuse. SQLite ignores its CHECK
     constraints for a while (it cannot drop a UNIQUE one); PostgreSQL drops the participant
-    table's checks and unique constraints inside the test's transaction, whose rollback
-    brings them back."""
+    table's checks and unique constraints (and the unique index the participant ID's partial
+    constraint is) inside the test's transaction, whose rollback brings them back."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA ignore_check_constraints = ON")
@@ -85,7 +85,10 @@ def constraints_off():
                 and not info["primary_key"]
                 and info["columns"] in (["slot_id"], ["study_id", "participant_id"])
             ):
-                cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+                if info["index"]:  # a partial unique index (the participant ID's)
+                    cursor.execute(f'DROP INDEX "{name}"')
+                else:
+                    cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
     yield
 
 
