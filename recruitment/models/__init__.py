@@ -21,6 +21,9 @@ from recruitment.models.amendments import (  # noqa: F401
     WhatIfRun,
     WhatIfState,
 )
+from recruitment.models.answers import (  # noqa: F401
+    Answer,
+)
 from recruitment.models.common import (  # noqa: F401
     PREFIX_VALIDATOR,
     ZIP_VALIDATOR,
@@ -30,7 +33,6 @@ from recruitment.models.drafts import (  # noqa: F401
     Draft,
 )
 from recruitment.models.participants import (  # noqa: F401
-    Answer,
     EntrySource,
     Participant,
     ParticipantQuerySet,

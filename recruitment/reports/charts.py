@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from recruitment.reports.consort import ConsortCounts, LabelledCount
-from recruitment.reports.dashboard import WeekCount
+from recruitment.reports.progress import WeekCount
 
 APPLICATIONS_COLOUR = "#0b5ed7"  # blue, 5.2:1 on white
 ENROLMENTS_COLOUR = "#a04a00"  # dark orange, 6:1 on white; tells apart from blue in all

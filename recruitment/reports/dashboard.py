@@ -7,17 +7,16 @@ of queries for 3 participants as for 100,000, and for one study as for ten.
 The CONSORT box is in `recruitment.reports.consort`.
 """
 
-import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, F, Subquery
 from django.db.models.expressions import Window
-from django.db.models.functions import RowNumber, TruncWeek
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -40,131 +39,20 @@ from recruitment.reports.consort import (
     consort_counts_by_study,
     status_tallies,
 )
+from recruitment.reports.progress import (
+    Projection,
+    WeekCount,
+    as_local_date,
+    project,
+    recent_enrolments_by_study,
+    weekly_series_by_study,
+)
 from recruitment.reports.run_in_list import RunInLine, run_in_by_study
 from recruitment.visits.selectors import visits_this_week_by_study
 
-# Weeks shown in the applications and enrolments chart (the current week is the last one).
-CHART_WEEKS = 12
-# Weeks of enrolments the projection's rate is measured over.
-RATE_WEEKS = 8
 # Rows listed for follow-ups due and the waitlist (the totals are always shown).
 LIST_LIMIT = 25
 NO_REFERRAL_LABEL = _("Not given")
-
-
-# ---------------------------------------------------------------------------------------------
-# Weekly series and the projection
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class WeekCount:
-    start: date  # the Monday of the ISO week
-    applications: int
-    enrolments: int
-
-    @property
-    def iso_week(self) -> str:
-        year, week, _day = self.start.isocalendar()
-        return f"{year}-W{week:02d}"
-
-
-def week_starts(*, today: date, weeks: int = CHART_WEEKS) -> list[date]:
-    """The Mondays of the last `weeks` ISO weeks, the current one last."""
-    this_monday = today - timedelta(days=today.weekday())
-    return [this_monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
-
-
-def _local_midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
-def _as_local_date(value) -> date:
-    if isinstance(value, datetime):
-        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    return value
-
-
-def weekly_series_by_study(
-    *, study_ids: Sequence[int], today: date, weeks: int = CHART_WEEKS
-) -> dict[int, tuple[WeekCount, ...]]:
-    """Applications (by date applied) and enrolments (by the date of the status change to
-    `enrolled`) per ISO week in the site's time zone, the last `weeks` weeks (2 queries)."""
-    starts = week_starts(today=today, weeks=weeks)
-    since, until = _local_midnight(starts[0]), _local_midnight(today + timedelta(days=1))
-    applications = (
-        Participant.objects.filter(
-            study_id__in=study_ids, created_at__gte=since, created_at__lt=until
-        )
-        .order_by()
-        .annotate(week=TruncWeek("created_at"))
-        .values("study_id", "week")
-        .annotate(n=Count("*"))  # not the pk: the (study, created_at) index alone answers
-    )
-    enrolments = (
-        _enrolments_between(study_ids, since, until)
-        .annotate(week=TruncWeek("at"))
-        .values("participant__study_id", "week")
-        .annotate(n=Count("pk"))
-    )
-    applied: Counter = Counter()
-    for row in applications:
-        applied[row["study_id"], _as_local_date(row["week"])] += row["n"]
-    enrolled: Counter = Counter()
-    for row in enrolments:
-        enrolled[row["participant__study_id"], _as_local_date(row["week"])] += row["n"]
-    return {
-        study_id: tuple(
-            WeekCount(start, applied[study_id, start], enrolled[study_id, start])
-            for start in starts
-        )
-        for study_id in study_ids
-    }
-
-
-@dataclass(frozen=True)
-class Projection:
-    """When the target is reached at the recent enrolment rate."""
-
-    remaining: int
-    recent_enrolments: int
-    rate_weeks: int
-    on: date | None  # None when the target is reached or there is no recent rate
-
-    @property
-    def reached(self) -> bool:
-        return self.remaining <= 0
-
-    @property
-    def per_week(self) -> float:
-        return self.recent_enrolments / self.rate_weeks
-
-    @property
-    def weeks(self) -> float | None:
-        if self.reached or not self.recent_enrolments:
-            return None
-        return self.remaining / self.per_week
-
-
-def project(*, remaining: int, recent_enrolments: int, today: date) -> Projection:
-    """`remaining` slots filled at the rate of `recent_enrolments` in the last RATE_WEEKS
-    weeks: today plus remaining / rate weeks, rounded up to a whole day."""
-    on = None
-    if remaining > 0 and recent_enrolments > 0:
-        days = math.ceil(remaining * RATE_WEEKS * 7 / recent_enrolments)
-        on = today + timedelta(days=days)
-    return Projection(max(remaining, 0), recent_enrolments, RATE_WEEKS, on)
-
-
-def recent_enrolments_by_study(*, study_ids: Sequence[int], today: date) -> Counter:
-    """Enrolments in the RATE_WEEKS weeks that end today (today and the 55 days before, for
-    8 weeks), per study (1 query)."""
-    since = _local_midnight(today - timedelta(weeks=RATE_WEEKS) + timedelta(days=1))
-    until = _local_midnight(today + timedelta(days=1))
-    rows = (
-        _enrolments_between(study_ids, since, until)
-        .values("participant__study_id")
-        .annotate(n=Count("pk"))
-    )
-    return Counter({row["participant__study_id"]: row["n"] for row in rows})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,7 +102,7 @@ def _first_rows(queryset, *, order_by: list, date_field: str, limit: int):
     totals: dict[int, int] = {}
     for row in sorted(rows, key=lambda r: (r["study_id"], r["row"])):
         listed[row["study_id"]].append(
-            ListedParticipant(row["pk"], row["screening_number"], _as_local_date(row[date_field]))
+            ListedParticipant(row["pk"], row["screening_number"], as_local_date(row[date_field]))
         )
         totals[row["study_id"]] = row["total"]
     return listed, totals
@@ -501,13 +389,3 @@ def data_version(study_id: int) -> str:
 def funnel(counts: Counter | dict) -> tuple[LabelledCount, ...]:
     """Participants per status, in the status machine's order (zeros included)."""
     return tuple(LabelledCount(str(s.label), counts.get(s, 0), s.value) for s in Status)
-
-
-def _enrolments_between(study_ids, since, until):
-    """Moves to enrolled in [since, until), unordered, ready to group."""
-    return StatusChange.objects.filter(
-        participant__study_id__in=study_ids,
-        to_status=Status.ENROLLED,
-        at__gte=since,
-        at__lt=until,
-    ).order_by()
