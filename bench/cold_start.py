@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import run  # noqa: E402 - sets the bench's settings and database first
+from bench.interest_data import interest_fields  # noqa: E402
 
 PORT = run.PORT + 7
 
@@ -51,43 +52,15 @@ def timed(request: urllib.request.Request) -> tuple[float, int]:
 
 
 def form_body(n: int, csrf: str, issued: str) -> bytes:
-    answers = {
-        "q_diagnosis": "yes",
-        "q_core-symptoms__pem": "yes",
-        "q_core-symptoms__sleep": "yes",
-        "q_core-symptoms__cognitive": "yes",
-        "q_core-symptoms__orthostatic": "no",
-        "q_can-attend": "yes",
-        **{
-            f"q_{code}": "no"
-            for code in (
-                "opioids",
-                "recent-ldn",
-                "allergy",
-                "pregnancy",
-                "liver",
-                "autoimmune",
-                "substance-misuse",
-                "other-trial",
-            )
-        },
-    }
     fields = {
-        "first_name": "Cold",
-        "last_name": f"Start{uuid.uuid4().hex[:8]}",
-        "email": f"cold{n}.{uuid.uuid4().hex[:8]}@example.org",
-        "phone": f"(659) 555-{n % 10000:04d}",
-        "preferred_contact": "phone",
-        "best_time": "morning",
-        "date_of_birth": "1980-04-28",
-        "zip_code": "35203",
-        "referral_source": "prohealth",
-        "note": "",
-        "contact_consent": "on",
-        **answers,
+        **interest_fields(
+            first_name="Cold",
+            last_name=f"Start{uuid.uuid4().hex[:8]}",
+            email=f"cold{n}.{uuid.uuid4().hex[:8]}@example.org",
+            phone=f"(659) 555-{n % 10000:04d}",
+        ),
         "csrfmiddlewaretoken": csrf,
         "form_issued": issued,
-        "submission_token": str(uuid.uuid4()),
     }
     return "&".join(
         f"{k}={urllib.request.quote(str(v), safe='')}" for k, v in fields.items()

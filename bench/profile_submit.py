@@ -18,12 +18,14 @@ import os
 import pstats
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.interest_data import interest_fields  # noqa: E402 - after ROOT is on the path
+
 ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
@@ -81,38 +83,13 @@ def interest_post(client, n: int, issued: str) -> None:
     """Post the LDN interest form as new person number `n` (their own name, email, phone,
     client address and submission token); assert the redirect to the thank-you page."""
     data = {
-        "first_name": "Bench",
-        "last_name": f"Person{n}",
-        "email": f"p{n}@example.org",
-        "phone": f"(659) {200 + n // 10000 % 700:03d}-{n % 10000:04d}",
-        "preferred_contact": "phone",
-        "best_time": "morning",
-        "date_of_birth": "1980-04-28",
-        "zip_code": "35203",
-        "referral_source": "prohealth",
-        "note": "",
-        "contact_consent": "on",
-        "q_diagnosis": "yes",
-        "q_core-symptoms__pem": "yes",
-        "q_core-symptoms__sleep": "yes",
-        "q_core-symptoms__cognitive": "yes",
-        "q_core-symptoms__orthostatic": "no",
-        "q_can-attend": "yes",
-        **{
-            f"q_{code}": "no"
-            for code in (
-                "opioids",
-                "recent-ldn",
-                "allergy",
-                "pregnancy",
-                "liver",
-                "autoimmune",
-                "substance-misuse",
-                "other-trial",
-            )
-        },
+        **interest_fields(
+            first_name="Bench",
+            last_name=f"Person{n}",
+            email=f"p{n}@example.org",
+            phone=f"(659) {200 + n // 10000 % 700:03d}-{n % 10000:04d}",
+        ),
         "form_issued": issued,
-        "submission_token": str(uuid.uuid4()),
     }
     response = client.post(
         "/studies/ldn-mecfs/interest/",
