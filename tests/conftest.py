@@ -220,13 +220,14 @@ def _empty_cache():
     the test before, and a rolled-back test frees its ids, and the next test's rows may take
     them again (SQLite), so a count cached under one test's ids must not answer another's
     (recruitment.reports.dashboard keys its counts on ids). The same for the interest form's
-    pages each process keeps."""
+    pages and studies each process keeps."""
     from django.core.cache import cache
 
     from recruitment.intake import form_cache
 
     cache.clear()
     form_cache.pages_forget()
+    form_cache.studies_forget()
 
 
 # -- one user per role, for tests that act as each -------------------------------------------

@@ -9,6 +9,7 @@ change stamp the database rewrites itself (recruitment.models.CriteriaStamp): th
 and the stamp both change with any change of a criterion, whether made in the admin, by
 `load_study` or by SQL by hand."""
 
+import copy
 import functools
 import hashlib
 import logging
@@ -30,6 +31,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from recruitment.evaluation import criteria_fingerprint
 from recruitment.intake import forms as interest_forms
 from recruitment.intake.form_timing import form_issued_token
 from recruitment.intake.forms import InterestForm
@@ -230,6 +232,53 @@ def pages_forget() -> None:
     """Forget every kept page (tests: a rolled-back test frees its ids for the next one)."""
     with _pages_lock:
         _pages.clear()
+
+
+# -- The study and its criteria, kept in this process for posts ---------------------------------
+# A post is validated, judged and written against the study's active criteria; reading them
+# (and the study's 40-odd columns) cost each post two queries and their models. They are kept
+# under the same key as the page, read with the same one small query (page_state_get): a change
+# of the study's text or of any criterion, however made, gives a new key.
+_STUDIES_KEPT = 16
+_studies: dict[tuple, "KeptStudy"] = {}
+_studies_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class KeptStudy:
+    """A study as a post needs it: its active criteria in order and their fingerprint."""
+
+    study: Study
+    criteria: list
+    fingerprint: str
+
+
+def study_kept(state: PageState) -> KeptStudy | None:
+    """The study of `state` with its criteria, kept in this process under the page's key (but
+    for the language); read and kept on first use. The study returned is a copy of its own,
+    recruiting or not as `state` says. None without a key (no change stamp)."""
+    if state.stamp is None:
+        return None
+    key = (state.study_pk, state.updated_at, state.stamp, _settings_generation)
+    kept = _studies.get(key)
+    if kept is None:
+        # Read after `state`: never older than the key says.
+        study = Study.objects.get(pk=state.study_pk)
+        criteria = criterion_list_active(study=study)
+        kept = KeptStudy(study, criteria, criteria_fingerprint(criteria))
+        with _studies_lock:
+            while len(_studies) >= _STUDIES_KEPT:
+                del _studies[next(iter(_studies))]
+            _studies[key] = kept
+    study = copy.copy(kept.study)
+    study.is_recruiting = state.is_recruiting
+    return KeptStudy(study, kept.criteria, kept.fingerprint)
+
+
+def studies_forget() -> None:
+    """Forget every kept study (tests: a rolled-back test frees its ids for the next one)."""
+    with _studies_lock:
+        _studies.clear()
 
 
 CACHE_DOWN = object()

@@ -19,7 +19,11 @@ from django.utils.translation import gettext_lazy as _
 from recruitment import eligibility
 from recruitment.contact import MatchKeys, phone_e164
 from recruitment.errors import ImportRowError, RecruitmentError, StudyNotRecruiting
-from recruitment.evaluation import criterion_versions_forget, evaluation_build
+from recruitment.evaluation import (
+    criterion_version_ids,
+    criterion_versions_forget,
+    evaluation_build,
+)
 from recruitment.intake.submission_match import NUMBERING, submission_match
 from recruitment.models import (
     Answer,
@@ -80,6 +84,7 @@ def participant_submit(
     language: str = "en",
     site_url: str = "",
     criteria: list[EligibilityCriterion] | None = None,
+    fingerprint: str | None = None,
     entered_by=None,
     entry_source: str = EntrySource.FORM,
     patient_email: bool = True,
@@ -92,7 +97,8 @@ def participant_submit(
     `token` is the form's idempotency token (stored as `submission_token`): a second
     submission of the same form (a double click, or two posts at once) returns the participant
     the first one created. Imports use `participants_import`. `criteria` are the study's
-    active criteria in order, when the caller has read them already (the form's view).
+    active criteria in order, when the caller has read them already (the form's view), and
+    `fingerprint` theirs (recruitment.evaluation.criteria_fingerprint), when it has it.
 
     Everything that needs no lock is done first: the criteria are read once, the participant
     is built and validated, and the answers are evaluated in memory. Only then does one
@@ -121,6 +127,7 @@ def participant_submit(
             language=language,
             site_url=site_url,
             criteria=criteria,
+            fingerprint=fingerprint,
             entered_by=entered_by,
             entry_source=entry_source,
             patient_email=patient_email,
@@ -146,6 +153,7 @@ def _participant_submit_once(
     language: str,
     site_url: str,
     criteria: list[EligibilityCriterion] | None,
+    fingerprint: str | None = None,
     entered_by=None,
     entry_source: str = EntrySource.FORM,
     patient_email: bool = True,
@@ -163,6 +171,7 @@ def _participant_submit_once(
         contact=contact,
         answers=answers,
         criteria=criteria,
+        fingerprint=fingerprint,
         token=token,
         language=language,
         change_reason=reason,
@@ -299,6 +308,7 @@ def _participant_prepare(
     language: str,
     change_reason: str,
     token: uuid.UUID | None = None,
+    fingerprint: str | None = None,
     entered_by=None,
     entry_source: str = EntrySource.FORM,
     carried_over: dict[str, CarriedOver] | None = None,
@@ -306,8 +316,9 @@ def _participant_prepare(
     """Build and validate the participant and evaluate their answers, with no query.
 
     `criteria` are the study's active criteria, in order: the patient-answered ones get the
-    answers, all of them a verdict. `full_clean` checks every field; the unique and check
-    constraints are left to the database, which enforces them anyway (an IntegrityError)."""
+    answers, all of them a verdict (`fingerprint` theirs, when the caller has it).
+    `full_clean` checks every field; the unique and check constraints are left to the
+    database, which enforces them anyway (an IntegrityError)."""
     now = timezone.now()
     keys = MatchKeys.of(
         email=contact.email,
@@ -366,7 +377,11 @@ def _participant_prepare(
         for carried in [carried_over.get(c.code)]
     ]
     evaluation, verdicts = evaluation_build(
-        participant, criteria, values, today=timezone.localdate(now)
+        participant,
+        criteria,
+        values,
+        today=timezone.localdate(now),
+        version_ids=criterion_version_ids(criteria, fingerprint=fingerprint),
     )
     registry = None
     if contact.registry_consent:

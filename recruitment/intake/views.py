@@ -71,8 +71,10 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
         response = _kept_page(request, kept)
         if response is not None:
             return response
-    study = selectors.study_get_public(slug=slug)
-    if request.method == "POST" and "language" not in request.POST:
+    sent = request.method == "POST" and "language" not in request.POST
+    kept_study = _kept_study(slug) if sent else None
+    study = kept_study.study if kept_study is not None else selectors.study_get_public(slug=slug)
+    if sent:
         # A send carries the answers, whatever becomes of it: none stay behind in the session.
         draft_views.forget_kept_answers(request)
     if getattr(request, "limited", False):
@@ -99,13 +101,17 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
         )
         if response is not None:
             return response
-    criteria = selectors.criterion_list_active(study=study)
+    if kept_study is not None:
+        criteria, fingerprint = kept_study.criteria, kept_study.fingerprint
+    else:
+        criteria = selectors.criterion_list_active(study=study)
+        fingerprint = criteria_fingerprint(criteria)
     data = request.POST if request.method == "POST" else None
     if data is not None:
         # Validated on the fields built once for these criteria; shown again (errors, or
         # expired) on a form of its own, since showing a form changes its widgets.
         form = form_cache.interest_form_to_validate(
-            data, study=study, criteria=criteria, fingerprint=criteria_fingerprint(criteria)
+            data, study=study, criteria=criteria, fingerprint=fingerprint
         )
         if form.is_valid() and not form.is_expired:
             if form.is_spam:
@@ -119,6 +125,7 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
                     language=translation.get_language() or "en",
                     site_url=request.build_absolute_uri("/"),
                     criteria=criteria,
+                    fingerprint=fingerprint,
                 )
             except StudyNotRecruiting:
                 return render(request, "recruitment/closed.html", {"study": study})
@@ -131,6 +138,16 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
         # Open for over a day: show it again, answers kept and a fresh signed time.
         context["form_expired"] = True
     return render(request, "recruitment/interest.html", context)
+
+
+def _kept_study(slug: str) -> form_cache.KeptStudy | None:
+    """The study and its criteria as this process keeps them for posts, checked with one small
+    query (form_cache.study_kept); None for no such study or no change stamp to check with."""
+    state = form_cache.page_state_get(slug=slug)
+    kept = form_cache.study_kept(state) if state is not None else None
+    if kept is not None:
+        study_contact_remember(state)
+    return kept
 
 
 def thanks_redirect(study, *, participant_pk: int | None) -> HttpResponse:

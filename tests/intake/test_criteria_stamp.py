@@ -1,6 +1,7 @@
 """The criteria's change stamp is the database's own: any insert, update or delete of a
 criterion rewrites it, by the ORM or by SQL typed by hand, and the interest form's page kept in
-the process is served under it with one query a GET."""
+the process is served under it with one query a GET. Posts read the study and its criteria
+kept in the process under the same stamp."""
 
 import pytest
 from django.db import connection
@@ -123,10 +124,36 @@ def test_a_study_closed_by_sql_by_hand_shows_its_closed_page_at_once(client, ldn
     assert OLD not in html and 'id="interest-form"' not in html
 
 
+def test_a_post_to_a_study_closed_by_sql_by_hand_saves_nothing(client, ldn_study):
+    client.post(FORM_URL, ldn_form_data(email="first@example.com"))  # the study kept for posts
+
+    sql("UPDATE recruitment_study SET is_recruiting = %s WHERE id = %s", [False, ldn_study.pk])
+    response = client.post(FORM_URL, ldn_form_data(email="second@example.com"))
+
+    assert response.status_code == 200
+    assert 'id="interest-form"' not in response.content.decode()
+    assert list(ldn_study.participants.values_list("email", flat=True)) == ["first@example.com"]
+
+
+def test_without_the_stamp_row_a_post_reads_the_study_and_its_criteria(client, ldn_study):
+    client.post(FORM_URL, ldn_form_data(email="first@example.com"))
+    EligibilityCriterion.objects.filter(code="liver").update(question=NEW)
+    CriteriaStamp.objects.all().delete()
+
+    response = client.post(FORM_URL, ldn_form_data(email="second@example.com"))
+
+    assert response.status_code == 302
+    second = ldn_study.participants.get(email="second@example.com")
+    liver = second.verdicts.select_related("criterion_version").get(criterion__code="liver")
+    assert liver.criterion_snapshot["question"] == NEW
+
+
 def test_an_unknown_study_is_not_found_on_the_kept_path(client, ldn_study):
     client.get(FORM_URL)
+    client.post(FORM_URL, ldn_form_data(email="first@example.com"))
 
     assert client.get("/studies/no-such-study/interest/").status_code == 404
+    assert client.post("/studies/no-such-study/interest/", ldn_form_data()).status_code == 404
 
 
 def test_a_draft_in_the_session_is_shown_instead_of_the_kept_page(client, ldn_study):
