@@ -65,7 +65,7 @@ def submission_match(participant: Participant, token: uuid.UUID | None) -> Submi
     The ORM builds the statement (`match_queryset`) once per shape of submission in this
     process, and each submission binds its own values to it (`_Statement`): building it costs
     the worker several times what the database spends answering it."""
-    statement = _statement_for(participant, token)
+    statement = match_statement(participant, token)
     if statement is None:
         row = match_queryset(participant, token).get()
     else:
@@ -163,7 +163,7 @@ def _shape(participant: Participant, token: uuid.UUID | None) -> tuple:
     )
 
 
-def _statement_for(participant: Participant, token: uuid.UUID | None) -> _Statement | None:
+def match_statement(participant: Participant, token: uuid.UUID | None) -> _Statement | None:
     """The statement of this submission's shape, built on first use; None when it cannot be
     bound (the ORM's own statement is then run, built anew)."""
     shape = _shape(participant, token)

@@ -48,7 +48,7 @@ def test_the_bound_statement_is_the_one_the_orm_builds(overrides, token):
     # A first submission of the same shape with other values builds the statement.
     lookup.submission_match(unsaved(participant.study, email="x@example.net"), uuid.uuid4())
 
-    statement = lookup._statement_for(participant, token)
+    statement = lookup.match_statement(participant, token)
 
     expected = lookup.match_queryset(participant, token).query.sql_with_params()
     assert statement is not None
@@ -61,11 +61,11 @@ def test_the_bound_statement_is_the_one_the_orm_builds(overrides, token):
 def test_one_statement_serves_every_submission_of_a_shape():
     study = StudyFactory()
 
-    first = lookup._statement_for(unsaved(study), uuid.uuid4())
-    second = lookup._statement_for(
+    first = lookup.match_statement(unsaved(study), uuid.uuid4())
+    second = lookup.match_statement(
         unsaved(study, **{"last_name": "Ruiz", "zip_code": "35205"}), None
     )
-    third = lookup._statement_for(unsaved(study, first_name="Bea"), uuid.uuid4())
+    third = lookup.match_statement(unsaved(study, first_name="Bea"), uuid.uuid4())
 
     assert first is third
     assert second is not first  # no token: another shape
