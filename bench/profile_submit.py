@@ -1,6 +1,6 @@
 """Profile the interest form's submission in one process, under the bench settings.
 
-    .venv/bin/python bench/profile_submit.py [--posts 300] [--database NAME]
+    .venv/bin/python bench/profile_submit.py [--posts 300] [--database NAME] [--compare]
 
 Recreates a throwaway PostgreSQL database (`ldn_trial_bench_profile` unless --database names
 another), migrates it, loads the LDN study, warms the form with a few posts, then profiles
@@ -8,6 +8,10 @@ another), migrates it, loads the LDN study, warms the form with a few posts, the
 middleware, CSRF, rate limit, validation, the service, the redirect) with cProfile, and prints
 the functions with the most time of their own and the most cumulative time, and the mean
 milliseconds of CPU a submission.
+
+With `--compare`, no profiler: `--posts` submissions and as many posts to the bench's floor
+view (bench/views.py), in alternating blocks of 20 so that a change in the machine's load
+falls on both alike, and the CPU each took in this process and in its PostgreSQL backend.
 """
 
 import argparse
@@ -34,6 +38,7 @@ def main() -> int:
     parser.add_argument("--posts", type=int, default=300)
     parser.add_argument("--database", default="ldn_trial_bench_profile")
     parser.add_argument("--lines", type=int, default=25)
+    parser.add_argument("--compare", action="store_true", help="against the floor, no profiler")
     args = parser.parse_args()
 
     import psycopg2
@@ -52,6 +57,7 @@ def main() -> int:
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
     from django.test import Client
 
     from recruitment.intake.form_timing import form_issued_token
@@ -64,6 +70,11 @@ def main() -> int:
     client = Client()
     for n in range(10):
         post(client, n)
+        post(client, 1_000_000 + n, path=FLOOR_PATH)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # as a database in use has statistics
+    if args.compare:
+        return compare(client, post, args.posts)
     profile = cProfile.Profile()
     started = time.process_time()
     profile.enable()
@@ -79,9 +90,48 @@ def main() -> int:
     return 0
 
 
-def interest_post(client, n: int, issued: str) -> None:
+FORM_PATH = "/studies/ldn-mecfs/interest/"
+FLOOR_PATH = "/bench/ldn-mecfs/form-post-floor/"
+BLOCK = 20
+
+
+def compare(client, post, posts: int) -> int:
+    """CPU a post of the form and of the floor view, in this process and in its database
+    backend (its /proc times: the server is on this machine), in alternating blocks."""
+    from django.db import connection
+
+    def backend_seconds() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    spent = {FORM_PATH: [0.0, 0.0], FLOOR_PATH: [0.0, 0.0]}
+    n = 10
+    for _ in range(max(1, posts // BLOCK)):
+        for path in spent:
+            backend, started = backend_seconds(), time.process_time()
+            for _ in range(BLOCK):
+                n += 1
+                post(client, n + (1_000_000 if path == FLOOR_PATH else 0), path=path)
+            spent[path][0] += time.process_time() - started
+            spent[path][1] += backend_seconds() - backend
+    count = max(1, posts // BLOCK) * BLOCK
+    for path, (python, database) in spent.items():
+        print(
+            f"{path:40} {python / count * 1000:6.2f} ms in this process, "
+            f"{database / count * 1000:6.2f} ms in PostgreSQL"
+        )
+    form, floor = (sum(spent[path]) for path in (FORM_PATH, FLOOR_PATH))
+    print(f"the form's CPU against the floor's: {form / floor:.2f}x ({count} posts each)")
+    return 0
+
+
+def interest_post(client, n: int, issued: str, path: str = FORM_PATH) -> None:
     """Post the LDN interest form as new person number `n` (their own name, email, phone,
-    client address and submission token); assert the redirect to the thank-you page."""
+    client address and submission token) to `path`; assert the redirect to the thank-you
+    page."""
     data = {
         **interest_fields(
             first_name="Bench",
@@ -92,7 +142,7 @@ def interest_post(client, n: int, issued: str) -> None:
         "form_issued": issued,
     }
     response = client.post(
-        "/studies/ldn-mecfs/interest/",
+        path,
         data,
         HTTP_X_FORWARDED_FOR=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}",
         HTTP_X_FORWARDED_PROTO="https",
