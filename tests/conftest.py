@@ -131,12 +131,13 @@ def django_db_setup(
         if any("fresh_sqlite_files" in getattr(item, "fixturenames", ()) for item in items):
             migrated_files()
 
+    finish = None
     with django_db_blocker.unblock():
         if connection.vendor == "sqlite":
             creation.sqlite_copy_of(migrated_files().migrated)
         elif creation.worker_id(request.config):
             shared = request.getfixturevalue("tmp_path_factory").getbasetemp().parent
-            creation.postgresql_copies_made(
+            finish = creation.postgresql_copy_made(
                 request.config, shared / "test-databases", verbosity, fresh_files_if_needed
             )
         copied = connection.vendor == "sqlite" or creation.worker_id(request.config)
@@ -146,6 +147,8 @@ def django_db_setup(
     yield
     with django_db_blocker.unblock():
         teardown_databases(databases, verbosity=verbosity)
+        if finish:
+            finish()
 
 
 PRODUCTION_PASSWORD_HASHERS = list(project_settings.PASSWORD_HASHERS)

@@ -5,10 +5,11 @@ tests/conftest.py uses these).
 - On SQLite each process copies the file `manage.py migrate` made once for the whole run
   (tests/fresh_sqlite.py, which the tests that start the app in other processes need anyway),
   so a run migrates once instead of once per process and once more for those tests.
-- On PostgreSQL, with pytest-xdist, the first worker migrates one database and makes every
-  worker's from it (`CREATE DATABASE ... TEMPLATE`, Django's `clone_test_db`, as Django's own
-  parallel test runner does), then drops it; meanwhile another worker makes the SQLite files
-  when the run's tests need them.
+- On PostgreSQL, with pytest-xdist, the first worker migrates one database for the run and
+  each worker clones its own from it (`CREATE DATABASE ... TEMPLATE`, Django's
+  `clone_test_db`, as Django's own parallel test runner does); meanwhile another worker makes
+  the SQLite files when the run's tests need them. The first worker drops the run's database
+  when it is done.
 
 Each process then sets its database up as Django's test runner does when it keeps one
 (`keepdb`): `migrate` finds every migration applied and only runs what follows migrating
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
-from django.test.utils import setup_databases, teardown_databases
+from django.test.utils import setup_databases
 
 
 def run_id(config) -> str:
@@ -68,35 +69,61 @@ def sqlite_copy_of(migrated: Path) -> None:
     shutil.copyfile(migrated, connection.settings_dict["TEST"]["NAME"])
 
 
-def postgresql_copies_made(config, shared: Path, verbosity: int, meanwhile: Callable) -> None:
-    """Every xdist worker's database, copied from one the first worker migrates; the others
-    wait for it, after doing `meanwhile`."""
+def postgresql_copy_made(
+    config, shared: Path, verbosity: int, meanwhile: Callable[[], None]
+) -> Callable[[], None]:
+    """This xdist worker's database, cloned from the run's migrated one, which the first
+    worker to get here migrates (the others wait, after doing `meanwhile`). Returns what to do
+    once this worker's own database is dropped: the worker that made the run's database drops
+    it; a worker that comes after that migrates its own (`set_up`)."""
     shared.mkdir(parents=True, exist_ok=True)
-    made = shared / "made"
+    state = shared / "state"
+    alias = connection.alias
     test = connection.settings_dict["TEST"]
     own = test["NAME"]
+    template = own.removesuffix(f"_{worker_id(config)}")
+    original = connection.settings_dict["NAME"]
+
+    def connect_to(name: str) -> None:
+        settings.DATABASES[alias]["NAME"] = name
+        connection.settings_dict["NAME"] = name
+
     with open(shared / "lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             meanwhile()
             fcntl.flock(lock, fcntl.LOCK_EX)
-        if made.exists():
+        made_here = not state.exists()
+        if made_here:
+            test["NAME"] = template
+            try:
+                setup_databases(
+                    verbosity=verbosity,
+                    interactive=False,
+                    aliases={alias},
+                    serialized_aliases=set(),
+                )
+            finally:
+                test["NAME"] = own
+            state.write_text("made")
+        if state.read_text() == "made":
+            connect_to(template)
+            try:
+                connection.creation.clone_test_db(suffix=worker_id(config), verbosity=verbosity)
+            finally:
+                connect_to(original)
+
+    def drop_the_runs_database() -> None:
+        if not made_here:
             return
-        test["NAME"] = own.removesuffix(f"_{worker_id(config)}")
-        try:
-            template = setup_databases(
-                verbosity=verbosity,
-                interactive=False,
-                aliases={connection.alias},
-                serialized_aliases=set(),
-            )
-            for worker in range(config.workerinput["workercount"]):
-                connection.creation.clone_test_db(suffix=f"gw{worker}", verbosity=verbosity)
-            teardown_databases(template, verbosity=verbosity)
-        finally:
-            test["NAME"] = own
-        made.touch()
+        with open(shared / "lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            connect_to(template)
+            connection.creation.destroy_test_db(old_database_name=original, verbosity=verbosity)
+            state.write_text("dropped")
+
+    return drop_the_runs_database
 
 
 def set_up(verbosity: int, serialized: set[str], *, keepdb: bool):
