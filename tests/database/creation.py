@@ -14,7 +14,8 @@ tests/conftest.py uses these).
 Each process then sets its database up as Django's test runner does when it keeps one
 (`keepdb`): `migrate` finds every migration applied and only runs what follows migrating
 (content types, permissions, the cache table), and the database is dropped at the end.
-A worker whose copy is missing (one xdist started again) migrates its own.
+A worker whose copy is missing (one xdist started again) migrates its own. pytest-django's
+`--reuse-db` and `--nomigrations` do not apply: every run makes its databases this way.
 """
 
 import fcntl
