@@ -4,12 +4,14 @@ from pathlib import Path
 
 import pytest
 from django.db import transaction
+from django.test.utils import teardown_databases
 
 from accounts import roles
 from recruitment.models import SharedQuestion, Study
 from recruitment.registry.tasks import study_rematch_enqueue
 from recruitment.studies.services import study_load_file
 from tests import settings as project_settings
+from tests.database import creation
 from tests.factories import staff
 from tests.fresh_sqlite import FreshFiles, fresh_files
 from tests.written_rows import WrittenRows, rows_written_by
@@ -103,15 +105,50 @@ def _local_memory_cache():
 
 
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
-    """Give each test run its own test database, so two runs at once (a developer's shell
-    and CI, SQLite and PostgreSQL) never drop each other's tables."""
-    from django.conf import settings
+def django_db_modify_db_settings(request):
+    """Give each test run its own test databases (tests/database/creation.py)."""
+    creation.test_database_names(request.config)
 
-    for db_settings in settings.DATABASES.values():
-        test = db_settings.setdefault("TEST", {})
-        name = test.get("NAME") or f"test_{db_settings['NAME']}"
-        test["NAME"] = f"{name}_{os.getpid()}"
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_modify_db_settings
+):
+    """Each test process's database without a migration of its own: a copy of the SQLite file
+    `manage.py migrate` made for the run, or on PostgreSQL of the database one xdist worker
+    migrated (tests/database/creation.py); dropped at the end."""
+    from django.db import connection
+
+    verbosity = request.config.option.verbose
+    items = request.session.items
+
+    def migrated_files() -> FreshFiles:
+        files = request.getfixturevalue("fresh_sqlite_files")
+        assert files.migrate.returncode == 0, f"manage.py migrate: {files.migrate.stderr}"
+        return files
+
+    def fresh_files_if_needed() -> None:
+        if any("fresh_sqlite_files" in getattr(item, "fixturenames", ()) for item in items):
+            migrated_files()
+
+    finish = None
+    with django_db_blocker.unblock():
+        if connection.vendor == "sqlite":
+            creation.sqlite_copy_of(migrated_files().migrated)
+        elif creation.worker_id(request.config):
+            shared = request.getfixturevalue("tmp_path_factory").getbasetemp().parent
+            finish = creation.postgresql_copy_made(
+                request.config, shared / "test-databases", verbosity, fresh_files_if_needed
+            )
+        copied = connection.vendor == "sqlite" or creation.worker_id(request.config)
+        databases = creation.set_up(
+            verbosity, creation.serialized_aliases(items), keepdb=bool(copied)
+        )
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(databases, verbosity=verbosity)
+        if finish:
+            finish()
 
 
 PRODUCTION_PASSWORD_HASHERS = list(project_settings.PASSWORD_HASHERS)

@@ -1,6 +1,7 @@
 """Fresh SQLite files for the tests that run the app in other processes (gunicorn, the task
 workers), migrated once per test run by `manage.py migrate` in a process of its own with the
-production settings, then copied for each test.
+production settings, then copied for each test; on SQLite each test process's own database
+is a copy of the migrated file too (tests/database/creation.py).
 
 Migrating renders every migration's models and costs a process many seconds of CPU; the
 tests that serve the app want a database as `make serve` leaves it, not the migration itself,
