@@ -190,7 +190,7 @@ def test_the_rate_limit_page_says_when_to_try_again(ldn_study, settings):
 
 def test_a_ratelimited_exception_gets_the_429_page_in_spanish_with_retry_after(ldn_study):
     client = browser("es")
-    with mock.patch.object(selectors, "study_get_public", raising(Ratelimited)):
+    with mock.patch("recruitment.intake.views.participant_submit", raising(Ratelimited)):
         response = client.post(FORM_URL, ldn_form_data())
 
     assert_site_page(response, 429, "es")
