@@ -179,6 +179,12 @@ def match_statement(participant: Participant, token: uuid.UUID | None) -> _State
     return statement
 
 
+def statements_forget() -> None:
+    """Forget every statement built (tests)."""
+    with _statements_lock:
+        _statements.clear()
+
+
 def _statement_build(participant: Participant, token: uuid.UUID | None) -> _Statement | None:
     """Build the lookup with the ORM for a stand-in with the same shape as `participant`,
     each given value replaced by a stand-in value of its own, and find where each stand-in
@@ -200,9 +206,7 @@ def _statement_build(participant: Participant, token: uuid.UUID | None) -> _Stat
     bound = {name: _bind(name, value) for name, value in stand_ins.items()}
     slots = []
     for position, param in enumerate(params):
-        names = [
-            name for name, value in bound.items() if type(value) is type(param) and value == param
-        ]
+        names = [name for name, value in bound.items() if _same(value, param)]
         if len(names) > 1:
             return None
         if names:
@@ -213,6 +217,7 @@ def _statement_build(participant: Participant, token: uuid.UUID | None) -> _Stat
 
 
 def _same(value, param) -> bool:
+    """The same value of the same type (a stand-in number is never taken for `True`)."""
     return type(value) is type(param) and value == param
 
 

@@ -90,3 +90,19 @@ def test_the_bound_statement_finds_the_duplicate_the_person_and_the_saved_form(s
     assert found.duplicate_of_id == first.pk
     assert found.person_id == first.person_id
     assert found.numbering["last_screening_seq"] == study.last_screening_seq
+
+
+def test_a_shape_whose_values_cannot_be_found_is_run_as_the_orm_builds_it(monkeypatch):
+    study = StudyFactory()
+    first = participant_submit(
+        study=study, contact=contact_details(email="ana@example.org"), answers={}
+    )
+    monkeypatch.setattr(lookup, "_same", lambda value, param: False)  # no stand-in found
+    lookup.statements_forget()
+    again = unsaved(study, zip_code="35205")
+
+    assert lookup.match_statement(again, None) is None
+    found = lookup.submission_match(again, None)
+
+    assert found.duplicate_of_id == first.pk
+    assert found.person_id == first.person_id
