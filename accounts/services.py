@@ -19,9 +19,27 @@ logger = logging.getLogger(__name__)
 # Staff accounts
 # ---------------------------------------------------------------------------------------------
 def roles_ensure() -> dict[str, Group]:
-    """Create the staff groups with their reviewed permissions (see `accounts.roles`)."""
+    """Create the staff groups with their reviewed permissions (see `accounts.roles`). One
+    query reads every role's group and permissions; only a group that is missing or holds
+    other permissions is written (the migrations leave them right, and tests call this for
+    nearly every staff user)."""
+    wanted = {
+        name: {("recruitment", codename) for codename in codenames}
+        for name, codenames in roles.ROLE_PERMISSIONS.items()
+    }
+    pks: dict[str, int] = {}
+    held: dict[str, set[tuple[str, str]]] = {name: set() for name in wanted}
+    for pk, name, app_label, codename in Group.objects.filter(name__in=wanted).values_list(
+        "pk", "name", "permissions__content_type__app_label", "permissions__codename"
+    ):
+        pks[name] = pk
+        if codename is not None:
+            held[name].add((app_label, codename))
     groups = {}
     for name, codenames in roles.ROLE_PERMISSIONS.items():
+        if name in pks and held[name] == wanted[name]:
+            groups[name] = Group.from_db(Group.objects.db, ["id", "name"], [pks[name], name])
+            continue
         group, _created = Group.objects.get_or_create(name=name)
         group.permissions.set(
             Permission.objects.filter(content_type__app_label="recruitment", codename__in=codenames)

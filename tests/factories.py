@@ -5,7 +5,6 @@ import itertools
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db.models import F
 from django.utils import timezone
 
@@ -54,38 +53,12 @@ class StaffFactory(UserFactory):
     is_staff = True
 
 
-def roles_as_ensured() -> dict[str, Group]:
-    """The role groups as `roles_ensure()` leaves them. When every role's group is there and
-    holds exactly its reviewed permissions (as the migrations leave them), one query reads
-    them and nothing needs writing; otherwise `roles_ensure()` makes them so. `roles_ensure()`
-    itself reads three times a role to find that it has nothing to do, and `staff` runs for
-    nearly every test."""
-    wanted = {
-        role: {("recruitment", codename) for codename in codenames}
-        for role, codenames in roles.ROLE_PERMISSIONS.items()
-    }
-    pks: dict[str, int] = {}
-    held: dict[str, set[tuple[str, str]]] = {role: set() for role in wanted}
-    for pk, name, app_label, codename in Group.objects.filter(name__in=wanted).values_list(
-        "pk", "name", "permissions__content_type__app_label", "permissions__codename"
-    ):
-        pks[name] = pk
-        if codename is not None:
-            held[name].add((app_label, codename))
-    if pks.keys() == wanted.keys() and held == wanted:
-        return {
-            role: Group.from_db(Group.objects.db, ["id", "name"], [pks[role], role])
-            for role in wanted
-        }
-    return roles_ensure()
-
-
 def staff(username: str, role: str | None, *studies, **fields):
     """A staff user in one of the roles (accounts.roles), a member of the given studies;
     `fields` are the user's other values (`password=None`: no usable password, no hashing)."""
     user = StaffFactory(username=username, **fields)
     if role:
-        user.groups.add(roles_as_ensured()[role])
+        user.groups.add(roles_ensure()[role])
     for study in studies:
         study.members.add(user)
     return user
