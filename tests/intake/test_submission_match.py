@@ -46,7 +46,8 @@ def unsaved(study, **overrides) -> Participant:
 def test_the_bound_statement_is_the_one_the_orm_builds(overrides, token):
     participant = unsaved(StudyFactory(), **overrides)
     # A first submission of the same shape with other values builds the statement.
-    lookup.submission_match(unsaved(participant.study, email="x@example.net"), uuid.uuid4())
+    other = {**overrides, "last_name": "Other", "name_normalised": "ana other"}
+    lookup.submission_match(unsaved(participant.study, **other), token and uuid.uuid4())
 
     statement = lookup.match_statement(participant, token)
 
