@@ -4,10 +4,10 @@
 
 Recreates a throwaway PostgreSQL database (`ldn_trial_bench_profile` unless --database names
 another), migrates it, loads the LDN study, warms the form with a few posts, then profiles
-`--posts` valid submissions of new people through Django's test client (the whole stack:
-middleware, CSRF, rate limit, validation, the service, the redirect) with cProfile, and prints
-the functions with the most time of their own and the most cumulative time, and the mean
-milliseconds of CPU a submission.
+`--posts` valid submissions of new people through Django's test client, encoded as the bench's
+wrk script sends them (the whole stack: middleware, CSRF, rate limit, validation, the service,
+the redirect) with cProfile, and prints the functions with the most time of their own and the
+most cumulative time, and the mean milliseconds of CPU a submission.
 
 With `--compare`, no profiler: `--posts` submissions and as many posts to the bench's floor
 view (bench/views.py), in alternating blocks of 20 so that a change in the machine's load
@@ -24,6 +24,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -143,7 +144,8 @@ def interest_post(client, n: int, issued: str, path: str = FORM_PATH) -> None:
     }
     response = client.post(
         path,
-        data,
+        urlencode(data, doseq=True),  # as the bench's wrk script sends it
+        content_type="application/x-www-form-urlencoded",
         HTTP_X_FORWARDED_FOR=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}",
         HTTP_X_FORWARDED_PROTO="https",
         HTTP_HOST="127.0.0.1",

@@ -462,11 +462,16 @@ def _participant_write(
     return participant
 
 
+# Read once: simple-history's `Participant.history` builds a new manager class each time it is
+# read (0.3 ms of CPU).
+_PARTICIPANT_HISTORY = Participant.history.model
+
+
 def _history_created(participant: Participant, reason: str) -> None:
     """The participant's first version ("+", `reason`), as written: submitted and evaluated
     in the same transaction, so one version records both (the answers and the verdicts,
     each pointing at the criterion version it was judged by, are rows of their own)."""
-    history = Participant.history.model
+    history = _PARTICIPANT_HISTORY
     values = {
         field.attname: getattr(participant, field.attname) for field in history.tracked_fields
     }
