@@ -11,7 +11,9 @@ most cumulative time, and the mean milliseconds of CPU a submission.
 
 With `--compare`, no profiler: `--posts` submissions and as many posts to the bench's floor
 view (bench/views.py), in alternating blocks of 20 so that a change in the machine's load
-falls on both alike, and the CPU each took in this process and in its PostgreSQL backend.
+falls on both alike, and the CPU each took in this process and in its PostgreSQL backend;
+then the ratio the form would reach with no more Python than the floor, its database share
+being what it is.
 """
 
 import argparse
@@ -126,6 +128,10 @@ def compare(client, post, posts: int) -> int:
         )
     form, floor = (sum(spent[path]) for path in (FORM_PATH, FLOOR_PATH))
     print(f"the form's CPU against the floor's: {form / floor:.2f}x ({count} posts each)")
+    # The most the bench's form-post / floor ratio could reach if the form's Python cost no
+    # more than the floor's: what its database share alone allows.
+    bound = floor / (spent[FLOOR_PATH][0] + spent[FORM_PATH][1])
+    print(f"with the floor's Python, the form's PostgreSQL share alone: {bound:.2f} of the floor")
     return 0
 
 

@@ -47,6 +47,12 @@ def normalise_phone(phone: str) -> str:
     return phone_e164(phone)[2:]
 
 
+def phone_of_key(key: str) -> str:
+    """The number as stored (E.164) for its 10 digits as `normalise_phone` gives them: the same
+    as `phone_e164` of what was typed, without reading it again."""
+    return f"+1{key}"
+
+
 def format_phone(phone: str) -> str:
     """A stored number as people read it: +12055550100 (or its 10 digits) as 205-555-0100;
     anything else (a value kept as typed because it could not be read) as it is."""

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recruitment import eligibility
-from recruitment.contact import MatchKeys, phone_e164
+from recruitment.contact import MatchKeys, phone_of_key
 from recruitment.errors import ImportRowError, RecruitmentError, StudyNotRecruiting
 from recruitment.evaluation import (
     criterion_version_ids,
@@ -334,7 +334,7 @@ def _participant_prepare(
         name_normalised=keys.name,
         email=contact.email.strip(),
         email_normalised=keys.email,
-        phone=phone_e164(contact.phone) if keys.phone else "",
+        phone=phone_of_key(keys.phone) if keys.phone else "",
         phone_normalised=keys.phone,
         preferred_contact=contact.preferred_contact,
         best_time=contact.best_time,

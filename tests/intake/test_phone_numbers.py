@@ -10,7 +10,13 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from recruitment.contact import PHONE_INVALID, format_phone, normalise_phone, phone_e164
+from recruitment.contact import (
+    PHONE_INVALID,
+    format_phone,
+    normalise_phone,
+    phone_e164,
+    phone_of_key,
+)
 from recruitment.intake.importer import interest_list_import
 from recruitment.models import Participant
 from tests.factories import ldn_form_data, submit
@@ -33,6 +39,7 @@ pytestmark = pytest.mark.django_db
 def test_a_us_number_however_written_is_stored_in_e164(typed):
     assert phone_e164(typed) == "+12055550134"
     assert normalise_phone(typed) == "2055550134"
+    assert phone_of_key(normalise_phone(typed)) == phone_e164(typed)  # what a submission stores
 
 
 @pytest.mark.parametrize(
