@@ -1,6 +1,7 @@
 """Profile the interest form's submission in one process, under the bench settings.
 
     .venv/bin/python bench/profile_submit.py [--posts 300] [--database NAME] [--compare]
+                                             [--what-if {evaluation-in-one-row,inbox}]
 
 Recreates a throwaway PostgreSQL database (`ldn_trial_bench_profile` unless --database names
 another), migrates it, loads the LDN study, warms the form with a few posts, then profiles
@@ -13,7 +14,8 @@ With `--compare`, no profiler: `--posts` submissions and as many posts to the be
 view (bench/views.py), in alternating blocks of 20 so that a change in the machine's load
 falls on both alike, and the CPU each took in this process and in its PostgreSQL backend;
 then the ratio the form would reach with no more Python than the floor, its database share
-being what it is.
+being what it is. With `--what-if`, the same for another design of the submission (`WHAT_IF`
+below), put in place in this process for the run only.
 """
 
 import argparse
@@ -42,6 +44,11 @@ def main() -> int:
     parser.add_argument("--database", default="ldn_trial_bench_profile")
     parser.add_argument("--lines", type=int, default=25)
     parser.add_argument("--compare", action="store_true", help="against the floor, no profiler")
+    parser.add_argument(
+        "--what-if",
+        choices=sorted(WHAT_IF),
+        help="measure another design of the submission, in this process only (see WHAT_IF)",
+    )
     args = parser.parse_args()
 
     import psycopg2
@@ -66,6 +73,8 @@ def main() -> int:
     from recruitment.intake.form_timing import form_issued_token
 
     call_command("migrate", "--noinput", verbosity=0)
+    if args.what_if:
+        WHAT_IF[args.what_if]()
     call_command("load_study", "--create-only", str(ROOT / "recruitment/studies/ldn-mecfs.toml"))
     issued = form_issued_token(datetime.now(UTC) - timedelta(seconds=60))
     post = functools.partial(interest_post, issued=issued)
@@ -133,6 +142,78 @@ def compare(client, post, posts: int) -> int:
     bound = floor / (spent[FLOOR_PATH][0] + spent[FORM_PATH][1])
     print(f"with the floor's Python, the form's PostgreSQL share alone: {bound:.2f} of the floor")
     return 0
+
+
+def evaluation_in_one_row() -> None:
+    """What if an evaluation's answers and its verdicts were one row each (a JSON list), not
+    a row per criterion: both bulk INSERTs become one-row INSERTs of the same values into the
+    floor's table (an ORM `create` of a JSON column). Nothing reads them back here."""
+    from bench.models import BenchSubmission
+    from recruitment.models import Answer, CriterionVerdict
+
+    def answers_row(answers):
+        rows = [
+            {"criterion": a.criterion_id, "value": a.value, "by": a.answered_by} for a in answers
+        ]
+        BenchSubmission.objects.create(screening_seq=answers[0].participant_id, payload=rows)
+
+    def verdicts_row(verdicts):
+        rows = [
+            {
+                "version": v.criterion_version_id,
+                "answer": v.answer,
+                "verdict": v.verdict,
+                "reason": v.reason,
+                "provenance": v.provenance,
+                "eligible_from": v.eligible_from,
+                "order": v.order,
+            }
+            for v in verdicts
+        ]
+        BenchSubmission.objects.create(screening_seq=verdicts[0].participant_id, payload=rows)
+
+    Answer.objects.bulk_create = answers_row
+    CriterionVerdict.objects.bulk_create = verdicts_row
+
+
+def inbox() -> None:
+    """What if the request kept only what the patient sent, and a worker did the rest: the
+    form's view as it is (kept study, validation on kept fields), then one transaction that
+    takes the number and writes the submission as one row (the floor's) and the task that would
+    evaluate, match and write it, its emails after. The worker's own work is not measured."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from django.db import transaction
+
+    from bench.models import BenchSubmission
+    from recruitment.intake import views
+    from recruitment.intake.services import screening_seq_take
+    from recruitment.notifications import tasks as notifications
+
+    def submission_keep(*, study, contact, answers, token, site_url, fingerprint, **_):
+        payload = {
+            "contact": dataclasses.asdict(contact),
+            "answers": answers,
+            "token": str(token),
+            "fingerprint": fingerprint,
+        }
+        with transaction.atomic():
+            numbered = screening_seq_take(study)
+            kept = BenchSubmission.objects.create(
+                screening_seq=numbered.last_screening_seq, payload=payload
+            )
+            notifications.task_enqueue(
+                notifications.submission_emails_send, participant_id=kept.pk, site_url=site_url
+            )
+        return SimpleNamespace(pk=kept.pk)
+
+    views.participant_submit = submission_keep
+
+
+# Other designs of the submission, measured in this process by replacing a part of it for the
+# run (never in the app): `--what-if NAME --compare`.
+WHAT_IF = {"evaluation-in-one-row": evaluation_in_one_row, "inbox": inbox}
 
 
 def interest_post(client, n: int, issued: str, path: str = FORM_PATH) -> None:

@@ -13,7 +13,7 @@ from accounts.client_ip import interest_rate, ratelimit_key
 from bench.models import BenchRow, BenchSubmission
 from recruitment import selectors
 from recruitment.intake.forms import InterestForm
-from recruitment.intake.services import _screening_seq_take
+from recruitment.intake.services import screening_seq_take
 
 
 def yardstick(request):
@@ -51,7 +51,7 @@ def form_post_floor(request, slug):
         return HttpResponse("refused", status=400, content_type="text/plain")
     payload = {"contact": dataclasses.asdict(form.contact_details()), "answers": form.answers()}
     with transaction.atomic():
-        numbered = _screening_seq_take(study)  # noqa: SLF001 - the app's own numbering
+        numbered = screening_seq_take(study)  # the app's own numbering
         if numbered is None:
             return HttpResponse("closed", status=409, content_type="text/plain")
         BenchSubmission.objects.create(

@@ -213,10 +213,11 @@ def _screening_seq_claim(study: Study) -> bool:
     )
 
 
-def _screening_seq_take(study: Study) -> Study | None:
-    """`_screening_seq_claim`, then the row as it now is; None when the study is not
-    recruiting. Returns a copy of `study` with the row's current number, prefix and versions
-    (a submission reads these with its duplicate lookup instead)."""
+def screening_seq_take(study: Study) -> Study | None:
+    """Take the study's next screening number alone, as the bench's floor view does (a
+    submission reads the number with its duplicate lookup instead): `_screening_seq_claim`,
+    then the row as it now is. Returns a copy of `study` with the row's current number, prefix
+    and versions; None when the study is not recruiting. Call inside a transaction."""
     if not _screening_seq_claim(study):
         return None
     row = Study.objects.filter(pk=study.pk).values_list(*NUMBERING).get()
