@@ -10,8 +10,8 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 # Only the violations are asked for in full: without `resultTypes`, axe also builds a unique
 # selector and an HTML snippet for every element of every rule that passed or did not apply,
-# and sends them all back to Python, most of an audit's time on a long page. Violations are
-# found and reported in full either way; the other lists keep one element a rule.
+# and sends them all back to Python, the longer the page the slower. Violations are found and
+# reported in full either way; the other lists keep one element a rule.
 OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
 
 
