@@ -217,21 +217,34 @@ def test_text_and_date_fields_with_personal_data_are_identifying():
 # ---------------------------------------------------------------------------------------------
 # Filters in the query string
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("path", identifying_paths())
-def test_a_monitor_cannot_filter_the_queue_by_identifying_data(client, monitor, target, path):
-    """The path alone and with every lookup Django registers on its field: refused (400) or
-    ignored, never a different count."""
+def identifying_paths_by_field() -> dict[str, list[str]]:
+    """`identifying_paths()` grouped by the participant's field each starts from."""
+    groups: dict[str, list[str]] = {}
+    for path in identifying_paths():
+        groups.setdefault(path.split("__")[0], []).append(path)
+    return groups
+
+
+@pytest.mark.parametrize(
+    "paths", identifying_paths_by_field().values(), ids=identifying_paths_by_field()
+)
+def test_a_monitor_cannot_filter_the_queue_by_identifying_data(client, monitor, target, paths):
+    """Each path alone and with every lookup Django registers on its field: refused (400) or
+    ignored, never a different count. The paths from one field of a participant are one case:
+    setting Sabrina up took longer than a path's requests, and the requests change nothing."""
     client.force_login(monitor)
     total = unfiltered_count(client)
-    field = final_field(path)
     leaks = []
-    for lookup in [None, *every_lookup(path)]:
-        key = f"{path}__{lookup}" if lookup else path
-        response = client.get(reverse(CHANGELIST), {key: lookup_value(lookup or "exact", field)})
-        if response.status_code == 400:
-            continue
-        if response.status_code != 200 or result_count(response) != total:
-            leaks.append(key)
+    for path in paths:
+        field = final_field(path)
+        for lookup in [None, *every_lookup(path)]:
+            key = f"{path}__{lookup}" if lookup else path
+            value = lookup_value(lookup or "exact", field)
+            response = client.get(reverse(CHANGELIST), {key: value})
+            if response.status_code == 400:
+                continue
+            if response.status_code != 200 or result_count(response) != total:
+                leaks.append(key)
     assert leaks == []
 
 

@@ -7,7 +7,6 @@ A failure lists each violated rule with its impact and the CSS selectors of the 
 import datetime as dt
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -18,6 +17,7 @@ from recruitment.invitations.services import registry_invitation_send
 from recruitment.links import INVITATION_NO, INVITATION_YES, invitation_path, registry_leave_path
 from recruitment.models import Status, Visit
 from recruitment.studies.services import study_load_file
+from tests.browser.axe import axe_run
 from tests.browser.test_layout import open_thank_you_page, send
 from tests.conftest import LDN_FILE
 from tests.factories import (
@@ -37,16 +37,13 @@ from tests.invitations.scenario import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 COLOR_SCHEMES = ["light", "dark"]
 INTEREST = "/studies/ldn-mecfs/interest/"
-
-_axe = Axe()
 
 
 def axe_violations(page: Page) -> list[str]:
     """One line per violated rule: id, impact and the selectors of every offending element."""
-    results = _axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    results = axe_run(page)
     return [
         f"{v['id']} ({v['impact']}): {v['help']} -> "
         + "; ".join(" ".join(node["target"]) for node in v["nodes"])
@@ -408,11 +405,7 @@ def test_the_run_in_pages_and_the_dashboards_run_in_list_have_no_axe_violation(
     def assert_content_accessible(page: Page) -> None:
         # The pages' own content: the admin's breadcrumbs (Django's style, on every admin
         # page) are links told apart by color alone.
-        results = _axe.run(
-            page,
-            context={"include": [["#content"]]},
-            options={"runOnly": {"type": "tag", "values": WCAG_TAGS}},
-        )
+        results = axe_run(page, context={"include": [["#content"]]})
         assert results.response["violations"] == [], results.generate_report()
 
     base = f"{live_server.url}/admin/recruitment/participant"

@@ -28,8 +28,8 @@ from playwright.sync_api import Page, expect
 from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.models import Reminder, RunIn, Status, Unblinding, Visit, VisitStatus
+from tests.browser.axe import axe_run
 from tests.browser.pages import card_step, success_message
-from tests.browser.test_accessibility import WCAG_TAGS, _axe
 from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, StaffFactory, applicant, walk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -64,9 +64,7 @@ class Audit:
         self.seen.add(kind)
         page.wait_for_load_state("load")
         context = {"include": [["#content"]]} if path.startswith("/admin/") else None
-        results = _axe.run(
-            page, context=context, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}}
-        )
+        results = axe_run(page, context=context)
         assert results.response["violations"] == [], (
             f"axe found violations on {page.url}:\n{results.generate_report()}"
         )

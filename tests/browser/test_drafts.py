@@ -4,12 +4,12 @@ the emailed link later in another browser, finds every answer, finishes and send
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.core import mail
 from playwright.sync_api import Page, expect
 
 from recruitment.models import Draft, Participant
 from recruitment.studies.services import study_load_file
+from tests.browser.axe import axe_run
 from tests.browser.conftest import TIMEOUT_MS
 from tests.conftest import LDN_FILE
 
@@ -42,13 +42,9 @@ SECOND_PART = {
 }
 
 
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-_axe = Axe()
-
-
 def assert_accessible(page: Page) -> None:
     """No axe-core violation of the WCAG 2.0 to 2.2 A and AA rules on the page as it is."""
-    results = _axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    results = axe_run(page)
     violations = [
         f"{v['id']}: {v['help']} -> " + "; ".join(" ".join(n["target"]) for n in v["nodes"])
         for v in results.response["violations"]

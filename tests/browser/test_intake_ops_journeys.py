@@ -134,16 +134,12 @@ def test_a_coordinator_confirms_a_duplicate_keeping_its_new_phone_in_six_page_lo
 def test_the_entry_page_with_errors_and_the_confirm_page_have_no_axe_violation_in_their_content(
     admin_page, study
 ):
-    from tests.browser.test_accessibility import WCAG_TAGS, _axe
+    from tests.browser.axe import axe_run
 
     def assert_accessible(page):
         # The pages' own content: the admin's breadcrumbs (Django's style, on every admin
         # page) are links told apart by color alone.
-        results = _axe.run(
-            page,
-            context={"include": [["#content"]]},
-            options={"runOnly": {"type": "tag", "values": WCAG_TAGS}},
-        )
+        results = axe_run(page, context={"include": [["#content"]]})
         assert results.response["violations"] == [], results.generate_report()
 
     page = admin_page

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.models import TextOptOut
-from tests.browser.test_accessibility import WCAG_TAGS, _axe
+from tests.browser.axe import axe_run
 from tests.factories import PASSWORD, StaffFactory, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,11 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def assert_accessible(page):
     """The page's own content, as the other admin pages are audited: the admin's breadcrumbs
     (Django's style, on every admin page) are links told apart by color alone."""
-    results = _axe.run(
-        page,
-        context={"include": [["#content"]]},
-        options={"runOnly": {"type": "tag", "values": WCAG_TAGS}},
-    )
+    results = axe_run(page, context={"include": [["#content"]]})
     assert results.response["violations"] == [], results.generate_report()
 
 
