@@ -179,8 +179,9 @@ def evaluation_in_one_row() -> None:
 def inbox() -> None:
     """What if the request kept only what the patient sent, and a worker did the rest: the
     form's view as it is (kept study, validation on kept fields), then one transaction that
-    takes the number and writes the submission as one row (the floor's) and the task that would
-    evaluate, match and write it, its emails after. The worker's own work is not measured."""
+    takes the number and writes the submission as one row (the floor's) and one task row (the
+    submission's email task stands in for the one that would evaluate, match and write it; the
+    throwaway database has no worker, so it never runs). The worker's own work is not measured."""
     import dataclasses
     from types import SimpleNamespace
 
