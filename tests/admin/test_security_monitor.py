@@ -225,9 +225,10 @@ def identifying_paths_by_field() -> dict[str, list[str]]:
     return groups
 
 
-@pytest.mark.parametrize(
-    "paths", identifying_paths_by_field().values(), ids=identifying_paths_by_field()
-)
+PATHS_BY_FIELD = identifying_paths_by_field()
+
+
+@pytest.mark.parametrize("paths", PATHS_BY_FIELD.values(), ids=PATHS_BY_FIELD)
 def test_a_monitor_cannot_filter_the_queue_by_identifying_data(client, monitor, target, paths):
     """Each path alone and with every lookup Django registers on its field: refused (400) or
     ignored, never a different count. The paths from one field of a participant are one case:

@@ -24,3 +24,19 @@ def axe_run(page: Page, context: dict | None = None) -> AxeResults:
         page.evaluate(AXE_SCRIPT)
     args = [context, OPTIONS] if context else [OPTIONS]
     return AxeResults(page.evaluate(f"axe.run({', '.join(map(json.dumps, args))})"))
+
+
+def axe_violations(page: Page, context: dict | None = None) -> list[str]:
+    """One line per violated rule (`axe_run`'s): id, impact, what it asks and the selectors of
+    every offending element."""
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> "
+        + "; ".join(" ".join(node["target"]) for node in v["nodes"])
+        for v in axe_run(page, context).response["violations"]
+    ]
+
+
+def assert_no_axe_violation(page: Page, context: dict | None = None) -> None:
+    """No violation on the page as it is (or in `context`'s elements), each one listed if any."""
+    violations = axe_violations(page, context)
+    assert violations == [], f"axe found violations on {page.url}:\n" + "\n".join(violations)

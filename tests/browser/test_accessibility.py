@@ -17,7 +17,7 @@ from recruitment.invitations.services import registry_invitation_send
 from recruitment.links import INVITATION_NO, INVITATION_YES, invitation_path, registry_leave_path
 from recruitment.models import Status, Visit
 from recruitment.studies.services import study_load_file
-from tests.browser.axe import axe_run
+from tests.browser.axe import assert_no_axe_violation
 from tests.browser.test_layout import open_thank_you_page, send
 from tests.conftest import LDN_FILE
 from tests.factories import (
@@ -41,19 +41,8 @@ COLOR_SCHEMES = ["light", "dark"]
 INTEREST = "/studies/ldn-mecfs/interest/"
 
 
-def axe_violations(page: Page) -> list[str]:
-    """One line per violated rule: id, impact and the selectors of every offending element."""
-    results = axe_run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} -> "
-        + "; ".join(" ".join(node["target"]) for node in v["nodes"])
-        for v in results.response["violations"]
-    ]
-
-
 def assert_accessible(page: Page) -> None:
-    violations = axe_violations(page)
-    assert violations == [], f"axe found violations on {page.url}:\n" + "\n".join(violations)
+    assert_no_axe_violation(page)
 
 
 @pytest.fixture(params=COLOR_SCHEMES)
@@ -405,8 +394,7 @@ def test_the_run_in_pages_and_the_dashboards_run_in_list_have_no_axe_violation(
     def assert_content_accessible(page: Page) -> None:
         # The pages' own content: the admin's breadcrumbs (Django's style, on every admin
         # page) are links told apart by color alone.
-        results = axe_run(page, context={"include": [["#content"]]})
-        assert results.response["violations"] == [], results.generate_report()
+        assert_no_axe_violation(page, {"include": [["#content"]]})
 
     base = f"{live_server.url}/admin/recruitment/participant"
     for url in (

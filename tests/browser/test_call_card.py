@@ -153,14 +153,8 @@ def test_screenshots_of_the_call_card_for_the_coordinators_guide(card_page, view
 def test_the_call_card_and_the_verdicts_have_no_axe_violation(card_page, viewport, scheme):
     """axe-core's WCAG A and AA rules on the card and the verdicts (the admin's own inlines
     around them are the admin's)."""
-
-    from tests.browser.axe import axe_run
+    from tests.browser.axe import assert_no_axe_violation
 
     page = card_page(viewport, color_scheme=scheme)
 
-    results = axe_run(page, context={"include": [["#call-card"], ["#verdicts-group"]]})
-    violations = [
-        f"{v['id']}: " + "; ".join(" ".join(n["target"]) for n in v["nodes"])
-        for v in results.response["violations"]
-    ]
-    assert violations == []
+    assert_no_axe_violation(page, {"include": [["#call-card"], ["#verdicts-group"]]})

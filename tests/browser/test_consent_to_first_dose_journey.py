@@ -28,7 +28,7 @@ from playwright.sync_api import Page, expect
 from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.models import Reminder, RunIn, Status, Unblinding, Visit, VisitStatus
-from tests.browser.axe import axe_run
+from tests.browser.axe import assert_no_axe_violation
 from tests.browser.pages import card_step, success_message
 from tests.factories import LDN_ELIGIBLE_ANSWERS, PASSWORD, StaffFactory, applicant, walk
 
@@ -64,10 +64,7 @@ class Audit:
         self.seen.add(kind)
         page.wait_for_load_state("load")
         context = {"include": [["#content"]]} if path.startswith("/admin/") else None
-        results = axe_run(page, context=context)
-        assert results.response["violations"] == [], (
-            f"axe found violations on {page.url}:\n{results.generate_report()}"
-        )
+        assert_no_axe_violation(page, context)
 
 
 def sign_in(page: Page, base_url: str, username: str, path: str, audit: Audit) -> None:

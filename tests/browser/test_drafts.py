@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from recruitment.models import Draft, Participant
 from recruitment.studies.services import study_load_file
-from tests.browser.axe import axe_run
+from tests.browser.axe import assert_no_axe_violation
 from tests.browser.conftest import TIMEOUT_MS
 from tests.conftest import LDN_FILE
 
@@ -44,12 +44,7 @@ SECOND_PART = {
 
 def assert_accessible(page: Page) -> None:
     """No axe-core violation of the WCAG 2.0 to 2.2 A and AA rules on the page as it is."""
-    results = axe_run(page)
-    violations = [
-        f"{v['id']}: {v['help']} -> " + "; ".join(" ".join(n["target"]) for n in v["nodes"])
-        for v in results.response["violations"]
-    ]
-    assert violations == [], f"axe found violations on {page.url}:\n" + "\n".join(violations)
+    assert_no_axe_violation(page)
 
 
 def radio(page: Page, name: str, value: str):

@@ -134,13 +134,12 @@ def test_a_coordinator_confirms_a_duplicate_keeping_its_new_phone_in_six_page_lo
 def test_the_entry_page_with_errors_and_the_confirm_page_have_no_axe_violation_in_their_content(
     admin_page, study
 ):
-    from tests.browser.axe import axe_run
+    from tests.browser.axe import assert_no_axe_violation
 
     def assert_accessible(page):
         # The pages' own content: the admin's breadcrumbs (Django's style, on every admin
         # page) are links told apart by color alone.
-        results = axe_run(page, context={"include": [["#content"]]})
-        assert results.response["violations"] == [], results.generate_report()
+        assert_no_axe_violation(page, {"include": [["#content"]]})
 
     page = admin_page
     page.goto(page.url.split("/admin/")[0] + "/admin/recruitment/participant/add/")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from accounts import roles
 from accounts.services import roles_ensure
 from recruitment.models import TextOptOut
-from tests.browser.axe import axe_run
+from tests.browser.axe import assert_no_axe_violation
 from tests.factories import PASSWORD, StaffFactory, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,8 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def assert_accessible(page):
     """The page's own content, as the other admin pages are audited: the admin's breadcrumbs
     (Django's style, on every admin page) are links told apart by color alone."""
-    results = axe_run(page, context={"include": [["#content"]]})
-    assert results.response["violations"] == [], results.generate_report()
+    assert_no_axe_violation(page, {"include": [["#content"]]})
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
