@@ -33,17 +33,17 @@ run: $(INSTALLED) messages
 	$(DEV_ENV) $(BIN)/python manage.py create_demo_coordinator
 	@echo "Serving on http://127.0.0.1:8000/ (staff: http://127.0.0.1:8000/admin/). Ctrl-C stops."
 	@echo "Staff two-factor sign-in is OFF in development (DEBUG=1); production requires it (STAFF_2FA_REQUIRED)."
-	@echo "Emails are tasks: the worker beside the server sends them, printed here a second or so after a submission."
+	@echo "The worker beside the server takes in each sent form and sends the emails: the participant shows in the queue, and the emails here, a second or so after a submission."
 	@echo "Texts print here too (console backend); send_reminders queues the reminders due every minute."
 	$(call beside_the_worker,$(DEV_ENV),--reload,$(DEV_ENV) $(BIN)/python manage.py send_reminders --every 60 >/dev/null & $(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000)
 
 # `make serve`: the production configuration on this machine (docs/deploy.md): DEBUG off, static
 # files collected and compressed, gunicorn with gunicorn.conf.py on 127.0.0.1:8000 and the task
-# worker that sends the emails (the database queue unless TASKS_BACKEND says). There is no
-# TLS here, so the HTTPS redirect and HTTPS-only cookies are turned off by their variables
-# (never in code), and email goes to the console unless EMAIL_URL or EMAIL_BACKEND is set,
-# with the tokens of patients' links blanked (recruitment/email_backends.py): the console is
-# the server's log here. `make run` (development) shows them whole, to be clicked. `migrate`
+# worker that takes in the sent forms and sends the emails (the database queue unless
+# TASKS_BACKEND says). There is no TLS here, so the HTTPS redirect and HTTPS-only cookies are
+# turned off by their variables (never in code), and email goes to the console unless EMAIL_URL
+# or EMAIL_BACKEND is set, with the tokens of patients' links blanked
+# (recruitment/email_backends.py): the console is the server's log here. `make run` (development) shows them whole, to be clicked. `migrate`
 # also creates the database cache's table, where the rate limits count across workers.
 # The database is DATABASE_URL, else the SQLite file. Unless SECRET_KEY is set, a random key
 # is made once and kept in $(SERVE_KEY_FILE) (git-ignored, like all of .venv).
@@ -63,11 +63,11 @@ serve: $(INSTALLED) messages
 	$(SERVE_ENV) $(BIN)/python manage.py check_enrolment
 	@echo "Serving the production configuration (DEBUG off, gunicorn) on http://127.0.0.1:8000/ over plain HTTP. Ctrl-C stops."
 	@echo "Staff sign in at /admin/ with two-factor (STAFF_2FA_REQUIRED); the demo coordinator from 'make run' works here too."
-	@echo "The task worker (db_worker) runs beside gunicorn and sends the emails; the check_tasks command reports its queue."
+	@echo "The task worker (db_worker) runs beside gunicorn: it takes in the sent forms and sends the emails; the check_tasks command reports its queue."
 	$(call beside_the_worker,$(SERVE_ENV),--no-reload,$(SERVE_ENV) $(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:8000 ldn_trial.wsgi)
 
 # $(call beside_the_worker,ENV,WORKER-OPTIONS,COMMAND): run COMMAND with the task worker
-# (`manage.py db_worker`, which sends every email) beside it, and stop the worker when COMMAND
+# (`manage.py db_worker`, which takes in every sent form and sends every email) beside it, and stop the worker when COMMAND
 # ends. The worker has a session of its own (setsid), so stopping it stops the autoreloader's
 # child too; Ctrl-C stops the server, whose shell then stops the worker, which finishes the
 # task it is running first (docs/operations.md, "The task worker").

@@ -1,21 +1,23 @@
 """Profile the interest form's submission in one process, under the bench settings.
 
-    .venv/bin/python bench/profile_submit.py [--posts 300] [--database NAME] [--compare]
-                                             [--what-if {evaluation-in-one-row,inbox}]
+    .venv/bin/python bench/profile_submit.py [--posts 300] [--database NAME]
+                                             [--compare | --take-in]
 
 Recreates a throwaway PostgreSQL database (`ldn_trial_bench_profile` unless --database names
 another), migrates it, loads the LDN study, warms the form with a few posts, then profiles
 `--posts` valid submissions of new people through Django's test client, encoded as the bench's
 wrk script sends them (the whole stack: middleware, CSRF, rate limit, validation, the service,
-the redirect) with cProfile, and prints the functions with the most time of their own and the
-most cumulative time, and the mean milliseconds of CPU a submission.
+the redirect, the form kept for the worker) with cProfile, and prints the functions with the
+most time of their own and the most cumulative time, and the mean milliseconds of CPU a
+submission. With `--take-in`, the same for the worker's part instead: taking in those forms
+(recruitment/intake/inbox.py).
 
 With `--compare`, no profiler: `--posts` submissions and as many posts to the bench's floor
 view (bench/views.py), in alternating blocks of 20 so that a change in the machine's load
 falls on both alike, and the CPU each took in this process and in its PostgreSQL backend;
 then the ratio the form would reach with no more Python than the floor, its database share
-being what it is. With `--what-if`, the same for another design of the submission (`WHAT_IF`
-below), put in place in this process for the run only.
+being what it is; then the CPU the worker's take-in of each of those forms costs, in this
+process and in PostgreSQL (a submission's whole cost is the post's and its take-in's).
 """
 
 import argparse
@@ -45,9 +47,7 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=25)
     parser.add_argument("--compare", action="store_true", help="against the floor, no profiler")
     parser.add_argument(
-        "--what-if",
-        choices=sorted(WHAT_IF),
-        help="measure another design of the submission, in this process only (see WHAT_IF)",
+        "--take-in", action="store_true", help="profile the worker's take-in of the posts"
     )
     args = parser.parse_args()
 
@@ -73,8 +73,6 @@ def main() -> int:
     from recruitment.intake.form_timing import form_issued_token
 
     call_command("migrate", "--noinput", verbosity=0)
-    if args.what_if:
-        WHAT_IF[args.what_if]()
     call_command("load_study", "--create-only", str(ROOT / "recruitment/studies/ldn-mecfs.toml"))
     issued = form_issued_token(datetime.now(UTC) - timedelta(seconds=60))
     post = functools.partial(interest_post, issued=issued)
@@ -87,18 +85,28 @@ def main() -> int:
         cursor.execute("ANALYZE")  # as a database in use has statistics
     if args.compare:
         return compare(client, post, args.posts)
+    from recruitment.intake.inbox import sent_forms_take_in
+
+    sent_forms_take_in()  # the warm-up's forms
     profile = cProfile.Profile()
+    if args.take_in:
+        for n in range(10, 10 + args.posts):
+            post(client, n)
     started = time.process_time()
     profile.enable()
-    for n in range(10, 10 + args.posts):
-        post(client, n)
+    if args.take_in:
+        sent_forms_take_in()
+    else:
+        for n in range(10, 10 + args.posts):
+            post(client, n)
     profile.disable()
     cpu = (time.process_time() - started) / args.posts * 1000
     for sort in ("tottime", "cumulative"):
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(sort).print_stats(args.lines)
         print(out.getvalue())
-    print(f"{args.posts} submissions, {cpu:.1f} ms of CPU each (in process, with the profiler)")
+    what = "forms taken in" if args.take_in else "submissions"
+    print(f"{args.posts} {what}, {cpu:.1f} ms of CPU each (in process, with the profiler)")
     return 0
 
 
@@ -111,6 +119,11 @@ def compare(client, post, posts: int) -> int:
     """CPU a post of the form and of the floor view, in this process and in its database
     backend (its /proc times: the server is on this machine), in alternating blocks."""
     from django.db import connection
+
+    from recruitment.intake.inbox import sent_forms_take_in
+    from recruitment.models import SentForm
+
+    sent_forms_take_in()  # the warm-up's forms
 
     def backend_seconds() -> float:
         with connection.cursor() as cursor:
@@ -141,80 +154,16 @@ def compare(client, post, posts: int) -> int:
     # more than the floor's: what its database share alone allows.
     bound = floor / (spent[FLOOR_PATH][0] + spent[FORM_PATH][1])
     print(f"with the floor's Python, the form's PostgreSQL share alone: {bound:.2f} of the floor")
+    waiting = SentForm.objects.count()
+    backend, started = backend_seconds(), time.process_time()
+    taken, failed = sent_forms_take_in()
+    python, database = time.process_time() - started, backend_seconds() - backend
+    assert (taken, failed) == (waiting, 0), (taken, failed, waiting)
+    print(
+        f"{'the take-in of a form (worker)':40} {python / taken * 1000:6.2f} ms in this process, "
+        f"{database / taken * 1000:6.2f} ms in PostgreSQL ({taken} forms)"
+    )
     return 0
-
-
-def evaluation_in_one_row() -> None:
-    """What if an evaluation's answers and its verdicts were one row each (a JSON list), not
-    a row per criterion: both bulk INSERTs become one-row INSERTs of the same values into the
-    floor's table (an ORM `create` of a JSON column). Nothing reads them back here."""
-    from bench.models import BenchSubmission
-    from recruitment.models import Answer, CriterionVerdict
-
-    def answers_row(answers):
-        rows = [
-            {"criterion": a.criterion_id, "value": a.value, "by": a.answered_by} for a in answers
-        ]
-        BenchSubmission.objects.create(screening_seq=answers[0].participant_id, payload=rows)
-
-    def verdicts_row(verdicts):
-        rows = [
-            {
-                "version": v.criterion_version_id,
-                "answer": v.answer,
-                "verdict": v.verdict,
-                "reason": v.reason,
-                "provenance": v.provenance,
-                "eligible_from": v.eligible_from,
-                "order": v.order,
-            }
-            for v in verdicts
-        ]
-        BenchSubmission.objects.create(screening_seq=verdicts[0].participant_id, payload=rows)
-
-    Answer.objects.bulk_create = answers_row
-    CriterionVerdict.objects.bulk_create = verdicts_row
-
-
-def inbox() -> None:
-    """What if the request kept only what the patient sent, and a worker did the rest: the
-    form's view as it is (kept study, validation on kept fields), then one transaction that
-    takes the number and writes the submission as one row (the floor's) and one task row (the
-    submission's email task stands in for the one that would evaluate, match and write it; the
-    throwaway database has no worker, so it never runs). The worker's own work is not measured."""
-    import dataclasses
-    from types import SimpleNamespace
-
-    from django.db import transaction
-
-    from bench.models import BenchSubmission
-    from recruitment.intake import views
-    from recruitment.intake.services import screening_seq_take
-    from recruitment.notifications import tasks as notifications
-
-    def submission_keep(*, study, contact, answers, token, site_url, fingerprint, **_):
-        payload = {
-            "contact": dataclasses.asdict(contact),
-            "answers": answers,
-            "token": str(token),
-            "fingerprint": fingerprint,
-        }
-        with transaction.atomic():
-            numbered = screening_seq_take(study)
-            kept = BenchSubmission.objects.create(
-                screening_seq=numbered.last_screening_seq, payload=payload
-            )
-            notifications.task_enqueue(
-                notifications.submission_emails_send, participant_id=kept.pk, site_url=site_url
-            )
-        return SimpleNamespace(pk=kept.pk)
-
-    views.participant_submit = submission_keep
-
-
-# Other designs of the submission, measured in this process by replacing a part of it for the
-# run (never in the app): `--what-if NAME --compare`.
-WHAT_IF = {"evaluation-in-one-row": evaluation_in_one_row, "inbox": inbox}
 
 
 def interest_post(client, n: int, issued: str, path: str = FORM_PATH) -> None:

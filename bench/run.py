@@ -356,6 +356,52 @@ def export_run(server: Server, name: str, path: str, cookie: str, repeat: int) -
 
 
 # ---------------------------------------------------------------------------------------------
+# The worker: taking in the forms the posts kept
+# ---------------------------------------------------------------------------------------------
+TAKE_IN_SPAN = """
+SELECT count(*) FILTER (WHERE task_path LIKE '%%.sent_form_take_in_task'),
+       extract(epoch FROM max(finished_at) - min(started_at))
+FROM django_tasks_database_dbtaskresult WHERE started_at >= %s
+"""
+
+
+def take_in(name: str) -> Result:
+    """Drain the queue the form posts left with the production worker, one process
+    (`manage.py db_worker --batch`): each form's take-in (evaluate, match, write) and the emails
+    it queues (rendered, sent to the dummy backend). Forms taken in a second, from the first
+    task's start to the last one's end (the process's start-up left out)."""
+    import psycopg2
+
+    conn = psycopg2.connect(BENCH_DB_URL)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT now(), count(*) FROM recruitment_sentform")
+            since, waiting = cursor.fetchone()
+            manage("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
+            cursor.execute(TAKE_IN_SPAN, [since])
+            taken, seconds = cursor.fetchone()
+            cursor.execute("SELECT count(*) FROM recruitment_sentform")
+            (left,) = cursor.fetchone()
+    finally:
+        conn.close()
+    seconds = float(seconds or 0)
+    rate = taken / seconds if seconds else 0.0
+    log(f"{name}: {taken} of {waiting} forms taken in, {rate:.0f} a second; {left} left")
+    per = seconds / taken * 1000 if taken else 0.0
+    return Result(
+        name=name,
+        clients=1,
+        rps=rate,
+        p50_ms=per,
+        p95_ms=per,
+        errors=left,
+        requests=taken,
+        note=f"{taken} forms and their emails in {seconds:.1f} s; the latency columns are the mean",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Storage: WAL per submission, the verdict table's size
 # ---------------------------------------------------------------------------------------------
 def bench_sql(sql: str) -> tuple:
@@ -380,8 +426,9 @@ WHERE block_ref LIKE %s OR xid IN (SELECT xid FROM ours)
 
 
 def wal_per_submission(form_env: dict, *, rounds: int = 3, duration: int = 3) -> tuple[float, int]:
-    """WAL bytes a submission writes: a batch of form posts (1 client) between two readings of
-    `pg_current_wal_lsn()`, divided by the participants added. The WAL is the whole server's
+    """WAL bytes a submission writes: a batch of form posts (1 client), and the worker taking
+    them in with their emails, between two readings of `pg_current_wal_lsn()`, divided by the
+    participants added. The WAL is the whole server's
     (other databases on it write too): the records of this database's pages and of the
     transactions that wrote them are summed with pg_walinspect; without that extension, the
     least of `rounds` batches' whole WAL is kept. Returns (bytes a submission, submissions)."""
@@ -411,6 +458,7 @@ def wal_per_submission(form_env: dict, *, rounds: int = 3, duration: int = 3) ->
                 script="form_post.lua",
                 env=form_env,
             )
+            take_in(f"wal batch {n + 1} taken in")
             cursor.execute(
                 "SELECT count(*), pg_current_wal_lsn()::text FROM recruitment_participant"
             )
@@ -625,6 +673,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script, easier to read whole
             script="form_post.lua",
             env=form_env,
         )
+        results["take-in"] = take_in("take-in (1 worker)")
         storage["wal"] = wal_per_submission(form_env)
         log(f"WAL per submission: {storage['wal'][0] / 1024:.1f} KB")
         results["queue"] = wrk(f"queue-{label}", queue, clients=1, duration=d, env=staff)
@@ -748,6 +797,15 @@ def build_rows(results: dict[str, Result], small: int, label: str) -> list[Row]:
             floor,
             f"{floor.rps / ins.rps:.2f} of insert",
             "for reference: the least a submission can cost (bench/README.md)",
+            None,
+        )
+    )
+    taken = results["take-in"]
+    rows.append(
+        Row(
+            taken,
+            f"{taken.rps / fp.rps:.2f} of form-post",
+            "for reference: after a burst, the worker takes the forms in at this rate",
             None,
         )
     )

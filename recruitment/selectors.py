@@ -43,14 +43,6 @@ def criterion_list_active(*, study: Study) -> list[EligibilityCriterion]:
     return list(study.criteria.active().order_by("order", "pk"))
 
 
-def participant_get_for_confirmation(*, pk: int, study: Study) -> Participant | None:
-    return (
-        Participant.objects.filter(pk=pk, study=study)
-        .only("pk", "screening_number", "preferred_contact", "study_id")
-        .first()
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 # The coordinators' admin
 # ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from django.test import Client, RequestFactory
 from django_ratelimit.exceptions import Ratelimited
 
 from recruitment import error_pages, selectors
-from recruitment.intake.services import participant_submit
+from recruitment.intake.inbox import sent_form_keep
 from recruitment.models import Participant
 from recruitment.study_contacts import study_contact_forget_all
 from tests.factories import ldn_form_data
@@ -190,7 +190,7 @@ def test_the_rate_limit_page_says_when_to_try_again(ldn_study, settings):
 
 def test_a_ratelimited_exception_gets_the_429_page_in_spanish_with_retry_after(ldn_study):
     client = browser("es")
-    with mock.patch("recruitment.intake.views.participant_submit", raising(Ratelimited)):
+    with mock.patch("recruitment.intake.views.sent_form_keep", raising(Ratelimited)):
         response = client.post(FORM_URL, ldn_form_data())
 
     assert_site_page(response, 429, "es")
@@ -227,7 +227,7 @@ def test_the_500_page_in_spanish_falls_back_to_the_general_sentence(ldn_study):
 
 
 def test_a_server_error_before_anything_was_written_says_nothing_was_saved(ldn_study):
-    with mock.patch("recruitment.intake.views.participant_submit", raising(RuntimeError)):
+    with mock.patch("recruitment.intake.views.sent_form_keep", raising(RuntimeError)):
         response = browser().post(FORM_URL, ldn_form_data(token=str(uuid.uuid4())))
 
     assert_site_page(response, 500)
@@ -236,13 +236,13 @@ def test_a_server_error_before_anything_was_written_says_nothing_was_saved(ldn_s
 
 
 def test_a_server_error_after_the_form_was_saved_does_not_say_nothing_was_saved(ldn_study):
-    submit = participant_submit
+    keep = sent_form_keep
 
     def saves_then_fails(**kwargs):
-        submit(**kwargs)
+        keep(**kwargs)
         raise RuntimeError("after the save")
 
-    with mock.patch("recruitment.intake.views.participant_submit", saves_then_fails):
+    with mock.patch("recruitment.intake.views.sent_form_keep", saves_then_fails):
         response = browser().post(FORM_URL, ldn_form_data(token=str(uuid.uuid4())))
 
     assert_site_page(response, 500)

@@ -165,9 +165,16 @@ class Browser:
         return self.open(FORM_PATH, data)[0]
 
 
+KEPT = (
+    "SELECT (SELECT COUNT(*) FROM recruitment_sentform) "
+    "+ (SELECT COUNT(*) FROM recruitment_participant)"
+)
+
+
 def served_database(request) -> tuple[str, Callable[[], int]]:
     """The database the served app uses, migrated (so with the cache table) and with the
-    LDN study, and a function counting its participants. On PostgreSQL this run's test
+    LDN study, and a function counting the forms it kept (sent forms waiting for the task
+    worker, which does not run here, and participants). On PostgreSQL this run's test
     database (the test is transactional: emptied after); else the test's own SQLite file
     (`sqlite_with_ldn_study`, tests/conftest.py)."""
     if connection.vendor == "postgresql":
@@ -180,7 +187,7 @@ def served_database(request) -> tuple[str, Callable[[], int]]:
 
         def participants() -> int:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT COUNT(*) FROM recruitment_participant")
+                cursor.execute(KEPT)
                 return cursor.fetchone()[0]
 
         return url, participants
@@ -190,7 +197,7 @@ def served_database(request) -> tuple[str, Callable[[], int]]:
 
     def participants() -> int:
         with sqlite3.connect(path) as db:
-            return db.execute("SELECT COUNT(*) FROM recruitment_participant").fetchone()[0]
+            return db.execute(KEPT).fetchone()[0]
 
     return url, participants
 

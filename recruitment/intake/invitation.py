@@ -9,6 +9,7 @@ through the interest form's own service (`participant_submit`): their shared ans
 over (each Answer notes the date and form it came from), the study's new questions answered
 on the page; only then does the study team see who they are."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -228,6 +229,8 @@ def invitation_accept(
             language=person.language,
             site_url=site_url,
             criteria=criteria,
+            # Finds the number for the thank-you page, as a form's own token does.
+            token=uuid.uuid4(),
             entry_source=EntrySource.REGISTRY,
             carried_over={
                 c.criterion.code: CarriedOver(c.answered_on, c.source_application_id)

@@ -84,7 +84,7 @@ def _invitation_page(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "recruitment/closed.html", {"study": study})
         if link.state == InvitationState.INVALID:
             return _invalid(request)
-        return thanks_redirect(study, participant_pk=link.participant.pk)
+        return thanks_redirect(study, token=link.participant.submission_token)
     context = {
         "study": study,
         "form": form,

@@ -135,7 +135,7 @@ def participant_submit(
         )
     except IntegrityError:
         # Two posts of the same form at once: the other one saved it while this one waited.
-        existing = _participant_by_token(study, token)
+        existing = participant_by_token(study, token)
         if existing is None:
             # Or a criterion version kept in memory is gone (a restored database): read
             # them again next time.
@@ -166,7 +166,7 @@ def _participant_submit_once(
         reason = "Applied through a registry invitation"
     elif entered_by is not None:
         reason = f"Entered by staff ({EntrySource(entry_source).label})"
-    prepared = _participant_prepare(
+    prepared = participant_prepare(
         study=study,
         contact=contact,
         answers=answers,
@@ -180,13 +180,13 @@ def _participant_submit_once(
         carried_over=carried_over,
     )
     with transaction.atomic():
-        if not _screening_seq_claim(study):
-            existing = _participant_by_token(study, token)
+        if not screening_seq_claim(study):
+            existing = participant_by_token(study, token)
             if existing is None:
                 raise StudyNotRecruiting(STUDY_NOT_RECRUITING)
             return existing
         # The number taken is read back with the duplicate lookup, in the same statement.
-        participant = _participant_write(prepared, study=study, seq=None, token=token)
+        participant = participant_write(prepared, study=study, seq=None, token=token)
         if participant is None:
             # The same form was saved already: give the number back, return the first one.
             transaction.set_rollback(True)
@@ -199,11 +199,11 @@ def _participant_submit_once(
                 pending=None if patient_email else [notifications.NEW_INTEREST_NOTICE],
             )
     if participant is None:
-        return _participant_by_token(study, token)
+        return participant_by_token(study, token)
     return participant
 
 
-def _screening_seq_claim(study: Study) -> bool:
+def screening_seq_claim(study: Study) -> bool:
     """Take the study's next screening number: an UPDATE that adds one and locks the study
     row until the transaction ends. False when the study is not recruiting."""
     return bool(
@@ -215,10 +215,10 @@ def _screening_seq_claim(study: Study) -> bool:
 
 def screening_seq_take(study: Study) -> Study | None:
     """Take the study's next screening number alone, as the bench's floor view does (a
-    submission reads the number with its duplicate lookup instead): `_screening_seq_claim`,
+    submission reads the number with its duplicate lookup instead): `screening_seq_claim`,
     then the row as it now is. Returns a copy of `study` with the row's current number, prefix
     and versions; None when the study is not recruiting. Call inside a transaction."""
-    if not _screening_seq_claim(study):
+    if not screening_seq_claim(study):
         return None
     row = Study.objects.filter(pk=study.pk).values_list(*NUMBERING).get()
     return _study_numbered(study, dict(zip(NUMBERING, row, strict=True)))
@@ -233,7 +233,7 @@ def _study_numbered(study: Study, numbering: dict) -> Study:
     return locked
 
 
-def _participant_by_token(study: Study, token: uuid.UUID | None) -> Participant | None:
+def participant_by_token(study: Study, token: uuid.UUID | None) -> Participant | None:
     if token is None:
         return None
     return Participant.objects.filter(study_id=study.pk, submission_token=token).first()
@@ -259,7 +259,7 @@ def participants_import(
         created = []
         for offset, (contact, answers) in enumerate(rows):
             try:
-                prepared = _participant_prepare(
+                prepared = participant_prepare(
                     study=locked,
                     contact=contact,
                     answers=answers,
@@ -270,7 +270,7 @@ def participants_import(
                 )
                 # A savepoint per row, so a failed row leaves a usable transaction to unwind.
                 with transaction.atomic():
-                    participant = _participant_write(prepared, study=locked, seq=first_seq + offset)
+                    participant = participant_write(prepared, study=locked, seq=first_seq + offset)
             except (RecruitmentError, ValidationError, DatabaseError) as exc:
                 raise ImportRowError(offset) from exc
             created.append(participant)
@@ -278,7 +278,7 @@ def participants_import(
 
 
 @dataclass
-class _Prepared:
+class Prepared:
     """A participant built, validated and evaluated in memory, waiting for its number."""
 
     participant: Participant
@@ -290,7 +290,7 @@ class _Prepared:
     registry: RegistryConsent | None = None  # the registry box ticked: its version and time
 
 
-# Every Participant field but these is validated before the lock (`_participant_prepare`).
+# Every Participant field but these is validated before the lock (`participant_prepare`).
 _VALIDATED_UNDER_LOCK = ("screening_seq", "screening_number")
 # Set by the service from rows it read; the database's foreign keys check them, so
 # `full_clean` need not query for them.
@@ -300,7 +300,7 @@ _CLEANED_BEFORE_LOCK = tuple(
 )
 
 
-def _participant_prepare(
+def participant_prepare(
     *,
     study: Study,
     contact: ContactDetails,
@@ -313,7 +313,7 @@ def _participant_prepare(
     entered_by=None,
     entry_source: str = EntrySource.FORM,
     carried_over: dict[str, CarriedOver] | None = None,
-) -> _Prepared:
+) -> Prepared:
     """Build and validate the participant and evaluate their answers, with no query.
 
     `criteria` are the study's active criteria, in order: the patient-answered ones get the
@@ -387,13 +387,13 @@ def _participant_prepare(
     registry = None
     if contact.registry_consent:
         registry = RegistryConsent.now(at=contact.applied_at or now)
-    return _Prepared(
+    return Prepared(
         participant, rows, verdicts, evaluation, change_reason, contact.applied_at, registry
     )
 
 
-def _participant_write(
-    prepared: _Prepared, *, study: Study, seq: int | None, token: uuid.UUID | None = None
+def participant_write(
+    prepared: Prepared, *, study: Study, seq: int | None, token: uuid.UUID | None = None
 ) -> Participant | None:
     """Number, link and insert a prepared participant with their answers, verdicts and
     history version. The caller holds the study row lock

@@ -1,6 +1,7 @@
 """Public pages and the health check. Views translate HTTP; services and selectors do the work."""
 
 import logging
+import uuid
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -22,14 +23,15 @@ from recruitment.errors import StudyNotRecruiting
 from recruitment.evaluation import criteria_fingerprint
 from recruitment.intake import draft_views, form_cache
 from recruitment.intake.forms import InterestForm
-from recruitment.intake.services import participant_submit
+from recruitment.intake.inbox import confirmation_get, sent_form_keep
 from recruitment.study_contacts import study_contact_remember
 
 logger = logging.getLogger(__name__)
 
 # The thank-you page's screening number goes to the browser that sent the form in a signed,
-# short-lived, HttpOnly cookie (no session row to write): the study's and participant's ids,
-# never the number itself or anything about the person.
+# short-lived, HttpOnly cookie (no session row to write): the study's id and the form's own
+# random token (which finds the form, sent or taken in), never the number itself or anything
+# about the person.
 SUBMITTED_COOKIE = "interest_submitted"
 SUBMITTED_SALT = "recruitment.intake.thanks"
 SUBMITTED_MAX_AGE = 30 * 60
@@ -115,23 +117,21 @@ def interest(request: HttpRequest, slug: str) -> HttpResponse:
         )
         if form.is_valid() and not form.is_expired:
             if form.is_spam:
-                return thanks_redirect(study, participant_pk=None)
+                return thanks_redirect(study, token=None)
             try:
-                participant = participant_submit(
+                token = sent_form_keep(
                     study=study,
                     contact=form.contact_details(),
                     answers=form.answers(),
                     token=form.cleaned_data.get("submission_token"),
                     language=translation.get_language() or "en",
                     site_url=request.build_absolute_uri("/"),
-                    criteria=criteria,
-                    fingerprint=fingerprint,
                 )
             except StudyNotRecruiting:
                 return render(request, "recruitment/closed.html", {"study": study})
             # Sent: a draft saved to finish later is not needed any more.
             draft_views.forget_draft(request, study)
-            return thanks_redirect(study, participant_pk=participant.pk)
+            return thanks_redirect(study, token=token)
     form = InterestForm(data, study=study, criteria=criteria)
     context["form"] = form
     if data is not None and form.is_valid() and form.is_expired:
@@ -150,13 +150,13 @@ def _kept_study(slug: str) -> form_cache.KeptStudy | None:
     return kept
 
 
-def thanks_redirect(study, *, participant_pk: int | None) -> HttpResponse:
+def thanks_redirect(study, *, token: uuid.UUID | None) -> HttpResponse:
     """To the thank-you page, with the cookie that lets this browser alone see the number
-    (a bot's "success" carries no participant)."""
+    (a bot's "success" carries no form)."""
     response = redirect("recruitment:thanks", slug=study.slug)
     response.set_signed_cookie(
         SUBMITTED_COOKIE,
-        f"{study.pk}:{participant_pk or ''}",
+        f"{study.pk}:{token or ''}",
         salt=SUBMITTED_SALT,
         max_age=SUBMITTED_MAX_AGE,
         path=reverse("recruitment:thanks", args=[study.slug]),
@@ -240,15 +240,14 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     submitted = request.get_signed_cookie(
         SUBMITTED_COOKIE, default="", salt=SUBMITTED_SALT, max_age=SUBMITTED_MAX_AGE
     )
-    study_pk, _, participant_pk = submitted.partition(":")
+    study_pk, _, token = submitted.partition(":")
     if study_pk != str(study.pk):
         return redirect("recruitment:study", slug=study.slug)
-    participant = None
-    if participant_pk.isdigit():
-        participant = selectors.participant_get_for_confirmation(
-            pk=int(participant_pk), study=study
-        )
-    return render(request, "recruitment/thanks.html", {"study": study, "participant": participant})
+    try:
+        confirmation = confirmation_get(study=study, token=uuid.UUID(token)) if token else None
+    except ValueError:
+        confirmation = None
+    return render(request, "recruitment/thanks.html", {"study": study, "participant": confirmation})
 
 
 @never_cache

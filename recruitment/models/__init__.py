@@ -32,6 +32,9 @@ from recruitment.models.common import (  # noqa: F401
 from recruitment.models.drafts import (  # noqa: F401
     Draft,
 )
+from recruitment.models.inbox import (  # noqa: F401
+    SentForm,
+)
 from recruitment.models.participants import (  # noqa: F401
     EntrySource,
     Participant,

@@ -1,8 +1,9 @@
 """Is the task queue draining? What `manage.py check_tasks` reports: due tasks that wait too
-long (no worker, or one that cannot keep up), tasks left running by a killed worker, and
-emails given up. Reads only the queue: one query on the database queue, whatever its length."""
+long (no worker, or one that cannot keep up), tasks left running by a killed worker, emails
+given up, and interest forms sent but not taken in (recruitment/intake/inbox.py). Reads only
+the queue and the sent forms: one query each, whatever their length."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -13,7 +14,14 @@ from django_tasks.base import TaskResultStatus
 
 WAITING = "{count} task(s) due and waiting, the oldest for {minutes} minutes: is a worker running?"
 STUCK = "{count} task(s) running for over {minutes} minutes: their worker was probably killed"
-FAILED = "{count} task(s) failed in the last {hours} hours (emails given up)"
+FAILED = (
+    "{count} task(s) failed in the last {hours} hours (emails given up, or interest forms not "
+    "taken in)"
+)
+SENT_FORMS_WAITING = (
+    "{count} interest form(s) sent and not taken in, the oldest for {minutes} minutes: is a "
+    "worker running? (`manage.py take_in_sent_forms` takes them in)"
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,9 @@ class QueueHealth:
     stuck: int = 0
     failed: int = 0
     problems: list[str] = field(default_factory=list)
+    # Interest forms sent and not taken in yet, and how long the oldest has waited.
+    sent_forms: int = 0
+    oldest_sent_form_minutes: int = 0
 
 
 def queue_health(
@@ -43,11 +54,27 @@ def queue_health(
     backend = task_backends[DEFAULT_TASK_BACKEND_ALIAS]
     name = type(backend).__name__
     if name == "DatabaseBackend":
-        return _database_health(backend, now, max_wait, stuck_after, failed_hours)
-    if name == "RQBackend":
-        return _rq_health(backend, now, max_wait)
-    # The immediate backend runs each task as it is enqueued: there is no queue to fall behind.
-    return QueueHealth(backend=name)
+        health = _database_health(backend, now, max_wait, stuck_after, failed_hours)
+    elif name == "RQBackend":
+        health = _rq_health(backend, now, max_wait)
+    else:
+        # The immediate backend runs each task as it is enqueued: no queue to fall behind.
+        health = QueueHealth(backend=name)
+    return _with_sent_forms(health, now, max_wait)
+
+
+def _with_sent_forms(health: QueueHealth, now: datetime, max_wait: int) -> QueueHealth:
+    """`health` with the interest forms waiting to be taken in: a problem once the oldest has
+    waited `max_wait` minutes (its task failed, or no worker runs)."""
+    from recruitment.models import SentForm
+
+    waiting = SentForm.objects.aggregate(count=Count("id"), oldest=Min("sent_at"))
+    count, oldest = waiting["count"], waiting["oldest"]
+    minutes = int((now - oldest).total_seconds() // 60) if oldest is not None else 0
+    problems = list(health.problems)
+    if count and minutes >= max_wait:
+        problems.append(SENT_FORMS_WAITING.format(count=count, minutes=minutes))
+    return replace(health, sent_forms=count, oldest_sent_form_minutes=minutes, problems=problems)
 
 
 def _database_health(backend, now, max_wait, stuck_after, failed_hours) -> QueueHealth:

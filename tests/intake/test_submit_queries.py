@@ -8,7 +8,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from recruitment.models import Participant, Study
+from recruitment.intake.inbox import sent_form_take_in, sent_forms_take_in
+from recruitment.models import Participant, SentForm, Study
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
     StudyFactory,
@@ -76,13 +77,20 @@ def test_the_study_row_is_locked_only_from_the_numbering_update_on(ldn_study):
     assert not any("FOR UPDATE" in s for s in sql)
 
 
-# The page's share (one small read: the study's version and the criteria's change stamp; the
-# study and its criteria are kept in the process under them) plus the service's (the number: 1,
-# the lookup that reads it back: 1, the inserts: 4, the emails' task: 1, queued in the same
-# transaction), plus the new person's INSERT (someone applying for the first time; their person
-# is found by the same lookup otherwise). No session is read or written.
-FORM_POST_STATEMENTS = 9
+# The request's statements: the page's share (one small read: the study's version and the
+# criteria's change stamp; the study and its criteria are kept in the process under them),
+# then the number (UPDATE: 1), read back with whether this form was taken in already (1), the
+# form as sent (INSERT: 1) and its take-in task (INSERT: 1), in one transaction. No session is
+# read or written, and nothing is evaluated, matched or written for the participant yet.
+FORM_POST_STATEMENTS = 5
+# The worker's take-in of that form: the sent form and the study's row locked (2), the
+# criteria (1), the lookup (1), one INSERT each for the person (someone applying for the first
+# time), participant, answers, verdicts and history (5), the date they sent it (UPDATE: 1), the
+# sent form deleted (1) and the emails' task (1). The criterion versions are looked up once per
+# process (the first form taken in here).
+TAKE_IN_STATEMENTS = 12
 TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 class CommitCounter:
@@ -107,25 +115,64 @@ class CommitCounter:
         self.pending = False
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("already", [10, 1000])
-def test_posting_the_form_takes_nine_statements_and_one_commit_at_10_and_1000_participants(
-    client, ldn_study, already
-):
-    participants_bulk(ldn_study, already)
-    client.get(FORM_URL)  # as a browser has after opening the form
-    first = client.post(FORM_URL, ldn_form_data(email="first@example.com"))
-    assert first.status_code == 302  # the fields and criterion versions are built once
-
+def counted(run) -> tuple[list[str], int]:
+    """The statements `run()` sends (transaction control left out) and its commits."""
     counter = CommitCounter()
     with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(counter):
-        response = client.post(FORM_URL, ldn_form_data(email="new@example.com", last_name="Ng"))
-
-    assert response.status_code == 302
+        run()
     logged = [q["sql"] for q in queries.captured_queries]
-    statements = [s for s in logged if s.split()[0] not in TRANSACTION_CONTROL]
-    assert len(statements) == FORM_POST_STATEMENTS, "\n".join(statements)
     assert logged.count("COMMIT") <= 1
-    assert counter.commits == 1
-    assert Participant.objects.count() == already + 2
+    return [s for s in logged if s.split()[0] not in TRANSACTION_CONTROL], counter.commits
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("already", [10, 1000])
+def test_posting_the_form_takes_five_statements_and_one_commit_and_its_take_in_twelve(
+    client, ldn_study, settings, already
+):
+    settings.TASKS = DATABASE_TASKS  # as in production: the worker takes the form in
+    participants_bulk(ldn_study, already)
+    client.get(FORM_URL)  # as a browser has after opening the form
+    assert client.post(FORM_URL, ldn_form_data(email="first@example.com")).status_code == 302
+    sent_forms_take_in()  # the fields and criterion versions are built once per process
+
+    responses = []
+    statements, commits = counted(
+        lambda: responses.append(
+            client.post(FORM_URL, ldn_form_data(email="new@example.com", last_name="Ng"))
+        )
+    )
+
+    assert responses[0].status_code == 302
+    assert len(statements) == FORM_POST_STATEMENTS, "\n".join(statements)
+    assert commits == 1
+    assert Participant.objects.count() == already + 1
     assert not Session.objects.exists()
+    sent = SentForm.objects.get()
+
+    statements, commits = counted(lambda: sent_form_take_in(sent_form_id=sent.pk))
+
+    assert len(statements) == TAKE_IN_STATEMENTS, "\n".join(statements)
+    assert commits == 1
+    assert Participant.objects.count() == already + 2
+    assert not SentForm.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_request_locks_the_study_row_only_from_its_numbering_update_on(
+    client, ldn_study, settings
+):
+    """Validation comes first; the UPDATE that takes the number (and the row lock) is
+    followed only by the read of that number and the two inserts, then the commit."""
+    settings.TASKS = DATABASE_TASKS
+    client.get(FORM_URL)
+
+    with CaptureQueriesContext(connection) as queries:
+        client.post(FORM_URL, ldn_form_data())
+
+    sql = [q["sql"] for q in queries.captured_queries]
+    study_table = Study._meta.db_table
+    numbering = [i for i, s in enumerate(sql) if s.startswith(f'UPDATE "{study_table}"')]
+    assert len(numbering) == 1
+    after = [s.split()[0] for s in sql[numbering[0] + 1 :]]
+    assert after == ["SELECT", "INSERT", "INSERT", "COMMIT"]

@@ -30,7 +30,8 @@ def failure(*options) -> str:
 
 def test_an_empty_queue_is_ok(capsys):
     assert check(capsys) == (
-        "database: 0 due (oldest 0 min), 0 scheduled, 0 running, 0 stuck, 0 failed: OK\n"
+        "database: 0 due (oldest 0 min), 0 scheduled, 0 running, 0 stuck, 0 failed; "
+        "0 interest form(s) waiting to be taken in (oldest 0 min): OK\n"
     )
 
 
@@ -86,7 +87,8 @@ def test_an_email_given_up_in_the_last_day_fails_the_check(time_machine, capsys)
     assert "1 task(s) failed in the last 24 hours" in failure()
 
     time_machine.move_to(START + dt.timedelta(hours=25), tick=False)
-    assert check(capsys).endswith("0 failed: OK\n")
+    assert check(capsys).endswith("(oldest 0 min): OK\n")
+    assert "0 failed;" in check(capsys)
 
 
 def test_the_immediate_backend_has_no_queue_to_check(settings, capsys):
@@ -96,11 +98,11 @@ def test_the_immediate_backend_has_no_queue_to_check(settings, capsys):
 
 
 @pytest.mark.parametrize("queued", [3, 30])
-def test_the_check_runs_one_query_however_long_the_queue(queued, django_assert_num_queries):
+def test_the_check_runs_two_queries_however_long_the_queue(queued, django_assert_num_queries):
     for n in range(queued):
         tasks.slot_freed_notice_send.enqueue(study_id=n)
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # the queue, and the interest forms waiting
         health = queue_health()
 
     assert health.due == queued

@@ -22,7 +22,24 @@ ENQUEUE = (
     "DBTaskResult.objects.filter(task_path__endswith='.study_rematch_task').delete(); "
     "slot_freed_notice_send.enqueue(study_id=Study.objects.get().pk)"
 )
-REDIS_URL = "redis://127.0.0.1:6379/14"
+# A Redis database per test process, so two RQ tests running at once never share a queue.
+REDIS = "redis://127.0.0.1:6379/{db}"
+# A patient's form as the request keeps it (recruitment/intake/inbox.py), in a process of its
+# own: with its take-in queued (the database queue) or enqueued once it commits (RQ).
+SEND_A_FORM = (
+    "from django_tasks_db.models import DBTaskResult; "
+    "from recruitment.intake.inbox import sent_form_keep; "
+    "from recruitment.models import Study; "
+    "from tests.factories import LDN_ELIGIBLE_ANSWERS, contact_details; "
+    "DBTaskResult.objects.filter(task_path__endswith='.study_rematch_task').delete(); "
+    "sent_form_keep(study=Study.objects.get(), contact=contact_details(email='ann@example.com'), "
+    "answers=LDN_ELIGIBLE_ANSWERS, token=None, language='en', site_url='https://example.edu/')"
+)
+TAKEN_IN = (
+    "from recruitment.models import Participant, SentForm; "
+    "print(list(Participant.objects.values_list('screening_number', 'outcome')), "
+    "SentForm.objects.count())"
+)
 
 
 def manage(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:
@@ -76,37 +93,62 @@ def test_the_database_worker_process_delivers_a_refused_email_once(
     checked = manage("check_tasks", "--max-wait-minutes", "0", env=env)
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.endswith(
-        "0 due (oldest 0 min), 0 scheduled, 0 running, 0 stuck, 0 failed: OK\n"
+        "0 due (oldest 0 min), 0 scheduled, 0 running, 0 stuck, 0 failed; "
+        "0 interest form(s) waiting to be taken in (oldest 0 min): OK\n"
     )
+
+
+def test_the_database_worker_process_takes_in_a_sent_form_and_emails_the_patient(
+    sqlite_with_ldn_study, smtp_server
+):
+    smtp_server.refusals = 0
+    env = worker_env(sqlite_with_ldn_study, smtp_server)
+    sent = manage("shell", "--no-imports", "-c", SEND_A_FORM, env=env)
+    assert sent.returncode == 0, sent.stderr
+    waiting = manage("check_tasks", "--max-wait-minutes", "0", env=env)
+    assert "1 interest form(s) sent and not taken in" in waiting.stderr
+
+    worked = manage("db_worker", "--batch", "--no-startup-delay", "--interval", "0", env=env)
+
+    assert worked.returncode == 0, worked.stderr
+    taken = manage("shell", "--no-imports", "-c", TAKEN_IN, env=env)
+    assert taken.stdout == "[('LDN-S-0001', 'likely_eligible')] 0\n", taken.stderr
+    assert sorted(rcpt for rcpts, _message in smtp_server.delivered for rcpt in rcpts) == [
+        "ann@example.com",
+        COORDINATORS,
+    ]
 
 
 def redis_answers() -> bool:
     try:
-        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+        return redis.Redis.from_url(REDIS.format(db=14), socket_connect_timeout=1).ping()
     except (OSError, redis.RedisError):
         return False
 
 
 @pytest.fixture
-def empty_redis_queue():
-    """This test's Redis database without RQ's keys, before and after."""
+def redis_url(worker_id):
+    """This test process's Redis database (14 for the first, 13 for the next, ...), without
+    RQ's keys, before and after."""
     if not redis_answers():
         pytest.skip("Redis does not answer on 127.0.0.1:6379 (TASKS_BACKEND=rq needs it)")
-    connection = redis.Redis.from_url(REDIS_URL)
+    url = REDIS.format(db=14 - (int(worker_id[2:]) if worker_id.startswith("gw") else 0))
+    connection = redis.Redis.from_url(url)
 
     def empty():
         for key in connection.scan_iter("rq:*"):
             connection.delete(key)
 
     empty()
-    yield
+    yield url
     empty()
 
 
-@pytest.mark.usefixtures("empty_redis_queue")
-def test_the_rq_worker_process_delivers_a_refused_email_once(sqlite_with_ldn_study, smtp_server):
+def test_the_rq_worker_process_delivers_a_refused_email_once(
+    sqlite_with_ldn_study, smtp_server, redis_url
+):
     env = worker_env(
-        sqlite_with_ldn_study, smtp_server, TASKS_BACKEND="rq", TASKS_REDIS_URL=REDIS_URL
+        sqlite_with_ldn_study, smtp_server, TASKS_BACKEND="rq", TASKS_REDIS_URL=redis_url
     )
     queued = manage("shell", "-c", ENQUEUE, env=env)
     assert queued.returncode == 0, queued.stderr
@@ -126,3 +168,30 @@ def test_the_rq_worker_process_delivers_a_refused_email_once(sqlite_with_ldn_stu
     checked = manage("check_tasks", env=env)
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.startswith("rq: 0 due")
+
+
+def test_the_rq_worker_process_takes_in_a_sent_form(sqlite_with_ldn_study, smtp_server, redis_url):
+    smtp_server.refusals = 0
+    env = worker_env(
+        sqlite_with_ldn_study, smtp_server, TASKS_BACKEND="rq", TASKS_REDIS_URL=redis_url
+    )
+    sent = manage("shell", "--no-imports", "-c", SEND_A_FORM, env=env)
+    assert sent.returncode == 0, sent.stderr
+
+    worked = manage(
+        "rqworker",
+        "--burst",
+        "--with-scheduler",
+        "--job-class",
+        "django_tasks_rq.Job",
+        "default",
+        env=env,
+    )
+
+    assert worked.returncode == 0, worked.stderr
+    taken = manage("shell", "--no-imports", "-c", TAKEN_IN, env=env)
+    assert taken.stdout == "[('LDN-S-0001', 'likely_eligible')] 0\n", taken.stderr
+    assert sorted(rcpt for rcpts, _message in smtp_server.delivered for rcpt in rcpts) == [
+        "ann@example.com",
+        COORDINATORS,
+    ]

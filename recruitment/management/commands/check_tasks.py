@@ -1,7 +1,9 @@
 """`manage.py check_tasks`: is the background task queue (every email) draining? Prints the
 queue's state and exits non-zero when a due task has waited longer than
-TASKS_MAX_WAIT_MINUTES, a task has been running longer than TASKS_STUCK_MINUTES, or an email
-was given up in the last day: for a monitoring timer (docs/operations.md, "The task worker")."""
+TASKS_MAX_WAIT_MINUTES, a task has been running longer than TASKS_STUCK_MINUTES, an email
+was given up in the last day, or an interest form sent has waited longer than
+TASKS_MAX_WAIT_MINUTES to be taken in: for a monitoring timer (docs/operations.md, "The task
+worker")."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -42,7 +44,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{health.backend}: {health.due} due (oldest {health.oldest_due_minutes} min), "
             f"{health.scheduled} scheduled, {health.running} running, {health.stuck} stuck, "
-            f"{health.failed} failed" + (": OK" if not health.problems else "")
+            f"{health.failed} failed; {health.sent_forms} interest form(s) waiting to be taken "
+            f"in (oldest {health.oldest_sent_form_minutes} min)"
+            + (": OK" if not health.problems else "")
         )
         if health.problems:
             raise CommandError(FAILED.format(problems="; ".join(health.problems)))

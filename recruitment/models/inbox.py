@@ -1,0 +1,49 @@
+"""Interest forms sent and not yet taken in: what the patient sent, kept as sent, with the
+screening number the request took, until the task worker evaluates, matches and writes it
+(recruitment/intake/inbox.py)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from recruitment.models.studies import Study
+
+
+class SentForm(models.Model):
+    """One interest form as the patient sent it, validated, numbered and waiting for the
+    worker. Deleted in the transaction that writes its participant, so a row here is a form
+    not taken in yet; one that stays (the worker stopped, or it failed) is reported by
+    `manage.py check_tasks` and taken in by `manage.py take_in_sent_forms`.
+
+    Holds health answers and contact details like the participant it becomes: never shown to
+    staff, never in a log line; the task that takes it in carries only its id."""
+
+    # Indexed by the unique constraint below (study first).
+    study = models.ForeignKey(
+        Study, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("study")
+    )
+    screening_seq = models.PositiveIntegerField(_("screening sequence"), editable=False)
+    screening_number = models.CharField(_("screening number"), max_length=30, editable=False)
+    # The form's idempotency token (the participant's `submission_token` once taken in): a
+    # second post of the same form finds this row instead of taking another number.
+    submission_token = models.UUIDField(editable=False)
+    data = models.JSONField(
+        _("form as sent"),
+        editable=False,
+        help_text=_("The contact details and answers, as validated; the site's address."),
+    )
+    language = models.CharField(_("language"), max_length=10, default="en")
+    sent_at = models.DateTimeField(_("sent"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sent form")
+        verbose_name_plural = _("sent forms")
+        # Nobody is given it: staff see a form once it is taken in, as a participant.
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "submission_token"], name="sent_form_token_unique_in_study"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Sent form {self.pk}"
