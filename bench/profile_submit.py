@@ -154,7 +154,7 @@ def compare(client, post, posts: int) -> int:
     # more than the floor's: what its database share alone allows.
     bound = floor / (spent[FLOOR_PATH][0] + spent[FORM_PATH][1])
     print(f"with the floor's Python, the form's PostgreSQL share alone: {bound:.2f} of the floor")
-    waiting = SentForm.objects.count()
+    waiting = SentForm.objects.waiting().count()
     backend, started = backend_seconds(), time.process_time()
     taken, failed = sent_forms_take_in()
     python, database = time.process_time() - started, backend_seconds() - backend

@@ -365,6 +365,10 @@ FROM django_tasks_database_dbtaskresult WHERE started_at >= %s
 """
 
 
+# The forms not taken in yet.
+WAITING = "SELECT now(), count(*) FROM recruitment_sentform WHERE taken_in_at IS NULL"
+
+
 def take_in(name: str) -> Result:
     """Drain the queue the form posts left with the production worker, one process
     (`manage.py db_worker --batch`): each form's take-in (evaluate, match, write) and the emails
@@ -376,13 +380,13 @@ def take_in(name: str) -> Result:
     conn.autocommit = True
     try:
         with conn.cursor() as cursor:
-            cursor.execute("SELECT now(), count(*) FROM recruitment_sentform")
+            cursor.execute(WAITING)
             since, waiting = cursor.fetchone()
             manage("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
             cursor.execute(TAKE_IN_SPAN, [since])
             taken, seconds = cursor.fetchone()
-            cursor.execute("SELECT count(*) FROM recruitment_sentform")
-            (left,) = cursor.fetchone()
+            cursor.execute(WAITING)
+            _now, left = cursor.fetchone()
     finally:
         conn.close()
     seconds = float(seconds or 0)

@@ -4,7 +4,8 @@
 
 NAME is a PostgreSQL database migrated and seeded under `bench.settings` (a copy of the one
 `make bench` leaves, say: `CREATE DATABASE ldn_bench_copy TEMPLATE ldn_trial_bench`). Posts
-`--posts` valid interest forms of new people through Django's test client, one at a time,
+`--posts` valid interest forms of new people through Django's test client, one at a time, and
+has the task worker take them in and send their emails (`db_worker --batch`, in this process),
 between two readings of `pg_current_wal_lsn()`, then prints, per relation, the records and
 bytes a submission wrote (with the full-page images among them) and the total `bench/run.py`
 would count: the records of this database's pages and of the transactions that wrote them.
@@ -52,6 +53,7 @@ def main() -> int:
 
     django.setup()
     from django.core.cache import cache
+    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
@@ -62,8 +64,10 @@ def main() -> int:
     issued = form_issued_token(datetime.now(UTC) - timedelta(seconds=60))
     post = functools.partial(interest_post, Client(), issued=issued)
     first = int(time.time()) % 100_000 * 1_000
+    worker = ("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
     for n in range(first, first + 5):  # warm the worker: the batch measures submissions only
         post(n)
+    call_command(*worker, verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
         cursor.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
@@ -72,6 +76,7 @@ def main() -> int:
         (start,) = cursor.fetchone()
     for n in range(first + 5, first + 5 + args.posts):
         post(n)
+    call_command(*worker, verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_lsn()")
         (end,) = cursor.fetchone()

@@ -7,13 +7,13 @@ request little more than one row.
    page with that number at once.
 2. **Taken in** (`sent_form_take_in`, the task worker, about a second later): one transaction
    locks the sent form and the study's row, evaluates the answers against the study's active
-   criteria, matches duplicates, writes the participant, answers, verdicts and history
-   version exactly as every other entry path does (`services.participant_write`), deletes the
-   sent form and queues the emails.
+   criteria, matches duplicates and writes the participant, answers, verdicts and history
+   version exactly as every other entry path does (`services.participant_write`); then the
+   same task sends the emails and empties the sent form, keeping its number for its token.
 
 Nothing is lost between the two: the sent form and its task commit together, and the task is
-retried while the database is unreachable. A form that fails to be taken in stays, is reported
-by `check_tasks`, and is taken in again by `manage.py take_in_sent_forms`.
+retried while the database is unreachable. A form that fails to be taken in stays waiting, is
+reported by `check_tasks`, and is taken in by `manage.py take_in_sent_forms`.
 
 On the immediate task backend (tests, debugging) the form is taken in on the request, inside
 its transaction, as one step.
@@ -22,12 +22,10 @@ its transaction, as one step.
 import logging
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Exists, OuterRef
-from django.db.models.fields.json import KT
 from django.utils import timezone
 from django_tasks import task
 from django_tasks.backends.immediate import ImmediateBackend
@@ -35,6 +33,7 @@ from django_tasks_db import DatabaseBackend
 
 from recruitment.errors import StudyNotRecruiting
 from recruitment.evaluation import criterion_versions_forget
+from recruitment.intake.form_timing import FORM_ISSUED_MAX_AGE
 from recruitment.intake.services import (
     STUDY_NOT_RECRUITING,
     ContactDetails,
@@ -50,6 +49,7 @@ from recruitment.models import (
     Study,
 )
 from recruitment.notifications import tasks as notifications
+from recruitment.notifications.delivery import EmailNotDelivered
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +75,13 @@ def sent_form_keep(
 ) -> uuid.UUID:
     """Keep a validated interest form for the worker, numbered: one transaction that takes
     the next screening number (the UPDATE that also locks the study's row until commit), reads
-    it back with whether this form was taken in already, inserts the sent form and queues the
-    task that takes it in. Returns the form's token, which finds its number on the thank-you
-    page (`confirmation_get`).
+    it back, inserts the sent form and queues the task that takes it in. Returns the form's
+    token, which finds its number on the thank-you page (`confirmation_get`).
 
-    A second post of the same form (the same `token`: a double click, or the back button)
-    takes no number: it finds the first one's row, sent or taken in. Raises
-    `StudyNotRecruiting` when the study has closed."""
+    A second post of the same form (the same `token`: a double click, or the back button, also
+    after its take-in, which keeps the row) meets the sent forms' unique (study, token): its
+    transaction rolls back, giving the number back, and it finds the first one's number.
+    Raises `StudyNotRecruiting` when the study has closed."""
     token = token or uuid.uuid4()
     try:
         with transaction.atomic():
@@ -89,26 +89,18 @@ def sent_form_keep(
                 if _token_known(study, token):
                     return token
                 raise StudyNotRecruiting(STUDY_NOT_RECRUITING)
-            seq, prefix, consent_version, taken_in = (
+            seq, prefix, consent_version = (
                 Study.objects.filter(pk=study.pk)
-                .annotate(
-                    taken_in=Exists(
-                        Participant.objects.filter(study_id=OuterRef("pk"), submission_token=token)
-                    )
-                )
-                .values_list("last_screening_seq", "prefix", "contact_consent_version", "taken_in")
+                .values_list("last_screening_seq", "prefix", "contact_consent_version")
                 .get()
             )
-            if taken_in:
-                # Give the number back: the first post of this form has it.
-                transaction.set_rollback(True)
-                return token
             numbered = Study(prefix=prefix)
             sent = SentForm.objects.create(
                 study_id=study.pk,
                 screening_seq=seq,
                 screening_number=numbered.screening_number(seq),
                 submission_token=token,
+                preferred_contact=contact.preferred_contact,
                 data={
                     "contact": _contact_as_json(contact),
                     "answers": answers,
@@ -119,7 +111,7 @@ def sent_form_keep(
             )
             _take_in_enqueue(sent.pk)
     except IntegrityError:
-        # The same form posted twice at once: the other post kept it while this one waited.
+        # The same form posted again, or twice at once: the first post kept it.
         if _token_known(study, token):
             return token
         raise
@@ -127,10 +119,7 @@ def sent_form_keep(
 
 
 def _token_known(study: Study, token: uuid.UUID) -> bool:
-    return (
-        SentForm.objects.filter(study_id=study.pk, submission_token=token).exists()
-        or Participant.objects.filter(study_id=study.pk, submission_token=token).exists()
-    )
+    return SentForm.objects.filter(study_id=study.pk, submission_token=token).exists()
 
 
 def _contact_as_json(contact: ContactDetails) -> dict:
@@ -149,7 +138,7 @@ def _take_in_enqueue(sent_form_id: int) -> None:
     if isinstance(backend, DatabaseBackend):
         sent_form_take_in_task.enqueue(sent_form_id=sent_form_id)
     elif isinstance(backend, ImmediateBackend):
-        sent_form_take_in(sent_form_id=sent_form_id)
+        _take_in_now(sent_form_id)
     else:
         transaction.on_commit(lambda: sent_form_take_in_task.enqueue(sent_form_id=sent_form_id))
 
@@ -163,19 +152,19 @@ class Confirmation:
 
 
 def confirmation_get(*, study: Study, token: uuid.UUID) -> Confirmation | None:
-    """The thank-you page's number for the form sent with `token`: its participant once taken
-    in, else the sent form still waiting; None for neither."""
+    """The thank-you page's number, and who will call, for the form sent with `token`: from
+    its sent form (kept after the take-in), else from the participant written with that token
+    at once (a registry invitation's "yes"); None for neither."""
+    fields = ("screening_number", "preferred_contact")
     row = (
+        SentForm.objects.filter(study_id=study.pk, submission_token=token)
+        .values_list(*fields)
+        .first()
+    ) or (
         Participant.objects.filter(study_id=study.pk, submission_token=token)
-        .values_list("screening_number", "preferred_contact")
+        .values_list(*fields)
         .first()
     )
-    if row is None:
-        row = (
-            SentForm.objects.filter(study_id=study.pk, submission_token=token)
-            .values_list("screening_number", KT("data__contact__preferred_contact"))
-            .first()
-        )
     return Confirmation(*row) if row is not None else None
 
 
@@ -211,6 +200,8 @@ def sent_form_take_in_task(*, sent_form_id: int, attempt: int = 1) -> str:
             sent_form_id=sent_form_id, attempt=attempt + 1
         )
         return f"retry at {when.isoformat()}"
+    except EmailNotDelivered:
+        raise  # taken in; the email given up is logged by `deliver`, and check_tasks says so
     except Exception as exc:
         # The exception's text may quote a value the patient typed: only its kind is logged.
         logger.error("Sent form %d not taken in: %s", sent_form_id, type(exc).__name__)
@@ -218,16 +209,41 @@ def sent_form_take_in_task(*, sent_form_id: int, attempt: int = 1) -> str:
 
 
 def sent_form_take_in(*, sent_form_id: int) -> str:
-    """Evaluate, match and write one sent form, in one transaction with its deletion: the
-    participant (numbered as the request told the patient, applied at the time they sent it),
-    answers, verdicts, person and history version; then queue the emails. A form taken in
-    already (its row gone) is left alone, so a task run twice writes once.
+    """Take in one sent form: write its participant (`_participant_written`, one
+    transaction), then send the patient's confirmation and the coordinators' notice from this
+    task (a refused email is tried again by a task of its own, `deliver`), then mark the sent
+    form taken in (`_taken_in`). A form taken in already is left alone, so a task run twice
+    writes once.
 
-    The answers are judged by the study's criteria as they are now (a protocol amendment
-    published between the send and the take-in applies, as it would to a form sent a second
-    later), with the consent text's version the patient saw."""
+    The sent form waits until the emails are sent, after the participant's transaction: a
+    worker killed in between leaves it waiting, and the next take-in (`take_in_sent_forms`, or
+    the task run again) finds its participant written and sends the emails it owes. One task
+    a submission, not a task for the take-in and another for its emails."""
+    written = _participant_written(sent_form_id)
+    if written is None:
+        return GONE
+    participant_id, site_url = written
     try:
-        return _take_in_once(sent_form_id)
+        sent = notifications.submission_emails_send.call(
+            participant_id=participant_id, site_url=site_url
+        )
+    finally:
+        # Sent, retried by a task of its own, or given up (the task fails, check_tasks says).
+        _taken_in(sent_form_id)
+    return f"{TAKEN_IN}; emails {sent}"
+
+
+def _taken_in(sent_form_id: int) -> None:
+    """The sent form taken in: its data emptied, its number kept for its token."""
+    SentForm.objects.filter(pk=sent_form_id).update(data={}, taken_in_at=timezone.now())
+
+
+def _participant_written(sent_form_id: int) -> tuple[int, str] | None:
+    """The sent form's participant, written in one transaction unless an earlier take-in
+    wrote it: (its id, the site's address for the emails); None when the form is gone."""
+    try:
+        with transaction.atomic():
+            return _participant_write_once(sent_form_id)
     except IntegrityError:
         # A criterion version kept in this process is gone (a restored database): read them
         # again next time.
@@ -235,46 +251,54 @@ def sent_form_take_in(*, sent_form_id: int) -> str:
         raise
 
 
-def _take_in_once(sent_form_id: int) -> str:
-    with transaction.atomic():
-        sent = SentForm.objects.select_for_update().filter(pk=sent_form_id).first()
-        if sent is None:
-            return GONE
-        # The study's lock, as every entry path takes it, so that two people writing at
-        # once see each other as possible duplicates.
-        study = Study.objects.select_for_update().get(pk=sent.study_id)
-        data = sent.data
-        study.contact_consent_version = data["consent_version"]
-        criteria = list(EligibilityCriterion.objects.filter(study_id=study.pk).active())
-        contact = ContactDetails(
-            **{
-                **data["contact"],
-                "date_of_birth": date.fromisoformat(data["contact"]["date_of_birth"]),
-                "applied_at": sent.sent_at,
-            }
+def _participant_write_once(sent_form_id: int) -> tuple[int, str] | None:
+    sent = SentForm.objects.waiting().select_for_update().filter(pk=sent_form_id).first()
+    if sent is None:
+        return None
+    data = sent.data
+    # The study's lock, as every entry path takes it, so that two people written at once see
+    # each other as possible duplicates.
+    study = Study.objects.select_for_update().get(pk=sent.study_id)
+    study.contact_consent_version = data["consent_version"]
+    criteria = list(EligibilityCriterion.objects.filter(study_id=study.pk).active())
+    contact = ContactDetails(
+        **{
+            **data["contact"],
+            "date_of_birth": date.fromisoformat(data["contact"]["date_of_birth"]),
+            "applied_at": sent.sent_at,
+        }
+    )
+    prepared = participant_prepare(
+        study=study,
+        contact=contact,
+        answers=data["answers"],
+        criteria=criteria,
+        token=sent.submission_token,
+        language=sent.language,
+        change_reason=SUBMITTED_REASON,
+        entry_source=EntrySource.FORM,
+    )
+    participant = participant_write(
+        prepared, study=study, seq=sent.screening_seq, token=sent.submission_token
+    )
+    if participant is None:
+        # Written by an earlier take-in that stopped before its emails: send them now.
+        participant = Participant.objects.only("pk").get(
+            study_id=study.pk, submission_token=sent.submission_token
         )
-        prepared = participant_prepare(
-            study=study,
-            contact=contact,
-            answers=data["answers"],
-            criteria=criteria,
-            token=sent.submission_token,
-            language=sent.language,
-            change_reason=SUBMITTED_REASON,
-            entry_source=EntrySource.FORM,
-        )
-        participant = participant_write(
-            prepared, study=study, seq=sent.screening_seq, token=sent.submission_token
-        )
-        sent.delete()
-        if participant is None:
-            return GONE  # the same form written by another path: nothing more to do
+    return participant.pk, data["site_url"]
+
+
+def _take_in_now(sent_form_id: int) -> None:
+    """The immediate backend's take-in, inside the request's transaction: the participant
+    written and the sent form marked taken in now, the emails queued to go once it commits."""
+    written = _participant_written(sent_form_id)
+    _taken_in(sent_form_id)
+    if written is not None:
+        participant_id, site_url = written
         notifications.task_enqueue(
-            notifications.submission_emails_send,
-            participant_id=participant.pk,
-            site_url=data["site_url"],
+            notifications.submission_emails_send, participant_id=participant_id, site_url=site_url
         )
-    return TAKEN_IN
 
 
 def sent_forms_take_in() -> tuple[int, int]:
@@ -282,7 +306,7 @@ def sent_forms_take_in() -> tuple[int, int]:
     was stopped, or after a failed take-in was mended). Returns (taken in, failed); each
     failure is logged by id and left waiting."""
     taken = failed = 0
-    for sent_form_id in SentForm.objects.order_by("pk").values_list("pk", flat=True):
+    for sent_form_id in SentForm.objects.waiting().order_by("pk").values_list("pk", flat=True):
         try:
             sent_form_take_in(sent_form_id=sent_form_id)
         except Exception as exc:  # noqa: BLE001 -- one bad form must not stop the rest
@@ -291,3 +315,15 @@ def sent_forms_take_in() -> tuple[int, int]:
         else:
             taken += 1
     return taken, failed
+
+
+def sent_forms_erase_taken_in(*, now: datetime | None = None, dry_run: bool = False) -> int:
+    """Delete the forms taken in that could no longer be sent again (sent longer ago than a
+    form stays valid: `FORM_ISSUED_MAX_AGE`); return how many (`dry_run`: only count). Their
+    data was emptied at the take-in: these rows hold a token and a number only."""
+    now = now or timezone.now()
+    done = SentForm.objects.filter(taken_in_at__isnull=False, sent_at__lt=now - FORM_ISSUED_MAX_AGE)
+    if dry_run:
+        return done.count()
+    deleted, _by_model = done.delete()
+    return deleted

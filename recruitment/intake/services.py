@@ -427,17 +427,16 @@ def participant_write(
     participant.outcome = evaluation.outcome
     participant.eligible_from = evaluation.eligible_from
     participant.evaluated_at = timezone.now()
-    # One insert, already evaluated; its history version is written below, after the import's
-    # own date of application is set.
+    # When the person applied: an imported list's own date, or the time a form taken in by the
+    # worker was sent; else now (the field's default).
+    if prepared.applied_at is not None:
+        participant.created_at = prepared.applied_at
+    # One insert, already evaluated; its history version is written below.
     participant.skip_history_when_saving = True
     try:
         participant.save(force_insert=True)
     finally:
         del participant.skip_history_when_saving
-    if prepared.applied_at is not None:
-        # An imported list's own date of application (`created_at` is set on insert).
-        Participant.objects.filter(pk=participant.pk).update(created_at=prepared.applied_at)
-        participant.created_at = prepared.applied_at
     for answer in prepared.answers:
         answer.participant = participant
     Answer.objects.bulk_create(prepared.answers)

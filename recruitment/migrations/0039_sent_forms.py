@@ -20,7 +20,9 @@ class Migration(migrations.Migration):
                 ('submission_token', models.UUIDField(editable=False)),
                 ('data', models.JSONField(editable=False, help_text="The contact details and answers, as validated; the site's address.", verbose_name='form as sent')),
                 ('language', models.CharField(default='en', max_length=10, verbose_name='language')),
+                ('preferred_contact', models.CharField(editable=False, max_length=10, verbose_name='preferred contact')),
                 ('sent_at', models.DateTimeField(auto_now_add=True, verbose_name='sent')),
+                ('taken_in_at', models.DateTimeField(editable=False, null=True, verbose_name='taken in')),
                 ('study', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='recruitment.study', verbose_name='study')),
             ],
             options={

@@ -8,14 +8,26 @@ from django.utils.translation import gettext_lazy as _
 from recruitment.models.studies import Study
 
 
+class SentFormQuerySet(models.QuerySet):
+    def waiting(self):
+        """Not taken in yet (its form data still here)."""
+        return self.filter(taken_in_at__isnull=True)
+
+
 class SentForm(models.Model):
     """One interest form as the patient sent it, validated, numbered and waiting for the
-    worker. Deleted in the transaction that writes its participant, so a row here is a form
-    not taken in yet; one that stays (the worker stopped, or it failed) is reported by
+    worker. A form waiting that stays (the worker stopped, or it failed) is reported by
     `manage.py check_tasks` and taken in by `manage.py take_in_sent_forms`.
 
-    Holds health answers and contact details like the participant it becomes: never shown to
-    staff, never in a log line; the task that takes it in carries only its id."""
+    Once taken in, its form data is emptied and the row kept as the token's number until the
+    form could no longer be sent again (a form served over a day ago is shown anew with a new
+    token): so a form posted again, even after its take-in, finds its number here without a
+    look at the participants, and the thank-you page reads one row. `erase_expired_participants`
+    deletes those rows.
+
+    Holds health answers and contact details like the participant it becomes, until its
+    take-in: never shown to staff, never in a log line; the task that takes it in carries only
+    its id."""
 
     # Indexed by the unique constraint below (study first).
     study = models.ForeignKey(
@@ -32,7 +44,12 @@ class SentForm(models.Model):
         help_text=_("The contact details and answers, as validated; the site's address."),
     )
     language = models.CharField(_("language"), max_length=10, default="en")
+    # What the thank-you page says of who will call, kept with the number after the take-in.
+    preferred_contact = models.CharField(_("preferred contact"), max_length=10, editable=False)
     sent_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    taken_in_at = models.DateTimeField(_("taken in"), null=True, editable=False)
+
+    objects = SentFormQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("sent form")

@@ -4,6 +4,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recruitment.models.common import ZIP_VALIDATOR, CoveringIndex, audit_history
@@ -266,8 +267,10 @@ class Participant(models.Model):
             "were erased; the screening number, status, verdicts and status history stay."
         ),
     )
-    # Indexed by participant_queue_order and participant_applied (Meta.indexes).
-    created_at = models.DateTimeField(_("applied"), auto_now_add=True)
+    # Indexed by participant_queue_order and participant_applied (Meta.indexes). When the
+    # person applied: set by the service as the row is inserted (a form taken in by the worker,
+    # or an imported list, gives its own time), else now.
+    created_at = models.DateTimeField(_("applied"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ParticipantQuerySet.as_manager()

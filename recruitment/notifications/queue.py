@@ -68,7 +68,7 @@ def _with_sent_forms(health: QueueHealth, now: datetime, max_wait: int) -> Queue
     waited `max_wait` minutes (its task failed, or no worker runs)."""
     from recruitment.models import SentForm
 
-    waiting = SentForm.objects.aggregate(count=Count("id"), oldest=Min("sent_at"))
+    waiting = SentForm.objects.waiting().aggregate(count=Count("id"), oldest=Min("sent_at"))
     count, oldest = waiting["count"], waiting["oldest"]
     minutes = int((now - oldest).total_seconds() // 60) if oldest is not None else 0
     problems = list(health.problems)

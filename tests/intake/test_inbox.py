@@ -16,9 +16,10 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from recruitment.intake import inbox
+from recruitment.intake.services import participant_submit
 from recruitment.models import Participant, SentForm, Study
 from recruitment.notifications.queue import SENT_FORMS_WAITING, queue_health
-from tests.factories import ldn_form_data
+from tests.factories import LDN_ELIGIBLE_ANSWERS, contact_details, ldn_form_data
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker closes its connection
 
@@ -54,7 +55,7 @@ def test_the_thank_you_page_shows_the_number_before_and_after_the_form_is_taken_
     run_worker()
 
     assert Participant.objects.get().screening_number == "LDN-S-0001"
-    assert not SentForm.objects.exists()
+    assert not SentForm.objects.waiting().exists()
     page = client.get(THANKS_URL).content.decode()
     assert "LDN-S-0001" in page
     assert "call you" in page.lower()  # who calls: the preferred contact method, phone
@@ -81,6 +82,25 @@ def test_the_worker_writes_the_participant_as_sent_and_then_emails(client):
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.com", "coordinators@example.edu"]
 
 
+def test_a_form_taken_in_keeps_only_its_number_which_the_nightly_erasure_deletes_a_day_later(
+    client,
+):
+    send(client, token=TOKEN)
+    run_worker()
+
+    kept = SentForm.objects.get()
+    assert kept.data == {}
+    assert kept.taken_in_at is not None
+    assert kept.screening_number == "LDN-S-0001"
+    with time_machine.travel(kept.sent_at + dt.timedelta(hours=23)):
+        call_command("erase_expired_participants", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert SentForm.objects.exists()
+    with time_machine.travel(kept.sent_at + dt.timedelta(hours=25)):
+        call_command("erase_expired_participants", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert not SentForm.objects.exists()
+    assert Participant.objects.get().screening_number == "LDN-S-0001"
+
+
 def test_the_task_carries_only_the_sent_forms_id(client):
     send(client, email="ann@example.com", first_name="Annabel")
 
@@ -96,12 +116,35 @@ def test_a_form_taken_in_twice_is_written_once(client):
     send(client)
     sent = SentForm.objects.get()
 
-    assert inbox.sent_form_take_in(sent_form_id=sent.pk) == inbox.TAKEN_IN
+    assert inbox.sent_form_take_in(sent_form_id=sent.pk) == "taken in; emails sent"
     assert inbox.sent_form_take_in(sent_form_id=sent.pk) == inbox.GONE
     run_worker()  # the queued task finds it gone too
 
     assert Participant.objects.count() == 1
     assert DBTaskResult.objects.filter(return_value=inbox.GONE).count() == 1
+
+
+def test_a_take_in_stopped_before_its_emails_sends_them_next_time_and_writes_nothing_twice(
+    client, ldn_study
+):
+    send(client, token=TOKEN, email="ann@example.com")
+    sent = SentForm.objects.get()
+    # What a worker killed between the participant's commit and the emails leaves behind.
+    participant_submit(
+        study=ldn_study,
+        contact=contact_details(email="ann@example.com"),
+        answers=LDN_ELIGIBLE_ANSWERS,
+        token=sent.submission_token,
+        patient_email=False,
+        entered_by=None,
+    )
+    mail.outbox.clear()
+
+    call_command("take_in_sent_forms", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    assert Participant.objects.count() == 1
+    assert not SentForm.objects.waiting().exists()
+    assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.com", "coordinators@example.edu"]
 
 
 def test_the_same_form_sent_again_takes_no_new_number_before_or_after_it_is_taken_in(client):
@@ -112,7 +155,7 @@ def test_the_same_form_sent_again_takes_no_new_number_before_or_after_it_is_take
     run_worker()
     send(client, token=TOKEN)  # the back button, once it was taken in
 
-    assert not SentForm.objects.exists()
+    assert not SentForm.objects.waiting().exists()
     assert Participant.objects.get().screening_number == "LDN-S-0001"
     assert Study.objects.get(slug="ldn-mecfs").last_screening_seq == 1
     assert "LDN-S-0001" in client.get(THANKS_URL).content.decode()
@@ -178,7 +221,7 @@ def test_a_form_that_fails_to_be_taken_in_waits_is_reported_and_is_taken_in_once
     call_command("take_in_sent_forms", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
     assert Participant.objects.get().zip_code == "35203"
-    assert not SentForm.objects.exists()
+    assert not SentForm.objects.waiting().exists()
     problems = queue_health(now=later, max_wait_minutes=10).problems
     assert not [p for p in problems if "sent and not taken in" in p]
 
@@ -213,4 +256,4 @@ def test_a_database_that_does_not_answer_is_tried_again(client, monkeypatch):
     ).order_by("enqueued_at")
     assert first.return_value.startswith("retry at")
     assert second.args_kwargs["kwargs"]["attempt"] == 2
-    assert second.return_value == inbox.TAKEN_IN
+    assert second.return_value == "taken in; emails sent"

@@ -38,7 +38,7 @@ SEND_A_FORM = (
 TAKEN_IN = (
     "from recruitment.models import Participant, SentForm; "
     "print(list(Participant.objects.values_list('screening_number', 'outcome')), "
-    "SentForm.objects.count())"
+    "SentForm.objects.waiting().count())"
 )
 
 

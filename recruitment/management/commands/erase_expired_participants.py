@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from recruitment.intake import drafts
+from recruitment.intake import drafts, inbox
 from recruitment.screening.retention import participants_erase_expired, sessions_erase_expired
 
 
@@ -11,8 +11,9 @@ class Command(BaseCommand):
         "their study's retention period has passed since their last status change, and the "
         "details of people whose every application was erased. Anonymous "
         "facts stay for the screening log and the CONSORT box. Also delete forms saved to "
-        "finish later (drafts) once they expire (DRAFT_MAX_AGE_DAYS), and expired sessions "
-        "(they may hold a form's answers). Idempotent; schedule it daily."
+        "finish later (drafts) once they expire (DRAFT_MAX_AGE_DAYS), expired sessions "
+        "(they may hold a form's answers), and the screening numbers kept for forms taken in "
+        "a day ago. Idempotent; schedule it daily."
     )
 
     def add_arguments(self, parser):
@@ -45,6 +46,13 @@ class Command(BaseCommand):
                 f"{'Would delete' if dry_run else 'Deleted'} {expired_drafts} expired draft"
                 f"{'' if expired_drafts == 1 else 's'} (forms saved to finish later, kept "
                 f"{settings.DRAFT_MAX_AGE_DAYS} days)."
+            )
+        numbers_kept = inbox.sent_forms_erase_taken_in(dry_run=dry_run)
+        if numbers_kept:
+            self.stdout.write(
+                f"{'Would delete' if dry_run else 'Deleted'} {numbers_kept} screening number"
+                f"{'' if numbers_kept == 1 else 's'} kept for forms taken in over a day ago "
+                "(no personal data)."
             )
         sessions_erase_expired(dry_run=dry_run)
         if not dry_run:
