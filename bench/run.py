@@ -467,6 +467,14 @@ def wal_per_submission(form_env: dict, *, rounds: int = 3, duration: int = 3) ->
                 "SELECT count(*), pg_current_wal_lsn()::text FROM recruitment_participant"
             )
             after, end = cursor.fetchone()
+            # The worker's last records (pruning, no commit) may not be flushed yet, and
+            # pg_walinspect reads only flushed WAL: wait for the WAL writer (a fraction of a
+            # second).
+            for _ in range(50):
+                cursor.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn", [end])
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.1)
             if like:
                 cursor.execute(WAL_OF_THIS_DATABASE, [start, end, like, like])
             else:
