@@ -405,6 +405,40 @@ def take_in(name: str) -> Result:
     )
 
 
+def form_post_beside_the_worker(name: str, *, duration: int, env: dict) -> Result:
+    """form-post again with the production worker running (`db_worker --no-reload --interval
+    1`, as deploy.md's unit starts it), taking the forms in as they come: what a burst meets
+    when it lasts, the worker sharing the 2 cores and the study row's lock with the requests.
+    The forms it did not take in are left for `take_in`."""
+    (before,) = bench_sql("SELECT count(*) FROM recruitment_sentform")
+    worker = subprocess.Popen(
+        [str(PYTHON), "manage.py", "db_worker", "--no-reload", "--interval", "1"],
+        cwd=ROOT,
+        env=os.environ,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(3)  # booted, and past its start-up delay
+        result = wrk(
+            name,
+            f"/studies/{SLUG}/interest/",
+            clients=32,
+            duration=duration,
+            script="form_post.lua",
+            env=env,
+        )
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)  # it finishes the form it is taking in
+        worker.wait(timeout=60)
+    sent, waiting = bench_sql(
+        "SELECT count(*), count(*) FILTER (WHERE taken_in_at IS NULL) FROM recruitment_sentform"
+    )
+    result.note = f"{sent - before - waiting} of its {sent - before} forms taken in while it ran"
+    return result
+
+
 # ---------------------------------------------------------------------------------------------
 # Storage: WAL per submission, the verdict table's size
 # ---------------------------------------------------------------------------------------------
@@ -686,6 +720,10 @@ def main() -> int:  # noqa: PLR0915 - one linear script, easier to read whole
             env=form_env,
         )
         results["take-in"] = take_in("take-in (1 worker)")
+        results["form-post-worker"] = form_post_beside_the_worker(
+            "form-post, worker running", duration=d, env=form_env
+        )
+        take_in("the rest taken in")
         storage["wal"] = wal_per_submission(form_env)
         log(f"WAL per submission: {storage['wal'][0] / 1024:.1f} KB")
         results["queue"] = wrk(f"queue-{label}", queue, clients=1, duration=d, env=staff)
@@ -818,6 +856,15 @@ def build_rows(results: dict[str, Result], small: int, label: str) -> list[Row]:
             taken,
             f"{taken.rps / fp.rps:.2f} of form-post",
             "for reference: after a burst, the worker takes the forms in at this rate",
+            None,
+        )
+    )
+    beside = results["form-post-worker"]
+    rows.append(
+        Row(
+            beside,
+            f"{beside.rps / fp.rps:.2f} of form-post; {beside.rps / floor.rps:.2f} of floor",
+            "for reference: a burst that lasts, the worker taking the forms in meanwhile",
             None,
         )
     )

@@ -252,14 +252,16 @@ def _participant_written(sent_form_id: int) -> tuple[int, str] | None:
 
 
 def _participant_write_once(sent_form_id: int) -> tuple[int, str] | None:
+    """Everything that needs no lock first (the criteria read, the participant built and
+    evaluated in memory), as `participant_submit` does; then the study's row locked, as every
+    entry path locks it, so two people written at once see each other as possible duplicates,
+    for the lookup and the inserts only: the requests taking numbers wait on that lock for no
+    longer than those few statements."""
     sent = SentForm.objects.waiting().select_for_update().filter(pk=sent_form_id).first()
     if sent is None:
         return None
     data = sent.data
-    # The study's lock, as every entry path takes it, so that two people written at once see
-    # each other as possible duplicates.
-    study = Study.objects.select_for_update().get(pk=sent.study_id)
-    study.contact_consent_version = data["consent_version"]
+    study = Study.objects.get(pk=sent.study_id)
     criteria = list(EligibilityCriterion.objects.filter(study_id=study.pk).active())
     contact = ContactDetails(
         **{
@@ -278,8 +280,10 @@ def _participant_write_once(sent_form_id: int) -> tuple[int, str] | None:
         change_reason=SUBMITTED_REASON,
         entry_source=EntrySource.FORM,
     )
+    locked = Study.objects.select_for_update().get(pk=study.pk)
+    locked.contact_consent_version = data["consent_version"]  # the text the patient saw
     participant = participant_write(
-        prepared, study=study, seq=sent.screening_seq, token=sent.submission_token
+        prepared, study=locked, seq=sent.screening_seq, token=sent.submission_token
     )
     if participant is None:
         # Written by an earlier take-in that stopped before its emails: send them now.

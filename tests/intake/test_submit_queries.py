@@ -83,12 +83,13 @@ def test_the_study_row_is_locked_only_from_the_numbering_update_on(ldn_study):
 # (INSERT: 1), in one transaction. No session is
 # read or written, and nothing is evaluated, matched or written for the participant yet.
 FORM_POST_STATEMENTS = 5
-# The worker's take-in of that form: in one transaction, the sent form and the study's row
-# locked (2), the criteria (1), the lookup (1), one INSERT each for the person (someone applying
-# for the first time), participant, answers, verdicts and history (5); then the emails' read of
-# the participant (1) and the sent form marked taken in (UPDATE: 1). The criterion versions are
-# looked up once per process (the first form taken in here).
-TAKE_IN_STATEMENTS = 11
+# The worker's take-in of that form: in one transaction, the sent form locked (1), the study
+# and its criteria read (2), then the study's row locked (1), the lookup (1), and one INSERT each
+# for the person (someone applying for the first time), participant, answers, verdicts and
+# history (5); then the emails' read of the participant (1) and the sent form marked taken in
+# (UPDATE: 1). The criterion versions are looked up once per process (the first form taken in
+# here).
+TAKE_IN_STATEMENTS = 12
 TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
@@ -127,7 +128,7 @@ def counted(run) -> tuple[list[str], int]:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("already", [10, 1000])
-def test_posting_the_form_takes_five_statements_and_one_commit_and_its_take_in_eleven(
+def test_posting_the_form_takes_five_statements_and_one_commit_and_its_take_in_twelve(
     client, ldn_study, settings, already
 ):
     settings.TASKS = DATABASE_TASKS  # as in production: the worker takes the form in
@@ -176,3 +177,33 @@ def test_the_request_locks_the_study_row_only_from_its_numbering_update_on(
     assert len(numbering) == 1
     after = [s.split()[0] for s in sql[numbering[0] + 1 :]]
     assert after == ["SELECT", "INSERT", "INSERT", "COMMIT"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_take_in_locks_the_study_row_only_for_the_lookup_and_the_inserts(
+    client, ldn_study, settings
+):
+    """The criteria are read and the answers evaluated before the study's row is locked, so a
+    request taking a number waits on the worker for no more than its lookup and inserts."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite ignores select_for_update(): no row lock to look for")
+    settings.TASKS = DATABASE_TASKS
+    client.get(FORM_URL)
+    client.post(FORM_URL, ldn_form_data())
+    sent = SentForm.objects.waiting().get()
+
+    with CaptureQueriesContext(connection) as queries:
+        sent_form_take_in(sent_form_id=sent.pk)
+
+    sql = [q["sql"] for q in queries.captured_queries]
+    study_table = Study._meta.db_table
+    locks = [
+        i
+        for i, s in enumerate(sql)
+        if s.startswith("SELECT") and f'FROM "{study_table}"' in s and s.endswith("FOR UPDATE")
+    ]
+    assert len(locks) == 1
+    criteria = [i for i, s in enumerate(sql) if '"recruitment_eligibilitycriterion"' in s]
+    assert criteria and max(criteria) < locks[0]
+    after = [s.split()[0] for s in sql[locks[0] + 1 : locks[0] + 7]]
+    assert after == ["SELECT", "INSERT", "INSERT", "INSERT", "INSERT", "INSERT"]
