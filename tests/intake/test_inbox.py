@@ -4,6 +4,7 @@ These tests run the database queue and its worker (`manage.py db_worker --batch`
 production."""
 
 import datetime as dt
+import io
 import json
 import logging
 
@@ -93,10 +94,10 @@ def test_a_form_taken_in_keeps_only_its_number_which_the_nightly_erasure_deletes
     assert kept.taken_in_at is not None
     assert kept.screening_number == "LDN-S-0001"
     with time_machine.travel(kept.sent_at + dt.timedelta(hours=23)):
-        call_command("erase_expired_participants", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("erase_expired_participants", stdout=io.StringIO())
     assert SentForm.objects.exists()
     with time_machine.travel(kept.sent_at + dt.timedelta(hours=25)):
-        call_command("erase_expired_participants", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("erase_expired_participants", stdout=io.StringIO())
     assert not SentForm.objects.exists()
     assert Participant.objects.get().screening_number == "LDN-S-0001"
 
@@ -140,7 +141,7 @@ def test_a_take_in_stopped_before_its_emails_sends_them_next_time_and_writes_not
     )
     mail.outbox.clear()
 
-    call_command("take_in_sent_forms", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("take_in_sent_forms", stdout=io.StringIO())
 
     assert Participant.objects.count() == 1
     assert not SentForm.objects.waiting().exists()
@@ -213,12 +214,12 @@ def test_a_form_that_fails_to_be_taken_in_waits_is_reported_and_is_taken_in_once
     health = queue_health(now=later, max_wait_minutes=10)
     assert SENT_FORMS_WAITING.format(count=1, minutes=11) in health.problems
     with time_machine.travel(later), pytest.raises(CommandError, match="not taken in"):
-        call_command("check_tasks", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("check_tasks", stdout=io.StringIO())
 
     SentForm.objects.filter(pk=sent.pk).update(
         data={**sent.data, "contact": {**sent.data["contact"], "zip_code": "35203"}}
     )
-    call_command("take_in_sent_forms", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("take_in_sent_forms", stdout=io.StringIO())
 
     assert Participant.objects.get().zip_code == "35203"
     assert not SentForm.objects.waiting().exists()
