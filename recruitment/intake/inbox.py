@@ -29,7 +29,6 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django_tasks import task
 from django_tasks.backends.immediate import ImmediateBackend
-from django_tasks_db import DatabaseBackend
 
 from recruitment.errors import StudyNotRecruiting
 from recruitment.evaluation import criterion_versions_forget
@@ -39,7 +38,7 @@ from recruitment.intake.services import (
     ContactDetails,
     participant_prepare,
     participant_write,
-    screening_seq_claim,
+    screening_seq_take,
 )
 from recruitment.models import (
     EligibilityCriterion,
@@ -55,6 +54,9 @@ logger = logging.getLogger(__name__)
 
 SUBMITTED_REASON = "Submitted the interest form"  # the history's reason (audit text)
 TAKEN_IN = "taken in"
+# A take-in that failed, in the log: the form's id and the error's kind, never its text (it
+# may quote what the patient typed).
+NOT_TAKEN_IN = "Sent form %d not taken in: %s"
 GONE = "taken in already"
 # A database that does not answer is tried again after each of these delays (seconds), then
 # the task fails and the form waits for `take_in_sent_forms`.
@@ -85,16 +87,12 @@ def sent_form_keep(
     token = token or uuid.uuid4()
     try:
         with transaction.atomic():
-            if not screening_seq_claim(study):
+            numbered = screening_seq_take(study)
+            if numbered is None:
                 if _token_known(study, token):
                     return token
                 raise StudyNotRecruiting(STUDY_NOT_RECRUITING)
-            seq, prefix, consent_version = (
-                Study.objects.filter(pk=study.pk)
-                .values_list("last_screening_seq", "prefix", "contact_consent_version")
-                .get()
-            )
-            numbered = Study(prefix=prefix)
+            seq = numbered.last_screening_seq
             sent = SentForm.objects.create(
                 study_id=study.pk,
                 screening_seq=seq,
@@ -104,7 +102,7 @@ def sent_form_keep(
                 data={
                     "contact": _contact_as_json(contact),
                     "answers": answers,
-                    "consent_version": consent_version,
+                    "consent_version": numbered.contact_consent_version,
                     "site_url": site_url,
                 },
                 language=language,
@@ -123,24 +121,32 @@ def _token_known(study: Study, token: uuid.UUID) -> bool:
 
 
 def _contact_as_json(contact: ContactDetails) -> dict:
+    """The contact details as the sent form keeps them (`_contact_from_json` reads them)."""
     values = asdict(contact)
     values["date_of_birth"] = contact.date_of_birth.isoformat()
     del values["applied_at"]  # the sent form's own time
     return values
 
 
+def _contact_from_json(values: dict, *, sent_at: datetime) -> ContactDetails:
+    """The contact details a sent form kept, applied when it was sent."""
+    return ContactDetails(
+        **{
+            **values,
+            "date_of_birth": date.fromisoformat(values["date_of_birth"]),
+            "applied_at": sent_at,
+        }
+    )
+
+
 def _take_in_enqueue(sent_form_id: int) -> None:
-    """Queue the take-in. On the database queue its row is written in this transaction (both
-    commit, or neither); on the immediate backend the form is taken in now, in this
-    transaction; on any other backend (RQ) the task is enqueued once the transaction commits,
-    so the worker finds the row."""
-    backend = sent_form_take_in_task.get_backend()
-    if isinstance(backend, DatabaseBackend):
-        sent_form_take_in_task.enqueue(sent_form_id=sent_form_id)
-    elif isinstance(backend, ImmediateBackend):
+    """Queue the take-in as every task is queued (`notifications.tasks.task_enqueue`: in this
+    transaction on the database queue, once it commits elsewhere); on the immediate backend
+    the form is taken in now, in this transaction."""
+    if isinstance(sent_form_take_in_task.get_backend(), ImmediateBackend):
         _take_in_now(sent_form_id)
     else:
-        transaction.on_commit(lambda: sent_form_take_in_task.enqueue(sent_form_id=sent_form_id))
+        notifications.task_enqueue(sent_form_take_in_task, sent_form_id=sent_form_id)
 
 
 @dataclass(frozen=True)
@@ -203,8 +209,7 @@ def sent_form_take_in_task(*, sent_form_id: int, attempt: int = 1) -> str:
     except EmailNotDelivered:
         raise  # taken in; the email given up is logged by `deliver`, and check_tasks says so
     except Exception as exc:
-        # The exception's text may quote a value the patient typed: only its kind is logged.
-        logger.error("Sent form %d not taken in: %s", sent_form_id, type(exc).__name__)
+        logger.error(NOT_TAKEN_IN, sent_form_id, type(exc).__name__)
         raise
 
 
@@ -263,16 +268,9 @@ def _participant_write_once(sent_form_id: int) -> tuple[int, str] | None:
     data = sent.data
     study = Study.objects.get(pk=sent.study_id)
     criteria = list(EligibilityCriterion.objects.filter(study_id=study.pk).active())
-    contact = ContactDetails(
-        **{
-            **data["contact"],
-            "date_of_birth": date.fromisoformat(data["contact"]["date_of_birth"]),
-            "applied_at": sent.sent_at,
-        }
-    )
     prepared = participant_prepare(
         study=study,
-        contact=contact,
+        contact=_contact_from_json(data["contact"], sent_at=sent.sent_at),
         answers=data["answers"],
         criteria=criteria,
         token=sent.submission_token,
@@ -314,7 +312,7 @@ def sent_forms_take_in() -> tuple[int, int]:
         try:
             sent_form_take_in(sent_form_id=sent_form_id)
         except Exception as exc:  # noqa: BLE001 -- one bad form must not stop the rest
-            logger.error("Sent form %d not taken in: %s", sent_form_id, type(exc).__name__)
+            logger.error(NOT_TAKEN_IN, sent_form_id, type(exc).__name__)
             failed += 1
         else:
             taken += 1

@@ -135,7 +135,7 @@ def participant_submit(
         )
     except IntegrityError:
         # Two posts of the same form at once: the other one saved it while this one waited.
-        existing = participant_by_token(study, token)
+        existing = _participant_by_token(study, token)
         if existing is None:
             # Or a criterion version kept in memory is gone (a restored database): read
             # them again next time.
@@ -180,8 +180,8 @@ def _participant_submit_once(
         carried_over=carried_over,
     )
     with transaction.atomic():
-        if not screening_seq_claim(study):
-            existing = participant_by_token(study, token)
+        if not _screening_seq_claim(study):
+            existing = _participant_by_token(study, token)
             if existing is None:
                 raise StudyNotRecruiting(STUDY_NOT_RECRUITING)
             return existing
@@ -199,11 +199,11 @@ def _participant_submit_once(
                 pending=None if patient_email else [notifications.NEW_INTEREST_NOTICE],
             )
     if participant is None:
-        return participant_by_token(study, token)
+        return _participant_by_token(study, token)
     return participant
 
 
-def screening_seq_claim(study: Study) -> bool:
+def _screening_seq_claim(study: Study) -> bool:
     """Take the study's next screening number: an UPDATE that adds one and locks the study
     row until the transaction ends. False when the study is not recruiting."""
     return bool(
@@ -214,11 +214,12 @@ def screening_seq_claim(study: Study) -> bool:
 
 
 def screening_seq_take(study: Study) -> Study | None:
-    """Take the study's next screening number alone, as the bench's floor view does (a
-    submission reads the number with its duplicate lookup instead): `screening_seq_claim`,
-    then the row as it now is. Returns a copy of `study` with the row's current number, prefix
-    and versions; None when the study is not recruiting. Call inside a transaction."""
-    if not screening_seq_claim(study):
+    """Take the study's next screening number alone, as a public form kept for the worker and
+    the bench's floor view do (a submission written at once reads the number with its
+    duplicate lookup instead): `_screening_seq_claim`, then the row as it now is. Returns a
+    copy of `study` with the row's current number, prefix and versions; None when the study is
+    not recruiting. Call inside a transaction."""
+    if not _screening_seq_claim(study):
         return None
     row = Study.objects.filter(pk=study.pk).values_list(*NUMBERING).get()
     return _study_numbered(study, dict(zip(NUMBERING, row, strict=True)))
@@ -233,7 +234,7 @@ def _study_numbered(study: Study, numbering: dict) -> Study:
     return locked
 
 
-def participant_by_token(study: Study, token: uuid.UUID | None) -> Participant | None:
+def _participant_by_token(study: Study, token: uuid.UUID | None) -> Participant | None:
     if token is None:
         return None
     return Participant.objects.filter(study_id=study.pk, submission_token=token).first()

@@ -27,15 +27,16 @@ CONFIRMATION = "confirmation"
 NEW_INTEREST_NOTICE = "new_interest_notice"
 
 
-def task_enqueue(email_task, /, **ids) -> None:
-    """Queue an email caused by the current transaction's change, so that it is sent only if
-    the change commits, and never before. On the database queue the task's row is written in
-    the same transaction (it commits or rolls back with the change, and no commit is added);
-    on any other backend the task is enqueued in `transaction.on_commit`."""
-    if isinstance(email_task.get_backend(), DatabaseBackend):
-        email_task.enqueue(**ids)
+def task_enqueue(queued_task, /, **ids) -> None:
+    """Queue a task (an email, a public form's take-in) caused by the current transaction's
+    change, so that it runs only if the change commits, and never before. On the database
+    queue the task's row is written in the same transaction (it commits or rolls back with the
+    change, and no commit is added); on any other backend the task is enqueued in
+    `transaction.on_commit`."""
+    if isinstance(queued_task.get_backend(), DatabaseBackend):
+        queued_task.enqueue(**ids)
     else:
-        transaction.on_commit(lambda: email_task.enqueue(**ids))
+        transaction.on_commit(lambda: queued_task.enqueue(**ids))
 
 
 def _participant(participant_id: int) -> Participant | None:

@@ -62,6 +62,24 @@ def test_the_thank_you_page_shows_the_number_before_and_after_the_form_is_taken_
     assert "call you" in page.lower()  # who calls: the preferred contact method, phone
 
 
+# The thank-you page: the study (1) and the form's row by its token (1), before the take-in and
+# after it (the row is kept).
+THANKS_QUERIES = 2
+
+
+def test_the_thank_you_page_takes_the_same_two_queries_before_and_after_the_take_in(
+    client, django_assert_num_queries
+):
+    send(client)
+    with django_assert_num_queries(THANKS_QUERIES):
+        assert client.get(THANKS_URL).status_code == 200
+
+    run_worker()
+
+    with django_assert_num_queries(THANKS_QUERIES):
+        assert client.get(THANKS_URL).status_code == 200
+
+
 def test_the_worker_writes_the_participant_as_sent_and_then_emails(client):
     with time_machine.travel(dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC), tick=False):
         send(client, email="ann@example.com")

@@ -53,6 +53,17 @@ def manage(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.Co
     )
 
 
+def assert_taken_in_and_emailed(env: dict[str, str], smtp_server) -> None:
+    """The form SEND_A_FORM sent is a participant, no form waits, and the patient and the
+    coordinators each got their email."""
+    taken = manage("shell", "--no-imports", "-c", TAKEN_IN, env=env)
+    assert taken.stdout == "[('LDN-S-0001', 'likely_eligible')] 0\n", taken.stderr
+    assert sorted(rcpt for rcpts, _message in smtp_server.delivered for rcpt in rcpts) == [
+        "ann@example.com",
+        COORDINATORS,
+    ]
+
+
 def worker_env(database: Path, smtp_server, **variables: str) -> dict[str, str]:
     """The SQLite file, and email to the loopback server."""
     return production_env(
@@ -111,12 +122,7 @@ def test_the_database_worker_process_takes_in_a_sent_form_and_emails_the_patient
     worked = manage("db_worker", "--batch", "--no-startup-delay", "--interval", "0", env=env)
 
     assert worked.returncode == 0, worked.stderr
-    taken = manage("shell", "--no-imports", "-c", TAKEN_IN, env=env)
-    assert taken.stdout == "[('LDN-S-0001', 'likely_eligible')] 0\n", taken.stderr
-    assert sorted(rcpt for rcpts, _message in smtp_server.delivered for rcpt in rcpts) == [
-        "ann@example.com",
-        COORDINATORS,
-    ]
+    assert_taken_in_and_emailed(env, smtp_server)
 
 
 def redis_answers() -> bool:
@@ -189,9 +195,4 @@ def test_the_rq_worker_process_takes_in_a_sent_form(sqlite_with_ldn_study, smtp_
     )
 
     assert worked.returncode == 0, worked.stderr
-    taken = manage("shell", "--no-imports", "-c", TAKEN_IN, env=env)
-    assert taken.stdout == "[('LDN-S-0001', 'likely_eligible')] 0\n", taken.stderr
-    assert sorted(rcpt for rcpts, _message in smtp_server.delivered for rcpt in rcpts) == [
-        "ann@example.com",
-        COORDINATORS,
-    ]
+    assert_taken_in_and_emailed(env, smtp_server)
