@@ -4,7 +4,8 @@
 - 0021 copied each participant's latest contact attempt onto the participant;
 - 0022 built one person per human from the applications already there (the same email, or
   the same name and date of birth, and confirmed duplicates), never joins two that staff said
-  are different people, and loses no row and no history.
+  are different people, and loses no row and no history;
+- 0041 packed the data of each form still waiting for the worker (a test of its own).
 
 Migrating back and forward costs Django many seconds of rendering model states, so one test
 writes the rows each migration needs, migrates back once to the earliest state they need
@@ -12,6 +13,7 @@ writes the rows each migration needs, migrates back once to the earliest state t
 have names and emails of their own, so no migration joins them with another scenario's."""
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.db import connection
@@ -24,6 +26,7 @@ from recruitment.models import (
     EligibilityCriterion,
     Participant,
     Person,
+    SentForm,
     Status,
 )
 from recruitment.screening.duplicates import duplicate_confirm, duplicate_dismiss
@@ -33,6 +36,7 @@ from recruitment.studies.services import study_criteria_changed
 from tests.factories import LDN_ELIGIBLE_ANSWERS, StudyFactory, submit, walk
 
 BEFORE = ("recruitment", "0013_study_call_script")
+UNPACKED = ("recruitment", "0040_participant_applied_set_on_insert")
 
 
 def migrate(targets) -> MigrationExecutor:
@@ -231,3 +235,41 @@ def test_the_data_migrations_keep_every_rows_meaning_back_and_forth(ldn_study, c
         assert (linked.person_id, linked.history_type) == (person[name], "~")
     built = Person.history.filter(history_type="+")
     assert sorted(built.values_list("id", flat=True)) == sorted(every_person)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_form_waiting_for_the_worker_is_packed_by_the_migration_and_unpacked_back(ldn_study):
+    """0041: a form sent before the upgrade and not yet taken in keeps what the patient sent,
+    and one taken in stays empty."""
+    sent = {"contact": {"email": "ann@example.com"}, "answers": {"liver": "no"}, "site_url": "/"}
+    executor = migrate([UNPACKED])
+    try:
+        unpacked = executor.loader.project_state(UNPACKED).apps.get_model("recruitment", "SentForm")
+        fields = {"study_id": ldn_study.pk, "language": "en", "preferred_contact": "email"}
+        waiting = unpacked.objects.create(
+            **fields,
+            screening_seq=1,
+            screening_number="LDN-S-0001",
+            data=sent,
+            submission_token=uuid.uuid4(),
+        )
+        taken_in = unpacked.objects.create(
+            **fields,
+            screening_seq=2,
+            screening_number="LDN-S-0002",
+            data={},
+            submission_token=uuid.uuid4(),
+            taken_in_at=timezone.now(),
+        )
+    finally:
+        migrate(head())
+
+    assert SentForm.objects.get(pk=waiting.pk).data == sent
+    assert SentForm.objects.get(pk=taken_in.pk).packed == b""
+
+    executor = migrate([UNPACKED])
+    try:
+        unpacked = executor.loader.project_state(UNPACKED).apps.get_model("recruitment", "SentForm")
+        assert unpacked.objects.get(pk=waiting.pk).data == sent
+    finally:
+        migrate(head())

@@ -46,6 +46,7 @@ from recruitment.models import (
     Participant,
     SentForm,
     Study,
+    form_pack,
 )
 from recruitment.notifications import tasks as notifications
 from recruitment.notifications.delivery import EmailNotDelivered
@@ -99,12 +100,14 @@ def sent_form_keep(
                 screening_number=numbered.screening_number(seq),
                 submission_token=token,
                 preferred_contact=contact.preferred_contact,
-                data={
-                    "contact": _contact_as_json(contact),
-                    "answers": answers,
-                    "consent_version": numbered.contact_consent_version,
-                    "site_url": site_url,
-                },
+                packed=form_pack(
+                    {
+                        "contact": _contact_as_json(contact),
+                        "answers": answers,
+                        "consent_version": numbered.contact_consent_version,
+                        "site_url": site_url,
+                    }
+                ),
                 language=language,
             )
             _take_in_enqueue(sent.pk)
@@ -240,7 +243,7 @@ def sent_form_take_in(*, sent_form_id: int) -> str:
 
 def _taken_in(sent_form_id: int) -> None:
     """The sent form taken in: its data emptied, its number kept for its token."""
-    SentForm.objects.filter(pk=sent_form_id).update(data={}, taken_in_at=timezone.now())
+    SentForm.objects.filter(pk=sent_form_id).update(packed=b"", taken_in_at=timezone.now())
 
 
 def _participant_written(sent_form_id: int) -> tuple[int, str] | None:

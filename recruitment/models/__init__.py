@@ -34,6 +34,7 @@ from recruitment.models.drafts import (  # noqa: F401
 )
 from recruitment.models.inbox import (  # noqa: F401
     SentForm,
+    form_pack,
 )
 from recruitment.models.participants import (  # noqa: F401
     EntrySource,

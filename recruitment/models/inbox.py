@@ -2,6 +2,10 @@
 screening number the request took, until the task worker evaluates, matches and writes it
 (recruitment/intake/inbox.py)."""
 
+import json
+import zlib
+
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -29,19 +33,31 @@ class SentForm(models.Model):
     take-in: never shown to staff, never in a log line; the task that takes it in carries only
     its id."""
 
-    # Indexed by the unique constraint below (study first).
     study = models.ForeignKey(
-        Study, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("study")
+        Study,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("study"),
+        # Indexed by the unique constraint below (study first).
+        db_index=False,
+        # No database constraint: its check at commit locks the study's row once more (a WAL
+        # record every form) after the number's UPDATE; studies are never deleted (PROTECT).
+        db_constraint=False,
     )
     screening_seq = models.PositiveIntegerField(_("screening sequence"), editable=False)
     screening_number = models.CharField(_("screening number"), max_length=30, editable=False)
     # The form's idempotency token (the participant's `submission_token` once taken in): a
     # second post of the same form finds this row instead of taking another number.
     submission_token = models.UUIDField(editable=False)
-    data = models.JSONField(
+    # Written once and read once: compressed JSON (`form_pack`, read as `data`) is half the
+    # bytes of the same form in a JSON column, in the row and in the WAL.
+    packed = models.BinaryField(
         _("form as sent"),
         editable=False,
-        help_text=_("The contact details and answers, as validated; the site's address."),
+        help_text=_(
+            "The contact details and answers, as validated, and the site's address: "
+            "compressed JSON, empty once taken in."
+        ),
     )
     language = models.CharField(_("language"), max_length=10, default="en")
     # What the thank-you page says of who will call, kept with the number after the take-in.
@@ -64,3 +80,14 @@ class SentForm(models.Model):
 
     def __str__(self):
         return f"Sent form {self.pk}"
+
+    @property
+    def data(self) -> dict:
+        """The form as sent (`form_pack`'s input); empty once taken in."""
+        return json.loads(zlib.decompress(self.packed)) if self.packed else {}
+
+
+def form_pack(data: dict) -> bytes:
+    """A sent form's data as `SentForm.packed` keeps it: compact JSON, compressed."""
+    text = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":"))
+    return zlib.compress(text.encode())
