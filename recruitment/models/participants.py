@@ -201,7 +201,9 @@ class Participant(models.Model):
         editable=False,
         help_text=_("The waitlist is ordered by this time."),
     )
-    slot = models.OneToOneField(
+    # One participant a slot at most: `slot_held_once` below, a unique index of the rows that
+    # hold a slot only (a OneToOneField's index would take an entry for every applicant).
+    slot = models.ForeignKey(
         "EnrolmentSlot",
         on_delete=models.PROTECT,
         null=True,
@@ -209,6 +211,7 @@ class Participant(models.Model):
         related_name="participant",
         verbose_name=_("enrollment slot"),
         editable=False,
+        db_index=False,
     )
     # Kept up to date by the contact-attempt service, so queue filters need no subquery.
     unanswered_attempts = models.PositiveSmallIntegerField(
@@ -326,8 +329,13 @@ class Participant(models.Model):
                 covering=["id"],
                 name="participant_tally",
             ),
-            # Not reached: each study's people with at least its number of attempts.
-            models.Index(fields=["study", "unanswered_attempts"], name="participant_attempts"),
+            # Not reached: each study's people with at least its number of attempts (one or
+            # more): only those with an unanswered attempt, so a new applicant writes none.
+            models.Index(
+                fields=["study", "unanswered_attempts"],
+                name="participant_attempts",
+                condition=Q(unanswered_attempts__gt=0),
+            ),
             # The waitlist in order (the queue's and the dashboard's "next on the waitlist"):
             # only the people on it. With the id and screening number, the dashboard's list of
             # the first waiting and their total (a window over every waitlisted row) reads the
@@ -402,6 +410,9 @@ class Participant(models.Model):
             ),
             # The enrolment cap's backstop: every enrolled or completed participant holds one
             # of the study's fixed slot rows, and a slot holds at most one participant.
+            models.UniqueConstraint(
+                fields=["slot"], name="slot_held_once", condition=Q(slot__isnull=False)
+            ),
             models.CheckConstraint(
                 condition=Q(slot__isnull=False, status__in=Status.holding_slot())
                 | Q(status=Status.WITHDRAWN)
