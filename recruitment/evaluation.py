@@ -20,6 +20,7 @@ from recruitment.models import (
     EvaluationCause,
     Participant,
     Status,
+    Verdict,
     snapshot_digest,
 )
 
@@ -136,6 +137,14 @@ def evaluation_build(
     return evaluation, verdicts
 
 
+def verdicts_to_store(verdicts: list[CriterionVerdict]) -> list[CriterionVerdict]:
+    """The verdicts a participant's stored evaluation keeps: all but the pending ones (a
+    criterion staff assess, its value not entered yet), which `selectors.verdict_list` adds
+    back wherever the criteria are listed or checked. Each would be the same row for every
+    applicant (five of the LDN study's eighteen verdicts)."""
+    return [verdict for verdict in verdicts if verdict.verdict != Verdict.PENDING]
+
+
 def participant_evaluate(
     *,
     participant: Participant,
@@ -159,9 +168,10 @@ def participant_evaluate(
     )
     with transaction.atomic():
         CriterionVerdict.objects.filter(participant=participant).delete()
-        for verdict in verdicts:
+        stored = verdicts_to_store(verdicts)
+        for verdict in stored:
             verdict.participant = participant
-        CriterionVerdict.objects.bulk_create(verdicts)
+        CriterionVerdict.objects.bulk_create(stored)
         participant.outcome = evaluation.outcome
         participant.eligible_from = evaluation.eligible_from
         participant.criteria_version = participant.study.criteria_version

@@ -7,10 +7,13 @@ from typing import Any
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
+from recruitment import eligibility
 from recruitment.models import (
     Answer,
+    AnsweredBy,
     ConsentRecord,
     CriterionVerdict,
+    CriterionVersion,
     DuplicateReview,
     EligibilityCriterion,
     Participant,
@@ -58,14 +61,48 @@ def verdict_blocks(verdict: CriterionVerdict, *, today: date) -> bool:
     )
 
 
+def verdict_list(
+    *, participant: Participant, stored: list[CriterionVerdict] | None = None
+) -> list[CriterionVerdict]:
+    """The participant's pre-screen, one verdict per criterion, in the study's order (2
+    queries; 1 when `stored`, their stored verdicts, were read already): the stored verdicts,
+    and a pending one for each active criterion that staff assess and have not entered yet.
+
+    Those are not stored: until staff enter the value, such a verdict is always the same (the
+    criterion as it stands, pending, "not yet entered"), so a submission writes none of them
+    (`evaluation.verdicts_to_store`). Every page and gate that lists the criteria reads them
+    here, so a staff check not entered stays in view and stops enrollment, including one
+    added to the study after the participant was judged."""
+    if stored is None:
+        stored = list(participant.verdicts.select_related("criterion_version").order_by("order"))
+    judged = {verdict.criterion_id for verdict in stored}
+    criteria = EligibilityCriterion.objects.filter(study_id=participant.study_id).active()
+    pending = [
+        CriterionVerdict(
+            participant=participant,
+            criterion=criterion,
+            criterion_version=CriterionVersion(criterion=criterion, snapshot=criterion.snapshot()),
+            verdict=Verdict.PENDING,
+            reason=eligibility.NOT_YET_ENTERED,
+            order=order,
+        )
+        # Numbered as the evaluation numbers every active criterion.
+        for order, criterion in enumerate(criteria.order_by("order", "pk"), start=1)
+        if criterion.answered_by == AnsweredBy.STAFF and criterion.pk not in judged
+    ]
+    if not pending:
+        return stored
+    return sorted([*stored, *pending], key=lambda verdict: verdict.order)
+
+
 def verdict_list_blocking(*, participant: Participant, today: date) -> list[CriterionVerdict]:
     """The criteria a participant does not (yet) meet and no investigator has overridden, in
-    the study's order (2 queries). Empty means every criterion is met: eligibility, consent
-    and enrollment may go ahead."""
+    the study's order (3 queries): a staff check not entered yet among them. Empty means every
+    criterion is met: eligibility, consent and enrollment may go ahead."""
     overridden = set(participant.eligibility_overrides.values_list("criterion_code", flat=True))
     return [
         verdict
-        for verdict in participant.verdicts.select_related("criterion_version").order_by("order")
+        for verdict in verdict_list(participant=participant)
         if verdict_blocks(verdict, today=today)
         and verdict.criterion_snapshot.get("code") not in overridden
     ]

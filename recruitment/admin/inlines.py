@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from recruitment import selectors
 from recruitment.admin.common import HIDDEN, user_shown
 from recruitment.eligibility import RULES_FROM_CONTACT_DETAILS
 from recruitment.identification import (
@@ -30,6 +31,7 @@ from recruitment.models import (
 )
 from recruitment.verdict_words import (
     ANSWERED_BY_WORDS,
+    ATTENTION_ORDER,
     CRITERIA_VERSION,
     KIND_WORDS,
     PROVENANCE_WORDS,
@@ -79,6 +81,27 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class VerdictFormSet(ReadOnlyInlineFormSet):
+    """The stored verdicts and the staff checks not entered yet, which are not stored
+    (`selectors.verdict_list`), in the inline's order: what needs attention first, then the
+    study's order."""
+
+    def get_queryset(self):
+        if self.instance.pk is None:
+            return super().get_queryset()
+        if not hasattr(self, "_verdicts"):
+            stored = list(super().get_queryset())
+            verdicts = selectors.verdict_list(participant=self.instance, stored=stored)
+            self._verdicts = sorted(
+                verdicts,
+                key=lambda verdict: (
+                    ATTENTION_ORDER.get(verdict.verdict, len(ATTENTION_ORDER)),
+                    verdict.order,
+                ),
+            )
+        return self._verdicts
+
+
 class VerdictInline(ReadOnlyInline):
     """The stored evaluation: one row per criterion, what needs attention first (not met,
     not sure, staff checks pending, then met), each verdict marked by colour and in words, the
@@ -86,6 +109,7 @@ class VerdictInline(ReadOnlyInline):
     each row is a card with its labels (no sideways scrolling)."""
 
     model = CriterionVerdict
+    formset = VerdictFormSet
     verbose_name = _("pre-screen verdict")
     verbose_name_plural = _("pre-screen evaluation, criterion by criterion")
     template = "admin/recruitment/participant/verdicts_inline.html"

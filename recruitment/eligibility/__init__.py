@@ -15,6 +15,7 @@ from recruitment.eligibility.params import validate_params
 from recruitment.eligibility.places import add_months, age_on, zip_distance_miles, zip_is_known
 from recruitment.eligibility.types import (
     NO,
+    NOT_YET_ENTERED,
     RULES_FROM_CONTACT_DETAILS,
     UNSURE,
     YES,
@@ -32,6 +33,7 @@ from recruitment.eligibility.types import (
 
 __all__ = [
     "NO",
+    "NOT_YET_ENTERED",
     "YES",
     "RULES_FROM_CONTACT_DETAILS",
     "UNSURE",

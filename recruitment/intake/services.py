@@ -23,6 +23,7 @@ from recruitment.evaluation import (
     criterion_version_ids,
     criterion_versions_forget,
     evaluation_build,
+    verdicts_to_store,
 )
 from recruitment.intake.submission_match import NUMBERING, submission_match
 from recruitment.models import (
@@ -456,9 +457,10 @@ def participant_write(
             },
             by=participant.entered_by,
         )
-    for verdict in prepared.verdicts:
+    stored = verdicts_to_store(prepared.verdicts)
+    for verdict in stored:
         verdict.participant = participant
-    CriterionVerdict.objects.bulk_create(prepared.verdicts)
+    CriterionVerdict.objects.bulk_create(stored)
     _history_created(participant, prepared.change_reason)
     return participant
 

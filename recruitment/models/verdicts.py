@@ -33,7 +33,10 @@ class CriterionVerdictManager(models.Manager):
 class CriterionVerdict(models.Model):
     """One criterion's verdict in a participant's stored evaluation, pointing at the exact
     criterion text and rule it was judged by (a `CriterionVersion`, shared by every verdict
-    judged by the same text and rule), so later protocol amendments do not rewrite history."""
+    judged by the same text and rule), so later protocol amendments do not rewrite history.
+
+    A criterion staff assess whose value is not entered yet has no row: read a participant's
+    verdicts with `selectors.verdict_list`, which lists those as pending."""
 
     # The primary key is (participant, criterion): one verdict per criterion, and the index
     # that finds a participant's verdicts, with no id column and no second index to write.

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
+from recruitment import selectors
 from recruitment.contact import format_phone
 from recruitment.identification import NOTE_HIDDEN, can_identify, text_shown
 from recruitment.models import ContactAttempt, OptOutHow, Participant, RunIn, Status
@@ -90,7 +91,7 @@ class CallCard:
 def call_card_build(*, participant: Participant, user, today: date, can_change: bool) -> CallCard:
     """The card for `participant` as `user` may see it on `today`."""
     identify = can_identify(user)
-    verdicts = list(participant.verdicts.order_by("order"))
+    verdicts = selectors.verdict_list(participant=participant)
     overridden = list(participant.eligibility_overrides.values_list("criterion_code", flat=True))
     latest = list(
         ContactAttempt.objects.filter(participant=participant)

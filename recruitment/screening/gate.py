@@ -44,7 +44,7 @@ RULE_OUT_CRITERION = _(
 
 
 def criteria_blocking(participant: Participant) -> list[CriterionVerdict]:
-    """The verdicts that stop eligibility, consent and enrollment today (2 queries)."""
+    """The verdicts that stop eligibility, consent and enrollment today (3 queries)."""
     return selectors.verdict_list_blocking(participant=participant, today=timezone.localdate())
 
 

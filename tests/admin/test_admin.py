@@ -1349,13 +1349,14 @@ def test_duplicate_reviews_refuse_a_participant_who_is_not_a_possible_duplicate(
 
 
 # Queries per workflow page (session, user, permissions, the participant, the form's reads).
-# The contact page shows the call card (its verdicts, overrides, latest attempts and the
-# person's other applications in the user's studies); the
+# The contact page shows the call card (its verdicts and the study's criteria for the staff
+# checks not entered, overrides, latest attempts and the person's other applications in the
+# user's studies); the
 # consent and enroll pages (and the participant's) read whether a possible duplicate is
 # unreviewed: one query.
 WORKFLOW_PAGE_QUERIES = {
     "status": 5,
-    "contact": 9,
+    "contact": 10,
     "enrol": 7,
     "consent": 8,
     "lab_values": 9,
@@ -1522,12 +1523,14 @@ def test_the_participant_page_runs_a_fixed_number_of_queries(
     assert participant.history.count() > rows
     coord_client.get(change_url(participant))  # a worker's first request fills Django's caches
 
-    # 10 for the page and its inlines, 7 for the call card (its verdicts, overrides, latest
-    # attempts, the study's staff criteria, the gates its steps ask, and the person's other
-    # applications), 2 for the staff notes and the count of "not sure" answers for "Verify
-    # answers", 1 for an unreviewed duplicate, 1 for whether the allocation list has strata
-    # ("Set the stratum", before enrollment), 1 for whether texts to the number are stopped.
-    with django_assert_max_num_queries(22):
+    # 11 for the page and its inlines (the verdicts' with the study's criteria, for the staff
+    # checks not entered), 8 for the call card (its verdicts and the study's criteria,
+    # overrides, latest attempts, the study's staff criteria, the gates its steps ask, and the
+    # person's other applications), 2 for the staff notes and the count of "not sure" answers
+    # for "Verify answers", 1 for an unreviewed duplicate, 1 for whether the allocation list
+    # has strata ("Set the stratum", before enrollment), 1 for whether texts to the number
+    # are stopped.
+    with django_assert_max_num_queries(24):
         response = coord_client.get(change_url(participant))
 
     assert response.status_code == 200

@@ -264,13 +264,14 @@ def test_the_participant_and_contact_pages_run_a_fixed_number_of_queries(
     person = person_to_call(ldn_study, coordinator) if status == "new" else person
     coord_client.get(change_url(person))  # fills Django's caches
 
-    # The page, its inlines and the call card (the person's other applications included), the
+    # The page, its inlines and the call card (the person's other applications included; the
+    # inline and the card each read the study's criteria for the staff checks not entered), the
     # staff notes, the count of answers to verify and whether a duplicate is unreviewed; a
     # waitlisted participant's steps also ask the waitlist. The card also asks whether texts
     # to the number are stopped; before enrollment, whether the allocation list has strata.
-    with django_assert_max_num_queries(24):
+    with django_assert_max_num_queries(25):
         page = coord_client.get(change_url(person))
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         contact = coord_client.get(contact_url(person))
 
     assert page.status_code == contact.status_code == 200

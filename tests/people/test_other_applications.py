@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 
 HEADING = "Other applications of this person"
 # The participant page as tests/admin/test_call_card.py pins it, plus the other applications.
-CHANGE_PAGE_QUERIES = 22
-CONTACT_PAGE_QUERIES = 9
+CHANGE_PAGE_QUERIES = 24
+CONTACT_PAGE_QUERIES = 10
 
 
 def change_url(participant):

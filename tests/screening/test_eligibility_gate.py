@@ -14,7 +14,10 @@ from django.utils import timezone
 from recruitment import selectors
 from recruitment.errors import CriteriaNotMet, InvalidTransition, RecruitmentError
 from recruitment.models import (
+    AnsweredBy,
     ConsentRecord,
+    CriterionVerdict,
+    CriterionVersion,
     EligibilityOverride,
     Participant,
     Status,
@@ -24,6 +27,7 @@ from recruitment.screening import services as screening
 from tests.factories import (
     LDN_ELIGIBLE_ANSWERS,
     LDN_NORMAL_LABS,
+    CriterionFactory,
     participants_bulk,
     submit,
     walk,
@@ -98,6 +102,63 @@ def test_marking_eligible_while_lab_values_are_pending_is_refused(screened, coor
     assert "hs-CRP under 3 mg/L" in str(refused.value)
     assert "Thyroid tests in range" in str(refused.value)
     assert footprint(screened) == before
+
+
+def test_lab_values_entered_are_stored_and_those_not_entered_stay_listed_and_blocking(
+    screened, coordinator
+):
+    some = {"hs-crp": 1.2, "esr": 12}
+
+    labs(screened, some, coordinator)
+
+    # A pending staff check is the same for everyone: not stored, listed wherever the
+    # criteria are.
+    stored = {v.criterion.code: v.verdict for v in screened.verdicts.all()}
+    assert {code: stored[code] for code in some} == {"hs-crp": "met", "esr": "met"}
+    assert "pending" not in stored.values()
+    listed = selectors.verdict_list(participant=fresh(screened))
+    assert [v.criterion.code for v in listed if v.verdict == "pending"] == ["rf", "ana", "thyroid"]
+    assert [v.order for v in listed] == list(range(1, 19))
+    blocking = selectors.verdict_list_blocking(participant=fresh(screened), today=DEC_7.date())
+    assert {v.criterion_snapshot["code"] for v in blocking} == {"rf", "ana", "thyroid"}
+    with pytest.raises(CriteriaNotMet):
+        screening.participant_transition(participant=screened, to=Status.ELIGIBLE, by=coordinator)
+
+
+def test_a_staff_check_added_after_the_pre_screen_is_pending_and_stops_eligibility(
+    screened, coordinator, ldn_study
+):
+    labs(screened, LDN_NORMAL_LABS, coordinator)
+    CriterionFactory(
+        study=ldn_study, code="ecg", title="ECG normal", answered_by=AnsweredBy.STAFF, order=99
+    )
+
+    listed = selectors.verdict_list(participant=fresh(screened))
+
+    assert (listed[-1].criterion.code, listed[-1].verdict) == ("ecg", "pending")
+    assert listed[-1].criterion_snapshot["title"] == "ECG normal"
+    with pytest.raises(CriteriaNotMet) as refused:
+        screening.participant_transition(participant=screened, to=Status.ELIGIBLE, by=coordinator)
+    assert "ECG normal" in str(refused.value)
+
+
+def test_a_pending_verdict_stored_before_is_listed_once(screened):
+    """Participants judged before pending verdicts stopped being stored keep their rows."""
+    criterion = screened.study.criteria.get(code="rf")
+    CriterionVerdict.objects.create(
+        participant=screened,
+        criterion=criterion,
+        # Written with the others at the submission, for every active criterion.
+        criterion_version=CriterionVersion.objects.get(criterion=criterion),
+        verdict="pending",
+        reason="Assessed by staff at screening; not yet entered.",
+        order=16,
+    )
+
+    listed = selectors.verdict_list(participant=fresh(screened))
+
+    assert [v.criterion.code for v in listed].count("rf") == 1
+    assert len(listed) == 18
 
 
 def test_lab_values_in_range_let_the_participant_be_marked_eligible(screened, coordinator):

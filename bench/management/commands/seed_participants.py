@@ -306,7 +306,7 @@ def _verdicts(study, seq_range) -> None:
     """One verdict per active criterion, pointing at the criterion's version as judged. An
     ineligible person fails one patient criterion (which one depends on their sequence); a
     needs-review one is unsure of one; staff criteria are met once staff judged the person
-    eligible."""
+    eligible, and not stored before (pending, as the app stores them)."""
     criteria: list[EligibilityCriterion] = list(study.criteria.active().order_by("order", "pk"))
     version_ids = criterion_version_ids(criteria)
     patient = [c for c in criteria if c.answered_by == AnsweredBy.PATIENT]
@@ -322,10 +322,9 @@ def _verdicts(study, seq_range) -> None:
             verdict_params = [len(patient), index, len(patient), index]
             provenance = "'self_reported'"
         else:
-            verdict = "CASE WHEN p.status = ANY(%s) THEN 'met' ELSE 'pending' END"
-            verdict_params = [eligible_statuses]
-            provenance = "CASE WHEN p.status = ANY(%s) THEN 'staff_verified' ELSE '' END"
-            verdict_params_2 = [eligible_statuses]
+            verdict = "'met'"
+            verdict_params = []
+            provenance = "'staff_verified'"
         sql = (
             "INSERT INTO recruitment_criterionverdict (participant_id, criterion_id, "  # noqa: S608
             'criterion_version_id, answer, verdict, reason, provenance, eligible_from, "order") '
@@ -337,10 +336,10 @@ def _verdicts(study, seq_range) -> None:
             f"FROM recruitment_participant p, LATERAL (SELECT {verdict} AS verdict) v "
             f"WHERE {PARTICIPANTS_IN_BATCH}"
         )
-        params = [c.pk, version_ids[c.pk]]
+        params = [c.pk, version_ids[c.pk], order, *verdict_params, study.pk, *seq_range]
         if c.answered_by != AnsweredBy.PATIENT:
-            params += verdict_params_2
-        params += [order, *verdict_params, study.pk, *seq_range]
+            sql += " AND p.status = ANY(%s)"
+            params.append(eligible_statuses)
         _run(sql, params)
 
 

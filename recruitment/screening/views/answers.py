@@ -34,13 +34,9 @@ class LabValuesView(WorkflowView):
         return {**super().get_form_kwargs(), "criteria": self.criteria, "current": current}
 
     def get_context_data(self) -> dict:
-        codes = [criterion.code for criterion in self.criteria]
-        verdicts = (
-            self.participant.verdicts.filter(criterion__code__in=codes)
-            .select_related("criterion_version")
-            .order_by("order")
-        )
-        return {"verdicts": verdicts}
+        staff = {criterion.pk for criterion in self.criteria}
+        verdicts = selectors.verdict_list(participant=self.participant)
+        return {"verdicts": [verdict for verdict in verdicts if verdict.criterion_id in staff]}
 
     def perform(self, form) -> str:
         values = form.values()
