@@ -10,6 +10,7 @@ from django.db import connection
 from bench.management.commands.seed_participants import Command as SeedParticipants
 from recruitment.models import (
     Answer,
+    AnsweredBy,
     CriterionVerdict,
     Participant,
     Status,
@@ -34,8 +35,16 @@ def test_it_seeds_up_to_the_total_with_a_full_record_and_never_over_the_target(l
 
     participants = Participant.objects.filter(study=ldn_study)
     assert participants.count() == 300
-    criteria = ldn_study.criteria.active().count()
-    assert CriterionVerdict.objects.filter(participant__study=ldn_study).count() == 300 * criteria
+    # A verdict for each criterion judged: the patient's for everyone, the staff checks for
+    # those judged eligible (not stored while pending, as the app stores them).
+    criteria = ldn_study.criteria.active()
+    judged = participants.filter(status__in=Status.judged_eligible()).count()
+    patients = criteria.filter(answered_by=AnsweredBy.PATIENT).count()
+    staff = criteria.filter(answered_by=AnsweredBy.STAFF).count()
+    verdicts = CriterionVerdict.objects.filter(participant__study=ldn_study)
+    assert verdicts.count() == 300 * patients + judged * staff
+    assert 0 < judged < 300
+    assert not verdicts.filter(verdict="pending").exists()
     assert Answer.objects.filter(participant__study=ldn_study).count() == 300 * 11
     enrolled = participants.filter(status__in=Status.holding_participant_id())
     assert 0 < enrolled.count() <= ldn_study.target_enrolment
