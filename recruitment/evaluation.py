@@ -152,8 +152,9 @@ def participant_evaluate(
     by=None,
     cause: EvaluationCause | None = None,
 ) -> Participant:
-    """Run the pre-screen rules on the participant's answers and store one verdict per active
-    criterion, each with the exact criterion text and rule it was judged by.
+    """Run the pre-screen rules on the participant's answers and store the verdict of each
+    active criterion judged (`verdicts_to_store`: not the staff checks still pending), each
+    with the exact criterion text and rule it was judged by.
 
     For someone already eligible, waitlisted or consented, new values (the `cause`) that fail
     a criterion set `criteria_failed_at`, the warning on their page and in the queue; values

@@ -369,7 +369,7 @@ def test_a_valid_form_redirects_to_a_thank_you_page_with_the_number_and_no_verdi
         assert verdict_word not in body.lower()
 
 
-def test_a_valid_form_saves_the_participant_answers_and_a_verdict_per_criterion(client, ldn_study):
+def test_a_valid_form_saves_the_participant_answers_and_the_verdicts_judged(client, ldn_study):
     participant = submitted(client)
 
     assert Participant.objects.count() == 1

@@ -303,7 +303,7 @@ def _answers(study, seq_range) -> None:
 
 
 def _verdicts(study, seq_range) -> None:
-    """One verdict per active criterion, pointing at the criterion's version as judged. An
+    """A verdict per active criterion judged, pointing at the criterion's version. An
     ineligible person fails one patient criterion (which one depends on their sequence); a
     needs-review one is unsure of one; staff criteria are met once staff judged the person
     eligible, and not stored before (pending, as the app stores them)."""
