@@ -1,16 +1,17 @@
 """The WAL a submission writes, by relation, in one process, on an existing database.
 
-    .venv/bin/python bench/wal_by_relation.py --database NAME [--posts 40]
+    .venv/bin/python bench/wal_by_relation.py --database NAME [--posts 40] [--by-record]
 
 NAME is a PostgreSQL database migrated and seeded under `bench.settings` (a copy of the one
 `make bench` leaves, say: `CREATE DATABASE ldn_bench_copy TEMPLATE ldn_trial_bench`). Posts
 `--posts` valid interest forms of new people through Django's test client, one at a time, and
 has the task worker take them in and send their emails (`db_worker --batch`, in this process),
 between two readings of `pg_current_wal_lsn()`, then prints, per relation, the records and
-bytes a submission wrote (with the full-page images among them) and the total `bench/run.py`
-would count: the records of this database's pages and of the transactions that wrote them.
-A batch that a checkpoint crossed shows full-page images: run it again. The rate limit's
-counters are emptied first, so repeated runs from one address range are not refused.
+bytes a submission wrote (with the full-page images among them; `--by-record`: by relation and
+kind of record) and the total `bench/run.py` would count: the records of this database's pages
+and of the transactions that wrote them. A batch that a checkpoint crossed shows full-page
+images: run it again. The rate limit's counters are emptied first, so repeated runs from one
+address range are not refused.
 """
 
 import argparse
@@ -25,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BY_RELATION = """
-SELECT coalesce(c.relname, r.resource_manager || ':' || r.record_type), count(*),
+SELECT coalesce(c.relname, r.resource_manager || ':' || r.record_type)
+       || CASE WHEN %s THEN ' ' || r.resource_manager || ':' || r.record_type ELSE '' END,
+       count(*),
        sum(r.record_length), sum(r.fpi_length)
 FROM pg_get_wal_records_info(%s, %s) r
 LEFT JOIN pg_class c
@@ -45,6 +48,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", required=True)
     parser.add_argument("--posts", type=int, default=40)
+    parser.add_argument(
+        "--by-record",
+        action="store_true",
+        help="split each relation by the kind of record (INSERT, HOT_UPDATE, LOCK, ...)",
+    )
     args = parser.parse_args()
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
@@ -80,7 +88,7 @@ def main() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_lsn()")
         (end,) = cursor.fetchone()
-        cursor.execute(BY_RELATION, [start, end, ours])
+        cursor.execute(BY_RELATION, [args.by_record, start, end, ours])
         rows = cursor.fetchall()
         cursor.execute(AS_THE_BENCH_COUNTS, [start, end, ours, ours])
         (counted,) = cursor.fetchone()
