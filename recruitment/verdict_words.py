@@ -10,7 +10,6 @@ words rather than codes, and the whole pre-screen in one line for the call card:
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Case, IntegerField, Value, When
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -47,13 +46,10 @@ ELIGIBLE_FROM = _("eligible from {day}")
 NO_VERDICTS = _("No pre-screen verdicts.")
 
 
-def verdict_attention_order() -> Case:
-    """The verdicts' attention order as a database expression, for `order_by`."""
-    return Case(
-        *(When(verdict=v, then=Value(n)) for v, n in ATTENTION_ORDER.items()),
-        default=Value(len(ATTENTION_ORDER)),
-        output_field=IntegerField(),
-    )
+def verdict_attention_key(verdict) -> tuple[int, int]:
+    """A verdict's place when staff read them: by what needs attention first, then in the
+    study's order (a key for `sorted`)."""
+    return ATTENTION_ORDER.get(verdict.verdict, len(ATTENTION_ORDER)), verdict.order
 
 
 def day_shown(day: date) -> str:

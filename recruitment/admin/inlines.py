@@ -31,13 +31,12 @@ from recruitment.models import (
 )
 from recruitment.verdict_words import (
     ANSWERED_BY_WORDS,
-    ATTENTION_ORDER,
     CRITERIA_VERSION,
     KIND_WORDS,
     PROVENANCE_WORDS,
     VERDICT_CLASS,
     VERDICT_WORDS,
-    verdict_attention_order,
+    verdict_attention_key,
     verdict_standing,
     washout_over,
 )
@@ -92,13 +91,7 @@ class VerdictFormSet(ReadOnlyInlineFormSet):
         if not hasattr(self, "_verdicts"):
             stored = list(super().get_queryset())
             verdicts = selectors.verdict_list(participant=self.instance, stored=stored)
-            self._verdicts = sorted(
-                verdicts,
-                key=lambda verdict: (
-                    ATTENTION_ORDER.get(verdict.verdict, len(ATTENTION_ORDER)),
-                    verdict.order,
-                ),
-            )
+            self._verdicts = sorted(verdicts, key=verdict_attention_key)
         return self._verdicts
 
 
@@ -116,7 +109,8 @@ class VerdictInline(ReadOnlyInline):
 
     def get_queryset(self, request):
         # An answer carried over from the registry (the person said yes to an invitation):
-        # the day they gave it, read with the verdicts (no query per row).
+        # the day they gave it, read with the verdicts (no query per row). Their order is the
+        # formset's (`VerdictFormSet`), with the staff checks not stored among them.
         carried = Answer.objects.filter(
             participant_id=OuterRef("participant_id"), criterion_id=OuterRef("criterion_id")
         ).values("carried_over_on")[:1]
@@ -124,8 +118,7 @@ class VerdictInline(ReadOnlyInline):
             super()
             .get_queryset(request)
             .select_related("criterion_version")
-            .annotate(attention=verdict_attention_order(), carried_over_on=Subquery(carried))
-            .order_by("attention", "order")
+            .annotate(carried_over_on=Subquery(carried))
         )
 
     def get_fields(self, request, obj=None):

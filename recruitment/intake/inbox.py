@@ -22,7 +22,7 @@ its transaction, as one step.
 import logging
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
@@ -49,7 +49,7 @@ from recruitment.models import (
     form_pack,
 )
 from recruitment.notifications import tasks as notifications
-from recruitment.notifications.delivery import EmailNotDelivered
+from recruitment.notifications.delivery import EmailNotDelivered, retry_at
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +189,8 @@ def sent_form_take_in_task(*, sent_form_id: int, attempt: int = 1) -> str:
     try:
         return sent_form_take_in(sent_form_id=sent_form_id)
     except OperationalError as exc:
-        if attempt > len(RETRY_DELAYS):
+        when = retry_at(attempt, delays=RETRY_DELAYS)
+        if when is None:
             logger.error(
                 "Sent form %d not taken in: %s; given up after %d attempt(s)",
                 sent_form_id,
@@ -197,7 +198,6 @@ def sent_form_take_in_task(*, sent_form_id: int, attempt: int = 1) -> str:
                 attempt,
             )
             raise
-        when = timezone.now() + timedelta(seconds=RETRY_DELAYS[attempt - 1])
         logger.warning(
             "Sent form %d not taken in on attempt %d (%s); next attempt at %s",
             sent_form_id,

@@ -35,9 +35,10 @@ def refused_for_good(exc: BaseException) -> bool:
     return False
 
 
-def retry_at(attempt: int, *, now=None):
-    """When attempt `attempt + 1` runs, or None when `attempt` was the last."""
-    delays = settings.EMAIL_RETRY_DELAYS
+def retry_at(attempt: int, *, delays=None, now=None):
+    """When attempt `attempt + 1` runs, or None when `attempt` was the last: after the next of
+    `delays` (seconds; an email's, EMAIL_RETRY_DELAYS, unless given)."""
+    delays = settings.EMAIL_RETRY_DELAYS if delays is None else delays
     if attempt > len(delays):
         return None
     return (now or timezone.now()) + timedelta(seconds=delays[attempt - 1])

@@ -38,7 +38,8 @@ pytestmark = pytest.mark.django_db
 DEC_7 = dt.datetime(2026, 12, 7, 15, tzinfo=dt.UTC)  # 9 a.m. in Birmingham, Alabama
 FAILING_LABS = {"hs-crp": 5.8, "esr": 72, "ana": "positive"}
 FAILING_CODES = {"hs-crp", "esr", "ana"}
-# Session, user, the permission checks, the participant, and the blocking verdicts (2).
+# Session, user, the permission checks, the participant, and the blocking verdicts (3: the
+# overrides, the stored verdicts, the study's criteria for the staff checks not entered).
 QUERIES_OVERRIDE_PAGE = 8
 
 
